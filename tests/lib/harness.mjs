@@ -1,0 +1,227 @@
+// harness.mjs — starts the real parts for integration and browser tests: a private pcscd (own
+// mount namespace, vpcd readers on free ports), the virtual card process, and the daemon over
+// TLS on ephemeral ports. Every process is stopped by its pid, never by name. Readiness is
+// awaited on the log line each program prints, never with a fixed sleep.
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+
+export const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BUILD = process.env.SITHS_BUILD_DIR || join(SRC, 'build');
+export const bin = (name) => {
+  for (const p of [join(BUILD, 'server', name), join(BUILD, 'card', 'sim', name), join(BUILD, name)])
+    if (existsSync(p)) return p;
+  throw new Error(`binary ${name} not found under ${BUILD}`);
+};
+
+const children = new Set();
+function killAll() { for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } } }
+process.on('exit', killAll);
+
+export function tmp(prefix = 'siths-') {
+  const base = join(BUILD, 'tmp');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, prefix));
+}
+
+// A spawned process whose combined output is kept, with waitFor(regex) on it.
+export class Proc {
+  constructor(cmd, args, opts = {}) {
+    this.cmd = cmd;
+    this.output = '';
+    this.waiters = [];
+    this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    this.pid = this.child.pid;
+    children.add(this.child);
+    const feed = (d) => {
+      this.output += d.toString();
+      if (process.env.SITHS_TEST_VERBOSE) process.stderr.write(`[${cmd.split('/').pop()}] ${d}`);
+      this.waiters = this.waiters.filter((w) => !w.check());
+    };
+    this.child.stdout.on('data', feed);
+    this.child.stderr.on('data', feed);
+    this.exited = new Promise((res) => this.child.on('exit', (code, sig) => {
+      children.delete(this.child);
+      this.exitCode = code; this.exitSignal = sig;
+      for (const w of this.waiters) w.fail(new Error(`${cmd} exited (${code ?? sig}) while waiting for ${w.re}\n${this.output}`));
+      this.waiters = [];
+      res({ code, signal: sig });
+    }));
+  }
+  // Resolves with the match once `re` appears in the output at or after byte `from`.
+  waitFor(re, { from = 0, timeout = 15000 } = {}) {
+    return new Promise((res, rej) => {
+      const w = {
+        re,
+        check: () => {
+          const m = this.output.slice(from).match(re);
+          if (m) { clearTimeout(w.t); res(m); return true; }
+          return false;
+        },
+        fail: (e) => { clearTimeout(w.t); rej(e); },
+      };
+      if (w.check()) return;
+      if (this.exitCode !== undefined || this.exitSignal) return rej(new Error(`${this.cmd} already exited`));
+      w.t = setTimeout(() => { this.waiters = this.waiters.filter((x) => x !== w); rej(new Error(`timeout waiting for ${re} from ${this.cmd}\n${this.output}`)); }, timeout);
+      this.waiters.push(w);
+    });
+  }
+  mark() { return this.output.length; }
+  async stop(signal = 'SIGTERM') {
+    if (this.exitCode === undefined && !this.exitSignal) {
+      try { process.kill(this.pid, signal); } catch { /* gone */ }
+    }
+    return this.exited;
+  }
+}
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
+function portIsFree(port) {
+  return new Promise((res) => {
+    const s = net.createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '0.0.0.0', () => s.close(() => res(true)));
+  });
+}
+
+// Two consecutive free ports: vpcd opens one reader on PORT and one on PORT+1.
+async function freePortPair() {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p < 65534 && await portIsFree(p) && await portIsFree(p + 1)) return p;
+  }
+  throw new Error('no free port pair');
+}
+
+// Waits until `test()` is true, re-checking on a short interval, failing after `timeout` ms.
+export async function until(test, { timeout = 10000, what = 'condition', interval = 25 } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await test();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+// A private pcscd with one vpcd driver entry, i.e. two readers on ports `port` and `port+1`.
+export async function startPcscd() {
+  const dir = tmp('pcscd-');
+  const run = join(dir, 'run');
+  const conf = join(dir, 'reader.conf.d');
+  mkdirSync(run); mkdirSync(conf);
+  const port = await freePortPair();
+  writeFileSync(join(conf, 'vpcd'), [
+    'FRIENDLYNAME "Virtual PCD"',
+    `DEVICENAME   /dev/null:0x${port.toString(16).toUpperCase()}`,
+    'LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so',
+    `CHANNELID    0x${port.toString(16).toUpperCase()}`, ''].join('\n'));
+  mkdirSync('/run/pcscd', { recursive: true });
+  const sock = join(run, 'pcscd.comm');
+  const pc = {
+    dir, sock, ports: [port, port + 1], proc: null,
+    env: { PCSCLITE_CSOCK_NAME: sock },
+    async start() {
+      rmSync(sock, { force: true });
+      this.proc = new Proc('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+        `mount --bind '${run}' /run/pcscd && exec pcscd -f -i -c '${conf}'`]);
+      await until(() => existsSync(sock), { what: 'pcscd socket' });
+      // vpcd listens once pcscd has loaded the driver for both slots.
+      await until(async () => !(await portIsFree(port)) && !(await portIsFree(port + 1)),
+        { what: 'vpcd reader ports' });
+    },
+    async stop() { if (this.proc) await this.proc.stop(); this.proc = null; },
+    async kill() { if (this.proc) await this.proc.stop('SIGKILL'); this.proc = null; },
+  };
+  await pc.start();
+  return pc;
+}
+
+let pkiDir = null;
+// The test SITHS hierarchy, generated once per build tree.
+export function testPki() {
+  if (pkiDir) return pkiDir;
+  const d = join(BUILD, 'test-pki');
+  if (!existsSync(join(d, '.done'))) {
+    execFileSync(join(SRC, 'certs', 'test-siths-pki.sh'), [d]);
+    writeFileSync(join(d, '.done'), '');
+  }
+  return (pkiDir = d);
+}
+
+let certDir = null;
+// The local loopback CA and server certificate, generated once per build tree.
+export function localhostCerts() {
+  if (certDir) return certDir;
+  const d = join(BUILD, 'test-certs');
+  if (!existsSync(join(d, 'server.pem'))) execFileSync(join(SRC, 'certs', 'localhost-ca.sh'), [d]);
+  return (certDir = { dir: d, ca: join(d, 'ca.pem'), cert: join(d, 'server.pem'), key: join(d, 'server.key') });
+}
+
+// The virtual card, inserted into vpcd reader `port`. `opts.args` are extra siths-cardsim options.
+export async function startCard({ port, state, card, args = [], env = {} } = {}) {
+  const st = state || join(tmp('card-'), 'state.bin');
+  const a = ['--port', String(port), '--pki', testPki(), '--state', st];
+  if (card) a.push('--card', card);
+  const p = new Proc(bin('siths-cardsim'), [...a, ...args], { env: { ...process.env, ...env } });
+  p.state = st;
+  await p.waitFor(/connected/);
+  return p;
+}
+
+// The daemon on ephemeral ports. Resolves once it logged its ready line; .https/.wss are ports.
+export async function startBridge({ args = [], env = {}, pcscd } = {}) {
+  const c = localhostCerts();
+  const a = ['--https', '127.0.0.1:0', '--wss', '127.0.0.1:0', '--cert', c.cert, '--key', c.key,
+    '--www', join(SRC, 'www'), '--log-level', 'debug', ...args];
+  const p = new Proc(bin('siths-bridge'), a, { env: { ...process.env, ...(pcscd ? pcscd.env : {}), ...env } });
+  const m = await p.waitFor(/ready https=\S+:(\d+) wss=\S+:(\d+)/);
+  p.https = Number(m[1]);
+  p.wss = Number(m[2]);
+  p.origin = `https://127.0.0.1:${p.https}`;
+  p.url = (path) => `https://127.0.0.1:${p.https}${path}`;
+  return p;
+}
+
+// curl over real TLS against the local CA. Returns { status, headers, body, json }.
+export function curl(url, { method = 'GET', headers = {}, data, args = [] } = {}) {
+  const c = localhostCerts();
+  const a = ['-sS', '--cacert', c.ca, '-X', method, '-D', '-', '-o', '-', '--max-time', '20'];
+  for (const [k, v] of Object.entries(headers)) a.push('-H', `${k}: ${v}`);
+  if (data !== undefined) a.push('--data-binary', typeof data === 'string' ? data : JSON.stringify(data));
+  a.push(...args, url);
+  return new Promise((res, rej) => {
+    execFile('curl', a, { encoding: 'buffer', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err && !stdout.length) return rej(new Error(`curl failed: ${stderr}`));
+      const text = stdout.toString('latin1');
+      let i = 0, status = 0, headers = {};
+      // Skip 1xx/continue blocks; the last header block is the response.
+      for (;;) {
+        const end = text.indexOf('\r\n\r\n', i);
+        if (end < 0) break;
+        const block = text.slice(i, end).split('\r\n');
+        const m = block[0].match(/^HTTP\/\S+ (\d+)/);
+        if (!m) break;
+        status = Number(m[1]); headers = {};
+        for (const l of block.slice(1)) { const k = l.indexOf(':'); if (k > 0) headers[l.slice(0, k).trim().toLowerCase()] = l.slice(k + 1).trim(); }
+        i = end + 4;
+        if (status >= 200) break;
+      }
+      const body = stdout.subarray(i).toString('utf8');
+      let json; try { json = JSON.parse(body); } catch { json = undefined; }
+      res({ status, headers, body, json, stderr: stderr.toString(), exitCode: err ? err.code : 0 });
+    });
+  });
+}
+
+export { readFileSync };
