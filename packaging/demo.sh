@@ -1,0 +1,61 @@
+#!/bin/bash
+# The one command that sets up and runs the demo: installs dependencies, builds, makes the local
+# TLS certificates and the test SITHS hierarchy, starts a private pcscd with a vpcd reader, the
+# virtual card (seed profile, realistic timings) and siths-bridge, and prints the page URL.
+# Ctrl-C stops exactly what it started (by pid). State lives in build-demo/ and survives reruns.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+b="$top/build-demo"
+https_port=${SITHS_HTTPS_PORT:-29443}
+wss_port=${SITHS_WSS_PORT:-29444}
+vpcd_port=${SITHS_VPCD_PORT:-35963}
+
+"$top/packaging/deps.sh"
+cmake -S "$top" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$b" -j "$(nproc)" --target siths-bridge siths-cardsim >/dev/null
+
+mkdir -p "$b/demo/pcscd-run" "$b/demo/reader.conf.d"
+[ -f "$b/demo/certs/server.pem" ] || "$top/certs/localhost-ca.sh" "$b/demo/certs"
+[ -f "$b/demo/pki/.done" ] || { "$top/certs/test-siths-pki.sh" "$b/demo/pki" && touch "$b/demo/pki/.done"; }
+printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' \
+  "$vpcd_port" "$vpcd_port" > "$b/demo/reader.conf.d/vpcd"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+# A private pcscd in its own mount namespace, so a system pcscd (if any) is left alone.
+sock="$b/demo/pcscd-run/pcscd.comm"
+rm -f "$sock"
+mkdir -p /run/pcscd
+unshare --mount --propagation private sh -c \
+  "mount --bind '$b/demo/pcscd-run' /run/pcscd && exec pcscd -f -c '$b/demo/reader.conf.d'" \
+  >"$b/demo/pcscd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+[ -S "$sock" ] || { echo "demo: pcscd did not start, see $b/demo/pcscd.log" >&2; exit 1; }
+export PCSCLITE_CSOCK_NAME="$sock"
+
+"$b/card/sim/siths-cardsim" --port "$vpcd_port" --pki "$b/demo/pki" \
+  --state "$b/demo/card-state.bin" --delay realistic 2>"$b/demo/cardsim.log" &
+pids+=($!)
+
+"$b/server/siths-bridge" --https "127.0.0.1:$https_port" --wss "127.0.0.1:$wss_port" \
+  --cert "$b/demo/certs/server.pem" --key "$b/demo/certs/server.key" --www "$top/www" \
+  --test-issuer "$b/demo/pki" &
+pids+=($!)
+
+cat <<MSG
+
+  siths-bridge demo is running.
+  Open:  https://127.0.0.1:$https_port/
+  Virtual card: the seed's card (PIN1 123456, PIN2 654321, PUK 12345678).
+  Your browser must trust the local CA once:  $top/certs/trust-localhost-ca.sh install $b/demo/certs/ca.pem
+  Ctrl-C stops pcscd, the virtual card and the daemon.
+
+MSG
+wait -n "${pids[@]}" || true
