@@ -1,0 +1,212 @@
+/* sim_vpcd.c — the vpcd client loop of siths-cardsim. vpcd (inside pcscd) is the TCP server; we
+ * answer its power/reset/ATR control codes and APDUs one at a time. Any read or write failure ends
+ * the session: for a smart card that is simply "removed". */
+#include "sim_vpcd.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "sim_apdu.h"
+
+const uint8_t sim_atr[14] = { 0x3B, 0x89, 0x80, 0x01, 'S', 'I', 'T', 'H', 'S', '-', 'S', 'I', 'M', 0x27 };
+
+enum { CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4 };
+
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+static int try_connect(const char *host, int port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char service[16];
+	int fd = -1;
+	snprintf(service, sizeof(service), "%d", port);
+	if (getaddrinfo(host, service, &hints, &res) != 0)
+		return -1;
+	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd >= 0) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	return fd;
+}
+
+/* Retries every 100 ms until vpcd listens or the deadline passes. */
+static int connect_wait(const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
+{
+	long deadline = now_ms() + o->wait_ms;
+	for (;;) {
+		int fd = try_connect(o->host, o->port);
+		if (fd >= 0 || *stop || now_ms() >= deadline)
+			return fd;
+		struct timespec t = { 0, 100 * 1000000L };
+		nanosleep(&t, NULL);
+	}
+}
+
+/* 1: n bytes read; 0: clean close before the first byte; -1: error, signal or short read. */
+static int read_full(int fd, uint8_t *p, size_t n, volatile sig_atomic_t *stop)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+		if (r < 0 && errno == EINTR && !*stop)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return got ? -1 : 0;
+		got += (size_t)r;
+	}
+	return 1;
+}
+
+static int send_frame(int fd, const uint8_t *p, size_t n)
+{
+	uint8_t hdr[2] = { (uint8_t)(n >> 8), (uint8_t)n };
+	struct part {
+		const void *b;
+		size_t n;
+	} parts[2] = { { hdr, 2 }, { p, n } };
+	for (size_t i = 0; i < 2; i++) {
+		size_t off = 0;
+		while (off < parts[i].n) {
+			ssize_t w = send(fd, (const uint8_t *)parts[i].b + off, parts[i].n - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			off += (size_t)w;
+		}
+	}
+	return 0;
+}
+
+static void control(struct sim_card *c, int fd, uint8_t code, const struct sim_vpcd_opts *o, int *err)
+{
+	if (o->verbose)
+		fprintf(stderr, "siths-cardsim: control %u\n", code);
+	switch (code) {
+	case CTRL_OFF:
+	case CTRL_ON:
+	case CTRL_RESET:
+		sim_card_reset_session(c);
+		break;
+	case CTRL_ATR:
+		*err = send_frame(fd, sim_atr, sizeof(sim_atr));
+		break;
+	default: /* unknown control codes expect no answer */
+		break;
+	}
+}
+
+struct counters {
+	long answered, of_kind;
+};
+
+/* True when fault injection says: pull the card now, before answering this APDU. */
+static bool drop_now(const struct sim_vpcd_opts *o, struct counters *n, enum sim_kind kind)
+{
+	if (o->drop_kind >= 0 && (int)kind == o->drop_kind && ++n->of_kind == o->drop_k) {
+		fprintf(stderr, "siths-cardsim: card pulled (--drop-at %s:%ld)\n", sim_kind_name(kind), o->drop_k);
+		return true;
+	}
+	return false;
+}
+
+static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
+{
+	uint8_t *in = malloc(65536), *out = malloc(SIM_RAPDU_MAX);
+	struct counters n = { 0, 0 };
+	int rc = -1;
+	if (!in || !out)
+		goto out;
+	for (;;) {
+		uint8_t hdr[2];
+		int r = read_full(fd, hdr, 2, stop);
+		if (r <= 0) {
+			rc = *stop ? 1 : r;
+			break;
+		}
+		size_t len = (size_t)(hdr[0] << 8 | hdr[1]);
+		if (len && read_full(fd, in, len, stop) != 1)
+			break;
+		if (len == 1) {
+			int err = 0;
+			control(c, fd, in[0], o, &err);
+			if (err)
+				break;
+			continue;
+		}
+		enum sim_kind kind = sim_apdu_kind(in, len);
+		if (drop_now(o, &n, kind)) {
+			rc = 2;
+			break;
+		}
+		size_t olen = sim_apdu_process(c, in, len, out);
+		if (o->verbose)
+			fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %zu -> %02X%02X\n", sim_kind_name(kind),
+				len > 0 ? in[0] : 0, len > 1 ? in[1] : 0, len > 2 ? in[2] : 0, len > 3 ? in[3] : 0,
+				len, out[olen - 2], out[olen - 1]);
+		/* The command may carry a PIN: wipe the receive buffer now. */
+		OPENSSL_cleanse(in, len);
+		if (send_frame(fd, out, olen) != 0)
+			break;
+		if (o->drop_after > 0 && ++n.answered >= o->drop_after) {
+			fprintf(stderr, "siths-cardsim: card pulled (--drop-after %ld)\n", o->drop_after);
+			rc = 2;
+			break;
+		}
+	}
+out:
+	free(in);
+	free(out);
+	return rc;
+}
+
+enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
+{
+	int fd = connect_wait(o, stop);
+	if (fd < 0) {
+		fprintf(stderr, "siths-cardsim: cannot connect to vpcd at %s:%d: %s\n", o->host, o->port, strerror(errno));
+		return SIM_E_IO;
+	}
+	fprintf(stderr, "siths-cardsim: connected to %s:%d\n", o->host, o->port);
+	sim_card_reset_session(c);
+	int r = serve(c, fd, o, stop);
+	close(fd);
+	switch (r) {
+	case 0:
+		fprintf(stderr, "siths-cardsim: vpcd closed the connection (reader gone)\n");
+		return SIM_OK;
+	case 1:
+		fprintf(stderr, "siths-cardsim: stopped by signal\n");
+		return SIM_OK;
+	case 2:
+		return SIM_OK;
+	default:
+		fprintf(stderr, "siths-cardsim: connection to vpcd lost: %s\n", strerror(errno));
+		return SIM_E_IO;
+	}
+}

@@ -1,0 +1,32 @@
+/* sim_vpcd.h — plugs the virtual card into pcscd's vpcd reader driver over TCP (vsmartcard
+ * framing: 2-byte big-endian length + payload; a 1-byte payload is a control code). Connecting =
+ * card inserted, closing = card removed. Fault injection drops the connection on purpose. */
+#ifndef SITHS_SIM_VPCD_H
+#define SITHS_SIM_VPCD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+#include "sim_card.h"
+
+/* 3B 89 80 01 "SITHS-SIM" TCK: T=1, historical bytes = ASCII "SITHS-SIM". */
+extern const uint8_t sim_atr[14];
+
+struct sim_vpcd_opts {
+	const char *host;
+	int port;
+	long wait_ms;       /* keep retrying the connection this long (vpcd not listening yet) */
+	long drop_after;    /* >0: close after this many APDUs were answered */
+	int drop_kind;      /* >=0: close before answering the drop_k-th APDU of this sim_kind */
+	long drop_k;
+	bool verbose;       /* log each command header and status word (never command data) */
+};
+
+/* Connects, then serves vpcd until it closes the connection, a fault drops it, or *stop is set
+ * (by a signal handler). Messages go to stderr, including the line "connected to HOST:PORT". */
+enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop);
+
+#endif
