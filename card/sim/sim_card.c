@@ -534,8 +534,9 @@ enum sim_err sim_card_open(const char *state_path, const struct sim_profile *p, 
 {
 	struct sim_card *c = NULL;
 	enum sim_err rc;
+	bool created = access(state_path, F_OK) != 0;
 	*out = NULL;
-	if (access(state_path, F_OK) == 0)
+	if (!created)
 		rc = load(state_path, &c, err, errlen);
 	else
 		rc = sim_card_create(p, pki_dir, &c, err, errlen);
@@ -545,7 +546,8 @@ enum sim_err sim_card_open(const char *state_path, const struct sim_profile *p, 
 		sim_card_free(c);
 		return SIM_E_NOMEM;
 	}
-	if ((rc = sim_card_save(c)) != SIM_OK) {
+	/* Only a new card is written here: loading must not race a running card's own saves. */
+	if (created && (rc = sim_card_save(c)) != SIM_OK) {
 		snprintf(err, errlen, "cannot write %s: %s", state_path, strerror(errno));
 		sim_card_free(c);
 		return rc;

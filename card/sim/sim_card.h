@@ -61,7 +61,7 @@ struct sim_card {
  * from the test PKI in pki_dir. */
 enum sim_err sim_card_create(const struct sim_profile *p, const char *pki_dir, struct sim_card **out,
 			     char *err, size_t errlen);
-/* Loads state_path if it exists, else creates the card from p and saves it there. */
+/* Loads state_path if it exists (without writing it), else creates the card from p and saves it there. */
 enum sim_err sim_card_open(const char *state_path, const struct sim_profile *p, const char *pki_dir,
 			   struct sim_card **out, char *err, size_t errlen);
 /* Writes the whole card atomically (temp file + fsync + rename); no-op without state_path. */

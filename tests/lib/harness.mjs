@@ -225,3 +225,52 @@ export function curl(url, { method = 'GET', headers = {}, data, args = [] } = {}
 }
 
 export { readFileSync };
+
+// ---- virtual card helpers (docs/virtual-card.md) ----
+
+// The virtual card's ATR and an OPENSC_CONF that maps it to OpenSC's generic ISO driver.
+export const CARDSIM_ATR = '3b:89:80:01:53:49:54:48:53:2d:53:49:4d:27';
+export function openscConf({ mapAtr = true } = {}) {
+  const f = join(tmp('opensc-'), 'opensc.conf');
+  writeFileSync(f, ['app default {',
+    mapAtr ? `  card_atr ${CARDSIM_ATR} { driver = "MaskTech"; name = "SITHS virtual card"; }` : '',
+    '  framework pkcs15 { use_file_caching = no; }', '}', ''].join('\n'));
+  return f;
+}
+
+// Runs an OpenSC tool (opensc-tool, pkcs15-tool, pkcs11-tool) against the private pcscd.
+export function opensc(pc, cmd, args, { conf, timeout = 60000 } = {}) {
+  return new Promise((res) => {
+    execFile(cmd, args, { env: { ...process.env, ...pc.env, ...(conf ? { OPENSC_CONF: conf } : {}) }, timeout, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => res({ code: err ? (err.code ?? 1) : 0, stdout: stdout.toString(), stderr: stderr.toString() }));
+  });
+}
+
+// Waits until reader `index` of the private pcscd shows a card (present=true) or none.
+export async function waitCard(pc, index, { present = true, conf, timeout = 10000 } = {}) {
+  await until(async () => {
+    const r = await opensc(pc, 'opensc-tool', ['-l'], { conf });
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${index} `));
+    return line && /^\d+\s+(Yes|No)/.test(line) && (/^\d+\s+Yes/.test(line) === present);
+  }, { timeout, what: `card ${present ? 'in' : 'out of'} reader ${index}`, interval: 50 });
+}
+
+// Sends raw APDUs (hex strings) in one card connection via `opensc-tool -r index -s ...`.
+// Resolves with [{ sw: 'XXXX', data: Buffer }] for the answered ones, plus .code and .stderr.
+export async function sendApdus(pc, index, apdus, { conf } = {}) {
+  const args = ['-r', String(index)];
+  for (const a of apdus) args.push('-s', a);
+  const r = await opensc(pc, 'opensc-tool', args, { conf });
+  const out = [];
+  let cur = null;
+  for (const line of r.stdout.split('\n')) {
+    const m = line.match(/^Received \(SW1=0x([0-9A-Fa-f]{2}), SW2=0x([0-9A-Fa-f]{2})\)/);
+    if (m) { cur = { sw: (m[1] + m[2]).toUpperCase(), data: [] }; out.push(cur); continue; }
+    if (line.startsWith('Sending:')) { cur = null; continue; }
+    const d = cur && line.match(/^((?:[0-9A-F]{2} ){1,16})/); // hex dump: 16 bytes, then ASCII
+    if (d) cur.data.push(...d[1].trim().split(' ').map((h) => parseInt(h, 16)));
+  }
+  const res = out.map((o) => ({ sw: o.sw, data: Buffer.from(o.data) }));
+  res.code = r.code; res.stderr = r.stderr; res.stdout = r.stdout;
+  return res;
+}
