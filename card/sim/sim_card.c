@@ -155,7 +155,8 @@ static enum sim_err set_file(struct sim_card *c, uint16_t fid, const uint8_t *p,
 		free(d);
 		return SIM_E_ARG;
 	}
-	memcpy(d, p, n);
+	if (n)
+		memcpy(d, p, n);
 	free(f->data);
 	f->data = d;
 	f->size = size;

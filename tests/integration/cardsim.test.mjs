@@ -23,7 +23,9 @@ async function card(opts = {}, reader = 0) {
   return c;
 }
 async function pull(c, reader = 0) {
-  await c.stop();
+  const { code } = await c.stop();
+  // SIGTERM: state flushed, exit 0 (under ASan/UBSan also: no leak, no UB report).
+  assert.equal(code, 0, c.output);
   await waitCard(pc, reader, { present: false, conf });
 }
 const apdus = (list, reader = 0) => sendApdus(pc, reader, list, { conf });
@@ -122,6 +124,19 @@ test('access rules: certificate EF and CDF writes need PIN2 in this session; GEN
     const saved = JSON.parse(readFileSync(state, 'utf8'));
     assert.ok(saved.files['4502'].includes(t.subarray(9, 265).toString('hex')));
     assert.ok(saved.files['4302'].startsWith('3082'));
+  } finally { await pull(c); }
+});
+
+test('--delay realistic: key generation takes seconds, like a real card', async () => {
+  const c = await card({ args: ['--delay', 'realistic'] });
+  try {
+    await apdus(['00 20 00 02 06 36 35 34 33 32 31']);
+    const t0 = Date.now();
+    const r = await apdus(['00 46 00 02 00']);
+    const ms = Date.now() - t0;
+    assert.equal(r[0].sw, '9000');
+    assert.equal(r[0].data.length, 270);
+    assert.ok(ms >= 3000, `GENERATE took only ${ms} ms`);
   } finally { await pull(c); }
 });
 
