@@ -182,7 +182,8 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, vola
 out:
 	free(in);
 	free(out);
-	return rc;
+	/* A signal may interrupt any read or write: that is a stop, not a lost connection. */
+	return *stop ? 1 : rc;
 }
 
 enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { startPcscd, startCard, tmp, testPki, bin, openscConf, opensc, sendApdus, waitCard } from '../lib/harness.mjs';
 
 const PKCS11 = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
@@ -149,5 +150,87 @@ test('OpenSC probe storm without the ATR mapping: every APDU gets a status word,
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /PIN \[underskrift\]/);
     assert.match(r.stdout, /Private RSA Key \[Underskrift\]/);
+  } finally { await pull(c); }
+});
+
+// DER helpers for the one CDF entry docs/virtual-card.md specifies (written here from the spec, not
+// from the card's code, so a mismatch between the two fails).
+const tlv = (tag, ...parts) => {
+  const v = Buffer.concat(parts);
+  const len = v.length < 0x80 ? Buffer.from([v.length])
+    : v.length < 0x100 ? Buffer.from([0x81, v.length]) : Buffer.from([0x82, v.length >> 8, v.length & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), len, v]);
+};
+const uint = (tag, n) => {
+  let b = Buffer.from(n.toString(16).padStart(n.toString(16).length + (n.toString(16).length % 2), '0'), 'hex');
+  if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
+  return tlv(tag, b);
+};
+const signEntry = (len) => tlv(0x30,
+  tlv(0x30, tlv(0x0c, Buffer.from('Underskrift')), Buffer.from('03020640', 'hex')),
+  tlv(0x30, Buffer.from('040102', 'hex')),
+  tlv(0xa1, tlv(0x30, tlv(0x30, tlv(0x04, Buffer.from('3f0050154302', 'hex')), uint(0x02, 0), uint(0x80, len)))));
+// Offset after the last top-level entry of a CDF (where the first non-SEQUENCE byte sits).
+function cdfEnd(cdf) {
+  let i = 0;
+  while (i < cdf.length && cdf[i] === 0x30) {
+    let len = cdf[i + 1], hdr = 2;
+    if (len === 0x81) { len = cdf[i + 2]; hdr = 3; } else if (len === 0x82) { len = cdf[i + 2] << 8 | cdf[i + 3]; hdr = 4; }
+    i += hdr + len;
+  }
+  return i;
+}
+const hexApdu = (hdr, data) => `${hdr} ${data.length.toString(16).padStart(2, '0')} ${data.toString('hex')}`;
+
+test('the documented write protocol: GENERATE, write certificate + CDF entry; OpenSC lists it and signs with it', async () => {
+  const c = await card();
+  const dir = tmp('write-');
+  try {
+    // 1-2: PIN2, new signing key; the card returns 7F49 { 81 n, 82 e }.
+    let r = await sendApdus(pc, 0, ['00 A4 08 0C 02 50 15', '00 20 00 02 06 36 35 34 33 32 31', '00 46 00 02 00'], { conf });
+    assert.deepEqual(r.map((x) => x.sw), ['9000', '9000', '9000']);
+    const t = r[2].data;
+    const n = t.subarray(9, 265), e = t.subarray(267);
+    const pub = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
+    writeFileSync(join(dir, 'pub.pem'), pub.export({ type: 'spki', format: 'pem' }));
+    // An issuer's certificate for that key (the daemon's job in issue 4, here openssl).
+    writeFileSync(join(dir, 'ext.cnf'), '[sig]\nkeyUsage=critical,nonRepudiation\ncertificatePolicies=2.999.752.1.3\n');
+    execFileSync('openssl', ['x509', '-new', '-subj', '/C=SE/O=Test/serialNumber=TSTNMT2321000156-10XK/CN=Olof Svensson Andersson',
+      '-force_pubkey', join(dir, 'pub.pem'), '-CA', join(testPki(), 'person-3-ca.pem'), '-CAkey', join(testPki(), 'person-3-ca.key'),
+      '-days', '365', '-extfile', join(dir, 'ext.cnf'), '-extensions', 'sig', '-outform', 'DER', '-out', join(dir, 'cert.der')], { stdio: 'pipe' });
+    const cert = readFileSync(join(dir, 'cert.der'));
+    // 3: certificate into EF 4302 in chunks of at most 255 bytes.
+    const writes = ['00 A4 08 0C 04 50 15 43 02'];
+    for (let off = 0; off < cert.length; off += 255)
+      writes.push(hexApdu(`00 D6 ${(off >> 8).toString(16).padStart(2, '0')} ${(off & 0xff).toString(16).padStart(2, '0')}`, cert.subarray(off, off + 255)));
+    r = await sendApdus(pc, 0, writes, { conf });
+    assert.ok(r.length === writes.length && r.every((x) => x.sw === '9000'), r.stdout);
+    // Not committed yet: OpenSC must not list a signature certificate.
+    let d = await opensc(pc, 'pkcs15-tool', ['-D'], { conf });
+    assert.equal(d.code, 0, d.stderr);
+    assert.doesNotMatch(d.stdout, /X\.509 Certificate \[Underskrift\]/);
+    // 5: the commit: the entry + 00 00 at the end of the existing CDF entries, in one APDU.
+    r = await sendApdus(pc, 0, ['00 A4 08 0C 04 50 15 44 04', '00 B0 00 00 00'], { conf });
+    const end = cdfEnd(r[1].data);
+    assert.ok(end > 0 && end < 1024);
+    const entry = Buffer.concat([signEntry(cert.length), Buffer.alloc(2)]);
+    r = await sendApdus(pc, 0, ['00 20 00 02 06 36 35 34 33 32 31', '00 A4 08 0C 04 50 15 44 04',
+      hexApdu(`00 D6 ${(end >> 8).toString(16).padStart(2, '0')} ${(end & 0xff).toString(16).padStart(2, '0')}`, entry)], { conf });
+    assert.deepEqual(r.map((x) => x.sw), ['9000', '9000', '9000']);
+    // Reset so OpenSC starts from a fresh card session (PIN2 no longer verified).
+    await opensc(pc, 'opensc-tool', ['-r', '0', '--reset', 'warm'], { conf });
+    d = await opensc(pc, 'pkcs15-tool', ['-D'], { conf });
+    assert.match(d.stdout, /X\.509 Certificate \[Underskrift\][\s\S]*?Path\s*: 3f0050154302[\s\S]*?ID\s*: 02/);
+    assert.deepEqual(await readCert('02'), cert);
+    // The card's own export agrees, and OpenSC signs with the new key.
+    const exp = join(dir, 'export');
+    execFileSync(bin('siths-cardsim'), ['--state', c.state, '--export-certs', exp]);
+    assert.deepEqual(readFileSync(join(exp, 'sign-cert.der')), cert);
+    const msg = join(dir, 'msg'), sig = join(dir, 'sig');
+    writeFileSync(msg, 'efter nedladdning');
+    const s = await opensc(pc, 'pkcs11-tool', ['--module', PKCS11, '--slot-index', '1', '--login', '--pin', '654321',
+      '--sign', '--mechanism', 'SHA256-RSA-PKCS', '--id', '02', '--input-file', msg, '--output-file', sig], { conf });
+    assert.equal(s.code, 0, s.stdout + s.stderr);
+    assert.match(execFileSync('openssl', ['dgst', '-sha256', '-verify', join(dir, 'pub.pem'), '-signature', sig, msg]).toString(), /Verified OK/);
   } finally { await pull(c); }
 });
