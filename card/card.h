@@ -1,0 +1,104 @@
+/* card.h — the card core's facade, the whole contract between card/ and the server: start/stop
+ * the core (PC/SC monitor thread + SITHS reader), card events, snapshots of readers and cards,
+ * health, and the one error enum (card_err) every layer of card/ returns.
+ * Threads: events are delivered on the core's monitor thread; every other function is
+ * thread-safe. Snapshots are deep copies owned by the caller (free with card_snapshot_free). */
+#ifndef SITHS_CARD_H
+#define SITHS_CARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+	CARD_OK = 0,
+	CARD_E_NOMEM,
+	CARD_E_INTERNAL,          /* a bug or an unexpected library failure */
+	CARD_E_NO_SERVICE,        /* pcscd not reachable */
+	CARD_E_NO_READER,         /* the reader went away */
+	CARD_E_NO_CARD,           /* no card in the reader / unknown card id */
+	CARD_E_REMOVED,           /* the card was pulled during the operation */
+	CARD_E_RESET,             /* the card was reset by another program */
+	CARD_E_SHARING,           /* another program holds the card exclusively */
+	CARD_E_CANCELLED,         /* the core is stopping */
+	CARD_E_COMM,              /* transport failure or a response that breaks the protocol */
+	CARD_E_FILE_NOT_FOUND,    /* 6A82, 6A83, 6A88 */
+	CARD_E_RANGE,             /* 6B00, 6A84: offset or length beyond the file */
+	CARD_E_WRONG_LENGTH,      /* 6700 */
+	CARD_E_SECURITY,          /* 6982: PIN not verified */
+	CARD_E_CONDITIONS,        /* 6985, 6986: conditions of use not satisfied */
+	CARD_E_PIN_WRONG,         /* 63Cx with x > 0: wrong PIN, tries left in the SW */
+	CARD_E_PIN_BLOCKED,       /* 6983 or 63C0 */
+	CARD_E_WRONG_DATA,        /* 6A80 */
+	CARD_E_NOT_SUPPORTED,     /* 6D00, 6E00, 6A81, 6A86, 68xx, or a layout this core cannot use */
+	CARD_E_CARD_ERROR,        /* any other status word (64xx, 65xx, 6Fxx, …) */
+	CARD_E_BAD_DATA,          /* malformed DER, certificate or response from the card */
+	CARD_E__COUNT
+} card_err;
+
+/* Human text, e.g. "card removed". Never NULL. */
+const char *card_strerror(card_err e);
+/* snake_case code for JSON, e.g. "card_removed", "bad_data". Never NULL. */
+const char *card_errcode(card_err e);
+
+#include "model.h"
+
+typedef struct card_core card_core;
+
+enum card_event_kind {
+	CARD_EV_PCSC_UP,        /* pcscd reachable (again) */
+	CARD_EV_PCSC_DOWN,      /* pcscd gone: readers and cards were removed before this event */
+	CARD_EV_READER_ADDED,
+	CARD_EV_READER_REMOVED,
+	CARD_EV_CARD_INSERTED,  /* card: the model just read (possibly with status error) */
+	CARD_EV_CARD_REMOVED,   /* card: the last model of the card that went */
+	CARD_EV_CARD_UPDATED,   /* card: the model re-read after card_with_card() */
+};
+
+struct card_event {
+	enum card_event_kind kind;
+	const struct card_reader *reader; /* always set except for PCSC_UP/DOWN */
+	const struct card_model *card;    /* for CARD_* events */
+};
+
+/* Called on the monitor thread (or the thread of card_with_card for CARD_UPDATED); the pointers
+ * are valid only during the call. Must not call card_core_stop(). */
+typedef void (*card_event_fn)(const struct card_event *ev, void *user);
+
+/* Starts the core: a monitor thread that connects to pcscd (retrying with back-off when it is
+ * not there), lists readers, reads every card that appears and reports events. Returns
+ * CARD_OK even when pcscd is down (that is an event, not an error). *out is owned by the caller
+ * and released with card_core_stop(). */
+card_err card_core_start(card_event_fn fn, void *user, card_core **out);
+
+/* Stops the monitor thread (SCardCancel), frees everything. NULL is fine. */
+void card_core_stop(card_core *core);
+
+struct card_snapshot {
+	struct card_reader *readers; size_t n_readers;
+	struct card_model *cards;    size_t n_cards;
+	bool pcsc_up;
+};
+
+/* Deep copy of the current readers and cards (cards in reader order). No card I/O. */
+card_err card_snapshot_get(card_core *core, struct card_snapshot *out);
+void card_snapshot_free(struct card_snapshot *s);
+
+/* One card by id into *out (a copy). CARD_E_NO_CARD if there is no such card. */
+card_err card_get(card_core *core, const char *id, struct card_model *out);
+
+struct card_health {
+	bool pcsc_up;
+	size_t readers, cards;
+};
+void card_health_get(card_core *core, struct card_health *out);
+
+/* Issue 4 (planned, implemented in core.c): runs fn with exclusive access to card `id` inside a
+ * PC/SC transaction on a context of the caller's thread; the transport passed to fn speaks to
+ * that card only. Afterwards the model is re-read in the same transaction (when fn returned
+ * CARD_OK or asked for it via *reread) and CARD_EV_CARD_UPDATED is emitted if it changed. */
+struct apdu_transport;
+typedef card_err (*card_work_fn)(const struct apdu_transport *t, const struct card_model *m,
+				 void *user);
+card_err card_with_card(card_core *core, const char *id, card_work_fn fn, void *user);
+
+#endif
