@@ -448,6 +448,9 @@ static int load_files(struct sim_card *c, json_t *files)
 		snprintf(k, sizeof(k), "%04X", f->fid);
 		if (unhex(json_object_get(files, k), &f->data, &f->size) != 0)
 			return -1;
+		/* READ/UPDATE BINARY offsets are 15 bits and FCP sizes 2 bytes. */
+		if (f->size == 0 || f->size > 0x7FFF)
+			return -1;
 	}
 	return 0;
 }
