@@ -41,6 +41,7 @@ static void usage(FILE *f)
 	      "                        answering; KIND: select read-binary update-binary verify\n"
 	      "                        change-ref reset-retry mse pso-cds internal-auth generate-key\n"
 	      "                        get-response get-challenge other\n"
+	      "  --garbage-at KIND[:K]  answer that APDU with random bytes instead (broken card)\n"
 	      "  --corrupt FID:MODE    test only: damage EF FID (hex) at start, MODE truncate|garbage\n"
 	      "  --export-certs DIR    write the card's certificates (DER+PEM) and public keys, exit\n"
 	      "  --verbose             log command headers and status words (never command data)\n"
@@ -65,7 +66,8 @@ static int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-static int parse_drop_at(const char *arg, struct sim_vpcd_opts *v)
+/* KIND[:K] → trigger; K defaults to 1. */
+static int parse_trigger(const char *arg, struct sim_trigger *t)
 {
 	char kind[32];
 	const char *colon = strchr(arg, ':');
@@ -74,9 +76,9 @@ static int parse_drop_at(const char *arg, struct sim_vpcd_opts *v)
 		return -1;
 	memcpy(kind, arg, n);
 	kind[n] = 0;
-	v->drop_kind = sim_kind_from_name(kind);
-	v->drop_k = 1;
-	if (v->drop_kind < 0 || (colon && parse_long(colon + 1, 1, 1000000, &v->drop_k)))
+	t->kind = sim_kind_from_name(kind);
+	t->k = 1;
+	if (t->kind < 0 || (colon && parse_long(colon + 1, 1, 1000000, &t->k)))
 		return -1;
 	return 0;
 }
@@ -116,7 +118,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--drop-after"))
 			bad = parse_long(val, 1, 1000000000L, &o->v.drop_after);
 		else if (!strcmp(a, "--drop-at"))
-			bad = parse_drop_at(val, &o->v);
+			bad = parse_trigger(val, &o->v.drop_at);
+		else if (!strcmp(a, "--garbage-at"))
+			bad = parse_trigger(val, &o->v.garbage_at);
 		else if (!strcmp(a, "--corrupt"))
 			o->corrupt = val;
 		else if (!strcmp(a, "--export-certs"))
@@ -182,7 +186,7 @@ static struct sim_card *open_card(const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .v = { .host = "127.0.0.1", .drop_kind = -1 } };
+	struct opts o = { .v = { .host = "127.0.0.1", .drop_at = { -1, 0 }, .garbage_at = { -1, 0 } } };
 	int r = parse_args(argc, argv, &o);
 	if (r) {
 		usage(r > 0 ? stdout : stderr);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "sim_apdu.h"
 
@@ -122,23 +123,27 @@ static void control(struct sim_card *c, int fd, uint8_t code, const struct sim_v
 }
 
 struct counters {
-	long answered, of_kind;
+	long answered, drop_seen, garbage_seen;
 };
 
-/* True when fault injection says: pull the card now, before answering this APDU. */
-static bool drop_now(const struct sim_vpcd_opts *o, struct counters *n, enum sim_kind kind)
+static bool fires(const struct sim_trigger *t, long *seen, enum sim_kind kind)
 {
-	if (o->drop_kind >= 0 && (int)kind == o->drop_kind && ++n->of_kind == o->drop_k) {
-		fprintf(stderr, "siths-cardsim: card pulled (--drop-at %s:%ld)\n", sim_kind_name(kind), o->drop_k);
-		return true;
-	}
-	return false;
+	return t->kind >= 0 && (int)kind == t->kind && ++*seen == t->k;
+}
+
+/* A broken card: random bytes of random length, not necessarily ending in a status word. */
+static size_t garbage(uint8_t *out)
+{
+	uint8_t n = 0;
+	if (RAND_bytes(&n, 1) != 1 || RAND_bytes(out, 40) != 1)
+		memset(out, 0x5A, 40);
+	return 1 + n % 40;
 }
 
 static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
 {
 	uint8_t *in = malloc(65536), *out = malloc(SIM_RAPDU_MAX);
-	struct counters n = { 0, 0 };
+	struct counters n = { 0, 0, 0 };
 	int rc = -1;
 	if (!in || !out)
 		goto out;
@@ -160,15 +165,22 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, vola
 			continue;
 		}
 		enum sim_kind kind = sim_apdu_kind(in, len);
-		if (drop_now(o, &n, kind)) {
+		if (fires(&o->drop_at, &n.drop_seen, kind)) {
+			fprintf(stderr, "siths-cardsim: card pulled (--drop-at %s:%ld)\n", sim_kind_name(kind), o->drop_at.k);
 			rc = 2;
 			break;
 		}
-		size_t olen = sim_apdu_process(c, in, len, out);
+		size_t olen;
+		if (fires(&o->garbage_at, &n.garbage_seen, kind)) {
+			fprintf(stderr, "siths-cardsim: answered garbage (--garbage-at %s:%ld)\n", sim_kind_name(kind), o->garbage_at.k);
+			olen = garbage(out);
+		} else {
+			olen = sim_apdu_process(c, in, len, out);
+		}
 		if (o->verbose)
 			fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %zu -> %02X%02X\n", sim_kind_name(kind),
 				len > 0 ? in[0] : 0, len > 1 ? in[1] : 0, len > 2 ? in[2] : 0, len > 3 ? in[3] : 0,
-				len, out[olen - 2], out[olen - 1]);
+				len, olen >= 2 ? out[olen - 2] : 0, olen >= 2 ? out[olen - 1] : 0);
 		/* The command may carry a PIN: wipe the receive buffer now. */
 		OPENSSL_cleanse(in, len);
 		if (send_frame(fd, out, olen) != 0)

@@ -15,13 +15,19 @@
 /* 3B 89 80 01 "SITHS-SIM" TCK: T=1, historical bytes = ASCII "SITHS-SIM". */
 extern const uint8_t sim_atr[14];
 
+/* "The K-th APDU of a kind" (a sim_kind; kind < 0: never), counted from the connection. */
+struct sim_trigger {
+	int kind;
+	long k;
+};
+
 struct sim_vpcd_opts {
 	const char *host;
 	int port;
 	long wait_ms;       /* keep retrying the connection this long (vpcd not listening yet) */
 	long drop_after;    /* >0: close after this many APDUs were answered */
-	int drop_kind;      /* >=0: close before answering the drop_k-th APDU of this sim_kind */
-	long drop_k;
+	struct sim_trigger drop_at;    /* close the connection instead of answering */
+	struct sim_trigger garbage_at; /* answer random bytes (1-40, maybe no SW) instead */
 	bool verbose;       /* log each command header and status word (never command data) */
 };
 

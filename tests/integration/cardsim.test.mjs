@@ -196,6 +196,17 @@ test('--drop-at update-binary pulls the card in the middle of writing', async ()
   assert.ok(saved.files['4302'].startsWith('30820000'), 'first chunk written, second never');
 });
 
+test('--garbage-at answers one APDU with random bytes; the card keeps working', async () => {
+  const c = await card({ args: ['--garbage-at', 'read-binary:1'] });
+  try {
+    await apdus(['00 A4 08 0C 02 2F 00', '00 B0 00 00 00']);
+    await c.waitFor(/answered garbage \(--garbage-at read-binary:1\)/);
+    const r = await apdus(['00 A4 08 0C 02 2F 00', '00 B0 00 00 00']);
+    assert.deepEqual(r.map((x) => x.sw), ['9000', '9000']);
+    assert.equal(r[1].data[0], 0x61);
+  } finally { await pull(c); }
+});
+
 test('--corrupt damages an EF for reader robustness tests', async () => {
   const c = await card({ args: ['--corrupt', '4404:truncate'] });
   try {
