@@ -1,0 +1,82 @@
+/* issuer.c — the implementation-independent part of issuer.h: error texts and codes, result
+ * cleanup and the dispatchers that call through an issuer's ops table. */
+#include "issuer.h"
+
+const char *issuer_strerror(issuer_err e)
+{
+	switch (e) {
+	case ISSUER_OK: return "ok";
+	case ISSUER_E_NOMEM: return "out of memory";
+	case ISSUER_E_ARG: return "invalid argument";
+	case ISSUER_E_CONFIG: return "issuer configuration (CA certificate or key) unusable";
+	case ISSUER_E_NO_SESSION: return "no logged-in session for this card";
+	case ISSUER_E_CSR_MALFORMED: return "certificate request is malformed";
+	case ISSUER_E_CSR_SIGNATURE: return "certificate request signature does not verify";
+	case ISSUER_E_SUBJECT: return "certificate request subject differs from the authentication certificate";
+	case ISSUER_E_AUTH_CERT: return "authentication certificate was not issued by this issuer's CA";
+	case ISSUER_E_TRUST_LEVEL: return "issuer has no CA for the card's trust level";
+	case ISSUER_E_CARD_VALIDITY: return "the card's validity has ended";
+	case ISSUER_E_UNAVAILABLE: return "issuer unavailable";
+	case ISSUER_E_REJECTED: return "issuer rejected the request";
+	case ISSUER_E_INTERNAL: return "internal issuer error";
+	}
+	return "unknown issuer error";
+}
+
+const char *issuer_errcode(issuer_err e)
+{
+	switch (e) {
+	case ISSUER_OK: return "ok";
+	case ISSUER_E_NOMEM: return "out_of_memory";
+	case ISSUER_E_ARG: return "internal";
+	case ISSUER_E_CONFIG: return "issuer_config";
+	case ISSUER_E_NO_SESSION: return "login_required";
+	case ISSUER_E_CSR_MALFORMED: return "csr_malformed";
+	case ISSUER_E_CSR_SIGNATURE: return "csr_signature";
+	case ISSUER_E_SUBJECT: return "csr_subject";
+	case ISSUER_E_AUTH_CERT: return "auth_cert_foreign";
+	case ISSUER_E_TRUST_LEVEL: return "trust_level_unsupported";
+	case ISSUER_E_CARD_VALIDITY: return "card_expired";
+	case ISSUER_E_UNAVAILABLE: return "issuer_unavailable";
+	case ISSUER_E_REJECTED: return "issuer_rejected";
+	case ISSUER_E_INTERNAL: return "internal";
+	}
+	return "internal";
+}
+
+void issue_result_free(struct issue_result *r)
+{
+	if (!r)
+		return;
+	X509_free(r->cert);
+	sk_X509_pop_free(r->chain, X509_free);
+	r->cert = NULL;
+	r->chain = NULL;
+}
+
+issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
+			const struct issue_ctx *ctx, struct issue_result *out)
+{
+	if (!is || !csr_der || !csr_len || !ctx || !out)
+		return ISSUER_E_ARG;
+	out->cert = NULL;
+	out->chain = NULL;
+	out->detail[0] = '\0';
+	return is->ops->issue(is, csr_der, csr_len, ctx, out);
+}
+
+bool issuer_is_test(const struct issuer *is)
+{
+	return is && is->ops->is_test(is);
+}
+
+const char *issuer_name(const struct issuer *is)
+{
+	return is ? is->ops->name(is) : "none";
+}
+
+void issuer_destroy(struct issuer *is)
+{
+	if (is)
+		is->ops->destroy(is);
+}
