@@ -1,0 +1,208 @@
+// fake-bridge.mjs — a stand-in for siths-bridge that speaks the documented API (docs/api/openapi.yaml,
+// docs/api/events.md) with in-memory cards, for developing the page and for page-contract tests
+// before or beside the real daemon. It serves www/ with the daemon's CSP, over TLS with a
+// certificate from the given CA. It is NOT the daemon: acceptance tests use startBridge().
+//
+//   node tests/browser/fake-bridge.mjs [--port 29443] [--wss 29444]   (then open the printed URL)
+import https from 'node:https';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { join, extname, normalize } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import { SRC } from '../lib/harness.mjs';
+
+export const SEED_CARD = Object.freeze({
+  id: 'c0123456789abcdef', reader: 'Virtual PCD 00 00', reader_id: 'r00000000000000a1',
+  card_number: '9752269885715693047', card_type: 'ordinary', holder: 'Olof Svensson Andersson',
+  organisation: 'Västra Götalandsregionen', valid_from: '2023-11-18', valid_to: '2028-09-30', trust_level: 3,
+  hsa_id: 'TSTNMT2321000156-10XK', upn: 'osa@test.se', email: 'cathrine.andersson@inera.se',
+  signature_certificate: { present: false },
+  pins: { pin1: { tries_left: 3, blocked: false, min_length: 6, max_length: 8 },
+    pin2: { tries_left: 3, blocked: false, min_length: 6, max_length: 8 } },
+});
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json' };
+export const STAGES = [['verify_pin', 10], ['generate_key', 35], ['build_csr', 50], ['submit', 60], ['validate', 70], ['write', 90], ['verify', 100]];
+
+/**
+ * Starts the fake daemon. opts: {cert, key, port=0, wssPort=0, pins: {pin1, pin2}, testIssuer=true,
+ * stepMs=150 (time between job stages)}. Returns a controller.
+ */
+export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins = { pin1: '123456', pin2: '654321' },
+  testIssuer = true, stepMs = 150 } = {}) {
+  const www = join(SRC, 'www');
+  const tls = { cert: readFileSync(cert), key: readFileSync(key) };
+  const cards = new Map();
+  const readers = new Map([['r00000000000000a1', { id: 'r00000000000000a1', name: 'Virtual PCD 00 00', card_present: false }],
+    ['r00000000000000a2', { id: 'r00000000000000a2', name: 'Virtual PCD 00 01', card_present: false }]]);
+  const sessions = new Map();
+  const jobs = new Map();
+  const requests = [];
+  let wss;
+  const clients = new Set();
+  const ctl = { cards, readers, requests, pins, jobHold: null, failNextJobAt: null, pcscReachable: true };
+
+  const send = (ev) => { const s = JSON.stringify(ev); for (const c of clients) c.send(s); };
+  const json = (res, status, body) => {
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+  const err = (res, status, code, message, extra = {}) => json(res, status, { error: { code, message, ...extra } });
+
+  const server = https.createServer(tls, async (req, res) => {
+    const url = new URL(req.url, 'https://127.0.0.1');
+    requests.push({ method: req.method, path: url.pathname, origin: req.headers.origin, auth: Boolean(req.headers.authorization) });
+    res.setHeader('Content-Security-Policy', `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' wss://127.0.0.1:${wss.address().port} wss://localhost:${wss.address().port}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    let data = null;
+    try { data = body ? JSON.parse(body) : null; } catch { return err(res, 400, 'bad_json', 'body is not JSON'); }
+    const p = url.pathname;
+    let m;
+    if (req.method === 'GET' && p === '/health') {
+      return json(res, 200, { status: 'ok', version: 'fake', uptime_s: 1,
+        listeners: { https: `127.0.0.1:${server.address().port}`, wss: `127.0.0.1:${wss.address().port}` },
+        pcsc: { reachable: ctl.pcscReachable, readers: readers.size, cards: cards.size },
+        issuer: testIssuer ? { kind: 'test', name: 'TEST SITHS e-id Person HSA-id 3 CA v1' } : { kind: 'none' } });
+    }
+    if (req.method === 'GET' && p === '/v1/readers') return json(res, 200, { readers: [...readers.values()] });
+    if (req.method === 'GET' && p === '/v1/cards') return json(res, 200, { cards: [...cards.values()] });
+    if (req.method === 'GET' && (m = p.match(/^\/v1\/cards\/([^/]+)$/))) {
+      const c = cards.get(m[1]);
+      return c ? json(res, 200, c) : err(res, 404, 'card_not_found', 'no such card');
+    }
+    if (req.method === 'POST' && (m = p.match(/^\/v1\/cards\/([^/]+)\/login$/))) {
+      const c = cards.get(m[1]);
+      if (!c) return err(res, 404, 'card_not_found', 'no such card');
+      return checkPin(res, c, 'pin1', data && data.pin, () => {
+        const s = randomBytes(32).toString('base64url');
+        sessions.set(s, c.id);
+        json(res, 200, { session: s, expires_in: 900 });
+      });
+    }
+    if (req.method === 'POST' && (m = p.match(/^\/v1\/cards\/([^/]+)\/signature-certificate$/))) {
+      const c = cards.get(m[1]);
+      if (!c) return err(res, 404, 'card_not_found', 'no such card');
+      const tok = (req.headers.authorization || '').replace(/^Bearer /, '');
+      if (!sessions.has(tok)) return err(res, 401, 'login_required', 'log in first');
+      if (sessions.get(tok) !== c.id) return err(res, 403, 'wrong_card', 'session of another card');
+      if ([...jobs.values()].some((j) => j.card === c.id && j.state === 'running')) return err(res, 409, 'job_running', 'busy');
+      const pin = data && data.pin;
+      if (typeof pin !== 'string' || !/^[0-9]{6,8}$/.test(pin)) return err(res, 400, 'bad_pin', 'PIN must be 6 to 8 digits');
+      const id = `j${randomBytes(8).toString('hex')}`;
+      const job = { job: id, card: c.id, state: 'running', stage: 'queued', percent: 0 };
+      jobs.set(id, job);
+      json(res, 202, { job: id });
+      runJob(job, c, pin);
+      return undefined;
+    }
+    if (req.method === 'GET' && (m = p.match(/^\/v1\/jobs\/([^/]+)$/))) {
+      const j = jobs.get(m[1]);
+      return j ? json(res, 200, j) : err(res, 404, 'job_not_found', 'no such job');
+    }
+    if (p.startsWith('/v1/')) return err(res, 404, 'not_found', 'no such route');
+    if (req.method !== 'GET') return err(res, 405, 'method_not_allowed', 'GET only');
+    const rel = normalize(p === '/' ? '/index.html' : p);
+    const f = join(www, rel);
+    if (!f.startsWith(www) || !existsSync(f) || !statSync(f).isFile()) { res.writeHead(404); return res.end('not found'); }
+    res.writeHead(200, { 'Content-Type': TYPES[extname(f)] || 'application/octet-stream' });
+    return res.end(readFileSync(f));
+  });
+
+  function checkPin(res, card, which, pin, ok) {
+    const st = card.pins[which];
+    if (typeof pin !== 'string' || !/^[0-9]{6,8}$/.test(pin)) return err(res, 400, 'bad_pin', 'PIN must be 6 to 8 digits');
+    if (st.blocked) return err(res, 423, 'pin_blocked', 'PIN blocked: unblock it with the PUK');
+    if (pin !== ctl.pins[which]) {
+      st.tries_left -= 1;
+      if (st.tries_left <= 0) { st.tries_left = 0; st.blocked = true; return err(res, 423, 'pin_blocked', 'PIN blocked: unblock it with the PUK'); }
+      return err(res, 401, 'wrong_pin', 'wrong PIN', { tries_left: st.tries_left });
+    }
+    st.tries_left = 3;
+    return ok();
+  }
+
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  async function runJob(job, card, pin) {
+    const fail = (code, message, extra = {}) => {
+      Object.assign(job, { state: 'failed', code, message, ...extra });
+      send({ type: 'job-failed', job: job.job, card: card.id, code, message, ...extra });
+    };
+    await wait(stepMs);
+    send({ type: 'job-progress', job: job.job, card: card.id, stage: 'verify_pin', percent: 5, message: 'verifying PIN2' });
+    const st = card.pins.pin2;
+    if (st.blocked) return fail('pin_blocked', 'PIN2 blocked', { tries_left: 0 });
+    if (pin !== ctl.pins.pin2) {
+      st.tries_left -= 1;
+      if (st.tries_left <= 0) { st.blocked = true; st.tries_left = 0; return fail('pin_blocked', 'PIN2 blocked', { tries_left: 0 }); }
+      return fail('wrong_pin', 'wrong PIN2', { tries_left: st.tries_left });
+    }
+    st.tries_left = 3;
+    for (const [stage, pct] of STAGES) {
+      if (ctl.jobHold) await ctl.jobHold;
+      if (!cards.has(card.id)) return fail('card_removed', 'the card was removed');
+      if (ctl.failNextJobAt === stage) { ctl.failNextJobAt = null; return fail('card_removed', 'the card was removed'); }
+      Object.assign(job, { stage, percent: pct });
+      send({ type: 'job-progress', job: job.job, card: card.id, stage, percent: pct, message: stage });
+      await wait(stepMs);
+    }
+    card.signature_certificate = { present: true, valid_to: card.valid_to };
+    Object.assign(job, { state: 'done', stage: 'done', percent: 100 });
+    send({ type: 'card-updated', card });
+    send({ type: 'job-done', job: job.job, card: card.id });
+    return undefined;
+  }
+
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  const wsServer = https.createServer(tls);
+  wss = new WebSocketServer({ server: wsServer, path: '/v1/events' });
+  wss.on('connection', (ws) => {
+    clients.add(ws);
+    ws.on('close', () => clients.delete(ws));
+    ws.send(JSON.stringify({ type: 'hello', version: 'fake' }));
+  });
+  await new Promise((r) => wsServer.listen(wssPort, '127.0.0.1', r));
+
+  return Object.assign(ctl, {
+    https: server.address().port,
+    wss: wsServer.address().port,
+    origin: `https://127.0.0.1:${server.address().port}`,
+    url: (path) => `https://127.0.0.1:${server.address().port}${path}`,
+    insert(card = SEED_CARD, readerId = 'r00000000000000a1') {
+      const c = structuredClone(card);
+      const r = readers.get(readerId);
+      c.reader = r.name; c.reader_id = r.id;
+      r.card_present = true;
+      cards.set(c.id, c);
+      send({ type: 'card-inserted', card: c });
+      return c;
+    },
+    remove(id) {
+      const c = cards.get(id);
+      if (!c) return;
+      cards.delete(id);
+      const r = readers.get(c.reader_id);
+      if (r) r.card_present = false;
+      for (const [s, cid] of sessions) if (cid === id) sessions.delete(s);
+      send({ type: 'card-removed', id, card_id: id, reader: c.reader });
+    },
+    disconnectClients() { for (const c of clients) c.terminate(); },
+    async stop() {
+      for (const c of clients) c.terminate();
+      await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => { wss.close(); wsServer.close(r); })]);
+      server.closeAllConnections?.();
+    },
+  });
+}
+
+// Manual run: node tests/browser/fake-bridge.mjs → prints the URL; Ctrl-C stops.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { localhostCerts } = await import('../lib/browser.mjs');
+  const c = localhostCerts();
+  const arg = (n, d) => { const i = process.argv.indexOf(n); return i > 0 ? Number(process.argv[i + 1]) : d; };
+  const fb = await startFakeBridge({ cert: c.cert, key: c.key, port: arg('--port', 29443), wssPort: arg('--wss', 29444), stepMs: 700 });
+  fb.insert();
+  console.log(`fake bridge: ${fb.url('/')} (CA ${c.ca})`);
+}

@@ -1,0 +1,114 @@
+// browser.mjs — Debian's chromium driven by playwright-core for the page tests. The browser gets a
+// private HOME whose NSS database trusts the local loopback CA, so TLS is verified for real (never
+// --ignore-certificate-errors). Collects console errors, page errors and CSP violations, and saves
+// screenshots under $SITHS_BUILD_DIR/screenshots/<test>/<step>.png for a person to look at.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { BUILD, SRC, tmp, localhostCerts as harnessCerts } from './harness.mjs';
+
+export const CHROMIUM = process.env.SITHS_CHROMIUM || '/usr/bin/chromium';
+
+let fallback = null;
+// The loopback CA + server certificate: certs/localhost-ca.sh when it exists (harness), else an
+// equivalent name-constrained CA made here with openssl (so page tests can run before it does).
+export function localhostCerts() {
+  if (existsSync(join(SRC, 'certs', 'localhost-ca.sh'))) return harnessCerts();
+  if (fallback) return fallback;
+  const d = join(BUILD, 'test-certs-browser');
+  const f = { dir: d, ca: join(d, 'ca.pem'), cert: join(d, 'server.pem'), key: join(d, 'server.key') };
+  if (!existsSync(f.cert)) {
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'srv.ext'), ['basicConstraints=critical,CA:false', 'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth', 'subjectAltName=DNS:localhost,IP:127.0.0.1', ''].join('\n'));
+    const o = (...a) => execFileSync('openssl', a, { cwd: d, stdio: 'pipe' });
+    o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
+      '-days', '30', '-subj', '/CN=siths-bridge browser-test CA', '-addext', 'basicConstraints=critical,CA:true,pathlen:0',
+      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      '-addext', 'nameConstraints=critical,permitted;DNS:localhost,permitted;IP:127.0.0.1/255.255.255.255');
+    o('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+    o('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '30', '-extfile', 'srv.ext');
+    for (const x of ['ca.key', 'server.csr', 'srv.ext']) rmSync(join(d, x), { force: true }); // nobody can issue more under this CA
+  }
+  return (fallback = f);
+}
+
+// A private HOME whose NSS db (what chromium uses on Linux) trusts `ca` for TLS servers.
+export function privateHome(ca) {
+  const home = tmp('home-');
+  const db = join(home, '.pki', 'nssdb');
+  mkdirSync(db, { recursive: true });
+  execFileSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']);
+  execFileSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'siths-test', '-i', ca]);
+  return home;
+}
+
+/**
+ * Launches chromium with a fresh profile and a private HOME trusting `ca` (default: the loopback CA).
+ * Returns {context, page, problems, close}. problems() lists console errors, page errors, failed
+ * requests and CSP violations seen so far on every page of the context.
+ */
+export async function launchBrowser({ ca = localhostCerts().ca, locale = 'sv-SE', viewport = { width: 1280, height: 900 } } = {}) {
+  const home = privateHome(ca);
+  const context = await chromium.launchPersistentContext(join(home, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-features=Translate,MediaRouter'],
+    env: { ...process.env, HOME: home },
+    locale,
+    viewport,
+  });
+  const seen = [];
+  const watch = (page) => {
+    page.on('console', (m) => { if (m.type() === 'error') seen.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => seen.push(`pageerror: ${e.message}`));
+  };
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      // eslint-disable-next-line no-console
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  context.on('page', watch);
+  const page = context.pages()[0] || await context.newPage();
+  watch(page);
+  return {
+    context, page, home,
+    problems: () => [...seen],
+    clearProblems: () => { seen.length = 0; },
+    close: () => context.close(),
+  };
+}
+
+/** Saves a full-page PNG to $SITHS_BUILD_DIR/screenshots/<test>/<step>.png; returns its path. */
+export async function screenshot(page, test, step) {
+  const dir = join(BUILD, 'screenshots', test);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${step}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/**
+ * Records every value the page's <progress> takes (via a MutationObserver installed now) so a
+ * test can check the bar really moved. Returns a function that reads the values seen so far.
+ */
+export async function recordProgress(page, selector = '#job-progress') {
+  await page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    window.__progressSeen = [el.value];
+    new MutationObserver(() => window.__progressSeen.push(el.value)).observe(el, { attributes: true, attributeFilter: ['value'] });
+  }, selector);
+  return () => page.evaluate(() => window.__progressSeen.slice());
+}
+
+/** The element that has focus, described as "tag#id.class" (for keyboard tests). */
+export function focused(page) {
+  return page.evaluate(() => {
+    const a = document.activeElement;
+    if (!a) return '';
+    return `${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}${a.className && typeof a.className === 'string' ? `.${a.className.trim().split(/\s+/).join('.')}` : ''}`;
+  });
+}

@@ -1,0 +1,304 @@
+// siths-bridge.js — the client module for the siths-bridge daemon (REST over HTTPS + live events
+// over secure WebSocket). The Mina sidor page uses it, and so can any portal on an allowlisted
+// origin (--allow-origin): no dependencies, no build step, one ES module.
+//
+//   import { SithsBridge } from 'https://127.0.0.1:29443/siths-bridge.js';
+//   const bridge = new SithsBridge('https://127.0.0.1:29443');
+//   bridge.on('card-inserted', (ev) => console.log(ev.card));
+//   bridge.on('connection', (ev) => console.log(ev.state));      // 'connecting' | 'open' | 'closed'
+//   bridge.connect();                                              // reconnects by itself, with backoff
+//   const cards = await bridge.cards();
+//   await bridge.login(cards[0].id, pin1);                         // session kept in memory only
+//   await bridge.downloadSignatureCertificate(cards[0].id, pin2, { onProgress: (p) => show(p.percent) });
+//
+// Every failure is a BridgeError with .code (the daemon's error code, or 'unreachable' when the
+// daemon cannot be reached or its certificate is not trusted), .status and, for a wrong PIN,
+// .triesLeft. PINs are only ever sent in a POST body; they are never stored by this module.
+// The REST API is docs/api/openapi.yaml, the events are docs/api/events.md.
+
+/** Event types the daemon pushes over the WebSocket (docs/api/events.md). */
+export const EVENT_TYPES = Object.freeze(['hello', 'card-inserted', 'card-removed', 'card-updated',
+  'reader-added', 'reader-removed', 'job-progress', 'job-done', 'job-failed']);
+
+/** Error raised by every method. `code` is stable and machine readable. */
+export class BridgeError extends Error {
+  constructor(code, message, { status = 0, triesLeft, body, cause } = {}) {
+    super(message || code, cause ? { cause } : undefined);
+    this.name = 'BridgeError';
+    this.code = code;
+    this.status = status;
+    if (triesLeft !== undefined && triesLeft !== null) this.triesLeft = triesLeft;
+    if (body !== undefined) this.body = body;
+  }
+}
+
+const DEFAULT_BASE = 'https://127.0.0.1:29443';
+const JOB_MEMORY = 32;         // jobs whose events are remembered for a late followJob()
+
+function defaultBase() {
+  // Served by the daemon itself: talk to the origin the page came from.
+  if (typeof location !== 'undefined' && /^https:$/.test(location.protocol) &&
+      /^(127\.0\.0\.1|localhost|\[::1\])$/.test(location.hostname)) return location.origin;
+  return DEFAULT_BASE;
+}
+
+// `listeners.wss` of /health: "127.0.0.1:29444", 29444, {port: 29444} or a full wss:// URL.
+function wssUrlFrom(listener, base) {
+  if (typeof listener === 'string' && /^wss:\/\//.test(listener)) return listener;
+  let port = null;
+  if (typeof listener === 'number') port = listener;
+  else if (typeof listener === 'string') port = Number(listener.slice(listener.lastIndexOf(':') + 1));
+  else if (listener && typeof listener === 'object') port = Number(listener.port);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
+  // Same host name as the API, so the CSP (connect-src wss://127.0.0.1:P wss://localhost:P) allows it.
+  return `wss://${new URL(base).hostname}:${port}/v1/events`;
+}
+
+/**
+ * A connection to one siths-bridge daemon. Extends EventTarget: every WebSocket event is
+ * dispatched as a CustomEvent of its `type` (detail = the message), plus 'message' for all of
+ * them and 'connection' ({state, attempt, retryInMs}) when the WebSocket state changes.
+ */
+export class SithsBridge extends EventTarget {
+  #base; #wsUrl; #opts; #sessions = new Map(); #ws = null; #wanted = false; #timer = null;
+  #attempt = 0; #jobs = new Map(); #followers = new Set(); #state = 'closed';
+
+  /**
+   * @param {string} [baseUrl] the daemon's HTTPS origin, default: the page's own origin when it
+   *   is served by the daemon, else https://127.0.0.1:29443
+   * @param {object} [opts] {wsUrl, backoff: {initialMs, maxMs, factor}, fetch, WebSocket}
+   */
+  constructor(baseUrl, opts = {}) {
+    super();
+    this.#base = String(baseUrl || defaultBase()).replace(/\/+$/, '');
+    this.#wsUrl = opts.wsUrl || null;
+    this.#opts = {
+      initialMs: 500, maxMs: 15000, factor: 2, ...(opts.backoff || {}),
+      fetch: opts.fetch || globalThis.fetch.bind(globalThis),
+      WebSocket: opts.WebSocket || globalThis.WebSocket,
+    };
+  }
+
+  get baseUrl() { return this.#base; }
+  /** 'connecting' | 'open' | 'closed' */
+  get connectionState() { return this.#state; }
+
+  /** Subscribes to one event type (or 'message' / 'connection'); returns an unsubscribe function. */
+  on(type, fn) {
+    const h = (e) => fn(e.detail);
+    this.addEventListener(type, h);
+    return () => this.removeEventListener(type, h);
+  }
+
+  // ---- REST ----
+
+  async #request(method, path, { body, cardId } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const token = cardId ? this.#sessions.get(cardId) : undefined;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res;
+    try {
+      res = await this.#opts.fetch(this.#base + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store', credentials: 'omit', mode: 'cors', referrerPolicy: 'no-referrer',
+      });
+    } catch (e) {
+      // The browser does not say why (daemon down, TLS not trusted, blocked by the user): one code.
+      throw new BridgeError('unreachable', `siths-bridge at ${this.#base} cannot be reached`, { cause: e });
+    }
+    let json = null;
+    const text = await res.text().catch(() => '');
+    if (text) {
+      try { json = JSON.parse(text); } catch { json = null; }
+    }
+    if (!res.ok) {
+      const err = (json && json.error) || {};
+      const triesLeft = err.tries_left ?? (json && json.tries_left);
+      if (cardId && (res.status === 401 && triesLeft === undefined)) this.#sessions.delete(cardId);
+      throw new BridgeError(typeof err.code === 'string' ? err.code : `http_${res.status}`,
+        typeof err.message === 'string' ? err.message : `HTTP ${res.status}`,
+        { status: res.status, triesLeft, body: json });
+    }
+    if (json === null && res.status !== 204) throw new BridgeError('bad_response', 'response is not JSON', { status: res.status });
+    return json;
+  }
+
+  /** GET /health: {status, version, listeners:{https, wss}, pcsc:{…}, issuer:{…}} */
+  health() { return this.#request('GET', '/health'); }
+  /** GET /v1/readers → [{id, name, card_present}] */
+  async readers() { return (await this.#request('GET', '/v1/readers')).readers || []; }
+  /** GET /v1/cards → [card model] */
+  async cards() { return (await this.#request('GET', '/v1/cards')).cards || []; }
+  /** GET /v1/cards/{id} → card model */
+  async card(id) {
+    const r = await this.#request('GET', `/v1/cards/${encodeURIComponent(id)}`);
+    return r.card || r;
+  }
+
+  /** Logs in to a card with PIN1 (authentication code). Keeps the session token in memory. */
+  async login(cardId, pin) {
+    const r = await this.#request('POST', `/v1/cards/${encodeURIComponent(cardId)}/login`, { body: { pin: String(pin) } });
+    if (!r || typeof r.session !== 'string') throw new BridgeError('bad_response', 'no session in login answer');
+    this.#sessions.set(cardId, r.session);
+    return { expires_in: r.expires_in };
+  }
+  /** True while this module holds a session for the card (it may still have expired server-side). */
+  isLoggedIn(cardId) { return this.#sessions.has(cardId); }
+  /** Forgets the card's session. */
+  logout(cardId) { this.#sessions.delete(cardId); }
+
+  /** Starts the signature-certificate job with PIN2; resolves with the job id. */
+  async startSignatureCertificate(cardId, pin) {
+    const r = await this.#request('POST', `/v1/cards/${encodeURIComponent(cardId)}/signature-certificate`,
+      { body: { pin: String(pin) }, cardId });
+    if (!r || typeof r.job !== 'string') throw new BridgeError('bad_response', 'no job id in answer');
+    return r.job;
+  }
+
+  /** GET /v1/jobs/{id} → {job, card, state, stage, percent, message, code?, tries_left?} */
+  job(jobId) { return this.#request('GET', `/v1/jobs/${encodeURIComponent(jobId)}`); }
+
+  /**
+   * Follows a job through its events until it ends. Resolves with the job-done event, rejects
+   * with a BridgeError (code from job-failed, e.g. 'card_removed', 'wrong_pin') otherwise.
+   * onProgress({stage, percent, message}) is called for every job-progress event, also for
+   * events that arrived before this call. Needs connect().
+   */
+  followJob(jobId, { onProgress } = {}) {
+    return new Promise((resolve, reject) => {
+      const f = {
+        jobId, seen: 0,
+        deliver: (ev) => {
+          if (ev.type === 'job-progress') { if (onProgress) onProgress(ev); return false; }
+          this.#followers.delete(f);
+          if (ev.type === 'job-done') resolve(ev);
+          else reject(new BridgeError(ev.code || 'job_failed', ev.message || 'job failed', { triesLeft: ev.tries_left, body: ev }));
+          return true;
+        },
+      };
+      this.#followers.add(f);
+      for (const ev of this.#jobs.get(jobId) || []) if (f.deliver(ev)) return;
+      this.#pollJob(f);
+    });
+  }
+
+  /** startSignatureCertificate + followJob. */
+  async downloadSignatureCertificate(cardId, pin, { onProgress } = {}) {
+    const job = await this.startSignatureCertificate(cardId, pin);
+    return this.followJob(job, { onProgress });
+  }
+
+  // A terminal event missed while the WebSocket was down is recovered from GET /v1/jobs/{id}.
+  async #pollJob(f) {
+    let j;
+    try { j = await this.job(f.jobId); } catch { return; }
+    if (!this.#followers.has(f) || !j) return;
+    if (j.state === 'done') f.deliver({ ...j, type: 'job-done', job: f.jobId });
+    else if (j.state === 'failed') f.deliver({ ...j, type: 'job-failed', job: f.jobId });
+  }
+
+  // ---- WebSocket ----
+
+  /** Opens the event stream and keeps it open (exponential backoff with jitter) until close(). */
+  connect() {
+    this.#wanted = true;
+    if (!this.#ws && !this.#timer) this.#open();
+    return this;
+  }
+
+  /** Closes the event stream and stops reconnecting. */
+  close() {
+    this.#wanted = false;
+    clearTimeout(this.#timer); this.#timer = null;
+    if (this.#ws) { const ws = this.#ws; this.#ws = null; ws.close(1000); }
+    this.#setState('closed', {});
+  }
+
+  #setState(state, extra) {
+    this.#state = state;
+    this.dispatchEvent(new CustomEvent('connection', { detail: { state, attempt: this.#attempt, ...extra } }));
+  }
+
+  async #open() {
+    this.#timer = null;
+    this.#setState('connecting', {});
+    let url = this.#wsUrl;
+    if (!url) {
+      try {
+        const h = await this.health();
+        url = wssUrlFrom(h && h.listeners && h.listeners.wss, this.#base);
+        if (!url) throw new BridgeError('bad_response', '/health has no listeners.wss');
+      } catch (e) {
+        return this.#retry(e);
+      }
+    }
+    if (!this.#wanted) return;
+    let ws;
+    try { ws = new this.#opts.WebSocket(url); } catch (e) { return this.#retry(e); }
+    this.#ws = ws;
+    let opened = false;
+    ws.onopen = () => { opened = true; };
+    ws.onmessage = (m) => {
+      let ev;
+      try { ev = JSON.parse(m.data); } catch { return; }
+      if (!ev || typeof ev.type !== 'string') return;
+      if (ev.type === 'hello') {
+        this.#attempt = 0;
+        this.#setState('open', { version: ev.version });
+        for (const f of this.#followers) this.#pollJob(f);
+      }
+      this.#dispatch(ev);
+    };
+    ws.onclose = (c) => {
+      if (this.#ws !== ws) return;
+      this.#ws = null;
+      this.#retry(new BridgeError(opened ? 'disconnected' : 'unreachable', `WebSocket closed (${c.code})`));
+    };
+    ws.onerror = () => { /* onclose follows and handles it */ };
+  }
+
+  #retry(err) {
+    if (!this.#wanted) return;
+    const o = this.#opts;
+    const base = Math.min(o.maxMs, o.initialMs * o.factor ** this.#attempt);
+    const retryInMs = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.#attempt++;
+    this.#setState('closed', { retryInMs, error: err });
+    this.#timer = setTimeout(() => this.#open(), retryInMs);
+  }
+
+  /** Connects again now (e.g. a "try again" button), skipping the rest of the backoff wait. */
+  reconnectNow() {
+    if (!this.#wanted || this.#ws) return;
+    clearTimeout(this.#timer);
+    this.#open();
+  }
+
+  #dispatch(ev) {
+    if (ev.type === 'card-removed') {
+      const id = ev.card_id || ev.id || (ev.card && ev.card.id);
+      if (id) this.#sessions.delete(id);   // the daemon revokes it too
+    }
+    if (typeof ev.job === 'string' && ev.type.startsWith('job-')) {
+      const list = this.#jobs.get(ev.job) || [];
+      list.push(ev);
+      if (list.length > 256) list.splice(0, list.length - 256);   // per-chunk progress is chatty
+      this.#jobs.delete(ev.job);
+      this.#jobs.set(ev.job, list);
+      if (this.#jobs.size > JOB_MEMORY) this.#jobs.delete(this.#jobs.keys().next().value);
+      for (const f of [...this.#followers]) if (f.jobId === ev.job) f.deliver(ev);
+    }
+    this.dispatchEvent(new CustomEvent(ev.type, { detail: ev }));
+    this.dispatchEvent(new CustomEvent('message', { detail: ev }));
+  }
+}
+
+/** The id of the card an event is about (events carry `card` as an object or an id). */
+export function eventCardId(ev) {
+  if (!ev) return null;
+  if (ev.card && typeof ev.card === 'object') return ev.card.id || null;
+  return ev.card_id || (typeof ev.card === 'string' ? ev.card : null) || (ev.type === 'card-removed' ? ev.id : null) || null;
+}
+
+export default SithsBridge;
