@@ -371,6 +371,57 @@ static void faults(void **state)
 	assert_int_equal(issuer_test_fault_parse(NULL), -1);
 }
 
+/* The authentication certificate the virtual card really carries (siths-cardsim, same PKI dir):
+ * the CSR, the issuer and the validation agree with helper A's profile at both trust levels. */
+static X509 *cardsim_auth_cert(const char *dir, const char *card_json)
+{
+	char path[700];
+	if (card_json) {
+		snprintf(path, sizeof path, "%s/card.json", dir);
+		fx_write_file(path, card_json, strlen(card_json));
+	}
+	assert_int_equal(fx_run("'%s' --pki '%s' --state '%s/state.json' %s%s%s --export-certs '%s/out' >/dev/null 2>&1",
+				SITHS_CARDSIM, pki, dir, card_json ? "--card '" : "", card_json ? path : "",
+				card_json ? "'" : "", dir), 0);
+	snprintf(path, sizeof path, "%s/out/auth-cert.pem", dir);
+	BIO *b = BIO_new_file(path, "r");
+	assert_non_null(b);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	assert_non_null(x);
+	return x;
+}
+
+static void virtual_card_certificates(void **state)
+{
+	struct fx *f = *state;
+	static const struct { const char *json; int level; } cards[] = {
+		{ NULL, 3 },
+		{ "{\"trust_level\": 2, \"hsa_id\": \"TSTNMT2321000156-20AB\", \"holder\": \"Åsa Ödmark\"}", 2 },
+	};
+	for (size_t i = 0; i < sizeof cards / sizeof cards[0]; i++) {
+		char *dir = fx_tmpdir();
+		X509 *auth = cardsim_auth_cert(dir, cards[i].json);
+		unsigned char *csr = NULL;
+		size_t len = 0;
+		make_csr(auth, f->card_key, &csr, &len);
+		f->ctx.auth_cert = auth;
+		f->ctx.trust_level = cards[i].level;
+		assert_int_equal(issue(f, csr, len), ISSUER_OK);
+		assert_int_equal(X509_NAME_cmp(X509_get_subject_name(f->res.cert), X509_get_subject_name(auth)), 0);
+		assert_same_san(f->res.cert, auth);
+		assert_policy(f->res.cert, cards[i].level == 3 ? "2.999.752.1.3" : "2.999.752.1.2");
+		assert_int_equal(validate(f), CERTCHECK_OK);
+		f->ctx.trust_level = cards[i].level == 3 ? 2 : 3; /* the other level's CA refuses */
+		assert_int_equal(issue(f, csr, len), ISSUER_E_AUTH_CERT);
+		f->ctx.auth_cert = f->auth3;
+		OPENSSL_free(csr);
+		X509_free(auth);
+		fx_run("rm -rf '%s'", dir);
+		free(dir);
+	}
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -391,6 +442,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(marked_as_test), T(issues_like_siths), T(level_two), T(capped_at_card_validity),
 		T(refusals), cmocka_unit_test(broken_directories), T(only_level_three), T(faults),
+		T(virtual_card_certificates),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
