@@ -150,10 +150,14 @@ static issuer_err subject_for(const struct test_issuer *ti, const X509 *auth, X5
 		return ISSUER_E_NOMEM;
 	if (ti->fault != ISSUER_FAULT_OTHER_SUBJECT)
 		return ISSUER_OK;
+	/* Replace the entry (not its data in place: the name would keep its cached encoding). */
 	int i = X509_NAME_get_index_by_NID(*out, NID_serialNumber, -1);
-	X509_NAME_ENTRY *e = i >= 0 ? X509_NAME_get_entry(*out, i) : NULL;
-	if (e && X509_NAME_ENTRY_set_data(e, MBSTRING_ASC, (const unsigned char *)FAULT_HSA_ID, -1))
-		return ISSUER_OK;
+	if (i >= 0) {
+		X509_NAME_ENTRY_free(X509_NAME_delete_entry(*out, i));
+		if (X509_NAME_add_entry_by_NID(*out, NID_serialNumber, MBSTRING_ASC,
+					       (const unsigned char *)FAULT_HSA_ID, -1, i, 0))
+			return ISSUER_OK;
+	}
 	return ISSUER_E_INTERNAL;
 }
 
