@@ -214,12 +214,11 @@ static uint16_t select_file(struct sim_card *c, const struct cmd *k, struct rsp 
 		c->s.df = f->parent;
 		c->s.ef = f->fid;
 	}
+	/* P2 b4-b3: 00 FCI, 01 FCP, 10 FMD (none on this card: no data), 11 no data. */
 	if ((k->p2 & 0x0C) == 0x00)
 		fcp(f, 0x6F, r);
 	else if ((k->p2 & 0x0C) == 0x04)
 		fcp(f, 0x62, r);
-	else if ((k->p2 & 0x0C) == 0x08)
-		return SW_OK; /* no FMD on this card */
 	return SW_OK;
 }
 

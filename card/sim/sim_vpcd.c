@@ -140,6 +140,19 @@ static size_t garbage(uint8_t *out)
 	return 1 + n % 40;
 }
 
+/* Header and status word only. For PIN commands not even the length: it would tell the PIN's. */
+static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const uint8_t *out, size_t olen)
+{
+	bool pin = kind == SIM_K_VERIFY || kind == SIM_K_CHANGE_REF || kind == SIM_K_RESET_RETRY;
+	uint8_t h[4] = { 0 };
+	char n[24] = "-";
+	memcpy(h, in, len < 4 ? len : 4);
+	if (!pin)
+		snprintf(n, sizeof(n), "%zu", len);
+	fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %s -> %02X%02X\n", sim_kind_name(kind), h[0], h[1],
+		h[2], h[3], n, olen >= 2 ? out[olen - 2] : 0, olen >= 2 ? out[olen - 1] : 0);
+}
+
 static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
 {
 	uint8_t *in = malloc(65536), *out = malloc(SIM_RAPDU_MAX);
@@ -178,9 +191,7 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, vola
 			olen = sim_apdu_process(c, in, len, out);
 		}
 		if (o->verbose)
-			fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %zu -> %02X%02X\n", sim_kind_name(kind),
-				len > 0 ? in[0] : 0, len > 1 ? in[1] : 0, len > 2 ? in[2] : 0, len > 3 ? in[3] : 0,
-				len, olen >= 2 ? out[olen - 2] : 0, olen >= 2 ? out[olen - 1] : 0);
+			log_apdu(kind, in, len, out, olen);
 		/* The command may carry a PIN: wipe the receive buffer now. */
 		OPENSSL_cleanse(in, len);
 		if (send_frame(fd, out, olen) != 0)

@@ -207,6 +207,19 @@ test('--garbage-at answers one APDU with random bytes; the card keeps working', 
   } finally { await pull(c); }
 });
 
+test('--verbose logs headers and status words, never a PIN (not even its length)', async () => {
+  const c = await card({ args: ['--verbose'] });
+  try {
+    const r = await apdus(['00 20 00 01 06 31 32 33 34 35 36', '00 24 00 01 0C 31 32 33 34 35 36 39 38 37 36 35 34',
+      '00 2C 00 02 0E 31 32 33 34 35 36 37 38 37 37 37 37 37 37']);
+    assert.deepEqual(r.map((x) => x.sw), ['9000', '9000', '9000']);
+    await c.waitFor(/reset-retry 002C0002 len - -> 9000/);
+    assert.match(c.output, /verify 00200001 len - -> 9000/);
+    for (const secret of ['123456', '987654', '12345678', '777777', '313233343536', '373737373737'])
+      assert.ok(!c.output.includes(secret), `log contains ${secret}`);
+  } finally { await pull(c); }
+});
+
 test('--corrupt damages an EF for reader robustness tests', async () => {
   const c = await card({ args: ['--corrupt', '4404:truncate'] });
   try {
