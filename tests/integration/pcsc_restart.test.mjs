@@ -1,0 +1,62 @@
+// pcsc_restart.test.mjs — pcscd killed and restarted while the daemon runs: the daemon reports
+// pcscd unreachable (health, cards gone, card-removed/reader-removed events), reconnects by
+// itself with back-off, and lists the readers and cards again — without being restarted.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPcscd, startCard, startBridge, curl, testPki, until } from '../lib/harness.mjs';
+import { eventClient } from '../lib/events.mjs';
+
+let pc, bridge, events;
+const cards = [];
+
+after(async () => {
+  if (events) events.close();
+  for (const c of cards) await c.stop();
+  if (bridge) await bridge.stop();
+  if (pc) await pc.stop();
+});
+
+const api = (path) => curl(bridge.url(path), { headers: { Origin: bridge.origin } });
+const health = async () => (await curl(bridge.url('/health'))).json.pcsc;
+
+test('pcscd killed and restarted: cards listed again, same daemon', async () => {
+  testPki();
+  pc = await startPcscd();
+  bridge = await startBridge({ pcscd: pc });
+  events = eventClient(bridge);
+  await events.open;
+  cards.push(await startCard({ port: pc.ports[0] }));
+  const first = await events.waitFor((m) => m.type === 'card-inserted', { what: 'first insert' });
+  const pid = bridge.pid;
+
+  let from = events.mark();
+  await pc.kill(); // SIGKILL: no goodbye from pcscd; the cards lose their reader too
+  await events.waitFor((m) => m.type === 'card-removed' && m.card_id === first.card.id, { from, what: 'card-removed' });
+  await events.waitFor((m) => m.type === 'reader-removed', { from, what: 'reader-removed' });
+  const down = await until(async () => { const h = await health(); return h.reachable === false ? h : null; },
+    { what: 'pcsc unreachable in /health' });
+  assert.equal(down.readers, 0);
+  assert.equal(down.cards, 0);
+  assert.deepEqual((await api('/v1/cards')).json, { cards: [] });
+  await bridge.waitFor(/pcscd not reachable/);
+
+  // The card processes exit with their reader; start pcscd and insert the card again.
+  await Promise.all(cards.splice(0).map((c) => c.exited));
+  from = events.mark();
+  await pc.start();
+  await events.waitFor((m) => m.type === 'reader-added', { from, timeout: 15000, what: 'reader-added' });
+  cards.push(await startCard({ port: pc.ports[0] }));
+  const again = await events.waitFor((m) => m.type === 'card-inserted', { from, timeout: 15000, what: 'card-inserted' });
+  assert.equal(again.card.card_number, '9752269885715693047');
+  assert.equal(again.card.status, 'ok');
+  const up = await until(async () => { const h = await health(); return h.reachable && h.cards === 1 ? h : null; },
+    { what: 'pcsc reachable again' });
+  assert.equal(up.readers, 2);
+  const list = await api('/v1/cards');
+  assert.equal(list.json.cards.length, 1);
+  assert.equal(list.json.cards[0].id, again.card.id);
+  // Same process all along.
+  assert.equal(bridge.pid, pid);
+  assert.equal(bridge.exitCode, undefined);
+  assert.match(bridge.output, /pcscd reachable[\s\S]*pcscd not reachable[\s\S]*pcscd reachable/);
+});
