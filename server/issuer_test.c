@@ -261,6 +261,22 @@ out:
 	return rc;
 }
 
+/* Only SHA-2 with RSA PKCS#1 v1.5, whose parameters are NULL or absent (RFC 4055). OpenSSL does
+ * not look at the parameters, and they are outside the signed data, so they are checked here. */
+static int sig_alg_ok(const X509_REQ *req)
+{
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *obj = NULL;
+	int ptype = V_ASN1_UNDEF;
+	const void *pval = NULL;
+	X509_REQ_get0_signature(req, NULL, &alg);
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	int nid = OBJ_obj2nid(obj);
+	int sha2_rsa = nid == NID_sha256WithRSAEncryption || nid == NID_sha384WithRSAEncryption ||
+		       nid == NID_sha512WithRSAEncryption; /* no SHA-1, no MD5 */
+	return sha2_rsa && (ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF);
+}
+
 /* Parses csr_der completely and checks its self-signature. *out: caller frees. */
 static issuer_err parse_csr(const unsigned char *der, size_t len, X509_REQ **out)
 {
@@ -268,7 +284,7 @@ static issuer_err parse_csr(const unsigned char *der, size_t len, X509_REQ **out
 		return ISSUER_E_CSR_MALFORMED;
 	const unsigned char *p = der;
 	*out = d2i_X509_REQ(NULL, &p, (long)len);
-	if (!*out || p != der + len || !X509_REQ_get0_pubkey(*out))
+	if (!*out || p != der + len || !X509_REQ_get0_pubkey(*out) || !sig_alg_ok(*out))
 		return ISSUER_E_CSR_MALFORMED;
 	if (X509_REQ_verify(*out, X509_REQ_get0_pubkey(*out)) != 1)
 		return ISSUER_E_CSR_SIGNATURE;

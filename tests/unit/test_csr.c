@@ -268,6 +268,23 @@ static void bad_auth_cert_and_args(void **state)
 	X509 *empty = X509_new();
 	assert_int_equal(csr_build(empty, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_E_AUTH_CERT);
 	X509_free(empty);
+
+	/* A certificate from the card whose subjectAltName is not DER GeneralNames. */
+	struct fx_cert o = { .cn = "Olof", .hsa_id = FX_HSA_ID, .key = f->auth_key, .issuer = f->ca,
+			     .issuer_key = f->ca_key };
+	X509 *broken = fx_make_cert(&o);
+	ASN1_OCTET_STRING *junk = ASN1_OCTET_STRING_new();
+	assert_true(ASN1_OCTET_STRING_set(junk, (const unsigned char *)"\x30\x05\xa0\x01", 4));
+	X509_EXTENSION *e = X509_EXTENSION_create_by_NID(NULL, NID_subject_alt_name, 0, junk);
+	assert_non_null(e);
+	assert_true(X509_add_ext(broken, e, -1));
+	X509_EXTENSION_free(e);
+	ASN1_OCTET_STRING_free(junk);
+	assert_true(X509_sign(broken, f->ca_key, EVP_sha256()) > 0);
+	fx_sign_calls = 0;
+	assert_int_equal(csr_build(broken, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_E_AUTH_CERT);
+	assert_int_equal(fx_sign_calls, 0);
+	X509_free(broken);
 	assert_int_equal(csr_build(NULL, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_E_ARG);
 	assert_int_equal(csr_build(f->auth, NULL, fx_soft_sign, f->card_key, &der, &len), CSR_E_ARG);
 	assert_int_equal(csr_build(f->auth, f->card_key, NULL, f->card_key, &der, &len), CSR_E_ARG);

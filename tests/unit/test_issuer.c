@@ -265,6 +265,24 @@ static void refusals(void **state)
 	assert_int_equal(issue(f, longer, f->csr3_len), ISSUER_E_CSR_SIGNATURE);
 	free(longer);
 
+	/* A request signed by OpenSSL itself is fine with SHA-256, refused with SHA-1. */
+	static const struct { const EVP_MD *(*md)(void); issuer_err want; } algs[] = {
+		{ EVP_sha256, ISSUER_OK }, { EVP_sha1, ISSUER_E_CSR_MALFORMED },
+	};
+	for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+		X509_REQ *r = X509_REQ_new();
+		unsigned char *der = NULL;
+		assert_true(X509_REQ_set_subject_name(r, X509_get_subject_name(f->auth3)));
+		assert_true(X509_REQ_set_pubkey(r, f->card_key));
+		assert_true(X509_REQ_sign(r, f->card_key, algs[i].md()) > 0);
+		int n = i2d_X509_REQ(r, &der);
+		assert_true(n > 0);
+		assert_int_equal(issue(f, der, (size_t)n), algs[i].want);
+		OPENSSL_free(der);
+		X509_REQ_free(r);
+	}
+	issue_result_free(&f->res);
+
 	/* An auth certificate with the person CA's name from another key is not "ours". */
 	struct fx_cert fake = { .cn = "TEST SITHS e-id Person HSA-id 3 CA v1", .org = "Inera AB", .ca = true,
 				.key_usage = "critical,keyCertSign", .key = f->foreign_key };
@@ -282,6 +300,27 @@ static void refusals(void **state)
 	assert_int_equal(issuer_issue(NULL, f->csr3, f->csr3_len, &f->ctx, &f->res), ISSUER_E_ARG);
 	/* And the same request still works afterwards. */
 	assert_int_equal(issue(f, f->csr3, f->csr3_len), ISSUER_OK);
+}
+
+/* Hostile requests: every single-byte corruption of a good CSR is refused with a precise error
+ * (never a crash, never a certificate). Fixed seed: a failure reproduces. */
+static void corrupted_requests(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *m = malloc(f->csr3_len);
+	uint32_t seed = 0x5117u;
+	for (int round = 0; round < 400; round++) {
+		memcpy(m, f->csr3, f->csr3_len);
+		seed = seed * 1103515245u + 12345u;
+		size_t at = (seed >> 8) % f->csr3_len;
+		seed = seed * 1103515245u + 12345u;
+		m[at] ^= (unsigned char)(1u + ((seed >> 16) % 255u));
+		issuer_err rc = issue(f, m, f->csr3_len);
+		if (rc != ISSUER_E_CSR_MALFORMED && rc != ISSUER_E_CSR_SIGNATURE)
+			fail_msg("byte %zu corrupted: %s", at, issuer_strerror(rc));
+		assert_null(f->res.cert);
+	}
+	free(m);
 }
 
 static void copy_pki(const char *dir, const char *files)
@@ -441,7 +480,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(marked_as_test), T(issues_like_siths), T(level_two), T(capped_at_card_validity),
-		T(refusals), cmocka_unit_test(broken_directories), T(only_level_three), T(faults),
+		T(refusals), T(corrupted_requests), cmocka_unit_test(broken_directories), T(only_level_three), T(faults),
 		T(virtual_card_certificates),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
