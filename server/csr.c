@@ -4,6 +4,8 @@
  * way `openssl req -verify` does (parse, then X509_REQ_verify). */
 #include "csr.h"
 
+#include "digestinfo.h"
+
 #include <stdbool.h>
 
 #include <openssl/bn.h>
@@ -108,37 +110,6 @@ out:
 	return rc;
 }
 
-/* DigestInfo { sha256, SHA-256(tbs) } in DER, as PKCS#1 v1.5 signs it. *out: OPENSSL_free. */
-static csr_err digest_info(const unsigned char *tbs, int tbs_len, unsigned char **out, int *out_len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	csr_err rc = CSR_E_OPENSSL;
-	X509_SIG *di = X509_SIG_new();
-	X509_ALGOR *alg = NULL;
-	ASN1_OCTET_STRING *dig = NULL;
-	*out = NULL;
-	if (!di) {
-		rc = CSR_E_NOMEM;
-		goto out;
-	}
-	if (!EVP_Digest(tbs, (size_t)tbs_len, md, &md_len, EVP_sha256(), NULL))
-		goto out;
-	X509_SIG_getm(di, &alg, &dig);
-	if (!X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) ||
-	    !ASN1_OCTET_STRING_set(dig, md, (int)md_len))
-		goto out;
-	*out_len = i2d_X509_SIG(di, out);
-	if (*out_len <= 0) {
-		*out = NULL;
-		goto out;
-	}
-	rc = CSR_OK;
-out:
-	X509_SIG_free(di);
-	return rc;
-}
-
 static csr_err set_signature(X509_REQ *req, unsigned char *sig, size_t sig_len)
 {
 	X509_ALGOR *alg = X509_ALGOR_new();
@@ -189,8 +160,8 @@ csr_err csr_build(const X509 *auth_cert, EVP_PKEY *pub, csr_sign_fn sign, void *
 		return CSR_E_AUTH_CERT;
 
 	csr_err rc = CSR_E_NOMEM;
-	unsigned char *tbs = NULL, *di = NULL, *sig = NULL, *out_der = NULL;
-	int tbs_len = 0, di_len = 0, out_len = 0;
+	unsigned char *tbs = NULL, *sig = NULL, *out_der = NULL, di[DIGESTINFO_SHA256_LEN];
+	int tbs_len = 0, out_len = 0;
 	size_t sig_cap = (size_t)EVP_PKEY_get_size(pub), sig_len = 0;
 	X509_REQ *req = X509_REQ_new();
 	if (!req || !(sig = OPENSSL_zalloc(sig_cap)))
@@ -204,9 +175,9 @@ csr_err csr_build(const X509 *auth_cert, EVP_PKEY *pub, csr_sign_fn sign, void *
 	rc = CSR_E_OPENSSL;
 	if ((tbs_len = i2d_re_X509_REQ_tbs(req, &tbs)) <= 0)
 		goto out;
-	if ((rc = digest_info(tbs, tbs_len, &di, &di_len)) != CSR_OK)
+	if (!digestinfo_sha256(tbs, (size_t)tbs_len, NULL, 0, di))
 		goto out;
-	if (sign(user, di, (size_t)di_len, sig, sig_cap, &sig_len) != 0 || sig_len == 0 ||
+	if (sign(user, di, sizeof di, sig, sig_cap, &sig_len) != 0 || sig_len == 0 ||
 	    sig_len > sig_cap) {
 		rc = CSR_E_SIGNER;
 		goto out;
@@ -226,7 +197,6 @@ out:
 		ERR_clear_error(); /* the queue is per thread: leave it clean for the next job */
 	OPENSSL_free(out_der);
 	OPENSSL_free(tbs);
-	OPENSSL_free(di);
 	OPENSSL_free(sig);
 	X509_REQ_free(req);
 	return rc;
