@@ -502,7 +502,8 @@ issuer_err issuer_test_open(const char *dir, enum issuer_test_fault fault, struc
 		levels += ti->level[l].cert != NULL;
 	}
 	if (levels == 0) {
-		log_error("issuer", "test issuer: no person CA (" PKI_PERSON_CERT ") in %s", 3, dir);
+		log_error("issuer", "test issuer: no person CA (person-N-ca.pem, N = %d..%d) in %s",
+			  LEVEL_MIN, LEVEL_MAX, dir);
 		rc = ISSUER_E_CONFIG;
 		goto out;
 	}
