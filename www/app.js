@@ -321,7 +321,8 @@ const pinDialog = (() => {
 
   $('#pin-cancel').addEventListener('click', () => finish(null));
   dlg.addEventListener('cancel', (e) => { e.preventDefault(); if (!cur || !cur.pending) finish(null); });
-  dlg.addEventListener('close', () => { if (cur && !cur.pending) finish(null); });
+  // A close event is queued as a task: when the next ask() reopened the dialog meanwhile it is stale.
+  dlg.addEventListener('close', () => { if (cur && !cur.pending && !dlg.open) finish(null); });
 
   return {
     /** Opens the dialog; resolves with onSubmit's result, or null when cancelled. */
@@ -381,7 +382,7 @@ const jobView = (() => {
 
   function showResult(ok, err) {
     cur.done = true;
-    $('#job-running').hidden = !ok ? false : true;
+    $('#job-running').hidden = true;
     $('#job-result').hidden = false;
     $('#job-result').dataset.result = ok ? 'done' : 'failed';
     $('#job-result').className = ok ? 'result result-ok' : 'result result-error';

@@ -97,7 +97,7 @@ const sv = {
   job_failed_title: 'Hämtningen misslyckades',
   btn_close: 'Stäng',
   btn_try_again: 'Försök igen',
-  wait_card: 'Sätt tillbaka kortet i kortläsaren. Knappen Försök igen går att använda när kortet är på plats.',
+  wait_card: 'Knappen Försök igen går att använda när kortet är på plats igen.',
 
   ann_card_in: 'Ett SITHS-kort sattes i: {name}.',
   ann_card_out: 'SITHS-kortet togs ut ur kortläsaren.',
@@ -214,7 +214,7 @@ const en = {
   job_failed_title: 'The download failed',
   btn_close: 'Close',
   btn_try_again: 'Try again',
-  wait_card: 'Put the card back in the reader. The Try again button works once the card is in place.',
+  wait_card: 'The Try again button works once the card is back in place.',
 
   ann_card_in: 'A SITHS card was inserted: {name}.',
   ann_card_out: 'The SITHS card was removed from the reader.',

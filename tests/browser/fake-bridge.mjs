@@ -191,8 +191,10 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     disconnectClients() { for (const c of clients) c.terminate(); },
     async stop() {
       for (const c of clients) c.terminate();
-      await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => { wss.close(); wsServer.close(r); })]);
-      server.closeAllConnections?.();
+      const closed = Promise.all([new Promise((r) => server.close(r)), new Promise((r) => { wss.close(); wsServer.close(r); })]);
+      server.closeAllConnections();
+      wsServer.closeAllConnections();
+      await closed;
     },
   });
 }

@@ -1,0 +1,222 @@
+// page-fake.test.mjs — the page against the documented API contract, served by the fake bridge
+// (tests/browser/fake-bridge.mjs) in real chromium over trusted TLS. It checks the page's own
+// behaviour (every seed step, errors, language, keyboard) independently of the daemon; the same
+// steps against the real daemon are in seed-flow.test.mjs.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeBridge, SEED_CARD } from './fake-bridge.mjs';
+import { launchBrowser, screenshot, recordProgress, focused, localhostCerts } from '../lib/browser.mjs';
+import { panel, checkSeedPanel, login, openPin2, submitPin2, waitDownloadDone, shownTries, expect, eventually } from './steps.mjs';
+
+let fb, br, page;
+const certs = localhostCerts();
+
+before(async () => { br = await launchBrowser({ ca: certs.ca }); });
+after(async () => { await br.close(); });
+beforeEach(async () => {
+  fb = await startFakeBridge({ cert: certs.cert, key: certs.key, stepMs: 120 });
+  page = await br.context.newPage();
+  br.clearProblems();
+});
+afterEach(async () => { await page.close(); await fb.stop(); });
+
+const noProblems = () => assert.deepEqual(br.problems(), []);
+
+test('page loads over trusted TLS, Swedish by default, live insert/remove, English switch', async () => {
+  const resp = await page.goto(fb.url('/'));
+  assert.equal(resp.status(), 200);
+  const sec = await resp.securityDetails();
+  assert.ok(sec && /TLS/.test(sec.protocol), 'served over TLS that chromium trusted');
+  assert.equal(await page.getAttribute('html', 'lang'), 'sv');
+  await expect(page.locator('h1')).toHaveText('Hämta underskriftscertifikat');
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  await expect(page.locator('#test-marker')).toBeVisible();
+  await screenshot(page, 'page-fake', '01-no-card');
+
+  fb.insert();
+  await expect(panel(page)).toBeVisible();
+  await checkSeedPanel(panel(page));
+  await expect(page.locator('#empty')).toBeHidden();
+  await screenshot(page, 'page-fake', '02-card-inserted');
+
+  await page.locator('#lang-switch').click();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await expect(page.locator('h1')).toHaveText('Download signature certificate');
+  await expect(panel(page).locator('.eid-table th').last()).toHaveText('Signature certificate');
+  await expect(page.locator('#lang-switch')).toHaveText('Svenska');
+  await screenshot(page, 'page-fake', '03-english');
+  await page.locator('#lang-switch').click();
+  await expect(page.locator('h1')).toHaveText('Hämta underskriftscertifikat');
+
+  fb.remove(SEED_CARD.id);
+  await expect(page.locator('#card-list .card-panel')).toBeHidden();
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  noProblems();
+});
+
+test('seed flow: login, PIN2 dialog, progress, Finns', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  const p = panel(page);
+  await checkSeedPanel(p);
+  await screenshot(page, 'page-fake', '10-step4-card');
+  await login(page, p, '123456');
+  await screenshot(page, 'page-fake', '11-step3-logged-in');
+  await openPin2(page, p);
+  assert.equal(await shownTries(page), 3);
+  await screenshot(page, 'page-fake', '12-step6-pin2');
+  fb.jobHold = new Promise((r) => { fb.release = r; });
+  const seen = await recordProgress(page);
+  await submitPin2(page, '654321');
+  await expect(page.locator('#job-dialog')).toBeVisible();
+  await eventually(async () => assert.ok((await seen()).some((v) => v > 0)));
+  await screenshot(page, 'page-fake', '13-step7-download');
+  fb.jobHold = null; fb.release();
+  await waitDownloadDone(page);
+  const values = [...new Set((await seen()).filter((v) => v > 0 && v < 100))];
+  assert.ok(values.length >= 3, `progress took ${values} before 100`);
+  await screenshot(page, 'page-fake', '14-step8-result');
+  await page.locator('#job-close').click();
+  await expect(p.locator('.sign-present')).toBeVisible();
+  await expect(p.locator('.sign-present')).toHaveText('Finns');
+  await expect(p.locator('.get-sign')).toBeHidden();
+  await screenshot(page, 'page-fake', '15-step8-finns');
+  noProblems();
+});
+
+test('wrong PIN2 twice: tries left shown and decreasing, then right', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  const p = panel(page);
+  await login(page, p, '123456');
+  await openPin2(page, p);
+  assert.equal(await shownTries(page), 3);
+  await submitPin2(page, '111111');
+  await expect(page.locator('#pin-error')).toHaveText('Fel kod. Du har 2 försök kvar. Kontrollera koden och försök igen.');
+  assert.equal(await shownTries(page), 2);
+  await screenshot(page, 'page-fake', '20-wrong-pin2-once');
+  await submitPin2(page, '222222');
+  await expect(page.locator('#pin-error')).toContainText('Du har 1 försök kvar');
+  assert.equal(await shownTries(page), 1);
+  await screenshot(page, 'page-fake', '21-wrong-pin2-twice');
+  await submitPin2(page, '654321');
+  await waitDownloadDone(page);
+  noProblems();
+});
+
+test('a PIN of the wrong length is refused in the page and costs no try', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  const p = panel(page);
+  await login(page, p, '123456');
+  await openPin2(page, p);
+  const before = fb.requests.length;
+  await submitPin2(page, '12');
+  await expect(page.locator('#pin-error')).toHaveText('Koden ska vara 6–8 siffror (bara siffror).');
+  assert.equal(fb.requests.length, before, 'nothing sent to the daemon');
+  assert.equal(fb.cards.get(SEED_CARD.id).pins.pin2.tries_left, 3);
+});
+
+test('card pulled during the download: Swedish error, reinsert, retry, success', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  const p = panel(page);
+  await login(page, p, '123456');
+  await openPin2(page, p);
+  fb.jobHold = new Promise((r) => { fb.release = r; });
+  await submitPin2(page, '654321');
+  await expect(page.locator('#job-dialog')).toBeVisible();
+  await eventually(async () => assert.ok(Number(await page.locator('#job-progress').getAttribute('value')) > 0));
+  fb.remove(SEED_CARD.id);
+  fb.jobHold = null; fb.release();
+  await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'failed');
+  await expect(page.locator('#job-result-text')).toContainText('Kortet togs ut ur läsaren innan hämtningen var klar. Sätt tillbaka kortet i kortläsaren');
+  assert.ok(await page.locator('#job-retry').isDisabled(), 'retry waits for the card');
+  await screenshot(page, 'page-fake', '30-card-pulled');
+  fb.insert();
+  await eventually(async () => assert.ok(await page.locator('#job-retry').isEnabled()));
+  await page.locator('#job-retry').click();
+  // The session went with the card: log in again, then PIN2.
+  await expect(page.locator('#pin-label')).toHaveText('Ange legitimeringskod (PIN1)');
+  await page.locator('#pin-input').fill('123456');
+  await page.locator('#pin-ok').click();
+  await expect(page.locator('#pin-label')).toHaveText('Ange underskriftskod (PIN2)');
+  await submitPin2(page, '654321');
+  await waitDownloadDone(page);
+  await page.locator('#job-close').click();
+  await expect(panel(page).locator('.sign-present')).toBeVisible();
+  noProblems();
+});
+
+test('keyboard only: login and PIN2 dialog; Escape cancels without using a try', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  await expect(panel(page)).toBeVisible();
+  // Tab from the top of the page to the login button.
+  let hops = 0;
+  while (!(await focused(page)).includes('login-button')) {
+    await page.keyboard.press('Tab');
+    assert.ok(++hops < 20, 'login button reachable by Tab');
+  }
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#pin-input')).toBeFocused();
+  await page.keyboard.type('123456');
+  await page.keyboard.press('Enter');
+  await expect(panel(page).locator('.login-state')).toContainText('Inloggad som');
+  hops = 0;
+  while (!(await focused(page)).includes('get-sign')) {
+    await page.keyboard.press('Tab');
+    assert.ok(++hops < 20, 'action reachable by Tab');
+  }
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#pin-input')).toBeFocused();
+  await page.keyboard.type('65');
+  const before = fb.requests.filter((r) => r.method === 'POST').length;
+  await page.keyboard.press('Escape');
+  await expect(page.locator('#pin-dialog')).toBeHidden();
+  await expect(panel(page).locator('.get-sign')).toBeFocused();
+  assert.equal(fb.requests.filter((r) => r.method === 'POST').length, before, 'Escape sent nothing');
+  assert.equal(fb.cards.get(SEED_CARD.id).pins.pin2.tries_left, 3);
+  // Again, this time through to the end with the keyboard.
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#pin-input')).toBeFocused();
+  assert.equal(await page.locator('#pin-input').inputValue(), '', 'the field was cleared');
+  await page.keyboard.type('654321');
+  await page.keyboard.press('Enter');
+  await waitDownloadDone(page);
+  await expect(page.locator('#job-close')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(panel(page).locator('.sign-present')).toBeVisible();
+  noProblems();
+});
+
+test('daemon stopped: the page says how to start it', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  await expect(panel(page)).toBeVisible();
+  await fb.stop();
+  await expect(page.locator('#unreachable')).toBeVisible({ timeout: 20000 });
+  await expect(page.locator('#unreachable h2')).toHaveText('SITHS-tjänsten svarar inte');
+  await expect(page.locator('#unreachable')).toContainText('systemctl start siths-bridge');
+  await expect(page.locator('#card-list .card-panel')).toBeHidden();
+  await screenshot(page, 'page-fake', '40-daemon-down');
+  // Restart on the same ports: the page recovers by itself.
+  const { https, wss } = fb;
+  fb = await startFakeBridge({ cert: certs.cert, key: certs.key, port: https, wssPort: wss, stepMs: 120 });
+  fb.insert();
+  await expect(panel(page)).toBeVisible({ timeout: 30000 });
+  await expect(page.locator('#unreachable')).toBeHidden();
+});
+
+test('narrow screen (phone)', async () => {
+  fb.insert();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(fb.url('/'));
+  await expect(panel(page)).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px)`);
+  await screenshot(page, 'page-fake', '50-phone');
+  await login(page, panel(page), '123456');
+  await openPin2(page, panel(page));
+  await screenshot(page, 'page-fake', '51-phone-pin2');
+});
