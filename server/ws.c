@@ -22,7 +22,7 @@
 #define WS_PROTOCOL "siths-events"
 /* A client this many messages behind is cut off: a page that stopped reading must not make
  * the daemon's memory grow. Events are small and rare, so a live page is never near this. */
-#define WS_BACKLOG 128
+#define WS_BACKLOG 512
 #define WS_DEFAULT_MAX_CLIENTS 64
 #define WS_DEFAULT_MAX_MESSAGE 4096
 #define WS_DEFAULT_MAX_HEADER 4096
