@@ -61,6 +61,14 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     try { data = body ? JSON.parse(body) : null; } catch { return err(res, 400, 'bad_json', 'body is not JSON'); }
     const p = url.pathname;
     let m;
+    // The daemon's rule (docs/api/openapi.yaml): API calls need an allowlisted Origin; a GET
+    // without one passes only with Sec-Fetch-Site: same-origin (browsers omit Origin there).
+    const own = [`https://127.0.0.1:${server.address().port}`, `https://localhost:${server.address().port}`];
+    if (p.startsWith('/v1/')) {
+      const o = req.headers.origin;
+      const sameOriginGet = !o && req.method === 'GET' && req.headers['sec-fetch-site'] === 'same-origin';
+      if (!sameOriginGet && !own.includes(o)) return err(res, 403, o ? 'origin_not_allowed' : 'origin_required', 'Origin refused');
+    }
     if (req.method === 'GET' && p === '/health') {
       return json(res, 200, { status: 'ok', version: 'fake', uptime_s: 1,
         listeners: { https: `127.0.0.1:${server.address().port}`, wss: `127.0.0.1:${wss.address().port}` },
