@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum {
 	CFG_OK = 0,
@@ -42,18 +43,32 @@ struct cfg {
 	unsigned conn_timeout_s;        /* idle/slow connection timeout (slowloris) */
 	size_t ws_max_message;          /* largest WebSocket message accepted from a client */
 	unsigned ws_max_clients;
+	unsigned max_per_ip;            /* concurrent HTTPS connections from one address */
+
+	char why[256];                  /* storage for the last error reason (see cfg_parse_args) */
 };
 
 /* Fills defaults. */
 void cfg_init(struct cfg *c);
 
 /* Parses argv (getopt_long). A --config FILE is loaded first, then the other options override
- * it. On CFG_EXIT_OK the caller exits 0; on an error a one-line reason was written to *why
+ * it (allow-origin on the command line replaces the file's list). On CFG_EXIT_OK the caller
+ * exits 0; on an error a one-line reason was written to *why
  * (static or owned by c, valid until cfg_free). */
 cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why);
 
-/* Loads "key = value" lines (# comments); keys are the long option names. */
+/* Loads "key = value" lines (# comments); keys are the long option names without "--"
+ * (allow-origin repeatable, config not allowed). Values set here override what c held. */
 cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why);
+
+/* Parses "ADDR:PORT" ("127.0.0.1:N", "[::1]:N", "localhost:N"; N 0..65535) into *out. */
+cfg_err cfg_parse_listen(const char *s, struct cfg_listen *out);
+
+/* Checks an origin "scheme://host[:port]" (http or https, no path, no userinfo, not "null"). */
+bool cfg_origin_valid(const char *origin);
+
+/* Writes the --help text to f. */
+void cfg_usage(FILE *f, const char *prog);
 
 void cfg_free(struct cfg *c);
 
