@@ -27,6 +27,7 @@
 #define WS_DEFAULT_MAX_MESSAGE 4096
 #define WS_DEFAULT_MAX_HEADER 4096
 #define WS_DEFAULT_TIMEOUT_S 10
+#define WS_MAX_TIMEOUT_S 3600 /* keeps the keepalive times in lws's 16 bits */
 /* lws's chunk size for incoming frames; larger client messages arrive as several RECEIVEs. */
 #define WS_RX_CHUNK 1024
 /* Untrusted header values are logged cut to this length. */
@@ -40,11 +41,6 @@ static const char ws_ciphers_tls12[] =
 static const char ws_ciphers_tls13[] =
 	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
-/* Keepalive: ping a client quiet for 30 s, hang up one that has not answered for 70 s. */
-static const lws_retry_bo_t ws_keepalive = {
-	.secs_since_valid_ping = 30,
-	.secs_since_valid_hangup = 70,
-};
 
 /* One outgoing text message shared by every client queue holding it. refs is touched only on
  * the lws thread (the inbox owns the single initial reference until the fan-out). */
@@ -75,6 +71,7 @@ struct ws_server {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	unsigned short port;
+	lws_retry_bo_t keepalive;
 	unsigned max_clients;
 	size_t max_message;
 	lws_dll2_owner_t clients; /* lws thread only */
@@ -514,9 +511,15 @@ static ws_err create_vhost(ws_server *s)
 				      SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 				      SSL_OP_CIPHER_SERVER_PREFERENCE);
 	info.alpn = "http/1.1"; /* no h2: WebSockets here are plain HTTP/1.1 upgrades */
-	info.retry_and_idle_policy = &ws_keepalive;
 	info.timeout_secs = cfg->conn_timeout_s ? cfg->conn_timeout_s : WS_DEFAULT_TIMEOUT_S;
+	if (info.timeout_secs > WS_MAX_TIMEOUT_S)
+		info.timeout_secs = WS_MAX_TIMEOUT_S;
 	info.timeout_secs_ah_idle = info.timeout_secs;
+	/* Keepalive: a client quiet for the connection timeout is pinged; one that has not
+	 * answered in twice that (plus a second of slack) is hung up. */
+	s->keepalive.secs_since_valid_ping = (uint16_t)info.timeout_secs;
+	s->keepalive.secs_since_valid_hangup = (uint16_t)(2 * info.timeout_secs + 1);
+	info.retry_and_idle_policy = &s->keepalive;
 	s->vh = lws_create_vhost(s->ctx, &info);
 	if (!s->vh) {
 		log_error("ws", "cannot listen on %s:%u", cfg->wss.addr, cfg->wss.port);

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import https from 'node:https';
 import tls from 'node:tls';
+import net from 'node:net';
 import WebSocket from 'ws';
-import { BUILD, SRC, Proc, localhostCerts, startBridge } from '../lib/harness.mjs';
+import { BUILD, SRC, Proc, localhostCerts, startBridge, until } from '../lib/harness.mjs';
 
 const VERSION = readFileSync(join(SRC, 'CMakeLists.txt'), 'utf8').match(/project\(siths-bridge VERSION ([0-9.]+)/)[1];
 const CA = () => readFileSync(localhostCerts().ca);
@@ -256,6 +257,74 @@ describe('broadcast (ws_harness)', () => {
     assert.equal(await t.count(), 1);
     fast.ws.close();
     await fast.closed;
+  });
+});
+
+// Sends one raw upgrade request over TLS; resolves with the status line's code (0: hung up).
+function rawUpgrade(port, headerLines) {
+  return new Promise((res, rej) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca: CA(), servername: 'localhost' }, () => {
+      s.write(['GET /v1/events HTTP/1.1', 'Upgrade: websocket', 'Connection: Upgrade',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', ...headerLines, '', ''].join('\r\n'));
+    });
+    let buf = '';
+    s.on('data', (d) => { buf += d; const m = buf.match(/^HTTP\/1\.[01] (\d+)/); if (m) { s.destroy(); res(Number(m[1])); } });
+    s.on('close', () => res(0));
+    s.on('error', rej);
+  });
+}
+
+describe('timeouts, keepalive and header edge cases (ws_harness, --conn-timeout 1)', () => {
+  let t;
+  before(async () => { t = await startHarness({ args: ['--conn-timeout', '1'] }); });
+  after(async () => { if (t) assert.equal((await t.quit()).code, 0, t.output); });
+
+  test('a raw upgrade with good headers is accepted (control for the cases below)', async () => {
+    assert.equal(await rawUpgrade(t.wss, [`Host: 127.0.0.1:${t.wss}`, `Origin: ${t.origin}`]), 101);
+  });
+
+  test('duplicate Origin or Host headers are refused', async () => {
+    const host = `Host: 127.0.0.1:${t.wss}`, origin = `Origin: ${t.origin}`;
+    // Even two identical ones: there is no guessing which header counts.
+    for (const lines of [[host, origin, 'Origin: https://evil.example'], [host, 'Host: evil.example', origin],
+      [host, origin, origin]])
+      assert.equal(await rawUpgrade(t.wss, lines), 400, lines.join(' | '));
+    await assertServes(t);
+  });
+
+  test('a connection that never starts TLS is closed after the timeout', async () => {
+    const start = Date.now();
+    await new Promise((res, rej) => {
+      const s = net.connect(t.wss, '127.0.0.1');
+      s.on('close', res);
+      s.on('error', rej);
+      s.setTimeout(15000, () => { s.destroy(); rej(new Error('still open after 15 s')); });
+    });
+    assert.ok(Date.now() - start >= 900, 'closed by the timeout, not at once');
+  });
+
+  test('a TLS connection that never sends a request is closed after the timeout', async () => {
+    await new Promise((res, rej) => {
+      const s = tls.connect({ host: '127.0.0.1', port: t.wss, ca: CA(), servername: 'localhost' });
+      s.on('close', res);
+      s.on('error', () => {});
+      s.setTimeout(15000, () => { s.destroy(); rej(new Error('still open after 15 s')); });
+    });
+    await assertServes(t);
+  });
+
+  test('an idle client is pinged and stays while it answers; one that never answers is hung up', async () => {
+    const live = await connect(t.wss, { origin: t.origin });
+    const deaf = await connect(t.wss, { origin: t.origin, opts: { autoPong: false } });
+    let livePings = 0;
+    live.ws.on('ping', () => { livePings++; });
+    const { code } = await deaf.closed;   // the deadline is the test runner's; lws hangs up after ~3 s
+    assert.notEqual(code, 1000);
+    await until(() => livePings >= 2, { what: 'two pings to the live client', timeout: 10000 });
+    assert.equal(live.ws.readyState, WebSocket.OPEN);
+    assert.equal(await t.count(), 1);
+    live.ws.close();
+    await live.closed;
   });
 });
 
