@@ -63,6 +63,13 @@ function connect(port, { origin, host, path = '/v1/events', opts = {} } = {}) {
   });
 }
 
+// Resolves like `p`, or fails after `ms`: every wait here has a deadline.
+function within(p, ms, what) {
+  let timer;
+  return Promise.race([p, new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
+
 // A good client gets the hello (and the greeting, if `extra`) and can close cleanly.
 async function assertServes(t, extra = 0) {
   const c = await connect(t.wss, { origin: t.origin });
@@ -153,7 +160,7 @@ function securitySuite(name, start) {
       await c.waitCount(1);
       c.ws.send('y'.repeat(1000));   // under the limit (1024 in these runs): ignored, still open
       c.ws.send('z'.repeat(5000));
-      const { code } = await c.closed;
+      const { code } = await within(c.closed, 10000, 'close after the oversized message');
       assert.equal(code, 1009);
       await t.waitFor(/over 1024 bytes: closing with 1009/);
       await assertServes(t);
@@ -248,7 +255,7 @@ describe('broadcast (ws_harness)', () => {
     }
     await t.waitFor(/closing client [^\n]*too many messages behind/, { from });
     slow.ws._socket.resume();
-    const { code } = await slow.closed;
+    const { code } = await within(slow.closed, 15000, 'the slow client cut off');
     assert.notEqual(code, 1000, 'cut off, not a normal close');
     assert.ok(sent <= 1500, `cut off after ${sent} messages`);
     const ids = fast.msgs.slice(3).map((m) => m.json.i);
@@ -318,11 +325,12 @@ describe('timeouts, keepalive and header edge cases (ws_harness, --conn-timeout 
     const deaf = await connect(t.wss, { origin: t.origin, opts: { autoPong: false } });
     let livePings = 0;
     live.ws.on('ping', () => { livePings++; });
-    const { code } = await deaf.closed;   // the deadline is the test runner's; lws hangs up after ~3 s
+    const { code } = await within(deaf.closed, 15000, 'hang-up of the client that never answers pings');
     assert.notEqual(code, 1000);
     await until(() => livePings >= 2, { what: 'two pings to the live client', timeout: 10000 });
     assert.equal(live.ws.readyState, WebSocket.OPEN);
-    assert.equal(await t.count(), 1);
+    // Only the live one is left once the server has seen every hang-up (earlier tests' too).
+    await until(async () => (await t.count()) === 1, { what: 'one client left' });
     live.ws.close();
     await live.closed;
   });
