@@ -3,6 +3,8 @@
  * more data than the caller can take are errors, never overflows. */
 #include "apdu.h"
 
+#include <openssl/crypto.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,15 +75,18 @@ static card_err append(uint8_t *out, size_t cap, size_t *len, const uint8_t *p, 
 card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a,
 		       uint8_t *out, size_t cap, size_t *out_len, uint16_t *sw)
 {
-	uint8_t *cmd = malloc(4 + 3 + 65535 + 2), *resp = malloc(APDU_MAX_RESP);
+	/* The command may carry a PIN (VERIFY): the buffer is wiped before it is freed. */
+	const size_t cmd_cap = 4 + 3 + 65535 + 2;
+	uint8_t *cmd = malloc(cmd_cap), *resp = malloc(APDU_MAX_RESP);
 	card_err e = CARD_E_NOMEM;
 	size_t dn = 0, total = 0;
 	if (!cmd || !resp)
 		goto out;
 	if ((e = exchange(t, a, cmd, resp, &dn, sw)) != CARD_OK)
 		goto out;
-	if ((*sw >> 8) == 0x6C && !a->extended && a->ne <= 256) {
-		/* Wrong Le: the card tells the right one; resend exactly once. */
+	if ((*sw >> 8) == 0x6C && !a->extended && a->ne > 0 && a->ne <= 256) {
+		/* Wrong Le: the card tells the right one; resend exactly once. Never for a command
+		 * without Le (a VERIFY must not be sent twice). */
 		struct apdu again = *a;
 		again.ne = (*sw & 0xFF) ? (*sw & 0xFF) : 256;
 		if ((e = exchange(t, &again, cmd, resp, &dn, sw)) != CARD_OK)
@@ -103,6 +108,8 @@ card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a,
 	*out_len = total;
 	e = CARD_OK;
 out:
+	if (cmd)
+		OPENSSL_cleanse(cmd, cmd_cap);
 	free(cmd);
 	free(resp);
 	return e;

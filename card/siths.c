@@ -75,20 +75,26 @@ static void put_text(char *dst, size_t cap, const unsigned char *s, size_t n)
 
 /* ---- card I/O ---- */
 
-static card_err select_obj(struct rd *r, const struct p15_path *p, struct iso_file *fi)
+card_err siths_select(const struct apdu_transport *t, const struct p15_app *app,
+		      const struct p15_path *p, struct iso_file *fi)
 {
 	if (p15_path_absolute(p))
-		return iso_select_path(r->t, p->b, p->len, fi);
-	if (r->app.path.len) {
-		struct p15_path full = r->app.path;
+		return iso_select_path(t, p->b, p->len, fi);
+	if (app->path.len) {
+		struct p15_path full = app->path;
 		if (full.len + p->len > sizeof(full.b))
 			return CARD_E_BAD_DATA;
 		memcpy(full.b + full.len, p->b, p->len);
 		full.len += p->len;
-		return iso_select_path(r->t, full.b, full.len, fi);
+		return iso_select_path(t, full.b, full.len, fi);
 	}
-	card_err e = iso_select_aid(r->t, r->app.aid, r->app.aid_len);
-	return e ? e : iso_select_rel(r->t, p->b, p->len, fi);
+	card_err e = iso_select_aid(t, app->aid, app->aid_len);
+	return e ? e : iso_select_rel(t, p->b, p->len, fi);
+}
+
+static card_err select_obj(struct rd *r, const struct p15_path *p, struct iso_file *fi)
+{
+	return siths_select(r->t, &r->app, p, fi);
 }
 
 static card_err read_obj(struct rd *r, const struct p15_path *p, uint8_t **buf, size_t *len)
@@ -529,4 +535,77 @@ card_err siths_read(const struct apdu_transport *t, struct card_model *m)
 	siths_card_id(m, m->id);
 	free(r);
 	return e;
+}
+
+/* ---- issue 4 layout ---- */
+
+static const struct p15_path *first_df(const struct rd *r, enum p15_df_kind kind)
+{
+	for (size_t i = 0; i < r->odf.n; i++)
+		if (r->odf.e[i].kind == kind)
+			return &r->odf.e[i].path;
+	return NULL;
+}
+
+/* The signature certificate EF when the CDF does not list one yet: FID 4302 next to the CDF
+ * (absolute CDF path) or in the application DF (relative). */
+static card_err default_sign_path(const struct p15_path *cdf, struct p15_path *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cdf->len < 2)
+		return CARD_E_NOT_SUPPORTED;
+	*out = *cdf;
+	out->has_range = false;
+	out->b[out->len - 2] = SITHS_SIGN_CERT_FID >> 8;
+	out->b[out->len - 1] = SITHS_SIGN_CERT_FID & 0xFF;
+	return CARD_OK;
+}
+
+card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	struct card_model *m = calloc(1, sizeof(*m));
+	struct rd *r = calloc(1, sizeof(*r));
+	card_err e = CARD_E_NOMEM;
+	if (!m || !r)
+		goto out;
+	r->t = t;
+	r->m = m;
+	if ((e = find_app(r)) || (e = read_dfs(r)))
+		goto out;
+	pick_keys(r);
+	const struct p15_path *cdf = first_df(r, P15_DF_CDF);
+	e = CARD_E_NOT_SUPPORTED;
+	if (!cdf || !r->auth_key || !r->sign_key || !r->auth_key->has_ref || !r->sign_key->has_ref ||
+	    r->auth_key->ref > 0xFF || r->sign_key->ref > 0xFF)
+		goto out;
+	l->app = r->app;
+	l->cdf = *cdf;
+	l->sign_id = r->sign_key->id;
+	l->auth_key_ref = r->auth_key->ref;
+	l->sign_key_ref = r->sign_key->ref;
+	const struct p15_cert *sc = cert_for(r, r->sign_key);
+	if (sc) {
+		l->sign_cert = sc->path;
+		l->sign_cert.has_range = false;
+	} else if ((e = default_sign_path(cdf, &l->sign_cert)) != CARD_OK) {
+		goto out;
+	}
+	const struct p15_cert *ac = cert_for(r, r->auth_key);
+	e = ac ? read_obj(r, &ac->path, &l->auth_cert, &l->auth_cert_len) : CARD_E_FILE_NOT_FOUND;
+out:
+	free(r);
+	free(m);
+	if (e)
+		siths_layout_free(l);
+	return e;
+}
+
+void siths_layout_free(struct siths_layout *l)
+{
+	if (!l)
+		return;
+	free(l->auth_cert);
+	l->auth_cert = NULL;
+	l->auth_cert_len = 0;
 }

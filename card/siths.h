@@ -7,6 +7,7 @@
 #define SITHS_SITHS_H
 
 #include "apdu.h"
+#include "iso.h"
 #include "model.h"
 
 /* Fills *m from the card (m->reader, m->reader_id and m->atr are kept, everything else is
@@ -25,5 +26,32 @@ void siths_card_id(const struct card_model *m, char *out);
 /* Trust level for a certificatePolicies OID in dotted form, 0 if it is none of ours
  * (docs/virtual-card.md: 2.999.752.1.N for the test hierarchy). */
 int siths_trust_level(const char *oid);
+
+/* ---- Issue 4: where the write operations act (card/ops.c) ----
+ * Found the same way siths_read() finds them. The signature certificate's EF is the one the CDF
+ * lists for the signing key or, when none is listed yet, SITHS_SIGN_CERT_FID in the
+ * application DF (the SITHS layout, docs/virtual-card.md). */
+#include "p15.h"
+
+#define SITHS_SIGN_CERT_FID 0x4302
+
+struct siths_layout {
+	struct p15_app app;
+	struct p15_path cdf;         /* the (first) CDF */
+	struct p15_path sign_cert;   /* the signature certificate's EF (no range) */
+	struct p15_id sign_id;       /* iD of the signing key (= of its certificate entry) */
+	uint32_t auth_key_ref, sign_key_ref;
+	uint8_t *auth_cert;          /* DER of the authentication certificate, malloc'd */
+	size_t auth_cert_len;
+};
+
+/* Fills *l (caller frees with siths_layout_free). CARD_E_NOT_SUPPORTED when the card has no
+ * CDF, no key references or no signing key. */
+card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *l);
+void siths_layout_free(struct siths_layout *l);
+
+/* Selects the EF at p (absolute, or relative to the application). */
+card_err siths_select(const struct apdu_transport *t, const struct p15_app *app,
+		      const struct p15_path *p, struct iso_file *fi);
 
 #endif

@@ -1,0 +1,75 @@
+/* ops.h — the card operations of issue 4, run inside card_with_card(): VERIFY a PIN (format
+ * checked against the AODF first, never retried, the PIN wiped after use), signatures with the
+ * authentication or signing key, GENERATE ASYMMETRIC KEY PAIR for the signing key, and writing
+ * the signature certificate with the CDF entry as the commit point (docs/virtual-card.md).
+ * Every card answer is untrusted. No allocation outlives a call. */
+#ifndef SITHS_OPS_H
+#define SITHS_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apdu.h"
+#include "model.h"
+#include "siths.h"
+
+/* True when pin is only ASCII digits and its length is within the AODF's min/max (max 0 = 8,
+ * the SITHS length). Checked before any APDU: a malformed PIN must not cost a try. */
+bool ops_pin_format_ok(const struct card_pin *p, const char *pin);
+
+/* VERIFY p->ref with pin. The PIN (strlen(pin) bytes) and every copy made here are wiped with
+ * OPENSSL_cleanse before returning, whatever the outcome; the caller still wipes its own copies.
+ * CARD_E_PIN_WRONG with *tries_left set, CARD_E_PIN_BLOCKED (tries 0), CARD_E_WRONG_DATA for a
+ * PIN that fails ops_pin_format_ok (nothing sent). tries_left may be NULL. */
+card_err ops_verify(const struct apdu_transport *t, const struct card_pin *p, char *pin,
+		    int *tries_left);
+
+enum ops_key_use {
+	OPS_AUTH,   /* MSE SET AT + INTERNAL AUTHENTICATE (the login proof) */
+	OPS_SIGN,   /* MSE SET DST + PSO COMPUTE DIGITAL SIGNATURE (the CSR) */
+};
+/* The card signs data (a DigestInfo, PKCS#1 v1.5 on the card) with key key_ref; the signature
+ * goes to sig (cap bytes), its length to *sig_len. */
+card_err ops_sign(const struct apdu_transport *t, enum ops_key_use use, uint8_t key_ref,
+		  const uint8_t *data, size_t n, uint8_t *sig, size_t cap, size_t *sig_len);
+
+#define OPS_MAX_MODULUS 512  /* 4096-bit RSA */
+#define OPS_MAX_EXPONENT 8
+
+struct ops_pubkey {
+	uint8_t n[OPS_MAX_MODULUS];
+	size_t n_len;
+	uint8_t e[OPS_MAX_EXPONENT];
+	size_t e_len;
+};
+
+/* Parses a GENERATE response 7F49 { 81 modulus, 82 exponent } (untrusted; CARD_E_BAD_DATA
+ * when malformed, empty or too large). */
+card_err ops_parse_pubkey(const uint8_t *p, size_t n, struct ops_pubkey *out);
+
+/* GENERATE ASYMMETRIC KEY PAIR for key_ref (needs its PIN verified); the new public key. */
+card_err ops_generate(const struct apdu_transport *t, uint8_t key_ref, struct ops_pubkey *out);
+
+/* Progress of a write: done of total bytes of the certificate written so far. */
+typedef void (*ops_progress_fn)(size_t done, size_t total, void *user);
+
+/* The CDF entry for a signature certificate of cert_len bytes at l->sign_cert, as in
+ * docs/virtual-card.md. CARD_E_INTERNAL if it does not fit cap. */
+card_err ops_cdf_entry(const struct siths_layout *l, size_t cert_len, uint8_t *out, size_t cap,
+		       size_t *len);
+
+/* Where the new entry goes in a CDF: *end = the end of the entries that stay (walking the
+ * top-level SEQUENCEs, stopping at padding or at the entry of the signing key's certificate),
+ * *old = offset of that old entry, or SIZE_MAX when there is none. CARD_E_BAD_DATA when the
+ * CDF is malformed. */
+card_err ops_cdf_slot(const struct siths_layout *l, const uint8_t *cdf, size_t n, size_t *end,
+		      size_t *old);
+
+/* Writes the signature certificate (PIN2 verified): withdraw an old CDF entry, UPDATE BINARY
+ * the certificate in chunks (progress after each), read it back and compare (CARD_E_BAD_DATA
+ * on a difference), then the CDF entry in one APDU — the commit point. */
+card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_layout *l,
+			     const uint8_t *der, size_t n, ops_progress_fn fn, void *user);
+
+#endif
