@@ -346,7 +346,7 @@ static void client_open(ws_server *s, struct ws_client *c, struct lws *wsi)
 	char peer[64] = "";
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	log_info("ws", "client %s connected (%u connected)", peer, n);
-	push_text(c, "{\"type\":\"hello\",\"version\":\"" SITHS_VERSION "\",\"service\":\"siths-bridge\"}");
+	push_text(c, "{\"type\":\"hello\",\"version\":\"" SITHS_VERSION "\"}");
 	push_greeting(s, c);
 }
 

@@ -76,7 +76,7 @@ async function assertServes(t, extra = 0) {
   assert.equal(c.status, undefined, 'upgrade refused');
   assert.equal(c.error, undefined, String(c.error));
   const msgs = await c.waitCount(1 + extra);
-  assert.deepEqual(msgs[0].json, { type: 'hello', version: VERSION, service: 'siths-bridge' });
+  assert.deepEqual(msgs[0].json, { type: 'hello', version: VERSION });
   assert.equal(msgs[0].binary, false, 'events are text messages');
   c.ws.close();
   await c.closed;
@@ -186,6 +186,16 @@ securitySuite('WSS listener in the daemon', async () => {
   return b;
 });
 
+test('the daemon stops cleanly on SIGTERM with WebSocket clients connected', async () => {
+  const b = await startBridge();
+  const cs = await Promise.all([0, 1, 2].map(() => connect(b.wss, { origin: b.origin })));
+  for (const c of cs) await c.waitCount(1);
+  const { code, signal } = await b.stop('SIGTERM');
+  assert.equal(signal, null, b.output);
+  assert.equal(code, 0, `exit status (leaks under ASan fail it)\n${b.output}`);
+  for (const c of cs) await within(c.closed, 10000, 'clients see the close');
+});
+
 describe('broadcast (ws_harness)', () => {
   let t;
   const greeting = [{ type: 'card-inserted', card: { id: 'c1' } }, { no_type: true }, { type: 'reader-added', reader: 'R' }];
@@ -202,7 +212,7 @@ describe('broadcast (ws_harness)', () => {
   test('hello, then the greeting messages that have a type, in order', async () => {
     const c = await connect(t.wss, { origin: t.origin });
     const msgs = await c.waitCount(3);
-    assert.deepEqual(msgs.map((m) => m.json), [{ type: 'hello', version: VERSION, service: 'siths-bridge' },
+    assert.deepEqual(msgs.map((m) => m.json), [{ type: 'hello', version: VERSION },
       greeting[0], greeting[2]]);
     await t.waitFor(/greeting message 1 has no "type"/);
     c.ws.close();
