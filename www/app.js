@@ -12,6 +12,7 @@ const state = {
   health: null,
   unreachable: false,
   busyCards: new Set(),  // cards with a flow (dialog or download) open
+  apiError: null,        // a BridgeError that kept the cards from loading (not 'unreachable')
 };
 
 // ---------- helpers ----------
@@ -150,7 +151,7 @@ function renderAll() {
 
 function renderEmpty() {
   const empty = $('#empty');
-  $('#loading').hidden = state.readers !== null || state.unreachable;
+  $('#loading').hidden = state.readers !== null || state.unreachable || Boolean(state.apiError);
   if (state.unreachable || state.cards.size > 0 || state.readers === null) { empty.hidden = true; return; }
   const noReader = state.readers.length === 0;
   $('#empty-title').textContent = t(noReader ? 'no_reader_title' : 'no_card_title');
@@ -164,6 +165,14 @@ function renderHealth() {
   for (const id of ['#test-marker', '#pin-test', '#job-test']) $(id).hidden = !test;
   const pcsc = state.health && state.health.pcsc;
   $('#pcsc-down').hidden = !(pcsc && pcsc.reachable === false) || state.unreachable;
+}
+
+function renderApiError() {
+  const el = $('#api-error');
+  const e = state.unreachable ? null : state.apiError;
+  el.hidden = !e;
+  el.textContent = e ? t('err_api', { code: e.code }) : '';
+  if (e) $('#loading').hidden = true;
 }
 
 function setUnreachable(on) {
@@ -180,11 +189,13 @@ async function refresh() {
     state.health = health;
     state.readers = readers;
     state.cards = new Map(cards.map((c) => [c.id, c]));
+    state.apiError = null;
     setUnreachable(false);
   } catch (e) {
     if (e.code === 'unreachable') setUnreachable(true);
-    else { state.readers = state.readers || []; renderAll(); }
+    else { state.apiError = e; state.cards.clear(); state.readers = null; renderAll(); }
   }
+  renderApiError();
 }
 
 // ---------- live events ----------
@@ -517,6 +528,7 @@ function applyLanguage(l) {
   sw.lang = l === 'sv' ? 'en' : 'sv';
   renderAll();
   renderHealth();
+  renderApiError();
   pinDialog.relabel();
 }
 

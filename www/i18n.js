@@ -117,6 +117,7 @@ const sv = {
   err_unreachable: 'SITHS-tjänsten på din dator svarar inte. Kontrollera att siths-bridge är startat och försök igen.',
   err_card_io: 'Kortet svarade inte som väntat. Ta ut kortet, sätt i det igen och försök igen.',
   err_generic: 'Något gick fel ({code}). Försök igen. Kontakta IT-supporten om felet kvarstår.',
+  err_api: 'SITHS-tjänsten på din dator svarade med ett fel ({code}), så korten kan inte visas. Ladda om sidan. Kontakta IT-supporten om felet kvarstår.',
 };
 
 const en = {
@@ -234,6 +235,7 @@ const en = {
   err_unreachable: 'The SITHS service on your computer does not answer. Check that siths-bridge is running and try again.',
   err_card_io: 'The card did not answer as expected. Remove the card, insert it again and try again.',
   err_generic: 'Something went wrong ({code}). Try again. Contact IT support if the problem persists.',
+  err_api: 'The SITHS service on your computer answered with an error ({code}), so your cards cannot be shown. Reload the page. Contact IT support if the problem persists.',
 };
 
 export const DICTS = { sv, en };

@@ -41,7 +41,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
   const requests = [];
   let wss;
   const clients = new Set();
-  const ctl = { cards, readers, requests, pins, jobHold: null, failNextJobAt: null, pcscReachable: true };
+  const ctl = { cards, readers, requests, pins, jobHold: null, failNextJobAt: null, pcscReachable: true, refuseApi: null };
 
   const send = (ev) => { const s = JSON.stringify(ev); for (const c of clients) c.send(s); };
   const json = (res, status, body) => {
@@ -64,6 +64,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     // The daemon's rule (docs/api/openapi.yaml): API calls need an allowlisted Origin; a GET
     // without one passes only with Sec-Fetch-Site: same-origin (browsers omit Origin there).
     const own = [`https://127.0.0.1:${server.address().port}`, `https://localhost:${server.address().port}`];
+    if (p.startsWith('/v1/') && ctl.refuseApi) return err(res, 403, ctl.refuseApi, 'refused (test)');
     if (p.startsWith('/v1/')) {
       const o = req.headers.origin;
       const sameOriginGet = !o && req.method === 'GET' && req.headers['sec-fetch-site'] === 'same-origin';

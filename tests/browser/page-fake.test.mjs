@@ -208,6 +208,20 @@ test('daemon stopped: the page says how to start it', async () => {
   await expect(page.locator('#unreachable')).toBeHidden();
 });
 
+test('the daemon refusing the page: a plain error with the code, not "no reader"', async () => {
+  fb.refuseApi = 'origin_required';
+  await page.goto(fb.url('/'));
+  await expect(page.locator('#api-error')).toBeVisible();
+  await expect(page.locator('#api-error')).toContainText('SITHS-tjänsten på din dator svarade med ett fel (origin_required)');
+  await expect(page.locator('#empty')).toBeHidden();
+  await expect(page.locator('#loading')).toBeHidden();
+  fb.refuseApi = null;
+  fb.insert();
+  await page.reload();
+  await expect(panel(page)).toBeVisible();
+  await expect(page.locator('#api-error')).toBeHidden();
+});
+
 test('narrow screen (phone)', async () => {
   fb.insert();
   await page.setViewportSize({ width: 390, height: 844 });

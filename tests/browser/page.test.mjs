@@ -1,0 +1,113 @@
+// page.test.mjs — the Mina sidor page served by the real siths-bridge, in Debian's chromium,
+// trusting the local CA through a private NSS db: loads clean (no console errors, no CSP
+// violations), Swedish by default with an English switch, keyboard navigation, live card panel,
+// and a plain Swedish message when the daemon stops.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPcscd, startBridge, startCard, localhostCerts } from '../lib/harness.mjs';
+import { launchBrowser, screenshot, focused } from '../lib/browser.mjs';
+import { panel, checkSeedPanel, expect } from './steps.mjs';
+
+let pc, bridge, br;
+
+before(async () => {
+  pc = await startPcscd();
+  bridge = await startBridge({ pcscd: pc });
+  br = await launchBrowser({ ca: localhostCerts().ca });
+});
+after(async () => {
+  if (br) await br.close();
+  if (bridge) await bridge.stop();
+  if (pc) await pc.stop();
+});
+
+test('loads over trusted TLS with the strict CSP, no console errors, Swedish by default, English switch', async () => {
+  const page = await br.context.newPage();
+  br.clearProblems();
+  const resp = await page.goto(bridge.url('/'));
+  assert.equal(resp.status(), 200);
+  const sec = await resp.securityDetails();
+  assert.ok(sec && /^TLS 1\.[23]$/.test(sec.protocol), `TLS verified by chromium (${sec && sec.protocol})`);
+  const csp = (await resp.allHeaders())['content-security-policy'] || '';
+  assert.match(csp, /script-src 'self'/);
+  assert.match(csp, /default-src 'none'/);
+  assert.equal(await page.getAttribute('html', 'lang'), 'sv');
+  await expect(page.locator('h1')).toHaveText('Hämta underskriftscertifikat');
+  await expect(page.locator('.lead')).toHaveText('Om ditt kort saknar underskriftscertifikat kan du ladda ned detta via Mina sidor');
+  // The private pcscd has two empty vpcd readers: the page asks for the card (seed step 1).
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  await expect(page.locator('#connection')).toBeHidden();   // the WebSocket is up
+  await screenshot(page, 'page', '01-no-card');
+
+  await page.locator('#lang-switch').click();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await expect(page.locator('h1')).toHaveText('Download signature certificate');
+  await expect(page.locator('#empty-title')).toHaveText('Put the card in the card reader');
+  await screenshot(page, 'page', '02-english');
+  await page.reload();
+  await expect(page.locator('h1')).toHaveText('Download signature certificate');   // the choice is kept
+  await page.locator('#lang-switch').click();
+  await expect(page.locator('h1')).toHaveText('Hämta underskriftscertifikat');
+  assert.deepEqual(br.problems(), [], 'no console errors, page errors or CSP violations');
+  await page.close();
+});
+
+test('keyboard: skip link first, language switch by Enter, focus visible', async () => {
+  const page = await br.context.newPage();
+  await page.goto(bridge.url('/'));
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'a.skip');
+  await expect(page.locator('.skip')).toBeVisible();
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'button#lang-switch.link-button');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'focus is visible');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('h1')).toHaveText('Download signature certificate');
+  assert.equal(await focused(page), 'button#lang-switch.link-button', 'focus stays on the switch');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('h1')).toHaveText('Hämta underskriftscertifikat');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await focused(page), 'a.skip');
+  await page.keyboard.press('Enter');
+  assert.equal(await focused(page), 'main#main', 'skip link moves focus to the content');
+  await page.close();
+});
+
+test('a card inserted while the page is open appears with the seed fields, and goes when pulled', async () => {
+  const page = await br.context.newPage();
+  br.clearProblems();
+  await page.goto(bridge.url('/'));
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  const card = await startCard({ port: pc.ports[0] });
+  try {
+    await expect(panel(page)).toBeVisible({ timeout: 15000 });
+    await checkSeedPanel(panel(page));
+    await expect(panel(page).locator('.get-sign')).toBeVisible();
+    await screenshot(page, 'page', '03-card-inserted');
+  } finally {
+    await card.stop();
+  }
+  await expect(page.locator('#card-list .card-panel')).toBeHidden({ timeout: 15000 });
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  assert.deepEqual(br.problems(), []);
+  await page.close();
+});
+
+test('daemon stopped: the page tells how to start it; it recovers when the daemon is back', async () => {
+  const page = await br.context.newPage();
+  await page.goto(bridge.url('/'));
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  const { https, wss } = bridge;
+  await bridge.stop();
+  await expect(page.locator('#unreachable')).toBeVisible({ timeout: 20000 });
+  await expect(page.locator('#unreachable h2')).toHaveText('SITHS-tjänsten svarar inte');
+  await expect(page.locator('#unreachable')).toContainText('systemctl start siths-bridge');
+  await expect(page.locator('#unreachable')).toContainText('certs/trust-localhost-ca.sh install');
+  await screenshot(page, 'page', '04-daemon-down');
+  bridge = await startBridge({ pcscd: pc, args: ['--https', `127.0.0.1:${https}`, '--wss', `127.0.0.1:${wss}`] });
+  await expect(page.locator('#unreachable')).toBeHidden({ timeout: 30000 });
+  await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
+  await page.close();
+});
