@@ -328,8 +328,10 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 
 	urlpath_err pe = urlpath_decode(url, q->path, sizeof q->path);
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-	v = guard_check_origin(s->origins, origin,
-	                       pe || !origin_optional(method, q->path) || !strcmp(method, "OPTIONS"));
+	/* A malformed path is refused below anyway; for a GET it is judged like a static file. */
+	bool optional = pe ? !strcmp(method, "GET") || !strcmp(method, "HEAD")
+	                   : origin_optional(method, q->path);
+	v = guard_check_origin(s->origins, origin, !optional || !strcmp(method, "OPTIONS"));
 	if (v)
 		return refuse(s, c, q, method, 403, guard_code(v), guard_strerror(v), NULL);
 	q->origin = origin;
