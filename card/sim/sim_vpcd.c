@@ -86,6 +86,8 @@ static int read_full(int fd, uint8_t *p, size_t n, volatile sig_atomic_t *stop)
 static int send_frame(int fd, const uint8_t *p, size_t n)
 {
 	uint8_t hdr[2] = { (uint8_t)(n >> 8), (uint8_t)n };
+	if (n > 0xFFFF)
+		return -1; /* cannot be framed; EFs are at most 32767 bytes, so never happens */
 	struct part {
 		const void *b;
 		size_t n;
