@@ -16,6 +16,7 @@
 #include "ws.h"
 
 struct cards;
+struct login;
 
 /* A part of /health (e.g. "pcsc"): returns a new JSON reference; sets *degraded when this part
  * makes the daemon degraded. Called from HTTP threads: must be thread-safe. */
@@ -31,6 +32,7 @@ struct api_ctx {
 	unsigned short wss_port;
 	ws_server *ws;
 	struct cards *cards;            /* card core front (cards.h), NULL if not running */
+	struct login *login;            /* issue 4 handlers (login.h), NULL if the card core is not running */
 	struct {
 		const char *name;
 		api_health_fn fn;

@@ -11,8 +11,10 @@
 
 struct cards {
 	card_core *core;
-	pthread_mutex_t lock;   /* guards ws */
+	pthread_mutex_t lock;   /* guards ws and the removal hook */
 	ws_server *ws;
+	cards_removed_fn on_removed;
+	void *removed_user;
 };
 
 /* ---- JSON ---- */
@@ -255,6 +257,10 @@ static void on_event(const struct card_event *ev, void *user)
 	}
 	case CARD_EV_CARD_REMOVED:
 		log_info("cards", "removed: card %s from \"%s\"", ev->card->id, ev->card->reader);
+		pthread_mutex_lock(&c->lock);
+		if (c->on_removed)
+			c->on_removed(ev->card->id, c->removed_user);
+		pthread_mutex_unlock(&c->lock);
 		broadcast(c, json_pack("{s:s, s:s, s:s, s:s}", "type", "card-removed", "card_id", ev->card->id,
 				       "reader", ev->card->reader, "reader_id", ev->card->reader_id));
 		return;
@@ -284,6 +290,14 @@ void cards_set_ws(cards *c, ws_server *ws)
 {
 	pthread_mutex_lock(&c->lock);
 	c->ws = ws;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cards_set_removed_hook(cards *c, cards_removed_fn fn, void *user)
+{
+	pthread_mutex_lock(&c->lock);
+	c->on_removed = fn;
+	c->removed_user = user;
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -19,6 +19,10 @@ typedef struct cards cards;
 card_err cards_start(cards **out);
 /* Events are broadcast to ws from now on (NULL: stop broadcasting, before ws_stop()). */
 void cards_set_ws(cards *c, ws_server *ws);
+/* Called on the monitor thread when a card is removed, before card-removed is broadcast (issue 4:
+ * its sessions are revoked at once). NULL fn: no hook. fn must not call back into cards. */
+typedef void (*cards_removed_fn)(const char *card_id, void *user);
+void cards_set_removed_hook(cards *c, cards_removed_fn fn, void *user);
 /* Stops the core and frees. NULL is fine. */
 void cards_stop(cards *c);
 /* The core, for card_with_card() (issue 4). */

@@ -15,6 +15,7 @@
 #include "guard.h"
 #include "http.h"
 #include "log.h"
+#include "login.h"
 #include "ws.h"
 
 /* /health "pcsc" part: the daemon is degraded while pcscd cannot be reached. */
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
 	struct guard_origins origins = { 0 };
 	struct api_ctx ctx = { 0 };
 	cards *core = NULL;
+	struct login login = { 0 };
 	ws_server *ws = NULL;
 	http_server *http = NULL;
 	sigset_t set;
@@ -96,6 +98,11 @@ int main(int argc, char **argv)
 		ctx.cards = core;
 		cards_set_ws(core, ws);
 		api_health_add(&ctx, "pcsc", health_pcsc, core);
+		if (login_start(&login, &cfg, cards_core(core), ws))
+			goto out;
+		ctx.login = &login;
+		cards_set_removed_hook(core, login_card_removed, &login);
+		api_health_add(&ctx, "issuer", login_health_issuer, &login);
 	}
 
 	he = http_start(fd, &cfg, &ctx, &origins, &http);
@@ -118,8 +125,11 @@ out:
 	if (fd >= 0)
 		close(fd);
 	http_stop(http);
-	if (core)
+	if (core) {
+		cards_set_removed_hook(core, NULL, NULL);
 		cards_set_ws(core, NULL);
+	}
+	login_stop(&login); /* waits for running jobs: before the card core and ws stop */
 	ws_stop(ws);
 	cards_stop(core);
 	guard_origins_free(&origins);
