@@ -30,7 +30,7 @@ export const STAGES = [['verify_pin', 10], ['generate_key', 35], ['build_csr', 5
  * stepMs=150 (time between job stages)}. Returns a controller.
  */
 export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins = { pin1: '123456', pin2: '654321' },
-  testIssuer = true, stepMs = 150 } = {}) {
+  testIssuer = true, stepMs = 150, allowOrigins = [] } = {}) {
   const www = join(SRC, 'www');
   const tls = { cert: readFileSync(cert), key: readFileSync(key) };
   const cards = new Map();
@@ -41,7 +41,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
   const requests = [];
   let wss;
   const clients = new Set();
-  const ctl = { cards, readers, requests, pins, jobHold: null, failNextJobAt: null, pcscReachable: true, refuseApi: null };
+  const ctl = { cards, readers, requests, pins, jobHold: null, failNextJobAt: null, pcscReachable: true, refuseApi: null, wsRefuse: false };
 
   const send = (ev) => { const s = JSON.stringify(ev); for (const c of clients) c.send(s); };
   const json = (res, status, body) => {
@@ -55,6 +55,14 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     requests.push({ method: req.method, path: url.pathname, origin: req.headers.origin, auth: Boolean(req.headers.authorization) });
     res.setHeader('Content-Security-Policy', `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' wss://127.0.0.1:${wss.address().port} wss://localhost:${wss.address().port}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`);
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    const origin = req.headers.origin;
+    const allowed = origin && (allowOrigins.includes(origin) || origin === `https://127.0.0.1:${server.address().port}`);
+    if (allowed) { res.setHeader('Access-Control-Allow-Origin', origin); res.setHeader('Vary', 'Origin'); }
+    if (req.method === 'OPTIONS') {
+      if (!allowed) return err(res, 403, 'origin_not_allowed', 'Origin refused');
+      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' });
+      return res.end();
+    }
     let body = '';
     for await (const chunk of req) body += chunk;
     let data = null;
@@ -63,7 +71,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     let m;
     // The daemon's rule (docs/api/openapi.yaml): API calls need an allowlisted Origin; a GET
     // without one passes only with Sec-Fetch-Site: same-origin (browsers omit Origin there).
-    const own = [`https://127.0.0.1:${server.address().port}`, `https://localhost:${server.address().port}`];
+    const own = [`https://127.0.0.1:${server.address().port}`, `https://localhost:${server.address().port}`, ...allowOrigins];
     if (p.startsWith('/v1/') && ctl.refuseApi) return err(res, 403, ctl.refuseApi, 'refused (test)');
     if (p.startsWith('/v1/')) {
       const o = req.headers.origin;
@@ -168,6 +176,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
   const wsServer = https.createServer(tls);
   wss = new WebSocketServer({ server: wsServer, path: '/v1/events' });
   wss.on('connection', (ws) => {
+    if (ctl.wsRefuse) { ws.terminate(); return; }
     clients.add(ws);
     ws.on('close', () => clients.delete(ws));
     ws.send(JSON.stringify({ type: 'hello', version: 'fake' }));

@@ -112,3 +112,23 @@ export function focused(page) {
     return `${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''}${a.className && typeof a.className === 'string' ? `.${a.className.trim().split(/\s+/).join('.')}` : ''}`;
   });
 }
+
+/**
+ * A stand-in for a third-party portal: an HTTPS server on another origin (https://localhost:PORT)
+ * serving one empty page, from which a test imports www/siths-bridge.js cross-origin.
+ */
+export async function startPortal({ cert = localhostCerts().cert, key = localhostCerts().key } = {}) {
+  const https = await import('node:https');
+  const { readFileSync } = await import('node:fs');
+  const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Portal</title></head><body><h1>Portal</h1></body></html>');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `https://localhost:${server.address().port}`;
+  return {
+    origin,
+    url: (p) => `${origin}${p}`,
+    stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  };
+}
