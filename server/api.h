@@ -80,9 +80,18 @@ struct api_match {
 	char allow[64];                /* methods the path has ("GET, POST"), "" if none: 404 */
 };
 
-/* Matches method + path; fills req->captures. Pure. Returns m->route or NULL. */
+/* Matches method + path against the daemon's table (api.c); fills req->captures. Pure.
+ * Returns m->route or NULL. */
 const struct api_route *api_match(const char *method, const char *path, struct api_req *req,
                                   struct api_match *m);
+/* The same over any table (api_core.c; unit tests use their own tables). */
+const struct api_route *api_match_table(const struct api_route *routes, size_t n_routes,
+                                        const char *method, const char *path, struct api_req *req,
+                                        struct api_match *m);
+
+/* The GET /health handler: version, uptime, listeners and every part added with
+ * api_health_add(); "degraded" when any part says so. */
+unsigned api_health(struct api_ctx *ctx, const struct api_req *req, json_t **out);
 
 /* True for paths the API owns (/health, /v1/...); everything else is the static page. */
 bool api_owns_path(const char *path);

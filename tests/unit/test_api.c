@@ -1,0 +1,176 @@
+/* test_api.c — the REST mechanics of api_core.c: JSON errors, route matching with {captures}
+ * (validated charset), 404 vs 405 with the Allow list, /health shape and its parts. It uses its
+ * own route table, so it does not depend on which endpoints the daemon has; the WebSocket
+ * client count is a stub. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api.h"
+
+/* ---- stubs and a table of our own ---- */
+unsigned ws_client_count(ws_server *s) { (void)s; return 3; }
+
+static unsigned h_dummy(struct api_ctx *ctx, const struct api_req *req, json_t **out)
+{
+	(void)ctx, (void)req;
+	*out = json_object();
+	return 200;
+}
+
+static unsigned h_silent(struct api_ctx *ctx, const struct api_req *req, json_t **out)
+{
+	(void)ctx, (void)req, (void)out;
+	return 200;
+}
+
+static const struct api_route table[] = {
+	{ "GET", "/health", h_dummy, true },
+	{ "GET", "/v1/cards", h_dummy, false },
+	{ "GET", "/v1/cards/{id}", h_dummy, false },
+	{ "POST", "/v1/cards/{id}/login", h_dummy, false },
+	{ "DELETE", "/v1/cards/{id}/login", h_dummy, false },
+	{ "GET", "/v1/a/{x}/b/{y}", h_dummy, false },
+	{ "GET", "/v1/silent", h_silent, false },
+};
+#define match(m_, p_, r_, mm_) api_match_table(table, sizeof table / sizeof table[0], m_, p_, r_, mm_)
+
+static void errors(void **state)
+{
+	(void)state;
+	json_t *e = api_error("bad_thing", "it <broke> \"badly\"");
+	api_error_set(e, "tries_left", json_integer(2));
+	char *s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(s, "{\"error\":{\"code\":\"bad_thing\",\"message\":\"it <broke> \\\"badly\\\"\","
+	                       "\"tries_left\":2}}");
+	free(s);
+	json_decref(e);
+	json_t *out = NULL;
+	assert_int_equal(api_fail(&out, 409, "busy", "card busy"), 409);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "error"), "code")), "busy");
+	json_decref(out);
+	/* NULL code/message still give a well-formed error. */
+	e = api_error(NULL, NULL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(e, "error"), "code")),
+	                    "internal_error");
+	json_decref(e);
+	api_error_set(NULL, "x", json_integer(1)); /* no crash, value freed */
+}
+
+static void matching(void **state)
+{
+	(void)state;
+	struct api_req req;
+	struct api_match m;
+
+	assert_non_null(match("GET", "/health", &req, &m));
+	assert_true(m.route->origin_optional);
+	assert_non_null(match("GET", "/v1/cards", &req, &m));
+	assert_false(m.route->origin_optional);
+
+	assert_non_null(match("GET", "/v1/cards/ABC-123_x.y~z", &req, &m));
+	assert_int_equal(req.n_captures, 1);
+	assert_string_equal(req.captures[0].name, "id");
+	assert_string_equal(api_capture(&req, "id"), "ABC-123_x.y~z");
+	assert_null(api_capture(&req, "nope"));
+
+	assert_non_null(match("POST", "/v1/cards/c1/login", &req, &m));
+	assert_string_equal(api_capture(&req, "id"), "c1");
+	assert_string_equal(m.route->pattern, "/v1/cards/{id}/login");
+
+	/* Wrong method: no route, but the Allow list says what exists. */
+	assert_null(match("GET", "/v1/cards/c1/login", &req, &m));
+	assert_string_equal(m.allow, "POST, DELETE");
+	assert_null(match("DELETE", "/health", &req, &m));
+	assert_string_equal(m.allow, "GET");
+
+	const char *nothing[] = { "/v1/cards/", "/v1/cards//login", "/v1/cards/a b", "/v1/cards/a%20b",
+		                  "/v1/cards/..", "/v1/cards/.", "/v1/cards/<x>", "/v1/cardsX", "/v1",
+		                  "/health/", "/healthz", "/v1/cards/a/login/x", "" };
+	for (size_t i = 0; i < sizeof nothing / sizeof nothing[0]; i++) {
+		if (match("GET", nothing[i], &req, &m) || m.allow[0])
+			fail_msg("'%s' matched", nothing[i]);
+	}
+	assert_non_null(match("GET", "/v1/a/1/b/2", &req, &m));
+	assert_string_equal(api_capture(&req, "x"), "1");
+	assert_string_equal(api_capture(&req, "y"), "2");
+	assert_null(match("GET", "/v1/a/1/b", &req, &m));
+
+	/* A handler that gives no body still yields a JSON answer. */
+	json_t *out = NULL;
+	struct api_ctx ctx = { 0 };
+	assert_int_equal(api_call(&ctx, match("GET", "/v1/silent", &req, &m), &req, &out), 500);
+	assert_non_null(json_object_get(out, "error"));
+	json_decref(out);
+
+	char longid[200];
+	memset(longid, 'a', sizeof longid);
+	memcpy(longid, "/v1/cards/", 10);
+	longid[sizeof longid - 1] = '\0';
+	assert_null(match("GET", longid, &req, &m));
+
+	assert_true(api_owns_path("/health"));
+	assert_true(api_owns_path("/v1/anything"));
+	assert_false(api_owns_path("/"));
+	assert_false(api_owns_path("/v1x"));
+	assert_false(api_owns_path("/index.html"));
+}
+
+static json_t *part(void *user, bool *degraded)
+{
+	*degraded = user != NULL;
+	return json_pack("{s:b}", "reachable", user == NULL);
+}
+
+static void health(void **state)
+{
+	(void)state;
+	struct cfg cfg;
+	cfg_init(&cfg);
+	struct api_ctx ctx = { .cfg = &cfg, .https_port = 1111, .wss_port = 2222, .ws = (ws_server *)&cfg };
+	clock_gettime(CLOCK_MONOTONIC, &ctx.started);
+	ctx.started.tv_sec -= 5;
+	struct api_req req = { 0 };
+	struct api_match m;
+	json_t *out;
+
+	const struct api_route r = { "GET", "/health", api_health, true };
+	(void)m;
+	assert_int_equal(api_call(&ctx, &r, &req, &out), 200);
+	assert_string_equal(json_string_value(json_object_get(out, "status")), "ok");
+	assert_true(json_integer_value(json_object_get(out, "uptime_s")) >= 5);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "listeners"), "https")),
+	                    "127.0.0.1:1111");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "listeners"), "wss")),
+	                    "127.0.0.1:2222");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "listeners"), "wss_clients")), 3);
+	assert_non_null(json_string_value(json_object_get(out, "version")));
+	json_decref(out);
+
+	/* A part that reports trouble makes the daemon degraded and shows up under its name. */
+	assert_int_equal(api_health_add(&ctx, "good", part, NULL), 0);
+	assert_int_equal(api_health_add(&ctx, "pcsc", part, &ctx), 0);
+	assert_int_equal(api_call(&ctx, &r, &req, &out), 200);
+	assert_string_equal(json_string_value(json_object_get(out, "status")), "degraded");
+	assert_true(json_is_false(json_object_get(json_object_get(out, "pcsc"), "reachable")));
+	assert_true(json_is_true(json_object_get(json_object_get(out, "good"), "reachable")));
+	json_decref(out);
+	while (ctx.n_health < API_MAX_HEALTH_PARTS)
+		assert_int_equal(api_health_add(&ctx, "x", part, NULL), 0);
+	assert_int_equal(api_health_add(&ctx, "x", part, NULL), -1);
+	cfg_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(errors),
+		cmocka_unit_test(matching),
+		cmocka_unit_test(health),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
