@@ -5,8 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPcscd, startBridge, startCard, localhostCerts } from '../lib/harness.mjs';
-import { launchBrowser, screenshot, focused } from '../lib/browser.mjs';
-import { panel, checkSeedPanel, expect } from './steps.mjs';
+import { launchBrowser, screenshot, focused, startPortal } from '../lib/browser.mjs';
+import { panel, checkSeedPanel, expect, eventually } from './steps.mjs';
 
 let pc, bridge, br;
 
@@ -110,4 +110,36 @@ test('daemon stopped: the page tells how to start it; it recovers when the daemo
   await expect(page.locator('#unreachable')).toBeHidden({ timeout: 30000 });
   await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
   await page.close();
+});
+
+test('another portal (--allow-origin) imports siths-bridge.js cross-origin and gets cards and events', async () => {
+  const portal = await startPortal();
+  const own = await startBridge({ pcscd: pc, args: ['--allow-origin', portal.origin] });
+  const page = await br.context.newPage();
+  let card;
+  try {
+    await page.goto(portal.url('/'));
+    await page.evaluate(async (base) => {
+      const m = await import(`${base}/siths-bridge.js`);
+      window.bridge = new m.SithsBridge(base);
+      window.log = [];
+      window.bridge.on('message', (ev) => window.log.push(ev));
+      window.bridge.connect();
+    }, own.origin);
+    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'open'));
+    assert.deepEqual(await page.evaluate(() => window.bridge.cards()), []);
+    card = await startCard({ port: pc.ports[1] });
+    await eventually(async () => {
+      const ins = await page.evaluate(() => window.log.filter((e) => e.type === 'card-inserted'));
+      assert.equal(ins.length, 1);
+      assert.equal(ins[0].card.hsa_id, 'TSTNMT2321000156-10XK');
+    }, { timeout: 15000 });
+    const cards = await page.evaluate(() => window.bridge.cards());
+    assert.equal(cards[0].card_number, '9752269885715693047');
+  } finally {
+    if (card) await card.stop();
+    await page.close();
+    await own.stop();
+    await portal.stop();
+  }
 });
