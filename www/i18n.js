@@ -24,10 +24,10 @@ const sv = {
   retry_now: 'Försök nu',
   unreachable_title: 'SITHS-tjänsten svarar inte',
   unreachable_text: 'Sidan når inte programmet siths-bridge på den här datorn. Så här gör du:',
-  unreachable_do1: 'Kontrollera att siths-bridge är startat. Starta det med kommandot systemctl start siths-bridge, eller starta om datorn.',
-  unreachable_do2: 'Är programmet startat men webbläsaren varnar för certifikatet? Installera siths-bridge-certifikatet med certs/trust-localhost-ca.sh install och ladda om sidan.',
+  unreachable_do1: 'Kontrollera att siths-bridge är startat. Starta det med kommandot `systemctl start siths-bridge`, eller starta om datorn.',
+  unreachable_do2: 'Är programmet startat men webbläsaren varnar för certifikatet? Installera siths-bridge-certifikatet med `certs/trust-localhost-ca.sh install` och ladda om sidan.',
   unreachable_do3: 'Kontakta IT-supporten om felet kvarstår.',
-  pcsc_down: 'Kortläsartjänsten (pcscd) svarar inte. Starta om den med systemctl restart pcscd, eller starta om datorn. Korten visas här igen när tjänsten är igång.',
+  pcsc_down: 'Kortläsartjänsten (pcscd) svarar inte. Starta om den med `systemctl restart pcscd`, eller starta om datorn. Korten visas här igen när tjänsten är igång.',
   no_reader_title: 'Ingen kortläsare hittades',
   no_reader_text: 'Anslut en kortläsare till datorn. Kortet visas här så snart läsaren och kortet är på plats.',
   no_card_title: 'Sätt kortet i kortläsaren',
@@ -142,10 +142,10 @@ const en = {
   retry_now: 'Retry now',
   unreachable_title: 'The SITHS service does not answer',
   unreachable_text: 'The page cannot reach the siths-bridge program on this computer. What to do:',
-  unreachable_do1: 'Check that siths-bridge is running. Start it with the command systemctl start siths-bridge, or restart the computer.',
-  unreachable_do2: 'Is it running but the browser warns about the certificate? Install the siths-bridge certificate with certs/trust-localhost-ca.sh install and reload the page.',
+  unreachable_do1: 'Check that siths-bridge is running. Start it with the command `systemctl start siths-bridge`, or restart the computer.',
+  unreachable_do2: 'Is it running but the browser warns about the certificate? Install the siths-bridge certificate with `certs/trust-localhost-ca.sh install` and reload the page.',
   unreachable_do3: 'Contact IT support if the problem persists.',
-  pcsc_down: 'The smart card service (pcscd) does not answer. Restart it with systemctl restart pcscd, or restart the computer. Your cards appear here again once it runs.',
+  pcsc_down: 'The smart card service (pcscd) does not answer. Restart it with `systemctl restart pcscd`, or restart the computer. Your cards appear here again once it runs.',
   no_reader_title: 'No card reader found',
   no_reader_text: 'Connect a card reader to the computer. Your card appears here as soon as the reader and the card are in place.',
   no_card_title: 'Put the card in the card reader',
@@ -260,9 +260,20 @@ export function t(key, params = {}) {
 
 export function has(key) { return key in DICTS[lang]; }
 
+/** Sets el's text; `backticked` parts become <code> (built as nodes, never parsed as HTML). */
+export function setText(el, text) {
+  if (!text.includes('`')) { el.textContent = text; return; }
+  el.replaceChildren(...text.split('`').map((part, i) => {
+    if (i % 2 === 0) return document.createTextNode(part);
+    const c = document.createElement('code');
+    c.textContent = part;
+    return c;
+  }));
+}
+
 /** Fills data-i18n texts and data-i18n-attr attributes under root. */
 export function apply(root) {
-  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n]')) setText(el, t(el.dataset.i18n));
   for (const el of root.querySelectorAll('[data-i18n-attr]')) {
     for (const pair of el.dataset.i18nAttr.split(';')) {
       const [attr, key] = pair.split(':');
