@@ -247,6 +247,24 @@ describe('broadcast (ws_harness)', () => {
     assert.equal(await t.count(), 0);
   });
 
+  test('a broadcast is delivered at once (woken by lws_cancel_service, not by polling)', async () => {
+    const c = await connect(t.wss, { origin: t.origin });
+    await c.waitCount(3);
+    const lat = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = process.hrtime.bigint();
+      t.cmd(`send {"type":"ping-test","i":${i}}`);
+      await c.waitCount(4 + i);
+      lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    assert.deepEqual(c.msgs.slice(3).map((m) => m.json.i), Array.from({ length: 20 }, (_, i) => i));
+    lat.sort((a, b) => a - b);
+    // The median round trip; a poll of even 100 ms would put it near 50 ms.
+    assert.ok(lat[10] < 40, `median delivery ${lat[10].toFixed(1)} ms (${lat.map((x) => x.toFixed(1)).join(' ')})`);
+    c.ws.close();
+    await c.closed;
+  });
+
   test('a client that stops reading is cut off; a reading one gets everything', async () => {
     const slow = await connect(t.wss, { origin: t.origin });
     const fast = await connect(t.wss, { origin: t.origin });
