@@ -388,7 +388,12 @@ static int plain_http(struct lws *wsi)
 static int restrict_tls(SSL_CTX *ctx)
 {
 	/* Belt and braces with ssl_options_set: the floor is TLS 1.2 whatever openssl.cnf says. */
-	return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 ? 0 : -1;
+	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		log_error("ws", "cannot set the TLS 1.2 floor");
+		return -1;
+	}
+	log_debug("ws", "TLS floor 1.2, AEAD ciphers only");
+	return 0;
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -41,9 +41,9 @@ async function startHarness({ args = [], env = {} } = {}) {
 
 // A WebSocket client that keeps every message. Resolves once open, or with .status/.error when
 // the upgrade is refused. Options: origin (undefined = none sent), host, path, ws options.
-function connect(port, { origin, host, path = '/v1/events', opts = {} } = {}) {
+function connect(port, { origin, host, path = '/v1/events', addr = '127.0.0.1', opts = {} } = {}) {
   const headers = host ? { Host: host } : {};
-  const ws = new WebSocket(`wss://127.0.0.1:${port}${path}`, { ca: CA(), headers, ...(origin !== undefined ? { origin } : {}), ...opts });
+  const ws = new WebSocket(`wss://${addr}:${port}${path}`, { ca: CA(), headers, ...(origin !== undefined ? { origin } : {}), ...opts });
   const c = { ws, msgs: [], waiters: [] };
   c.closed = new Promise((res) => ws.on('close', (code, reason) => res({ code, reason: reason.toString() })));
   ws.on('message', (d, binary) => {
@@ -364,7 +364,18 @@ describe('timeouts, keepalive and header edge cases (ws_harness, --conn-timeout 
   });
 });
 
-describe('start-up errors (ws_harness)', () => {
+describe('start-up: addresses and errors (ws_harness)', () => {
+  test('an IPv6 loopback listener ([::1]) serves with Host [::1]:PORT', async () => {
+    const t = await startHarness({ args: ['--wss', '[::1]:0'] });
+    assert.match(t.output, /listening on wss:\/\/\[::1\]:\d+\/v1\/events/);
+    const c = await connect(t.wss, { origin: t.origin, addr: '[::1]' });
+    assert.equal(c.status ?? c.error, undefined);
+    assert.equal((await c.waitCount(1))[0].json.type, 'hello');
+    c.ws.close();
+    await c.closed;
+    assert.equal((await t.quit()).code, 0);
+  });
+
   test('an unreadable key is a TLS error, not a crash', async () => {
     const p = new Proc(join(BUILD, 'tests', 'integration', 'ws_harness'),
       ['--wss', '127.0.0.1:0', '--cert', localhostCerts().cert, '--key', '/nonexistent/key.pem']);
