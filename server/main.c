@@ -66,6 +66,11 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	if (!cfg.cert_file || !cfg.key_file || !cfg.www_dir) {
+		fprintf(stderr, "siths-bridge: --cert, --key and --www are required (see --help)\n");
+		rc = 2;
+		goto out;
+	}
 	log_set_level((enum log_level)cfg.log_level);
 	block_signals(&set);
 	clock_gettime(CLOCK_MONOTONIC, &ctx.started);

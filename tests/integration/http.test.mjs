@@ -439,7 +439,8 @@ describe('command line and lifecycle', () => {
     }
     for (const a of [['--https', '127.0.0.1:99999'], ['--log-level', 'loud'], ['--max-body', '-1'], ['--nope'],
       ['--allow-origin', '*'], ['--allow-origin', 'https://x.example/path'], ['--config', '/nonexistent/file'],
-      ['--config', configFile(['bogus-key = 1'])], ['--config', configFile(['https = 10.0.0.1:1'])]]) {
+      ['--config', configFile(['bogus-key = 1'])], ['--config', configFile(['https = 10.0.0.1:1'])],
+      ['--https', '127.0.0.1:0', '--cert', '/x.pem', '--key', '/x.key']]) { // --www missing
       const r = await run(a);
       assert.equal(r.code, 2, `${a.join(' ')}: ${r.out}`);
       assert.ok(r.out.trim().split('\n').length <= 2, r.out);
