@@ -26,7 +26,7 @@ function announce(text) {
 
 function isTestIssuer(h) {
   const iss = h && h.issuer;
-  return Boolean((iss && (iss.test === true || iss.kind === 'test' || iss.type === 'test')) || (h && h.test_issuer === true));
+  return Boolean(iss && iss.test === true);
 }
 
 function pinInfo(card, which) {
@@ -412,10 +412,13 @@ const jobView = (() => {
   function updateRetry() {
     if (!cur || !cur.retryable) return;
     const back = state.cards.has(cur.cardId);
+    // A card error followed by the card going away is a pulled card, whatever PC/SC called it:
+    // the advice is the same (put it back, try again).
+    if (!back && cur.err && /^card_/.test(cur.err.code || '')) cur.pulled = true;
     $('#job-retry').disabled = !back;
     $('#job-retry').setAttribute('aria-describedby', 'job-result-text');
-    if (cur.err && cur.err.code === 'card_removed') {
-      $('#job-result-text').textContent = errorText(cur.err) + (back ? '' : ` ${t('wait_card')}`);
+    if (cur.pulled || (cur.err && cur.err.code === 'card_removed')) {
+      $('#job-result-text').textContent = t('err_card_removed') + (back ? '' : ` ${t('wait_card')}`);
     }
   }
 

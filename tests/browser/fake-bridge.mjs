@@ -82,7 +82,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
       return json(res, 200, { status: 'ok', version: 'fake', uptime_s: 1,
         listeners: { https: `127.0.0.1:${server.address().port}`, wss: `127.0.0.1:${wss.address().port}` },
         pcsc: { reachable: ctl.pcscReachable, readers: readers.size, cards: cards.size },
-        issuer: testIssuer ? { kind: 'test', name: 'TEST SITHS e-id Person HSA-id 3 CA v1' } : { kind: 'none' } });
+        issuer: testIssuer ? { configured: true, name: 'TEST SITHS e-id Person HSA-id 3 CA v1', test: true } : { configured: false } });
     }
     if (req.method === 'GET' && p === '/v1/readers') return json(res, 200, { readers: [...readers.values()] });
     if (req.method === 'GET' && p === '/v1/cards') return json(res, 200, { cards: [...cards.values()] });
@@ -160,7 +160,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     for (const [stage, pct] of STAGES) {
       if (ctl.jobHold) await ctl.jobHold;
       if (!cards.has(card.id)) return fail('card_removed', 'the card was removed');
-      if (ctl.failNextJobAt === stage) { ctl.failNextJobAt = null; return fail('card_removed', 'the card was removed'); }
+      if (ctl.failNextJobAt === stage) { ctl.failNextJobAt = null; return fail(ctl.failCode || 'card_removed', 'failed (test)'); }
       Object.assign(job, { stage, percent: pct });
       send({ type: 'job-progress', job: job.job, card: card.id, stage, percent: pct, message: stage });
       await wait(stepMs);

@@ -148,6 +148,22 @@ test('card pulled during the download: Swedish error, reinsert, retry, success',
   noProblems();
 });
 
+test('a card error and then the card gone reads as a pulled card; other card errors do not', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  const p = panel(page);
+  await login(page, p, '123456');
+  await openPin2(page, p);
+  fb.failNextJobAt = 'write';
+  fb.failCode = 'card_error';
+  await submitPin2(page, '654321');
+  await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'failed');
+  await expect(page.locator('#job-result-text')).toHaveText('Kortet svarade inte som väntat. Ta ut kortet, sätt i det igen och försök igen.');
+  fb.remove(SEED_CARD.id);
+  await expect(page.locator('#job-result-text')).toContainText('Kortet togs ut ur läsaren innan hämtningen var klar.');
+  assert.ok(await page.locator('#job-retry').isDisabled());
+});
+
 test('keyboard only: login and PIN2 dialog; Escape cancels without using a try', async () => {
   fb.insert();
   await page.goto(fb.url('/'));
