@@ -71,6 +71,13 @@ struct req {
 	size_t len, cap;
 	size_t drained;
 	bool too_large;
+	bool body_pending;          /* a body (≤ MAX_DRAIN) follows the headers */
+	bool complete;              /* the whole request has been received */
+	struct {                    /* a refusal decided while a body was still coming */
+		unsigned status;
+		const char *code, *message;  /* static strings */
+		char allow[64];
+	} deferred;
 };
 
 const char *http_strerror(http_err e)
@@ -166,7 +173,9 @@ static enum MHD_Result send_json(struct http_server *s, struct MHD_Connection *c
 	return queue(c, status, r);
 }
 
-/* A refusal: one info line without secrets (method and a sanitized path only), then the error. */
+/* A refusal: one info line without secrets (method and a sanitized path only), then the error.
+ * If a body is still on its way it is drained first (bounded): answering early and closing
+ * would make the kernel reset the connection under the client's feet, losing the answer. */
 static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, struct req *q,
                               const char *method, unsigned status, const char *code,
                               const char *message, const char *allow)
@@ -176,6 +185,13 @@ static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, s
 	http_log_safe(method, m, sizeof m);
 	log_info("http", "refused %u %s: %s %s", status, code, m, p);
 	q->kind = REQ_REFUSED;
+	if (q->body_pending && !q->complete) {
+		q->deferred.status = status;
+		q->deferred.code = code;
+		q->deferred.message = message;
+		snprintf(q->deferred.allow, sizeof q->deferred.allow, "%s", allow ? allow : "");
+		return MHD_YES;
+	}
 	return send_json(s, c, status, api_error(code, message), q->origin, allow);
 }
 
@@ -321,6 +337,11 @@ static enum MHD_Result preflight(struct http_server *s, struct MHD_Connection *c
 static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *c, struct req *q,
                                   const char *url, const char *method)
 {
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+	unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
+	q->body_pending = (clen > 0 && clen <= MAX_DRAIN) || (te && strcasecmp(te, "chunked") == 0);
+
 	guard_verdict v = guard_check_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
 	                                   s->ctx->https_port);
 	if (v)
@@ -361,8 +382,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 			return refuse(s, c, q, method, 415, "unsupported_media_type",
 			              "Content-Type must be application/json", NULL);
 	}
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-	if (cl && strtoull(cl, NULL, 10) > s->cfg->max_body)
+	if (clen > s->cfg->max_body)
 		return refuse(s, c, q, method, 413, "body_too_large", "request body too large", NULL);
 	return MHD_YES;
 }
@@ -500,6 +520,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	/* The whole request is in: the deadline stops here, the answer may take its time. */
 	track_set_busy(s, c, true);
+	q->complete = true;
+	if (q->deferred.status)
+		return send_json(s, c, q->deferred.status, api_error(q->deferred.code, q->deferred.message),
+		                 q->origin, q->deferred.allow[0] ? q->deferred.allow : NULL);
 	if (q->kind == REQ_REFUSED)
 		return MHD_YES;
 	if (q->too_large)
