@@ -23,7 +23,11 @@ before(async () => {
 });
 after(async () => {
   if (br) await br.close();
-  if (bridge) await bridge.stop();
+  if (bridge) {
+    // A clean exit (0) also means no leak or UB report under ASan+UBSan.
+    const { code } = await bridge.stop();
+    assert.equal(code, 0, `siths-bridge exit status\n${bridge.output.slice(-3000)}`);
+  }
   if (pc) await pc.stop();
 });
 
