@@ -125,6 +125,11 @@ static_err static_open(const static_root *r, const char *path, int *fd, off_t *s
 		int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (next ? O_DIRECTORY : O_NONBLOCK);
 		if ((f = openat(dir, comp, flags)) < 0) {
 			e = open_err(errno);
+			struct stat ls;
+			/* O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: name the real reason. */
+			if (e == STATIC_NOT_FOUND && fstatat(dir, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(ls.st_mode))
+				e = STATIC_SYMLINK;
 			goto out;
 		}
 		close(dir);
