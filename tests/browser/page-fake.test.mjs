@@ -238,6 +238,29 @@ test('the daemon refusing the page: a plain error with the code, not "no reader"
   await expect(page.locator('#api-error')).toBeHidden();
 });
 
+test('no reader, pcscd down, a blocked signature code: each says what to do', async () => {
+  fb.readers.clear();
+  fb.pcscReachable = false;
+  await page.goto(fb.url('/'));
+  await expect(page.locator('#empty-title')).toHaveText('Ingen kortläsare hittades');
+  await expect(page.locator('#empty-text')).toContainText('Anslut en kortläsare till datorn.');
+  await expect(page.locator('#pcsc-down')).toContainText('Kortläsartjänsten (pcscd) svarar inte. Starta om den med systemctl restart pcscd');
+  await screenshot(page, 'page-fake', '60-no-reader');
+  await stopAndRestart();
+  const blocked = structuredClone(SEED_CARD);
+  blocked.pins.pin2 = { tries_left: 0, blocked: true, min_length: 6, max_length: 8 };
+  fb.insert(blocked);
+  await page.goto(fb.url('/'));
+  await expect(panel(page).locator('.sign-blocked')).toContainText('Underskriftskoden är spärrad. Lås upp den med PUK-koden');
+  await expect(panel(page).locator('.get-sign')).toBeHidden();
+  await expect(panel(page).locator('.sign-present')).toBeHidden();
+});
+
+async function stopAndRestart() {
+  await fb.stop();
+  fb = await startFakeBridge({ cert: certs.cert, key: certs.key, stepMs: 120 });
+}
+
 test('narrow screen (phone)', async () => {
   fb.insert();
   await page.setViewportSize({ width: 390, height: 844 });

@@ -147,3 +147,18 @@ test('another portal (--allow-origin) imports siths-bridge.js cross-origin and g
     await portal.stop();
   }
 });
+
+test('no pcscd: the page says no reader and how to restart the smart card service', async () => {
+  const alone = await startBridge({ env: { PCSCLITE_CSOCK_NAME: `${pc.dir}/no-such-pcscd.comm` } });
+  const page = await br.context.newPage();
+  try {
+    await page.goto(alone.url('/'));
+    await expect(page.locator('#empty-title')).toHaveText('Ingen kortläsare hittades', { timeout: 15000 });
+    await expect(page.locator('#pcsc-down')).toContainText('Kortläsartjänsten (pcscd) svarar inte.');
+    await screenshot(page, 'page', '05-no-pcscd');
+  } finally {
+    await page.close();
+    const { code } = await alone.stop();
+    assert.equal(code, 0);
+  }
+});
