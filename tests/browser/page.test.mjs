@@ -4,9 +4,11 @@
 // and a plain Swedish message when the daemon stops.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPcscd, startBridge, startCard, localhostCerts } from '../lib/harness.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPcscd, startBridge, startCard, localhostCerts, tmp } from '../lib/harness.mjs';
 import { launchBrowser, screenshot, focused, startPortal } from '../lib/browser.mjs';
-import { panel, checkSeedPanel, expect, eventually } from './steps.mjs';
+import { panel, checkSeedPanel, expect, eventually, SEED_VIEW } from './steps.mjs';
 
 let pc, bridge, br;
 
@@ -160,5 +162,35 @@ test('no pcscd: the page says no reader and how to restart the smart card servic
     await page.close();
     const { code } = await alone.stop();
     assert.equal(code, 0);
+  }
+});
+
+test('two readers: the seed card and a reserve card (trust level 2, å/ä/ö, certificate present) side by side', async () => {
+  const file = join(tmp('cardfile-'), 'reserve.json');
+  writeFileSync(file, JSON.stringify({ card_type: 'reserve', trust_level: 2, holder: 'Åsa Ödmark', organisation: 'Region Östergötland',
+    hsa_id: 'TSTNMT2321000156-20AB', upn: 'asa@test.se', email: 'asa.odmark@test.se', card_number: '9752269885715690001',
+    valid_from: '2024-01-01', valid_to: '2029-12-31', with_signature_certificate: true }));
+  const page = await br.context.newPage();
+  br.clearProblems();
+  const seed = await startCard({ port: pc.ports[0] });
+  const reserve = await startCard({ port: pc.ports[1], card: file });
+  try {
+    await page.goto(bridge.url('/'));
+    await expect(page.locator('#card-list .card-panel').nth(1)).toBeVisible({ timeout: 15000 });
+    const byNumber = (n) => page.locator('#card-list .card-panel').filter({ hasText: n });
+    await checkSeedPanel(byNumber(SEED_VIEW.card_number));
+    await checkSeedPanel(byNumber('9752269885715690001'), {
+      card_type: 'Reservkort', organisation: 'Region Östergötland', valid_to: '2029-12-31', valid_from: '2024-01-01',
+      card_number: '9752269885715690001', trust_level: '2', hsa_id: 'TSTNMT2321000156-20AB', upn: 'asa@test.se',
+      email: 'asa.odmark@test.se', holder: 'Åsa Ödmark',
+    });
+    await expect(byNumber('9752269885715690001').locator('.sign-present')).toHaveText('Finns');
+    await expect(byNumber(SEED_VIEW.card_number).locator('.get-sign')).toBeVisible();
+    await screenshot(page, 'page', '06-two-cards');
+    assert.deepEqual(br.problems(), []);
+  } finally {
+    await reserve.stop();
+    await seed.stop();
+    await page.close();
   }
 });
