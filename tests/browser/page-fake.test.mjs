@@ -54,6 +54,15 @@ test('page loads over trusted TLS, Swedish by default, live insert/remove, Engli
   noProblems();
 });
 
+test('a browser that does not trust the local CA refuses the page (trust comes from the NSS db)', async () => {
+  const untrusting = await launchBrowser({ ca: null });
+  try {
+    await assert.rejects(untrusting.page.goto(fb.url('/')), /ERR_CERT_AUTHORITY_INVALID/);
+  } finally {
+    await untrusting.close();
+  }
+});
+
 test('seed flow: login, PIN2 dialog, progress, Finns', async () => {
   fb.insert();
   await page.goto(fb.url('/'));

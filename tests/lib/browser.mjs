@@ -3,44 +3,24 @@
 // --ignore-certificate-errors). Collects console errors, page errors and CSP violations, and saves
 // screenshots under $SITHS_BUILD_DIR/screenshots/<test>/<step>.png for a person to look at.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, existsSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { BUILD, SRC, tmp, localhostCerts as harnessCerts } from './harness.mjs';
+import { BUILD, tmp, localhostCerts as harnessCerts } from './harness.mjs';
 
 export const CHROMIUM = process.env.SITHS_CHROMIUM || '/usr/bin/chromium';
 
-let fallback = null;
-// The loopback CA + server certificate: certs/localhost-ca.sh when it exists (harness), else an
-// equivalent name-constrained CA made here with openssl (so page tests can run before it does).
-export function localhostCerts() {
-  if (existsSync(join(SRC, 'certs', 'localhost-ca.sh'))) return harnessCerts();
-  if (fallback) return fallback;
-  const d = join(BUILD, 'test-certs-browser');
-  const f = { dir: d, ca: join(d, 'ca.pem'), cert: join(d, 'server.pem'), key: join(d, 'server.key') };
-  if (!existsSync(f.cert)) {
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'srv.ext'), ['basicConstraints=critical,CA:false', 'keyUsage=critical,digitalSignature',
-      'extendedKeyUsage=serverAuth', 'subjectAltName=DNS:localhost,IP:127.0.0.1', ''].join('\n'));
-    const o = (...a) => execFileSync('openssl', a, { cwd: d, stdio: 'pipe' });
-    o('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
-      '-days', '30', '-subj', '/CN=siths-bridge browser-test CA', '-addext', 'basicConstraints=critical,CA:true,pathlen:0',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-addext', 'nameConstraints=critical,permitted;DNS:localhost,permitted;IP:127.0.0.1/255.255.255.255');
-    o('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-    o('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '30', '-extfile', 'srv.ext');
-    for (const x of ['ca.key', 'server.csr', 'srv.ext']) rmSync(join(d, x), { force: true }); // nobody can issue more under this CA
-  }
-  return (fallback = f);
-}
+// The loopback CA and server certificate of certs/localhost-ca.sh (made once per build tree).
+export const localhostCerts = harnessCerts;
 
-// A private HOME whose NSS db (what chromium uses on Linux) trusts `ca` for TLS servers.
+// A private HOME whose NSS db (what chromium uses on Linux) trusts `ca` for TLS servers (ca null:
+// trusts nothing local, like a browser on which the certificate was never installed).
 export function privateHome(ca) {
   const home = tmp('home-');
   const db = join(home, '.pki', 'nssdb');
   mkdirSync(db, { recursive: true });
   execFileSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']);
-  execFileSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'siths-test', '-i', ca]);
+  if (ca) execFileSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'siths-test', '-i', ca]);
   return home;
 }
 
