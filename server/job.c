@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -22,6 +23,8 @@
  * the key generation takes seconds, the write is a dozen APDUs, the rest is short. */
 enum { P_VERIFY = 2, P_GENERATE = 5, P_CSR = 60, P_SUBMIT = 68, P_VALIDATE = 75, P_WRITE = 78,
        P_VERIFY_BACK = 96, P_DONE = 100 };
+
+#define GONE_WAIT_MS 3000
 
 enum job_state { JOB_RUNNING, JOB_DONE, JOB_FAILED };
 
@@ -352,10 +355,23 @@ out:
 	return e;
 }
 
-static bool gone(card_err e)
+bool job_card_gone(card_core *core, const char *card_id, card_err e)
 {
-	return e == CARD_E_REMOVED || e == CARD_E_NO_CARD || e == CARD_E_NO_READER ||
-	       e == CARD_E_NO_SERVICE || e == CARD_E_RESET;
+	if (e == CARD_E_REMOVED || e == CARD_E_NO_CARD || e == CARD_E_NO_READER || e == CARD_E_NO_SERVICE ||
+	    e == CARD_E_RESET)
+		return true;
+	if (e != CARD_E_COMM && e != CARD_E_CARD_ERROR)
+		return false;
+	/* A card pulled mid-APDU often shows as a transport failure first; the monitor sees the
+	 * reader empty within milliseconds. Ask it, with a deadline. */
+	struct card_model m;
+	const struct timespec step = { 0, 20 * 1000 * 1000 };
+	for (int i = 0; i < GONE_WAIT_MS / 20; i++) {
+		if (card_get(core, card_id, &m) != CARD_OK)
+			return true;
+		nanosleep(&step, NULL);
+	}
+	return false;
 }
 
 /* After the transaction: the re-read model must show the certificate, or the job did not work. */
@@ -377,7 +393,7 @@ static void *worker(void *arg)
 		set_failure(jb, "card_error", -1, "%s", "the card does not show the written certificate");
 		e = CARD_E_BAD_DATA;
 	}
-	if (e && gone(e))
+	if (e && job_card_gone(j->d.core, card_id, e))
 		set_failure(jb, "card_removed", -1, "the card was removed during the download: %s", card_strerror(e));
 	else if (e)
 		set_failure(jb, "card_error", -1, "the card answered unexpectedly: %s", card_strerror(e));

@@ -58,6 +58,10 @@ void jobs_release(struct jobs *j, const char *card_id);
  * job goes to id_out. JOB_E_BUSY when the card is locked. */
 job_err jobs_start(struct jobs *j, const char *card_id, char *pin, char id_out[JOB_ID_LEN + 1]);
 
+/* True when e means the card went away: transport errors count once the core sees the reader
+ * empty (waits at most 3 s for the monitor). For the login handler too. */
+bool job_card_gone(card_core *core, const char *card_id, card_err e);
+
 /* {"job","card","card_id","state":"running|done|failed","stage","percent","message"[,"code"]
  * [,"tries_left"]}, or NULL for an unknown id. */
 json_t *jobs_state(struct jobs *j, const char *id);

@@ -119,7 +119,7 @@ static unsigned login_result(struct login *l, const struct api_req *req, const c
 		log_warn("login", "card %s: the proof of possession did not verify", id);
 		return api_fail(out, 403, "proof_failed", "the card could not prove it holds the authentication key");
 	}
-	if (e == CARD_E_REMOVED || e == CARD_E_NO_CARD || e == CARD_E_NO_READER || e == CARD_E_RESET)
+	if (e && job_card_gone(l->core, id, e))
 		return api_fail(out, 404, "card_not_found", "the card was removed");
 	if (e) {
 		log_warn("login", "card %s: %s", id, card_strerror(e));

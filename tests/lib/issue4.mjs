@@ -23,10 +23,10 @@ export function keepLog(proc, name) {
 }
 
 // pcscd + daemon (test issuer unless issuer === false; env for SITHS_TEST_ISSUER_FAULT) + events.
-export async function setup({ issuer = true, env = {} } = {}) {
+export async function setup({ issuer = true, env = {}, args: extra = [] } = {}) {
   const pki = testPki();
   const pc = await startPcscd();
-  const args = issuer ? ['--test-issuer', pki] : [];
+  const args = [...(issuer ? ['--test-issuer', pki] : []), ...extra];
   const bridge = keepLog(await startBridge({ pcscd: pc, args, env }), 'bridge');
   const events = eventClient(bridge);
   await events.open;
@@ -106,3 +106,14 @@ export function exportCerts(state) {
   execFileSync(bin('siths-cardsim'), ['--state', state, '--export-certs', dir]);
   return dir;
 }
+
+// How many commands of kind (cardsim --verbose names: verify, generate-key, pso-cds, …) the card
+// answered in output[0..upto).
+export function countKind(output, kind, upto = output.length) {
+  return (output.slice(0, upto).match(new RegExp(`^siths-cardsim: ${kind} `, 'gm')) || []).length;
+}
+
+// Waits until the card's log shows n model reads (each ends with the PUK's status VERIFY): the
+// card's stderr reaches us later than the daemon's HTTP answer, so marks are taken after this.
+export const reads = (card, n) => until(
+  () => countKind(card.output, 'verify 00200003', card.output.length) >= n, { what: `${n} model reads`, timeout: 15000 });
