@@ -183,7 +183,20 @@ function setUnreachable(on) {
   renderAll();
 }
 
-async function refresh() {
+// One load at a time; an event that arrives during a load makes it run again, so a stale
+// answer never overwrites what an event just said.
+let inflight = null;
+let dirty = false;
+function refresh() {
+  if (inflight) { dirty = true; return inflight; }
+  inflight = (async () => {
+    do { dirty = false; await load(); } while (dirty);
+  })().finally(() => { inflight = null; });
+  return inflight;
+}
+const touched = () => { if (inflight) dirty = true; };
+
+async function load() {
   try {
     const [health, readers, cards] = await Promise.all([bridge.health(), bridge.readers(), bridge.cards()]);
     state.health = health;
@@ -201,6 +214,7 @@ async function refresh() {
 // ---------- live events ----------
 
 function onCardEvent(ev) {
+  touched();
   const card = ev.card && typeof ev.card === 'object' ? ev.card : null;
   if (card && card.id) {
     const isNew = !state.cards.has(card.id);
@@ -217,6 +231,7 @@ function onCardEvent(ev) {
 bridge.on('card-inserted', onCardEvent);
 bridge.on('card-updated', onCardEvent);
 bridge.on('card-removed', (ev) => {
+  touched();
   const id = eventCardId(ev);
   if (id && state.cards.delete(id)) announce(t('ann_card_out'));
   renderAll();
