@@ -104,6 +104,11 @@ void api_error_set(json_t *e, const char *key, json_t *value);
 /* Convenience for handlers: *out = api_error(code, message); returns status. */
 unsigned api_fail(json_t **out, unsigned status, const char *code, const char *message);
 
+/* Makes jansson wipe every block it frees, so the parser's internal copies of a PIN do not
+ * linger in freed memory. Blocks stay plain malloc() blocks (free() on json_dumps() output
+ * remains correct). Call once at start-up, before any JSON value exists. */
+void api_json_wipe_on_free(void);
+
 /* Dispatches to the route's handler; never returns a NULL body (falls back to a 500 error). */
 unsigned api_call(struct api_ctx *ctx, const struct api_route *r, const struct api_req *req,
                   json_t **out);

@@ -3,7 +3,10 @@
  * the call wrapper that guarantees every handler answers with JSON. */
 #include "api.h"
 
+#include <malloc.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef SITHS_VERSION
@@ -167,4 +170,17 @@ unsigned api_call(struct api_ctx *ctx, const struct api_route *r, const struct a
 		return api_fail(out, 500, "internal_error", "the handler gave no answer");
 	}
 	return st;
+}
+
+static void wipe_free(void *p)
+{
+	if (!p)
+		return;
+	OPENSSL_cleanse(p, malloc_usable_size(p));
+	free(p);
+}
+
+void api_json_wipe_on_free(void)
+{
+	json_set_alloc_funcs(malloc, wipe_free);
 }

@@ -55,6 +55,7 @@ int main(int argc, char **argv)
 	const char *why = NULL;
 	int rc = 1, fd = -1, sig = 0;
 
+	api_json_wipe_on_free();
 	cfg_init(&cfg);
 	cfg_err ce = cfg_parse_args(&cfg, argc, argv, &why);
 	if (ce == CFG_EXIT_OK) {

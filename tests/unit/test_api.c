@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -165,12 +166,31 @@ static void health(void **state)
 	cfg_free(&cfg);
 }
 
+static void wipe_alloc(void **state)
+{
+	(void)state;
+	json_malloc_t m;
+	json_free_t f;
+	api_json_wipe_on_free();
+	json_get_alloc_funcs(&m, &f);
+	assert_ptr_equal(m, malloc);
+	assert_ptr_not_equal(f, free);
+	/* Everything still works, and dumped text is still released with plain free(). */
+	json_t *j = json_loads("{\"pin\":\"123456\",\"a\":[1,2]}", 0, NULL);
+	assert_non_null(j);
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"a\":[1,2],\"pin\":\"123456\"}");
+	free(text);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(errors),
 		cmocka_unit_test(matching),
 		cmocka_unit_test(health),
+		cmocka_unit_test(wipe_alloc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
