@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { tmp } from '../lib/harness.mjs';
-import { setup, insert, pull, loginOk, download, jobEnd, runJob, cardModel, modelUntil, exportCerts, countKind, reads } from '../lib/issue4.mjs';
+import { setup, insert, pull, loginOk, download, jobEnd, runJob, cardModel, modelUntil, exportCerts, countKind, reads, WRONG2 } from '../lib/issue4.mjs';
 
 // PIN2 VERIFYs the card answered (status reads included: only model reads send those).
 const pinVerifies = (card) => countKind(card.output, 'verify 00200002');
@@ -27,7 +27,7 @@ test('wrong PIN2: job-failed wrong_pin with tries_left, counter down by exactly 
     const session = await loginOk(t, card.id);
     for (const left of [2, 1]) {
       const verifies = countKind(card.output, 'verify');
-      const { start, end } = await runJob(t, card.id, session, '111111');
+      const { start, end } = await runJob(t, card.id, session, WRONG2);
       assert.equal(start.status, 202, start.body);
       assert.equal(end.type, 'job-failed');
       assert.equal(end.code, 'wrong_pin');
@@ -36,7 +36,7 @@ test('wrong PIN2: job-failed wrong_pin with tries_left, counter down by exactly 
       assert.equal(m.signature_certificate.present, false);
       assert.ok(countKind(card.output, 'verify') > verifies);
     }
-    const { end } = await runJob(t, card.id, session, '111111');
+    const { end } = await runJob(t, card.id, session, WRONG2);
     assert.equal(end.code, 'pin_blocked');
     assert.equal(end.tries_left, 0);
     await modelUntil(t, card.id, (x) => x.pins.pin2.blocked === true, 'PIN2 blocked');
@@ -65,7 +65,7 @@ test('PIN2 with letters or of the wrong length: 400 bad_pin, no job, no try used
     }
     assert.equal(pinVerifies(card), sent, 'no VERIFY for a malformed PIN');
     // The counter is intact: a wrong PIN now leaves 2.
-    const { end } = await runJob(t, card.id, session, '111111');
+    const { end } = await runJob(t, card.id, session, WRONG2);
     assert.equal(end.tries_left, 2);
   } finally { await pull(t, card); }
 });

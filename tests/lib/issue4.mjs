@@ -11,6 +11,9 @@ import { eventClient } from './events.mjs';
 export const PIN1 = '123456';
 export const PIN2 = '654321';
 export const PUK = '12345678';
+// Wrong PINs used by the tests: distinctive, so the log grep finds them if they leak.
+export const WRONG1 = '975318';
+export const WRONG2 = '864297';
 
 const LOGS = join(BUILD, 'tmp', 'logs');
 
