@@ -682,9 +682,9 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	pthread_condattr_destroy(&ca);
 	snprintf(s->csp, sizeof s->csp,
 	         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	         "connect-src 'self' wss://127.0.0.1:%u wss://localhost:%u; frame-ancestors 'none'; "
-	         "base-uri 'none'; form-action 'none'",
-	         ctx->wss_port, ctx->wss_port);
+	         "connect-src 'self' wss://127.0.0.1:%u wss://localhost:%u wss://[::1]:%u; "
+	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+	         ctx->wss_port, ctx->wss_port, ctx->wss_port);
 
 	if (!cfg->www_dir || static_open_root(cfg->www_dir, &s->www)) {
 		e = HTTP_ERR_WWW;

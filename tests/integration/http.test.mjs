@@ -473,6 +473,22 @@ describe('command line and lifecycle', () => {
     }
   });
 
+  test('listens on [::1] when asked; Host [::1]:PORT and its origin are accepted there', async () => {
+    const b = await startBridge({ args: ['--https', '[::1]:0', '--wss', '[::1]:0'] });
+    try {
+      assert.match(b.output, /ready https=\[::1\]:\d+ wss=\[::1\]:\d+/);
+      const url = `https://[::1]:${b.https}/v1/cards`;
+      const r = await curl(url, { headers: { Origin: `https://[::1]:${b.https}` } });
+      assert.equal(r.status, 200, r.body);
+      assert.ok(r.headers['content-security-policy'].includes(`wss://[::1]:${b.wss}`));
+      // Nothing listens on IPv4 for this daemon.
+      const v4 = await curl(`https://127.0.0.1:${b.https}/health`).catch(() => ({ status: 0 }));
+      assert.equal(v4.status, 0);
+    } finally {
+      assert.equal((await b.stop()).code, 0, b.output);
+    }
+  });
+
   test('SIGINT and SIGTERM stop the daemon cleanly with exit 0', async () => {
     for (const sig of ['SIGINT', 'SIGTERM']) {
       const b = await startBridge();
