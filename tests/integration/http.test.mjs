@@ -255,6 +255,12 @@ describe('routing and request bodies', () => {
     // Well-formed JSON passes every check and reaches the handler.
     assertError(await post('{"pin":"123456"}'), 404, 'card_not_found');
     assert.ok(!br.output.includes('123456'), 'a PIN in a body must never be logged');
+    // Nor a bearer token, whether the request is refused or served.
+    const token = 'tok-7d1e0c9b-never-logged';
+    await post('{bad', { ...json, Authorization: `Bearer ${token}` });
+    await curl(br.url('/v1/cards'), { headers: { Origin: own(), Authorization: `Bearer ${token}` } });
+    await curl(br.url('/v1/cards'), { headers: { Origin: 'https://evil.example', Authorization: `Bearer ${token}` } });
+    assert.ok(!br.output.includes(token), 'a bearer token must never be logged');
     await alive();
   });
 
