@@ -205,12 +205,13 @@ static bool is_sign_entry(const struct siths_layout *l, const struct der_tlv *e)
 }
 
 card_err ops_cdf_slot(const struct siths_layout *l, const uint8_t *cdf, size_t n, size_t *end,
-		      size_t *old)
+		      size_t *old, size_t *old_len)
 {
 	struct der d;
 	struct der_tlv e;
 	size_t pos = 0;
 	*old = SIZE_MAX;
+	*old_len = 0;
 	der_init(&d, cdf, n);
 	/* Walk whole TLVs: entries contain 00 bytes, so the first 00 is not the end. */
 	while (pos < n && cdf[pos] == 0x30) {
@@ -218,6 +219,7 @@ card_err ops_cdf_slot(const struct siths_layout *l, const uint8_t *cdf, size_t n
 			return CARD_E_BAD_DATA;
 		if (is_sign_entry(l, &e)) {
 			*old = pos;
+			*old_len = e.hdr + e.len;
 			break;
 		}
 		pos += e.hdr + e.len;
@@ -255,8 +257,8 @@ static card_err write_chunks(const struct apdu_transport *t, const uint8_t *der,
 card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_layout *l,
 			     const uint8_t *der, size_t n, ops_progress_fn fn, void *user)
 {
-	uint8_t *cdf = NULL, *back = NULL, entry[160];
-	size_t cdf_len = 0, cdf_size = 0, end = 0, old = SIZE_MAX, elen = 0, back_len = 0;
+	uint8_t *cdf = NULL, *back = NULL, entry[160], zeros[CHUNK] = { 0 };
+	size_t cdf_len = 0, cdf_size = 0, end = 0, old = SIZE_MAX, old_len = 0, elen = 0, back_len = 0;
 	struct iso_file fi;
 	card_err e;
 	if ((e = ops_cdf_entry(l, n, entry, sizeof(entry) - 2, &elen)) != CARD_OK)
@@ -264,14 +266,15 @@ card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_
 	entry[elen++] = 0x00; /* the padding after the entry ends the list for any parser */
 	entry[elen++] = 0x00;
 	if ((e = read_cdf(t, l, &cdf, &cdf_len, &cdf_size)) != CARD_OK ||
-	    (e = ops_cdf_slot(l, cdf, cdf_len, &end, &old)) != CARD_OK)
+	    (e = ops_cdf_slot(l, cdf, cdf_len, &end, &old, &old_len)) != CARD_OK)
 		goto out;
-	if (end + elen > cdf_size) {
+	if (end + elen > cdf_size || old_len > sizeof(zeros)) {
 		e = CARD_E_RANGE; /* no room for the entry: fail before anything is written */
 		goto out;
 	}
-	/* Withdraw the old claim first: from here until the commit the card shows no certificate. */
-	if (old != SIZE_MAX && (e = update_binary(t, old, (const uint8_t[]){ 0x00 }, 1)) != CARD_OK)
+	/* Withdraw the old claim first, the whole entry in one APDU: from here until the commit the
+	 * card shows no certificate, and its CDF is entries + padding, as a parser expects. */
+	if (old != SIZE_MAX && (e = update_binary(t, old, zeros, old_len)) != CARD_OK)
 		goto out;
 	if ((e = siths_select(t, &l->app, &l->sign_cert, &fi)) != CARD_OK)
 		goto out;

@@ -61,12 +61,13 @@ card_err ops_cdf_entry(const struct siths_layout *l, size_t cert_len, uint8_t *o
 
 /* Where the new entry goes in a CDF: *end = the end of the entries that stay (walking the
  * top-level SEQUENCEs, stopping at padding or at the entry of the signing key's certificate),
- * *old = offset of that old entry, or SIZE_MAX when there is none. CARD_E_BAD_DATA when the
- * CDF is malformed. */
+ * *old = offset of that old entry, or SIZE_MAX when there is none, *old_len its length (0 when
+ * none). CARD_E_BAD_DATA when the CDF is malformed. */
 card_err ops_cdf_slot(const struct siths_layout *l, const uint8_t *cdf, size_t n, size_t *end,
-		      size_t *old);
+		      size_t *old, size_t *old_len);
 
-/* Writes the signature certificate (PIN2 verified): withdraw an old CDF entry, UPDATE BINARY
+/* Writes the signature certificate (PIN2 verified): withdraw an old CDF entry (zeroed whole, in
+ * one APDU, so the CDF stays well-formed padding for every parser), UPDATE BINARY
  * the certificate in chunks (progress after each), read it back and compare (CARD_E_BAD_DATA
  * on a difference), then the CDF entry in one APDU — the commit point. */
 card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_layout *l,
