@@ -564,6 +564,15 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	char buf[256];
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
+	/* Refusals libmicrohttpd decides itself (header too big, connection limits, failed TLS
+	 * handshakes such as TLS 1.1) are logged like ours; the rest is detail for debugging. */
+	static const char *const refusals[] = { "HTTP response code", "limit", "handshake",
+		                                "Too many", "too many" };
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		if (strstr(buf, refusals[i])) {
+			log_info("http", "refused by libmicrohttpd: %.160s", buf);
+			return;
+		}
 	log_debug("mhd", "%s", buf);
 }
 

@@ -336,8 +336,10 @@ describe('TLS', () => {
       const c = await sClient(ctl.port, [v, ...weak]);
       await ctl.s.stop();
       assert.ok(c.ok, `control ${v} handshake failed: ${c.out}`);
+      const mark = br.mark();
       const r = await sClient(br.https, [v, ...weak]);
       assert.ok(!r.ok, `daemon accepted ${v}: ${r.out}`);
+      await br.waitFor(/refused by libmicrohttpd: .*handshake/, { from: mark });
     }
     const r = await curl(br.url('/health'), { args: ['--tlsv1.0', '--tls-max', '1.1', '--ciphers', 'DEFAULT@SECLEVEL=0'] })
       .catch((e) => ({ status: 0, err: e }));
@@ -402,6 +404,7 @@ describe('limits and config file', () => {
     // The default limit is 16 KiB of request header (max-header).
     const r = await curl(br.url('/health'), { headers: { 'X-Big': 'a'.repeat(20 * 1024) } });
     assert.equal(r.status, 431);
+    await br.waitFor(/refused by libmicrohttpd: .*431/);
     const ok = await curl(br.url('/health'), { headers: { 'X-Big': 'a'.repeat(8 * 1024) } });
     assert.equal(ok.status, 200);
     await alive();
