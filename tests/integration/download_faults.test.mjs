@@ -122,7 +122,7 @@ for (const [kind, extra, what] of [['verify', 2, 'VERIFY PIN2'], ['generate-key'
 }
 
 for (const [fault, code] of [['fail', 'issuer_failed'], ['other-key', 'cert_invalid'], ['other-subject', 'cert_invalid'],
-  ['other-chain', 'cert_invalid'], ['key-usage', 'cert_invalid']]) {
+  ['other-chain', 'cert_invalid'], ['key-usage', 'cert_invalid'], ['expired', 'cert_invalid']]) {
   test(`issuer fault ${fault}: job-failed ${code}, nothing written`, async () => {
     const u = await setup({ env: { SITHS_TEST_ISSUER_FAULT: fault } });
     try {

@@ -37,7 +37,13 @@ export async function setup({ issuer = true, env = {}, args: extra = [] } = {}) 
   t.api = (path, opts = {}) => curl(bridge.url(path), {
     ...opts, headers: { Origin: bridge.origin, ...(opts.data !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) },
   });
-  t.close = async () => { events.close(); await bridge.stop(); await pc.stop(); };
+  // A clean stop: exit 0 and, under ASan/UBSan, no report (leaks included).
+  t.close = async () => {
+    events.close();
+    const { code } = await bridge.stop();
+    await pc.stop();
+    if (code !== 0 || /Sanitizer|runtime error/.test(bridge.output)) throw new Error(`daemon exit ${code}\n${bridge.output.slice(-4000)}`);
+  };
   return t;
 }
 
