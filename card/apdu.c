@@ -108,8 +108,8 @@ card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a,
 	*out_len = total;
 	e = CARD_OK;
 out:
-	if (cmd)
-		OPENSSL_cleanse(cmd, cmd_cap);
+	if (cmd) /* header + Lc + data + Le: what the encoder wrote */
+		OPENSSL_cleanse(cmd, a->lc + 16 < cmd_cap ? a->lc + 16 : cmd_cap);
 	free(cmd);
 	free(resp);
 	return e;
