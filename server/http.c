@@ -301,6 +301,17 @@ static bool origin_optional(const char *method, const char *path)
 	return r && r->origin_optional;
 }
 
+/* Browsers send no Origin on a same-origin GET (Fetch standard), so the daemon's own page would be
+ * refused; Sec-Fetch-Site is set by the browser alone (a forbidden header name for pages), and
+ * "same-origin" proves the request came from our own origin. Only for reads: a POST always needs
+ * Origin. */
+static bool same_origin_read(struct MHD_Connection *c, const char *method)
+{
+	const char *sfs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	return (!strcmp(method, "GET") || !strcmp(method, "HEAD")) && sfs &&
+	       !strcmp(sfs, "same-origin");
+}
+
 static const char *bearer_of(struct MHD_Connection *c)
 {
 	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -351,7 +362,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 	/* A malformed path is refused below anyway; for a GET it is judged like a static file. */
 	bool optional = pe ? !strcmp(method, "GET") || !strcmp(method, "HEAD")
-	                   : origin_optional(method, q->path);
+	                   : origin_optional(method, q->path) || same_origin_read(c, method);
 	v = guard_check_origin(s->origins, origin, !optional || !strcmp(method, "OPTIONS"));
 	if (v)
 		return refuse(s, c, q, method, 403, guard_code(v), guard_strerror(v), NULL);

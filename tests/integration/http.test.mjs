@@ -170,6 +170,23 @@ describe('Origin and CORS', () => {
     await alive();
   });
 
+  test('a same-origin browser read without Origin (Sec-Fetch-Site: same-origin) is served; nothing else is', async () => {
+    const ok = await curl(br.url('/v1/readers'), { headers: { 'Sec-Fetch-Site': 'same-origin' } });
+    assert.equal(ok.status, 200, ok.body);
+    for (const site of ['cross-site', 'same-site', 'none']) {
+      const r = await curl(br.url('/v1/readers'), { headers: { 'Sec-Fetch-Site': site } });
+      assertError(r, 403, 'origin_required');
+    }
+    // The header never replaces a bad Origin, and never stands in for Origin on a POST.
+    const foreign = await curl(br.url('/v1/readers'),
+      { headers: { 'Sec-Fetch-Site': 'same-origin', Origin: 'https://evil.example' } });
+    assertError(foreign, 403, 'origin_not_allowed');
+    const post = await curl(br.url('/v1/cards/x/login'), { method: 'POST',
+      headers: { 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'application/json' }, data: '{}' });
+    assertError(post, 403, 'origin_required');
+    await alive();
+  });
+
   test('allowed origins (own, localhost, --allow-origin) are echoed with Vary: Origin', async () => {
     for (const o of [own(), `https://localhost:${br.https}`, 'https://portal.example:8443', 'HTTPS://LOCALHOST:' + br.https]) {
       const r = await curl(br.url('/v1/cards'), { headers: { Origin: o } });
