@@ -700,11 +700,16 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	/* Chromium rejects IPv6 literals in CSP sources (and logs an error on every page load), so
+	 * wss://[::1] is listed only when the WSS listener really is on ::1. */
+	char v6[48] = "";
+	if (!strcmp(cfg->wss.addr, "::1"))
+		snprintf(v6, sizeof v6, " wss://[::1]:%u", ctx->wss_port);
 	snprintf(s->csp, sizeof s->csp,
 	         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	         "connect-src 'self' wss://127.0.0.1:%u wss://localhost:%u wss://[::1]:%u; "
+	         "connect-src 'self' wss://127.0.0.1:%u wss://localhost:%u%s; "
 	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-	         ctx->wss_port, ctx->wss_port, ctx->wss_port);
+	         ctx->wss_port, ctx->wss_port, v6);
 
 	if (!cfg->www_dir || static_open_root(cfg->www_dir, &s->www)) {
 		e = HTTP_ERR_WWW;

@@ -507,6 +507,8 @@ describe('command line and lifecycle', () => {
       const r = await curl(url, { headers: { Origin: `https://[::1]:${b.https}` } });
       assert.equal(r.status, 200, r.body);
       assert.ok(r.headers['content-security-policy'].includes(`wss://[::1]:${b.wss}`));
+      // ...and only there: Chromium rejects IPv6 CSP sources, so the IPv4 daemon does not list one.
+      assert.ok(!(await curl(br.url('/health'))).headers['content-security-policy'].includes('[::1]'));
       // Nothing listens on IPv4 for this daemon.
       const v4 = await curl(`https://127.0.0.1:${b.https}/health`).catch(() => ({ status: 0 }));
       assert.equal(v4.status, 0);
