@@ -11,6 +11,20 @@ import { eventClient } from '../lib/events.mjs';
 
 let pc, bridge, events;
 
+// Every card a test inserts is pulled when that test ends, also when it fails: vpcd serves one
+// card per reader and parks the next connection in its listen backlog, so a card left behind
+// would make every later test in that reader fail for the wrong reason.
+async function insert(t, opts) {
+  const card = await startCard(opts);
+  t.after(async () => {
+    if (card.exitCode !== undefined || card.exitSignal) return; // the test pulled it itself
+    await card.stop();
+    await until(async () => (await api('/v1/readers')).json?.readers?.every((r) => !r.card_present),
+      { what: 'no card left in any reader' });
+  });
+  return card;
+}
+
 const api = (path) => curl(bridge.url(path), { headers: { Origin: bridge.origin } });
 
 before(async () => {
@@ -50,9 +64,9 @@ test('two readers are listed, no card yet, /health reports pcscd', async () => {
   assert.deepEqual(c.json, { cards: [] });
 });
 
-test('seed card: inserted and removed as WebSocket events within a second, every field right', async () => {
+test('seed card: inserted and removed as WebSocket events within a second, every field right', async (t) => {
   const from = events.mark();
-  const card = await startCard({ port: pc.ports[0] });
+  const card = await insert(t, { port: pc.ports[0] });
   const inserted = Date.now();
   const ev = await events.waitFor((m) => m.type === 'card-inserted', { from, what: 'card-inserted' });
   assert.ok(ev.at - inserted < 1000, `card-inserted after ${ev.at - inserted} ms`);
@@ -106,7 +120,7 @@ test('seed card: inserted and removed as WebSocket events within a second, every
   assert.deepEqual((await api('/v1/cards')).json, { cards: [] });
 });
 
-test('reserve trust-level-2 card with a signature certificate, in the second reader', async () => {
+test('reserve trust-level-2 card with a signature certificate, in the second reader', async (t) => {
   const dir = tmp('reserve-');
   const file = join(dir, 'card.json');
   writeFileSync(file, JSON.stringify({
@@ -116,7 +130,7 @@ test('reserve trust-level-2 card with a signature certificate, in the second rea
     with_signature_certificate: true,
   }));
   const from = events.mark();
-  const card = await startCard({ port: pc.ports[1], card: file });
+  const card = await insert(t, { port: pc.ports[1], card: file });
   const ev = await events.waitFor((m) => m.type === 'card-inserted', { from, what: 'card-inserted' });
   const c = ev.card;
   assert.equal(c.reader, 'Virtual PCD 00 01');
@@ -147,9 +161,9 @@ for (const [what, corrupt, where] of [
   ['truncated TokenInfo', '5032:truncate', 'EF.TokenInfo'],
   ['truncated authentication certificate', '4301:truncate', 'authentication certificate'],
 ]) {
-  test(`a card with ${what}: clear error, daemon fine`, async () => {
+  test(`a card with ${what}: clear error, daemon fine`, async (t) => {
     const from = events.mark();
-    const card = await startCard({ port: pc.ports[0], args: ['--corrupt', corrupt] });
+    const card = await insert(t, { port: pc.ports[0], args: ['--corrupt', corrupt] });
     const ev = await events.waitFor((m) => m.type === 'card-inserted', { from, what: 'card-inserted' });
     assert.equal(ev.card.status, 'error');
     assert.equal(ev.card.error.code, 'bad_data');
@@ -164,7 +178,7 @@ for (const [what, corrupt, where] of [
     await events.waitFor((m) => m.type === 'card-removed', { from: from2 });
     // A good card still reads afterwards, in the same reader.
     const from3 = events.mark();
-    const good = await startCard({ port: pc.ports[0] });
+    const good = await insert(t, { port: pc.ports[0] });
     const ok = await events.waitFor((m) => m.type === 'card-inserted', { from: from3 });
     assert.equal(ok.card.status, 'ok');
     const from4 = events.mark();
