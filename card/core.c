@@ -162,9 +162,10 @@ static void on_card_present(void *user, pcsc_monitor *mon, const char *name)
 		atr_hex(atr, pcsc_card_atr(pc, atr, sizeof(atr)), m.atr, sizeof(m.atr));
 		e = read_model(pc, &m);
 	}
-	pcsc_card_close(pc);
-	if (e == CARD_E_REMOVED || e == CARD_E_NO_SERVICE || e == CARD_E_NO_READER || e == CARD_E_CANCELLED)
+	if (e == CARD_E_REMOVED || e == CARD_E_NO_SERVICE || e == CARD_E_NO_READER || e == CARD_E_CANCELLED) {
+		pcsc_card_close(pc);
 		return; /* the monitor reports what happened next */
+	}
 	if (e && m.status != CARD_STATUS_ERROR) {
 		m.status = CARD_STATUS_ERROR;
 		m.error = e;
@@ -184,6 +185,8 @@ static void on_card_present(void *user, pcsc_monitor *mon, const char *name)
 	pthread_mutex_unlock(&c->lock);
 	if (s)
 		emit(c, CARD_EV_CARD_INSERTED, &r, &m);
+	/* Ending the transaction and disconnecting are two more pcscd round trips: after the event. */
+	pcsc_card_close(pc);
 }
 
 static void on_card_absent(void *user, const char *name)

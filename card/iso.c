@@ -95,10 +95,64 @@ card_err iso_select_aid(const struct apdu_transport *t, const uint8_t *aid, size
 	return apdu_run(t, &a, NULL, 0, NULL, NULL);
 }
 
-card_err iso_read(const struct apdu_transport *t, const struct iso_file *fi, size_t offset,
-		  size_t max, uint8_t **out, size_t *len)
+/* What a DER content scan found: more bytes needed, the end, or no DER (read to the end). */
+enum scan { SCAN_MORE, SCAN_END, SCAN_NOT_DER };
+
+/* One TLV header at p[0..n): its total size (header + value) in *size. */
+static enum scan tlv_size(const uint8_t *p, size_t n, size_t *size)
+{
+	size_t pos = 1;
+	if ((p[0] & 0x1F) == 0x1F) /* high tag number: up to two more identifier bytes */
+		for (int i = 0; pos < n && (p[pos++] & 0x80); i++)
+			if (i == 1)
+				return SCAN_NOT_DER;
+	if (pos >= n)
+		return SCAN_MORE;
+	size_t k = p[pos++], len = k;
+	if (k == 0x80 || k > 0x84)
+		return SCAN_NOT_DER; /* indefinite or absurd: the parser will say what is wrong */
+	if (k > 0x80) {
+		k &= 0x7F;
+		if (n - pos < k)
+			return SCAN_MORE;
+		for (len = 0; k; k--)
+			len = len << 8 | p[pos++];
+	}
+	if (len > ISO_MAX_EF)
+		return SCAN_NOT_DER;
+	*size = pos + len;
+	return SCAN_END;
+}
+
+/* Where the DER content of p[0..n) ends (*end may lie beyond n for ISO_DER_ONE): after the
+ * first TLV, or at the first 00/FF padding byte between TLVs (where PKCS#15 parsers stop). */
+static enum scan content_end(const uint8_t *p, size_t n, enum iso_der kind, size_t *end)
+{
+	for (size_t pos = 0, size = 0;; pos += size) {
+		if (pos >= n)
+			return SCAN_MORE;
+		if (p[pos] == 0x00 || p[pos] == 0xFF) {
+			*end = pos;
+			return SCAN_END;
+		}
+		enum scan s = tlv_size(p + pos, n - pos, &size);
+		if (s != SCAN_END)
+			return s;
+		if (kind == ISO_DER_ONE) {
+			*end = pos + size;
+			return SCAN_END;
+		}
+	}
+}
+
+/* READ BINARY in chunks of at most 256 bytes (Le 00 when the end is unknown). kind 0 reads to
+ * the end of the file; otherwise reading stops where the DER content ends, so a padded EF
+ * (a 3072-byte certificate file, a 1024-byte CDF) costs only the chunks that hold data. */
+static card_err read_ef(const struct apdu_transport *t, const struct iso_file *fi, size_t offset,
+			size_t max, enum iso_der kind, uint8_t **out, size_t *len)
 {
 	size_t end = ISO_MAX_EF;
+	bool exact = (fi && fi->size_known) || max;
 	if (fi && fi->size_known && fi->size < end)
 		end = fi->size;
 	if (max && offset + max < end)
@@ -107,6 +161,8 @@ card_err iso_read(const struct apdu_transport *t, const struct iso_file *fi, siz
 	*len = 0;
 	if (offset > end || (max && offset + max > ISO_MAX_EF))
 		return CARD_E_RANGE;
+	if (max)
+		kind = 0; /* the length is known exactly: nothing to find out */
 	uint8_t *buf = end > offset ? malloc(end - offset) : NULL;
 	card_err e = CARD_OK;
 	size_t got = 0;
@@ -114,11 +170,10 @@ card_err iso_read(const struct apdu_transport *t, const struct iso_file *fi, siz
 		return CARD_E_NOMEM;
 	while (offset + got < end) {
 		size_t want = end - offset - got > 256 ? 256 : end - offset - got;
-		size_t off = offset + got, rn = 0;
+		size_t off = offset + got, rn = 0, ce = 0;
 		uint16_t sw = 0;
-		/* Le 00 (256) when reading to an unknown end: the card returns what there is. */
 		struct apdu a = { .ins = 0xB0, .p1 = (uint8_t)(off >> 8), .p2 = (uint8_t)off,
-				  .ne = (fi && fi->size_known) || max ? want : 256 };
+				  .ne = exact ? want : 256 };
 		if ((e = apdu_transmit(t, &a, buf + got, want, &rn, &sw)) != CARD_OK)
 			break;
 		if (sw == 0x6B00 && got + offset > 0) {
@@ -127,6 +182,17 @@ card_err iso_read(const struct apdu_transport *t, const struct iso_file *fi, siz
 		if ((e = apdu_sw_err(sw)) != CARD_OK)
 			break;
 		got += rn;
+		enum scan s = kind ? content_end(buf, got, kind, &ce) : SCAN_MORE;
+		if (s == SCAN_END && ce <= got) {
+			got = ce;
+			break;
+		}
+		if (s == SCAN_END && offset + ce < end) {
+			end = offset + ce; /* ask for exactly what is left */
+			exact = true;
+		}
+		if (s == SCAN_NOT_DER)
+			kind = 0;
 		if (sw == 0x6282 || rn < want || rn == 0)
 			break;
 	}
@@ -145,6 +211,18 @@ card_err iso_read(const struct apdu_transport *t, const struct iso_file *fi, siz
 		*out = NULL;
 	}
 	return CARD_OK;
+}
+
+card_err iso_read(const struct apdu_transport *t, const struct iso_file *fi, size_t offset,
+		  size_t max, uint8_t **out, size_t *len)
+{
+	return read_ef(t, fi, offset, max, 0, out, len);
+}
+
+card_err iso_read_der(const struct apdu_transport *t, const struct iso_file *fi, size_t offset,
+		      size_t max, enum iso_der kind, uint8_t **out, size_t *len)
+{
+	return read_ef(t, fi, offset, max, kind, out, len);
 }
 
 card_err iso_pin_status(const struct apdu_transport *t, uint8_t ref, struct iso_pin_status *st)

@@ -35,6 +35,15 @@ card_err iso_select_aid(const struct apdu_transport *t, const uint8_t *aid, size
 card_err iso_read(const struct apdu_transport *t, const struct iso_file *fi, size_t offset,
 		  size_t max, uint8_t **out, size_t *len);
 
+/* Where the DER content of an EF ends: after one TLV (a certificate, TokenInfo), or at the first
+ * 00/FF padding byte between TLVs (PKCS#15 directory files, where their parsers stop too). */
+enum iso_der { ISO_DER_ONE = 1, ISO_DER_SEQ };
+/* iso_read() that stops at the end of the DER content (found from the headers of the first
+ * chunks) instead of reading a padded EF to its end. Malformed DER is read to the end as by
+ * iso_read(), for the parser to report. With max given it is iso_read(). */
+card_err iso_read_der(const struct apdu_transport *t, const struct iso_file *fi, size_t offset,
+		      size_t max, enum iso_der kind, uint8_t **out, size_t *len);
+
 struct iso_pin_status {
 	int tries_left;          /* -1 unknown */
 	bool blocked, verified;

@@ -29,6 +29,8 @@ struct rd {
 	struct p15_keys prk, puk;
 	struct p15_cdf cdf;
 	const struct p15_key *auth_key, *sign_key;
+	const struct p15_path *pukdf;  /* in odf; read on demand */
+	const struct p15_path *pin_df;  /* the DF the last PIN status was asked in */
 };
 
 /* Transport-level errors end the read at once: the card is gone or was reset. */
@@ -97,13 +99,16 @@ static card_err select_obj(struct rd *r, const struct p15_path *p, struct iso_fi
 	return siths_select(r->t, &r->app, p, fi);
 }
 
-static card_err read_obj(struct rd *r, const struct p15_path *p, uint8_t **buf, size_t *len)
+/* Reads the object at p up to the end of its DER content (kind), not to the end of a padded EF. */
+static card_err read_obj(struct rd *r, const struct p15_path *p, enum iso_der kind, uint8_t **buf,
+			 size_t *len)
 {
 	struct iso_file fi;
 	card_err e = select_obj(r, p, &fi);
 	if (e)
 		return e;
-	return iso_read(r->t, &fi, p->has_range ? p->index : 0, p->has_range ? p->length : 0, buf, len);
+	return iso_read_der(r->t, &fi, p->has_range ? p->index : 0, p->has_range ? p->length : 0, kind,
+			    buf, len);
 }
 
 static void path_name(const struct p15_path *p, char *out, size_t cap)
@@ -118,14 +123,14 @@ typedef der_err (*parse_fn)(const uint8_t *p, size_t n, void *out);
 
 /* Reads the object at p and parses it; errors name the file. */
 static card_err read_parse(struct rd *r, const char *what, const struct p15_path *p,
-			   parse_fn parse, void *out)
+			   enum iso_der kind, parse_fn parse, void *out)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	char name[80], pn[2 * P15_PATH_MAX + 1];
 	path_name(p, pn, sizeof(pn));
 	snprintf(name, sizeof(name), "%s (%s)", what, pn);
-	card_err e = read_obj(r, p, &buf, &len);
+	card_err e = read_obj(r, p, kind, &buf, &len);
 	if (e) {
 		free(buf);
 		return fail(r, e, name, NULL);
@@ -149,7 +154,7 @@ static card_err find_app(struct rd *r)
 	static const struct p15_path dir = { .b = { 0x3F, 0x00, 0x2F, 0x00 }, .len = 4 };
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	card_err e = read_obj(r, &dir, &buf, &len);
+	card_err e = read_obj(r, &dir, ISO_DER_SEQ, &buf, &len);
 	der_err de = e ? DER_E_MISSING : p15_parse_dir(buf, len, p15_aid, sizeof(p15_aid), &r->app);
 	free(buf);
 	if (e && e != CARD_E_FILE_NOT_FOUND)
@@ -168,16 +173,16 @@ static card_err read_dfs(struct rd *r)
 {
 	static const struct p15_path odf = { .b = { 0x50, 0x31 }, .len = 2 };
 	static const struct p15_path ti = { .b = { 0x50, 0x32 }, .len = 2 };
-	card_err e = read_parse(r, "EF.ODF", &odf, parse_odf, &r->odf);
+	card_err e = read_parse(r, "EF.ODF", &odf, ISO_DER_SEQ, parse_odf, &r->odf);
 	if (!e)
-		e = read_parse(r, "EF.TokenInfo", &ti, parse_ti, &r->ti);
+		e = read_parse(r, "EF.TokenInfo", &ti, ISO_DER_ONE, parse_ti, &r->ti);
 	for (size_t i = 0; i < r->odf.n && !e; i++) {
 		const struct p15_path *p = &r->odf.e[i].path;
 		switch (r->odf.e[i].kind) {
-		case P15_DF_AODF: e = read_parse(r, "EF.AODF", p, parse_aodf, &r->aodf); break;
-		case P15_DF_PRKDF: e = read_parse(r, "EF.PrKDF", p, parse_prkdf, &r->prk); break;
-		case P15_DF_PUKDF: e = read_parse(r, "EF.PuKDF", p, parse_pukdf, &r->puk); break;
-		case P15_DF_CDF: e = read_parse(r, "EF.CDF", p, parse_cdf, &r->cdf); break;
+		case P15_DF_AODF: e = read_parse(r, "EF.AODF", p, ISO_DER_SEQ, parse_aodf, &r->aodf); break;
+		case P15_DF_PRKDF: e = read_parse(r, "EF.PrKDF", p, ISO_DER_SEQ, parse_prkdf, &r->prk); break;
+		case P15_DF_PUKDF: r->pukdf = p; break; /* read only if a signature certificate needs it */
+		case P15_DF_CDF: e = read_parse(r, "EF.CDF", p, ISO_DER_SEQ, parse_cdf, &r->cdf); break;
 		default: break; /* trusted/useful certificates, data objects: not part of the model */
 		}
 	}
@@ -223,6 +228,11 @@ static void pick_keys(struct rd *r)
 	r->m->sign_key_present = r->sign_key != NULL;
 }
 
+static bool path_eq(const struct p15_path *a, const struct p15_path *b)
+{
+	return a->len == b->len && !memcmp(a->b, b->b, a->len);
+}
+
 static const struct p15_pin *pin_by_id(const struct rd *r, const struct p15_id *id)
 {
 	for (size_t i = 0; id && i < r->aodf.n; i++)
@@ -266,9 +276,12 @@ static card_err pin_state(struct rd *r, const struct p15_pin *p, struct card_pin
 	out->max_len = p->max_len ? p->max_len : p->stored_len;
 	if (!p->has_ref || p->ref > 0xFF)
 		return CARD_OK;
-	card_err e = p->has_path ? select_obj(r, &p->path, NULL) : CARD_OK;
+	/* The PINs usually share one DF: select it once (VERIFY does not change the current DF). */
+	bool same = p->has_path && r->pin_df && path_eq(r->pin_df, &p->path);
+	card_err e = p->has_path && !same ? select_obj(r, &p->path, NULL) : CARD_OK;
 	if (fatal(e))
 		return e;
+	r->pin_df = p->has_path && !e ? &p->path : NULL;
 	struct iso_pin_status st;
 	e = iso_pin_status(r->t, (uint8_t)p->ref, &st);
 	if (fatal(e))
@@ -394,7 +407,7 @@ static card_err read_cert(struct rd *r, const struct p15_cert *c, X509 **out)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	*out = NULL;
-	card_err e = read_obj(r, &c->path, &buf, &len);
+	card_err e = read_obj(r, &c->path, ISO_DER_ONE, &buf, &len);
 	if (!e)
 		*out = parse_cert(buf, len);
 	free(buf);
@@ -430,6 +443,11 @@ static card_err sign_pubkey(struct rd *r, EVP_PKEY **out)
 {
 	const struct p15_key *k = NULL;
 	*out = NULL;
+	if (r->pukdf && !r->puk.n) {
+		card_err e = read_parse(r, "EF.PuKDF", r->pukdf, ISO_DER_SEQ, parse_pukdf, &r->puk);
+		if (e)
+			return e;
+	}
 	for (size_t i = 0; i < r->puk.n && !k; i++)
 		if (p15_id_eq(&r->puk.o[i].id, &r->sign_key->id))
 			k = &r->puk.o[i];
@@ -444,7 +462,7 @@ static card_err sign_pubkey(struct rd *r, EVP_PKEY **out)
 			return CARD_E_NOMEM;
 		memcpy(buf, k->direct, len);
 	} else if (k->has_path) {
-		e = read_obj(r, &k->path, &buf, &len);
+		e = read_obj(r, &k->path, ISO_DER_ONE, &buf, &len);
 	}
 	if (!e && buf) {
 		const unsigned char *p = buf;
@@ -592,7 +610,7 @@ card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *
 		goto out;
 	}
 	const struct p15_cert *ac = cert_for(r, r->auth_key);
-	e = ac ? read_obj(r, &ac->path, &l->auth_cert, &l->auth_cert_len) : CARD_E_FILE_NOT_FOUND;
+	e = ac ? read_obj(r, &ac->path, ISO_DER_ONE, &l->auth_cert, &l->auth_cert_len) : CARD_E_FILE_NOT_FOUND;
 out:
 	free(r);
 	free(m);
