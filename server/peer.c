@@ -330,7 +330,8 @@ static bool endpoint_from_proc(const char *tok, struct endpoint *ep)
 		memcpy(ep->addr + 4 * i, &w, 4);
 	}
 	uint32_t port;
-	if (!hex_u32(colon + 1, strlen(colon + 1), &port) || port > 0xffff || strlen(colon + 1) > 4)
+	size_t port_len = strlen(colon + 1);
+	if (port_len > 4 || !hex_u32(colon + 1, port_len, &port))
 		return false;
 	ep->port = (uint16_t)port;
 	endpoint_fold_mapped(ep);
