@@ -408,7 +408,8 @@ static void procfs_crafted(void **state)
 	                        big_uid = loopback(AF_INET, 40005), no_uid = loopback(AF_INET, 40006),
 	                        after_long = loopback(AF_INET, 40007), last = loopback(AF_INET, 40008),
 	                        mapped = loopback(AF_INET, 40009), absent = loopback(AF_INET, 40010),
-	                        control = loopback(AF_INET, 40012);
+	                        control = loopback(AF_INET, 40012),
+	                        split = loopback(AF_INET, 40013), synrecv = loopback(AF_INET, 40014);
 	struct sockaddr_storage wild = loopback(AF_INET, 0);
 	char text[16384], row[512];
 	size_t off = 0;
@@ -423,6 +424,7 @@ static void procfs_crafted(void **state)
 	ADD(&tw, &ours, 0x05, "0", "0");            /* TIME_WAIT in substate FIN_WAIT2 */
 	ADD(&orphan, &ours, 0x05, "1000", "0");     /* closed by its process */
 	ADD(&listening, &wild, 0x0A, "1000", "77"); /* listener on the client's port */
+	ADD(&synrecv, &ours, 0x03, "1000", "84");   /* not a state a connected client is in */
 	ADD(&big_uid, &ours, 0x01, "99999999999999999999999", "78");
 	ADD(&no_uid, &ours, 0x01, "4294967295", "79");
 	/* Malformed rows that all mention the tuple of `absent`. */
@@ -447,13 +449,12 @@ static void procfs_crafted(void **state)
 	/* Control: the same row well-formed would be found (under another port, kept apart). */
 	proc_row_text(row, sizeof row, &control, &ours, 0x01, "1", "12");
 	off += (size_t)snprintf(text + off, sizeof text - off, "%s", row);
-	/* A row longer than the reader's buffer is dropped whole; the next one still counts. */
-	proc_row_text(row, sizeof row, &absent, &ours, 0x01, "1", "12");
-	row[strlen(row) - 1] = ' ';
-	off += (size_t)snprintf(text + off, sizeof text - off, "%s", row);
-	memset(text + off, 'x', 6000);
+	/* A line longer than the reader's buffer is dropped whole, even when its tail alone would
+	 * read as a row; the next line still counts. */
+	text[off++] = 'x';
+	memset(text + off, ' ', 6000);
 	off += 6000;
-	text[off++] = '\n';
+	ADD(&split, &ours, 0x01, "1", "12");
 	ADD(&after_long, &ours, 0x01, "2001", "80");
 	ADD(&last, &ours, 0x01, "2002", "81");
 	text[off - 1] = '\0'; /* the last row has no newline */
@@ -482,6 +483,8 @@ static void procfs_crafted(void **state)
 	expect_proc(&ours, &no_uid, PEER_E_NOT_FOUND, 0);
 	expect_proc(&ours, &absent, PEER_E_NOT_FOUND, 0);
 	expect_proc(&ours, &control, PEER_OK, 1);
+	expect_proc(&ours, &split, PEER_E_NOT_FOUND, 0);
+	expect_proc(&ours, &synrecv, PEER_E_NOT_FOUND, 0);
 	expect_proc(&ours, &after_long, PEER_OK, 2001);
 	expect_proc(&ours, &last, PEER_OK, 2002);
 	expect_proc(&ours, &mapped, PEER_OK, 3003);
