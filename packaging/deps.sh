@@ -5,7 +5,8 @@ set -eu
 PKGS="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libssl-dev openssl
 libjansson-dev libpcsclite-dev pcscd vsmartcard-vpcd libcmocka-dev opensc libnss3-tools curl
 ca-certificates util-linux procps"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS chromium"
+# gdb: a test that finds a process hung takes its threads' stacks for the failure message.
+[ "${1:-}" = "--test" ] && PKGS="$PKGS chromium gdb"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""

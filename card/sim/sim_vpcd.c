@@ -1,12 +1,14 @@
 /* sim_vpcd.c — the vpcd client loop of siths-cardsim. vpcd (inside pcscd) is the TCP server; we
  * answer its power/reset/ATR control codes and APDUs one at a time. Any read or write failure ends
  * the session: for a smart card that is simply "removed". */
+#define _GNU_SOURCE /* ppoll */
 #include "sim_vpcd.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,50 @@
 const uint8_t sim_atr[14] = { 0x3B, 0x89, 0x80, 0x01, 'S', 'I', 'T', 'H', 'S', '-', 'S', 'I', 'M', 0x27 };
 
 enum { CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4 };
+
+/* The stop signals are blocked while the card works and unblocked only inside ppoll(): a signal
+ * that lands between a check of *stop and a blocking read would otherwise be lost, and the card
+ * would sit in read() for ever (nothing more comes from an idle reader). */
+struct stopper {
+	volatile sig_atomic_t *stop;
+	sigset_t waiting; /* the mask while waiting: the caller's, with the stop signals open */
+	sigset_t working; /* the caller's mask, to restore */
+};
+
+static void stopper_begin(struct stopper *s, volatile sig_atomic_t *stop)
+{
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	s->stop = stop;
+	sigprocmask(SIG_BLOCK, &block, &s->working);
+	s->waiting = s->working;
+	sigdelset(&s->waiting, SIGTERM);
+	sigdelset(&s->waiting, SIGINT);
+}
+
+static void stopper_end(struct stopper *s)
+{
+	sigprocmask(SIG_SETMASK, &s->working, NULL);
+}
+
+/* Waits for fd to be readable (fd < 0: for timeout_ms, -1 = no limit). 0 when it is (or the time
+ * is up), -1 when a stop signal arrived or poll failed. */
+static int stopper_wait(struct stopper *s, int fd, long timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timespec t = { timeout_ms / 1000, timeout_ms % 1000 * 1000000L };
+	for (;;) {
+		if (*s->stop)
+			return -1;
+		int r = ppoll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, timeout_ms >= 0 ? &t : NULL, &s->waiting);
+		if (r >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
 
 static long now_ms(void)
 {
@@ -54,25 +100,25 @@ static int try_connect(const char *host, int port)
 }
 
 /* Retries every 100 ms until vpcd listens or the deadline passes. */
-static int connect_wait(const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
+static int connect_wait(const struct sim_vpcd_opts *o, struct stopper *s)
 {
 	long deadline = now_ms() + o->wait_ms;
 	for (;;) {
 		int fd = try_connect(o->host, o->port);
-		if (fd >= 0 || *stop || now_ms() >= deadline)
+		if (fd >= 0 || now_ms() >= deadline || stopper_wait(s, -1, 100) != 0)
 			return fd;
-		struct timespec t = { 0, 100 * 1000000L };
-		nanosleep(&t, NULL);
 	}
 }
 
 /* 1: n bytes read; 0: clean close before the first byte; -1: error, signal or short read. */
-static int read_full(int fd, uint8_t *p, size_t n, volatile sig_atomic_t *stop)
+static int read_full(int fd, uint8_t *p, size_t n, struct stopper *s)
 {
 	size_t got = 0;
 	while (got < n) {
+		if (stopper_wait(s, fd, -1) != 0)
+			return -1;
 		ssize_t r = read(fd, p + got, n - got);
-		if (r < 0 && errno == EINTR && !*stop)
+		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -1;
@@ -159,7 +205,7 @@ static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const ui
 		h[2], h[3], n, olen >= 2 ? out[olen - 2] : 0, olen >= 2 ? out[olen - 1] : 0);
 }
 
-static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
+static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, struct stopper *s)
 {
 	uint8_t *in = malloc(65536), *out = malloc(SIM_RAPDU_MAX);
 	struct counters n = { 0, 0, 0 };
@@ -168,13 +214,13 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, vola
 		goto out;
 	for (;;) {
 		uint8_t hdr[2];
-		int r = read_full(fd, hdr, 2, stop);
+		int r = read_full(fd, hdr, 2, s);
 		if (r <= 0) {
-			rc = *stop ? 1 : r;
+			rc = *s->stop ? 1 : r;
 			break;
 		}
 		size_t len = (size_t)(hdr[0] << 8 | hdr[1]);
-		if (len && read_full(fd, in, len, stop) != 1)
+		if (len && read_full(fd, in, len, s) != 1)
 			break;
 		if (len == 1) {
 			int err = 0;
@@ -211,21 +257,25 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, vola
 out:
 	free(in);
 	free(out);
-	/* A signal may interrupt any read or write: that is a stop, not a lost connection. */
-	return *stop ? 1 : rc;
+	/* A stop signal during a read is a stop, not a lost connection. */
+	return *s->stop ? 1 : rc;
 }
 
 enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
 {
-	int fd = connect_wait(o, stop);
+	struct stopper s;
+	stopper_begin(&s, stop);
+	int fd = connect_wait(o, &s);
 	if (fd < 0) {
+		stopper_end(&s);
 		fprintf(stderr, "siths-cardsim: cannot connect to vpcd at %s:%d: %s\n", o->host, o->port, strerror(errno));
 		return SIM_E_IO;
 	}
 	fprintf(stderr, "siths-cardsim: connected to %s:%d\n", o->host, o->port);
 	sim_card_reset_session(c);
-	int r = serve(c, fd, o, stop);
+	int r = serve(c, fd, o, &s);
 	close(fd);
+	stopper_end(&s);
 	switch (r) {
 	case 0:
 		fprintf(stderr, "siths-cardsim: vpcd closed the connection (reader gone)\n");

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startPcscd, startCard, tmp, testPki, bin, Proc, openscConf, opensc, sendApdus, waitCard } from '../lib/harness.mjs';
+import { startPcscd, startCard, tmp, testPki, bin, Proc, openscConf, opensc, sendApdus, waitCard, until } from '../lib/harness.mjs';
 
 let pc, conf;
 
@@ -140,6 +140,25 @@ test('--delay realistic: key generation takes seconds, like a real card', async 
   } finally { await pull(c); }
 });
 
+// clock_nanosleep's number, as /proc/PID/syscall shows it while a thread sleeps in it.
+const NANOSLEEP = { x64: 230, arm64: 115 }[process.arch];
+
+test('SIGTERM while the card is busy with a command: it answers that command, then stops', async () => {
+  assert.ok(NANOSLEEP, `no clock_nanosleep number for ${process.arch}`);
+  const c = await card({ args: ['--delay', 'realistic', '--verbose'] });
+  const busy = apdus(['00 20 00 02 06 36 35 34 33 32 31', '00 46 00 02 00']);
+  // The card is inside GENERATE's 4 s pause, not waiting for a frame: the signal lands between two
+  // reads. A card that only noticed signals inside read() went on waiting for vpcd for ever.
+  await until(() => /verify 00200002 .*-> 9000/.test(c.output) &&
+    readFileSync(`/proc/${c.pid}/syscall`, 'utf8').split(' ')[0] === String(NANOSLEEP),
+  { what: 'the card sleeping inside GENERATE', timeout: 15000, interval: 5 });
+  const { code } = await c.stop('SIGTERM', { timeout: 15000 });
+  assert.equal(code, 0);
+  assert.match(c.output, /generate-key 00460002 .*-> (9000|61[0-9A-F]{2})\n[\s\S]*stopped by signal/);
+  assert.equal((await busy)[0].sw, '9000');
+  await waitCard(pc, 0, { present: false, conf });
+});
+
 test('two cards in two readers at once', async () => {
   const a = await card({}, 0);
   const b = await card({ card: writeCard({ card_number: '9752269885715690002', card_type: 'reserve' }) }, 1);
@@ -191,15 +210,18 @@ test('--drop-at update-binary pulls the card in the middle of writing', async ()
   const r = await apdus(['00 20 00 02 06 36 35 34 33 32 31', '00 A4 08 0C 04 50 15 43 02',
     '00 D6 00 00 02 30 82', '00 D6 00 02 02 AA BB']);
   assert.deepEqual(r.map((x) => x.sw), ['9000', '9000', '9000']);
-  await c.exited;
+  assert.equal((await c.exited).code, 0);
   const saved = JSON.parse(readFileSync(state, 'utf8'));
   assert.ok(saved.files['4302'].startsWith('30820000'), 'first chunk written, second never');
+  // pcscd must see the removal before the next test's card connects to the same reader port.
+  await waitCard(pc, 0, { present: false, conf });
 });
 
 test('--garbage-at answers one APDU with random bytes; the card keeps working', async () => {
   const c = await card({ args: ['--garbage-at', 'read-binary:1'] });
   try {
-    await apdus(['00 A4 08 0C 02 2F 00', '00 B0 00 00 00']);
+    const g = await apdus(['00 A4 08 0C 02 2F 00', '00 B0 00 00 00']);
+    assert.equal(g[0]?.sw, '9000', `SELECT before the garbage: ${g.stdout}${g.stderr}`);
     await c.waitFor(/answered garbage \(--garbage-at read-binary:1\)/);
     const r = await apdus(['00 A4 08 0C 02 2F 00', '00 B0 00 00 00']);
     assert.deepEqual(r.map((x) => x.sw), ['9000', '9000']);

@@ -15,7 +15,11 @@ export function eventClient(b) {
     c.msgs.push(m);
     c.waiters = c.waiters.filter((w) => !w.check());
   });
-  c.open = new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+  c.open = new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`no WebSocket open from wss port ${b.wss} within 10 s`)), 10000);
+    ws.once('open', () => { clearTimeout(t); res(); });
+    ws.once('error', (e) => { clearTimeout(t); rej(e); });
+  });
   c.mark = () => c.msgs.length;
   c.waitFor = (pred, { from = 0, timeout = 10000, what = 'event' } = {}) => new Promise((res, rej) => {
     const w = {

@@ -3,14 +3,14 @@
 // TLS on ephemeral ports. Every process is stopped by its pid, never by name. Readiness is
 // awaited on the log line each program prints, never with a fixed sleep.
 import { spawn, execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 
 export const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BUILD = process.env.SITHS_BUILD_DIR || join(SRC, 'build');
+export const BUILD = resolve(process.env.SITHS_BUILD_DIR || join(SRC, 'build'));
 export const bin = (name) => {
   for (const p of [join(BUILD, 'server', name), join(BUILD, 'card', 'sim', name), join(BUILD, name)])
     if (existsSync(p)) return p;
@@ -70,11 +70,41 @@ export class Proc {
     });
   }
   mark() { return this.output.length; }
-  async stop(signal = 'SIGTERM') {
+  // Sends `signal` and resolves with the exit once the process is gone. A process that has not
+  // exited after `timeout` ms is a bug (a shutdown deadlock): its threads' stacks are taken,
+  // it is killed and the stop fails with that evidence instead of hanging the test run.
+  async stop(signal = 'SIGTERM', { timeout = 30000 } = {}) {
     if (this.exitCode === undefined && !this.exitSignal) {
       try { process.kill(this.pid, signal); } catch { /* gone */ }
     }
-    return this.exited;
+    let timer;
+    const late = new Promise((res) => { timer = setTimeout(res, timeout, 'late'); });
+    const r = await Promise.race([this.exited, late]);
+    clearTimeout(timer);
+    if (r !== 'late') return r;
+    const stacks = stackDump(this.pid);
+    try { process.kill(this.pid, 'SIGKILL'); } catch { /* gone */ }
+    await this.exited;
+    throw new Error(`${this.cmd} (pid ${this.pid}) did not exit within ${timeout} ms of ${signal}\n` +
+      `${stacks}\n--- its output (tail) ---\n${this.output.slice(-6000)}`);
+  }
+}
+
+// Every thread's stack of a live process, for a failure message: gdb's backtraces where gdb is
+// installed, else the kernel's view (wchan and state of each thread).
+export function stackDump(pid) {
+  try {
+    return execFileSync('gdb', ['-batch', '-nx', '-p', String(pid), '-ex', 'thread apply all bt'],
+      { encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const lines = [`gdb: ${e.message.split('\n')[0]}`];
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        const rd = (f) => { try { return readFileSync(`/proc/${pid}/task/${t}/${f}`, 'utf8').trim(); } catch { return '?'; } };
+        lines.push(`thread ${t} ${rd('comm')}: wchan=${rd('wchan')} ${rd('stat').split(' ')[2]}`);
+      }
+    } catch { lines.push('no /proc entry'); }
+    return lines.join('\n');
   }
 }
 
