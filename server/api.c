@@ -35,7 +35,7 @@ static unsigned h_card(struct api_ctx *ctx, const struct api_req *req, json_t **
 	return (unsigned)cards_get_card(ctx->cards, api_capture(req, "id"), out);
 }
 
-/* Issue 4: login, signature-certificate download and job state live in login.c. */
+/* Issue 4: login, logout, signature-certificate download and job state live in login.c. */
 static unsigned login_missing(json_t **out)
 {
 	return api_fail(out, 503, "cards_unavailable", "the card core is not running");
@@ -44,6 +44,11 @@ static unsigned login_missing(json_t **out)
 static unsigned h_login(struct api_ctx *ctx, const struct api_req *req, json_t **out)
 {
 	return ctx->login ? login_post(ctx->login, req, out) : login_missing(out);
+}
+
+static unsigned h_logout(struct api_ctx *ctx, const struct api_req *req, json_t **out)
+{
+	return ctx->login ? login_logout(ctx->login, req, out) : login_missing(out);
 }
 
 static unsigned h_download(struct api_ctx *ctx, const struct api_req *req, json_t **out)
@@ -63,6 +68,7 @@ static const struct api_route routes[] = {
 	{ "GET", "/v1/cards", h_cards, false },
 	{ "GET", "/v1/cards/{id}", h_card, false },
 	{ "POST", "/v1/cards/{id}/login", h_login, false },
+	{ "POST", "/v1/cards/{id}/logout", h_logout, false },
 	{ "POST", "/v1/cards/{id}/signature-certificate", h_download, false },
 	{ "GET", "/v1/jobs/{id}", h_job, false },
 };

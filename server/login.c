@@ -1,5 +1,6 @@
 /* login.c — issue 4's REST handlers: login with PIN1 and a proof of card possession, the start
- * of a signature-certificate download, the job state; and session revocation on card removal.
+ * of a signature-certificate download, the job state, logout; and session revocation on card
+ * removal.
  * Checks that need no card (body, PIN format against the AODF, session, issuer, blocked PIN)
  * come first, so a refused request never costs a PIN try. */
 #include "login.h"
@@ -204,6 +205,26 @@ unsigned login_download(struct login *l, const struct api_req *req, json_t **out
 out:
 	OPENSSL_cleanse(pin, sizeof(pin));
 	return st;
+}
+
+/* ---- logout ---- */
+
+unsigned login_logout(struct login *l, const struct api_req *req, json_t **out)
+{
+	const char *id = api_capture(req, "id");
+	char tag[SESSION_TAG_LEN + 1];
+	if (req->body && json_object_size(req->body) != 0)
+		return api_fail(out, 400, "bad_request", "the body must be empty or {}");
+	/* No card lookup: a removed card's sessions are already gone (401), and no card I/O. */
+	enum session_status s = session_end(l->sessions, req->bearer, id, req->origin);
+	unsigned st = session_refusal(s, out);
+	if (st)
+		return st;
+	session_tag(req->bearer, tag);
+	log_info("login", "card %s: logged out (session %s)", id, tag);
+	/* http.c sends a JSON body; libmicrohttpd leaves it out of a 204 answer. */
+	*out = json_object();
+	return *out ? 204 : api_fail(out, 500, "internal_error", "out of memory");
 }
 
 unsigned login_job(struct login *l, const struct api_req *req, json_t **out)

@@ -198,28 +198,49 @@ static long find_locked(struct session_store *s, const char *token)
 	return hit;
 }
 
-enum session_status session_check(struct session_store *s, const char *token, const char *card_id,
-				  const char *origin)
+/* The check of session_check(); an expired entry is forgotten here. end: also forget a valid
+ * one (logout). Caller holds the lock. */
+static enum session_status check_locked(struct session_store *s, const char *token,
+					const char *card_id, const char *origin, bool end)
+{
+	long i = find_locked(s, token);
+	if (i < 0)
+		return SESSION_MISSING;
+	struct entry *en = &s->e[i];
+	if (expired(en, s->clock(s->clock_user))) {
+		entry_clear(en);
+		return SESSION_EXPIRED;
+	}
+	if (!card_id || strcmp(card_id, en->card_id) != 0)
+		return SESSION_WRONG_CARD;
+	if (!origin || strcmp(origin, en->origin) != 0)
+		return SESSION_WRONG_ORIGIN;
+	if (end)
+		entry_clear(en);
+	return SESSION_VALID;
+}
+
+static enum session_status check(struct session_store *s, const char *token, const char *card_id,
+				 const char *origin, bool end)
 {
 	if (!s)
 		return SESSION_MISSING;
-	enum session_status st;
 	pthread_mutex_lock(&s->lock);
-	long i = find_locked(s, token);
-	if (i < 0) {
-		st = SESSION_MISSING;
-	} else if (expired(&s->e[i], s->clock(s->clock_user))) {
-		st = SESSION_EXPIRED;
-		entry_clear(&s->e[i]);
-	} else if (!card_id || strcmp(card_id, s->e[i].card_id) != 0) {
-		st = SESSION_WRONG_CARD;
-	} else if (!origin || strcmp(origin, s->e[i].origin) != 0) {
-		st = SESSION_WRONG_ORIGIN;
-	} else {
-		st = SESSION_VALID;
-	}
+	enum session_status st = check_locked(s, token, card_id, origin, end);
 	pthread_mutex_unlock(&s->lock);
 	return st;
+}
+
+enum session_status session_check(struct session_store *s, const char *token, const char *card_id,
+				  const char *origin)
+{
+	return check(s, token, card_id, origin, false);
+}
+
+enum session_status session_end(struct session_store *s, const char *token, const char *card_id,
+				const char *origin)
+{
+	return check(s, token, card_id, origin, true);
 }
 
 int session_revoke(struct session_store *s, const char *token)

@@ -58,8 +58,14 @@ session_err session_create(struct session_store *s, const char *card_id, const c
 enum session_status session_check(struct session_store *s, const char *token, const char *card_id,
 				  const char *origin);
 
-/* Forgets one session (logout). Returns 1 if it existed, else 0. */
+/* Forgets one session whatever it is bound to. Returns 1 if it existed, else 0. */
 int session_revoke(struct session_store *s, const char *token);
+
+/* Logout: checks token exactly like session_check() and, only when that says SESSION_VALID,
+ * forgets the session in the same locked step (a session of another card or Origin is left
+ * alone: nobody ends someone else's login). Returns the check's result. */
+enum session_status session_end(struct session_store *s, const char *token, const char *card_id,
+				const char *origin);
 
 /* Forgets every session of card_id (the card was removed). Returns how many. */
 size_t session_revoke_card(struct session_store *s, const char *card_id);

@@ -2,7 +2,8 @@
 // session (≥ 256 bits, 900 s) after PIN1 + proof of possession (the card's INTERNAL
 // AUTHENTICATE), wrong PIN1 (401 wrong_pin, tries_left, counter really down by one), blocked
 // (423, PUK), malformed bodies and PINs (400, no APDU, no try), unknown card (404), the session
-// rules of the download (missing 401, another card 403, another Origin 403, card removed 401).
+// rules of the download (missing 401, another card 403, another Origin 403, card removed 401),
+// and logout (204, the token dead at once; 401 / 403 like the download; no card I/O).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, insert, pull, login, loginOk, download, modelUntil, countKind, reads, PIN1, WRONG1 } from '../lib/issue4.mjs';
@@ -114,6 +115,75 @@ test('download sessions: missing 401, unknown 401, another card 403, another Ori
       assert.equal(r.json.error.code, 'login_required');
     } finally { await pull(t, back); }
   } finally { await pull(t, b); if (a.exitCode === undefined) await a.stop(); }
+});
+
+const logout = (t, id, session, { headers = {}, data = '' } = {}) =>
+  t.api(`/v1/cards/${id}/logout`, { method: 'POST', data, headers: session ? { Authorization: `Bearer ${session}`, ...headers } : headers });
+// The commands the card answered (--verbose: "kind CLA INS P1 P2 …" per APDU; pcscd's own
+// control codes left out, their number depends on its polling).
+const apdus = (card) => (card.output.match(/^siths-cardsim: \S+ [0-9A-F]{8} /gm) || []).length;
+
+test('logout: 204, the session is gone at once (401 on download), twice 401, other Origin or card 403, no card I/O', async () => {
+  const a = await insert(t, { slot: 0 });
+  const b = await insert(t, { slot: 1, profile: { card_number: '9752269885715690003', hsa_id: 'TSTNMT2321000156-40EF' } });
+  try {
+    // What one login costs the card (it ends with the model read that refreshes the PIN
+    // counters), to see below that logouts cost nothing.
+    await reads(a, 1);
+    const l0 = apdus(a);
+    const s1 = await loginOk(t, a.id);
+    await reads(a, 2);
+    const perLogin = apdus(a) - l0;
+    assert.ok(countKind(a.output, 'internal-auth') === 1 && perLogin > 0);
+
+    const sb = await loginOk(t, b.id);
+    const s2 = await loginOk(t, a.id);
+    await reads(a, 3);
+    const mark = apdus(a);
+
+    // Refusals leave the session alive.
+    let r = await logout(t, a.id, s1, { headers: { Origin: OTHER } });
+    assert.equal(r.status, 403, r.body);
+    assert.equal(r.json.error.code, 'wrong_origin');
+    r = await logout(t, b.id, s1);
+    assert.equal(r.status, 403, r.body);
+    assert.equal(r.json.error.code, 'wrong_card');
+    r = await logout(t, a.id, null);
+    assert.equal(r.status, 401, r.body);
+    assert.equal(r.json.error.code, 'login_required');
+    r = await logout(t, a.id, 'x'.repeat(43));
+    assert.equal(r.status, 401, r.body);
+    assert.equal(r.json.error.code, 'login_required');
+    r = await logout(t, a.id, s1, { data: '{"pin":"123456"}' });
+    assert.equal(r.status, 400, r.body);
+    // A logout with a foreign or missing Origin is refused before any work.
+    r = await t.api(`/v1/cards/${a.id}/logout`, { method: 'POST', data: '', headers: { Origin: 'https://evil.example', Authorization: `Bearer ${s1}` } });
+    assert.equal(r.status, 403, r.body);
+
+    r = await logout(t, a.id, s1);
+    assert.equal(r.status, 204, r.body);
+    assert.equal(r.body, '', '204 has no body');
+    r = await download(t, a.id, s1);
+    assert.equal(r.status, 401, r.body);
+    assert.equal(r.json.error.code, 'login_required');
+    r = await logout(t, a.id, s1);
+    assert.equal(r.status, 401, r.body);
+    assert.equal(r.json.error.code, 'login_required');
+
+    // Only that session ended: the other one of card a and card b's still count; {} is a body too.
+    r = await logout(t, a.id, s2, { data: '{}' });
+    assert.equal(r.status, 204, r.body);
+    r = await logout(t, b.id, sb);
+    assert.equal(r.status, 204, r.body);
+    assert.match(t.bridge.output, /card \S+: logged out \(session [0-9a-f]{8}\)/);
+    assert.doesNotMatch(t.bridge.output, new RegExp(`${s1}|${s2}|${sb}`), 'tokens are never logged');
+
+    // The card saw nothing of the logouts: a login after them (a fence in the card's own log)
+    // is all that is new.
+    await loginOk(t, a.id);
+    await reads(a, 4);
+    assert.equal(apdus(a) - mark, perLogin, 'logout sent nothing to the card');
+  } finally { await pull(t, a); await pull(t, b); }
 });
 
 test('GET /v1/jobs/{id}: unknown job 404', async () => {

@@ -152,6 +152,40 @@ static void logout(void **state)
 	assert_int_equal(session_check(s, b, CARD_A, ORIGIN), SESSION_VALID);
 }
 
+/* session_end: only the holder's own card and Origin end a session; everything else leaves it. */
+static void end_is_bound(void **state)
+{
+	struct session_store *s = *state;
+	char a[SESSION_TOKEN_LEN + 1], b[SESSION_TOKEN_LEN + 1];
+	new_token(s, CARD_A, ORIGIN, a);
+	new_token(s, CARD_A, ORIGIN, b);
+	assert_int_equal(session_end(s, a, CARD_B, ORIGIN), SESSION_WRONG_CARD);
+	assert_int_equal(session_end(s, a, CARD_A, OTHER_ORIGIN), SESSION_WRONG_ORIGIN);
+	assert_int_equal(session_end(s, a, NULL, ORIGIN), SESSION_WRONG_CARD);
+	assert_int_equal(session_end(s, a, CARD_A, NULL), SESSION_WRONG_ORIGIN);
+	assert_int_equal(session_check(s, a, CARD_A, ORIGIN), SESSION_VALID);
+	assert_int_equal(session_end(s, a, CARD_A, ORIGIN), SESSION_VALID);
+	assert_int_equal(session_check(s, a, CARD_A, ORIGIN), SESSION_MISSING);
+	assert_int_equal(session_end(s, a, CARD_A, ORIGIN), SESSION_MISSING);
+	assert_int_equal(session_end(s, NULL, CARD_A, ORIGIN), SESSION_MISSING);
+	assert_int_equal(session_end(s, "short", CARD_A, ORIGIN), SESSION_MISSING);
+	assert_int_equal(session_end(NULL, b, CARD_A, ORIGIN), SESSION_MISSING);
+	/* The other session of the same card is untouched. */
+	assert_int_equal(session_check(s, b, CARD_A, ORIGIN), SESSION_VALID);
+	assert_int_equal(session_count(s), 1);
+}
+
+static void end_expired(void **state)
+{
+	struct session_store *s = *state;
+	char a[SESSION_TOKEN_LEN + 1];
+	new_token(s, CARD_A, ORIGIN, a);
+	fake_now += SESSION_LIFETIME_MS;
+	assert_int_equal(session_end(s, a, CARD_A, ORIGIN), SESSION_EXPIRED);
+	assert_int_equal(session_end(s, a, CARD_A, ORIGIN), SESSION_MISSING);
+	assert_int_equal(session_count(s), 0);
+}
+
 static void bad_arguments(void **state)
 {
 	struct session_store *s = *state;
@@ -224,7 +258,8 @@ static void *worker(void *arg)
 	for (int i = 0; i < ROUNDS; i++) {
 		if (session_create(s, CARD_A, ORIGIN, t) != SESSION_OK ||
 		    session_check(s, t, CARD_A, ORIGIN) != SESSION_VALID ||
-		    session_check(s, t, CARD_B, ORIGIN) != SESSION_WRONG_CARD || session_revoke(s, t) != 1)
+		    session_check(s, t, CARD_B, ORIGIN) != SESSION_WRONG_CARD ||
+		    (i % 2 ? session_revoke(s, t) != 1 : session_end(s, t, CARD_A, ORIGIN) != SESSION_VALID))
 			bad++;
 	}
 	return (void *)bad;
@@ -254,6 +289,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(expired_beats_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(revoke_card, setup, teardown),
 		cmocka_unit_test_setup_teardown(logout, setup, teardown),
+		cmocka_unit_test_setup_teardown(end_is_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(end_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(table_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(tags, setup, teardown),
