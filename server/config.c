@@ -6,12 +6,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -19,7 +21,7 @@
 #define SITHS_VERSION "0"
 #endif
 
-enum opt_kind { K_LISTEN, K_STR, K_ORIGIN, K_LEVEL, K_SIZE, K_UINT, K_CONFIG, K_HELP, K_VERSION };
+enum opt_kind { K_LISTEN, K_STR, K_ORIGIN, K_UID, K_LEVEL, K_SIZE, K_UINT, K_CONFIG, K_HELP, K_VERSION };
 
 struct opt {
 	const char *name;
@@ -39,6 +41,8 @@ static const struct opt opts[] = {
 	{ "key", "FILE", K_STR, F(key_file), 0, 0, "PEM private key of the certificate" },
 	{ "www", "DIR", K_STR, F(www_dir), 0, 0, "directory of the page served at /" },
 	{ "allow-origin", "ORIGIN", K_ORIGIN, 0, 0, 0, "extra allowed origin, repeatable" },
+	{ "allow-uid", "UID|USERNAME", K_UID, 0, 0, 0,
+	  "also serve this user's loopback clients (default: own uid only), repeatable" },
 	{ "config", "FILE", K_CONFIG, 0, 0, 0, "read these settings from FILE first" },
 	{ "log-level", "LEVEL", K_LEVEL, F(log_level), 0, 0, "error|warn|info|debug (default info)" },
 	{ "test-issuer", "DIR", K_STR, F(test_issuer_dir), 0, 0, "use the test certificate issuer in DIR" },
@@ -95,6 +99,27 @@ static void free_origins(struct cfg *c)
 	c->n_allow_origins = 0;
 }
 
+static void free_uids(struct cfg *c)
+{
+	free(c->allow_uids);
+	c->allow_uids = NULL;
+	c->n_allow_uids = 0;
+}
+
+/* A repeatable key's list as a later source starts it: the earlier source's list is dropped.
+ * *reset remembers, per kind, that this source already started its list. */
+static void list_restart(struct cfg *c, enum opt_kind kind, unsigned *reset)
+{
+	unsigned bit = 1u << kind;
+	if ((kind != K_ORIGIN && kind != K_UID) || (*reset & bit))
+		return;
+	if (kind == K_ORIGIN)
+		free_origins(c);
+	else
+		free_uids(c);
+	*reset |= bit;
+}
+
 void cfg_free(struct cfg *c)
 {
 	if (!c)
@@ -104,6 +129,7 @@ void cfg_free(struct cfg *c)
 	free(c->www_dir);
 	free(c->test_issuer_dir);
 	free_origins(c);
+	free_uids(c);
 	c->cert_file = c->key_file = c->www_dir = c->test_issuer_dir = NULL;
 }
 
@@ -213,6 +239,73 @@ static cfg_err add_origin(struct cfg *c, const char *v)
 	return CFG_OK;
 }
 
+/* Looks a user name up. The buffer grows on ERANGE up to a bound: passwd entries are small. */
+static cfg_err uid_of_name(const char *name, uid_t *out)
+{
+	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+	size_t cap = hint > 0 && hint < 65536 ? (size_t)hint : 1024;
+	cfg_err e = CFG_ERR_VALUE;
+	char *buf = NULL;
+
+	for (;;) {
+		struct passwd pw, *res = NULL;
+		char *b = realloc(buf, cap);
+		if (!b) {
+			e = CFG_ERR_NOMEM;
+			break;
+		}
+		buf = b;
+		int r = getpwnam_r(name, &pw, buf, cap, &res);
+		if (r == ERANGE && cap < (1u << 20)) {
+			cap *= 2;
+			continue;
+		}
+		if (r == 0 && res) {
+			*out = pw.pw_uid;
+			e = CFG_OK;
+		}
+		break;
+	}
+	free(buf);
+	return e;
+}
+
+cfg_err cfg_parse_uid(const char *s, uid_t *out)
+{
+	unsigned long long n;
+	if (!s || !*s)
+		return CFG_ERR_VALUE;
+	if (isdigit((unsigned char)*s)) {
+		/* (uid_t)-1 means "no uid" to the kernel's interfaces: never a real user. */
+		if (!parse_ull(s, &n) || n >= (unsigned long long)(uid_t)-1)
+			return CFG_ERR_VALUE;
+		*out = (uid_t)n;
+		return CFG_OK;
+	}
+	if (strlen(s) > 255)
+		return CFG_ERR_VALUE;
+	return uid_of_name(s, out);
+}
+
+static cfg_err add_uid(struct cfg *c, const char *v)
+{
+	uid_t uid;
+	cfg_err e = cfg_parse_uid(v, &uid);
+	if (e == CFG_ERR_NOMEM)
+		return fail(c, e, "out of memory");
+	if (e && isdigit((unsigned char)*v))
+		return fail(c, e, "--allow-uid: expected a uid 0..%u or a user name, got '%.80s'",
+		            (unsigned)((uid_t)-1 - 1), v);
+	if (e)
+		return fail(c, e, "--allow-uid: no user named '%.80s' on this system", v);
+	uid_t *n = realloc(c->allow_uids, (c->n_allow_uids + 1) * sizeof *n);
+	if (!n)
+		return fail(c, CFG_ERR_NOMEM, "out of memory");
+	c->allow_uids = n;
+	n[c->n_allow_uids++] = uid;
+	return CFG_OK;
+}
+
 /* Sets one option's value; from the command line or the file alike. */
 static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 {
@@ -242,6 +335,8 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 	}
 	case K_ORIGIN:
 		return add_origin(c, v);
+	case K_UID:
+		return add_uid(c, v);
 	case K_LEVEL: {
 		int lvl = log_level_parse(v);
 		if (lvl < 0)
@@ -286,7 +381,7 @@ static char *trim(char *s)
 }
 
 /* One "key = value" line; blank lines and # comments are fine. */
-static cfg_err load_line(struct cfg *c, char *line, bool *origins_reset)
+static cfg_err load_line(struct cfg *c, char *line, unsigned *lists_reset)
 {
 	char *s = trim(line);
 	if (!*s || *s == '#')
@@ -301,11 +396,8 @@ static cfg_err load_line(struct cfg *c, char *line, bool *origins_reset)
 		return fail(c, CFG_ERR_FILE, "unknown key '%.40s'", key);
 	if (!*val)
 		return fail(c, CFG_ERR_FILE, "key '%s' has no value", o->name);
-	if (o->kind == K_ORIGIN && !*origins_reset) {
-		/* The file's list replaces any earlier one, as a later source should. */
-		free_origins(c);
-		*origins_reset = true;
-	}
+	/* The file's list replaces any earlier one, as a later source should. */
+	list_restart(c, o->kind, lists_reset);
 	cfg_err e = apply(c, o, val);
 	return e == CFG_ERR_NOMEM ? e : e ? CFG_ERR_FILE : CFG_OK;
 }
@@ -316,7 +408,7 @@ cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why)
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
-	bool origins_reset = false;
+	unsigned lists_reset = 0;
 
 	FILE *f = fopen(path, "re");
 	if (!f) {
@@ -331,7 +423,7 @@ cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why)
 		} else if (n > 4096) {
 			e = fail(c, CFG_ERR_FILE, "line too long");
 		} else {
-			e = load_line(c, line, &origins_reset);
+			e = load_line(c, line, &lists_reset);
 		}
 		if (e) {
 			/* Prefix the position to the reason already in c->why. */
@@ -380,7 +472,7 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 {
 	struct option lo[N_OPTS + 1];
 	cfg_err e = CFG_OK;
-	bool origins_reset = false;
+	unsigned lists_reset = 0;
 	int r;
 
 	build_longopts(lo);
@@ -414,10 +506,7 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 		}
 		if (o->kind == K_CONFIG)
 			continue;
-		if (o->kind == K_ORIGIN && !origins_reset) {
-			free_origins(c);
-			origins_reset = true;
-		}
+		list_restart(c, o->kind, &lists_reset);
 		if ((e = apply(c, o, optarg)))
 			goto out;
 	}

@@ -7,12 +7,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 typedef enum {
 	CFG_OK = 0,
 	CFG_EXIT_OK,       /* --help or --version was printed: exit 0 */
 	CFG_ERR_USAGE,     /* unknown option or missing argument */
-	CFG_ERR_VALUE,     /* an option's value is malformed (bad ADDR:PORT, level, number) */
+	CFG_ERR_VALUE,     /* an option's value is malformed (bad ADDR:PORT, level, number,
+	                    * an --allow-uid user name that does not exist) */
 	CFG_ERR_NOT_LOOPBACK, /* a listener address that is not 127.0.0.1 / ::1 / localhost */
 	CFG_ERR_FILE,      /* --config file unreadable or malformed */
 	CFG_ERR_NOMEM,
@@ -33,6 +35,10 @@ struct cfg {
 	char *www_dir;                  /* static page root */
 	char **allow_origins;           /* extra allowed origins, exact "scheme://host[:port]" */
 	size_t n_allow_origins;
+	/* Users besides the daemon's own euid whose loopback clients are served (--allow-uid,
+	 * repeatable; names resolved with getpwnam_r while parsing). See docs/security.md. */
+	uid_t *allow_uids;
+	size_t n_allow_uids;
 	int log_level;                  /* enum log_level */
 	char *test_issuer_dir;          /* --test-issuer DIR (issue 4), NULL when not set */
 
@@ -52,13 +58,14 @@ struct cfg {
 void cfg_init(struct cfg *c);
 
 /* Parses argv (getopt_long). A --config FILE is loaded first, then the other options override
- * it (allow-origin on the command line replaces the file's list). On CFG_EXIT_OK the caller
- * exits 0; on an error a one-line reason was written to *why
+ * it (allow-origin or allow-uid on the command line replaces the file's list of that key).
+ * On CFG_EXIT_OK the caller exits 0; on an error a one-line reason was written to *why
  * (static or owned by c, valid until cfg_free). */
 cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why);
 
 /* Loads "key = value" lines (# comments); keys are the long option names without "--"
- * (allow-origin repeatable, config not allowed). Values set here override what c held. */
+ * (allow-origin and allow-uid repeatable, config not allowed). Values set here override what
+ * c held. */
 cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why);
 
 /* Parses "ADDR:PORT" ("127.0.0.1:N", "[::1]:N", "localhost:N"; N 0..65535) into *out. */
@@ -66,6 +73,10 @@ cfg_err cfg_parse_listen(const char *s, struct cfg_listen *out);
 
 /* Checks an origin "scheme://host[:port]" (http or https, no path, no userinfo, not "null"). */
 bool cfg_origin_valid(const char *origin);
+
+/* Parses an --allow-uid value: a decimal uid, else a user name looked up with getpwnam_r.
+ * CFG_ERR_VALUE for a malformed number, (uid_t)-1, or a name with no user. */
+cfg_err cfg_parse_uid(const char *s, uid_t *out);
 
 /* Writes the --help text to f. */
 void cfg_usage(FILE *f, const char *prog);

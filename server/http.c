@@ -1,4 +1,5 @@
-/* http.c — libmicrohttpd glue: TLS setup, the request pipeline and the response headers.
+/* http.c — libmicrohttpd glue: TLS setup, the peer-user check, the request pipeline and the
+ * response headers. A connection from another local user's socket is closed before TLS.
  * Every refusal is decided on the first call for a request (headers only), before any body is
  * read or any handler runs; the body is streamed into a bounded buffer and wiped after use
  * because it may carry a PIN. A small deadline thread closes connections whose request takes
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "peer.h"
 #include "static.h"
 #include "urlpath.h"
 
@@ -49,6 +51,7 @@ struct http_server {
 	const struct guard_origins *origins;
 	static_root *www;
 	char csp[512];
+	struct sockaddr_storage local; /* the listener's own address: our end of every connection */
 
 	pthread_mutex_t lock;       /* guards the track list and stop */
 	pthread_cond_t cond;
@@ -193,6 +196,28 @@ static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, s
 		return MHD_YES;
 	}
 	return send_json(s, c, status, api_error(code, message), q->origin, allow);
+}
+
+/* ---- who may connect ---- */
+
+/* libmicrohttpd's accept policy, called with the accepted client's address before any TLS byte.
+ * The kernel is asked which user owns the client's socket; only the allowed users are served. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *s = cls;
+	uid_t uid;
+	(void)addrlen;
+	peer_err e = peer_admit((const struct sockaddr *)&s->local, addr, s->cfg->allow_uids,
+	                        s->cfg->n_allow_uids, &uid);
+	if (e == PEER_OK) {
+		log_debug("http", "connection from uid %u", (unsigned)uid);
+		return MHD_YES;
+	}
+	if (e == PEER_E_DENIED)
+		log_info("http", "refused connection from uid %u: not an allowed user", (unsigned)uid);
+	else
+		log_info("http", "refused connection from an unknown user: %s", peer_strerror(e));
+	return MHD_NO;
 }
 
 /* ---- the deadline thread ---- */
@@ -695,6 +720,7 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	s->cfg = cfg;
 	s->ctx = ctx;
 	s->origins = origins;
+	socklen_t ll = sizeof s->local;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -711,6 +737,10 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 	         ctx->wss_port, ctx->wss_port, v6);
 
+	if (getsockname(fd, (struct sockaddr *)&s->local, &ll) != 0) {
+		e = HTTP_ERR_BIND;
+		goto fail;
+	}
 	if (!cfg->www_dir || static_open_root(cfg->www_dir, &s->www)) {
 		e = HTTP_ERR_WWW;
 		goto fail;
@@ -727,7 +757,8 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	s->reaper_running = true;
 
 	s->d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0,
+	    accept_policy, s, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, or early messages escape it */
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_HTTPS_MEM_CERT, cert,

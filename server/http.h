@@ -1,4 +1,6 @@
 /* http.h — the HTTPS listener (libmicrohttpd over GnuTLS, TLS 1.2+ AEAD only).
+ * A connection whose client socket belongs to a user other than the daemon's euid or
+ * cfg->allow_uids (or whose owner cannot be found) is closed before TLS, logged once (peer.h).
  * It runs the request pipeline — Host check, Origin check, CORS preflight, routing, Content-Type,
  * body limit, JSON parse — before any handler in api.c or a static file is touched, adds the
  * security headers to every answer, and closes connections whose request does not arrive within

@@ -31,6 +31,23 @@ static void listen_text(const struct cfg_listen *l, unsigned short port, char *b
 	snprintf(buf, n, strchr(l->addr, ':') ? "[%s]:%u" : "%s:%u", l->addr, port);
 }
 
+/* One line naming the users whose loopback clients are served (docs/security.md). */
+static void log_peer_policy(const struct cfg *c)
+{
+	char extra[256] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < c->n_allow_uids && n < sizeof extra; i++) {
+		int w = snprintf(extra + n, sizeof extra - n, " %u", (unsigned)c->allow_uids[i]);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (n >= sizeof extra) /* cut: the list is only informative */
+		memcpy(extra + sizeof extra - 5, " ...", 5);
+	log_info("main", "serving loopback clients of uid %u%s%s", (unsigned)geteuid(),
+	         n ? ", also allowed:" : " only", extra);
+}
+
 /* Blocks the stop signals in every thread (they inherit the mask) so that only sigwait sees them;
  * SIGPIPE is ignored because peers may vanish mid-write. */
 static void block_signals(sigset_t *set)
@@ -73,6 +90,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level((enum log_level)cfg.log_level);
+	log_peer_policy(&cfg);
 	block_signals(&set);
 	clock_gettime(CLOCK_MONOTONIC, &ctx.started);
 	ctx.cfg = &cfg;

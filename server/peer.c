@@ -45,6 +45,7 @@ const char *peer_strerror(peer_err e)
 	case PEER_E_ARG: return "not a connected IPv4/IPv6 TCP endpoint pair";
 	case PEER_E_NOT_FOUND: return "no live local socket owns the client end of this connection";
 	case PEER_E_UNAVAILABLE: return "neither sock_diag netlink nor /proc/self/net is available";
+	case PEER_E_DENIED: return "the client's user is not allowed";
 	}
 	return "unknown peer error";
 }
@@ -492,6 +493,40 @@ peer_err peer_uid_of_client(int fd, uid_t *out)
 	    getpeername(fd, (struct sockaddr *)&client, &cl) != 0)
 		return PEER_E_ARG;
 	return peer_uid_of_addrs((struct sockaddr *)&ours, (struct sockaddr *)&client, out);
+}
+
+/* The euid is asked on every call rather than cached: it is one cheap syscall and stays right
+ * should the process ever change identity. */
+static peer_err admit(peer_err lookup, uid_t owner, const uid_t *allow, size_t n, uid_t *uid)
+{
+	if (lookup != PEER_OK)
+		return lookup;
+	*uid = owner;
+	if (owner == geteuid())
+		return PEER_OK;
+	for (size_t i = 0; i < n; i++)
+		if (allow[i] == owner)
+			return PEER_OK;
+	return PEER_E_DENIED;
+}
+
+peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote,
+                    const uid_t *allow, size_t n, uid_t *uid)
+{
+	uid_t owner = 0;
+	if (!uid)
+		return PEER_E_ARG;
+	peer_err e = peer_uid_of_addrs(local, remote, &owner);
+	return admit(e, owner, allow, n, uid);
+}
+
+peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid)
+{
+	uid_t owner = 0;
+	if (!uid)
+		return PEER_E_ARG;
+	peer_err e = peer_uid_of_client(fd, &owner);
+	return admit(e, owner, allow, n, uid);
 }
 
 peer_err peer_test_netlink(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out)

@@ -6,6 +6,7 @@
 #ifndef SITHS_PEER_H
 #define SITHS_PEER_H
 
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -18,6 +19,7 @@ typedef enum {
 	PEER_E_NOT_FOUND,   /* no live socket on this machine has the client's end of that 4-tuple
 	                     * (client gone, in TIME_WAIT, remote host, or a made-up tuple) */
 	PEER_E_UNAVAILABLE, /* neither sock_diag nor /proc/self/net could be asked */
+	PEER_E_DENIED,      /* peer_admit*: the owner was found but is not an allowed user */
 } peer_err;
 
 /* Never NULL. */
@@ -32,6 +34,15 @@ peer_err peer_uid_of_client(int fd, uid_t *out);
  * local: OUR end (the listener's concrete address, e.g. 127.0.0.1:29443, not a wildcard);
  * remote: the client's end. sockaddr_in or sockaddr_in6 (IPv4-mapped IPv6 is treated as IPv4). */
 peer_err peer_uid_of_addrs(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out);
+
+/* The listeners' policy (docs/security.md): a client is served only when its socket belongs to
+ * this process's effective uid or to one of allow[0..n) (allow may be NULL when n is 0).
+ * PEER_OK: serve it, *uid = its owner. PEER_E_DENIED: *uid = its owner, who is not allowed.
+ * Any other result: the owner is unknown, *uid untouched; refuse (fail closed).
+ * peer_admit_fd takes an accepted socket, peer_admit the two addresses as peer_uid_of_addrs. */
+peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote,
+                    const uid_t *allow, size_t n, uid_t *uid);
+peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid);
 
 /* ---- test-only: each lookup path on its own. Not for production callers. ---- */
 /* Netlink only; PEER_E_UNAVAILABLE when sock_diag cannot be asked or gives no definite answer. */

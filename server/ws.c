@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "peer.h"
 
 #define WS_PATH "/v1/events"
 #define WS_PROTOCOL "siths-events"
@@ -231,6 +233,25 @@ unsigned short ws_port(const ws_server *s)
 	return s ? s->port : 0;
 }
 
+/* ---- who may connect ---- */
+
+/* Called by lws for each accepted socket before TLS: the kernel is asked which user owns the
+ * client's socket. Non-zero makes lws close it at once. */
+static int filter_peer(ws_server *s, int fd)
+{
+	uid_t uid;
+	peer_err e = peer_admit_fd(fd, s->cfg->allow_uids, s->cfg->n_allow_uids, &uid);
+	if (e == PEER_OK) {
+		log_debug("ws", "connection from uid %u", (unsigned)uid);
+		return 0;
+	}
+	if (e == PEER_E_DENIED)
+		log_info("ws", "refused connection from uid %u: not an allowed user", (unsigned)uid);
+	else
+		log_info("ws", "refused connection from an unknown user: %s", peer_strerror(e));
+	return -1;
+}
+
 /* ---- the upgrade: path, Host, Origin, capacity ---- */
 
 /* Copies one header for checks. *out is NULL when absent; returns false when it is present
@@ -403,6 +424,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	struct ws_client *c = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* lws passes the accepted socket's descriptor in `in` (lws-callbacks.h). */
+		return s ? filter_peer(s, (int)(intptr_t)in) : -1;
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
 		return restrict_tls(user);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:

@@ -1,7 +1,9 @@
 /* ws.h — the secure WebSocket listener (libwebsockets, its own service thread) that pushes
  * server → page events as JSON text messages on wss://HOST:PORT/v1/events.
  * Any thread may call ws_broadcast(); delivery into the lws loop uses lws_cancel_service(),
- * never polling. Host and Origin are checked on the upgrade with guard.h.
+ * never polling. A connection whose client socket belongs to a user other than the daemon's euid
+ * or cfg->allow_uids (or whose owner cannot be found) is closed before TLS, logged once (peer.h).
+ * Host and Origin are checked on the upgrade with guard.h.
  * Refused upgrades get an HTTP status and one log line: 404 other path or plain HTTP, 421 bad Host,
  * 403 missing/null/foreign Origin, 400 a duplicated Host/Origin, 503 at cfg->ws_max_clients.
  * A client message over cfg->ws_max_message closes that client with 1009; keepalive pings follow
