@@ -1,5 +1,7 @@
 /* test_config.c — command line and config file parsing: defaults, every option, loopback-only
- * listeners, malformed values, file syntax errors with line numbers, command line over file. */
+ * listeners, malformed values, file syntax errors with line numbers, command line over file,
+ * --allow-uid numbers and user names. */
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,6 +56,8 @@ static void defaults(void **state)
 	assert_int_equal(c.wss.port, 29444);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_int_equal(c.n_allow_origins, 0);
+	assert_int_equal(c.n_allow_uids, 0);
+	assert_null(c.allow_uids);
 	assert_true(c.max_body > 0 && c.max_header > 0 && c.conn_timeout_s > 0 && c.max_connections > 0);
 	cfg_free(&c);
 }
@@ -113,6 +117,9 @@ static void bad_values(void **state)
 		{ "--allow-origin", "*" },        { "--allow-origin", "null" },   { "--allow-origin", "https://a/" },
 		{ "--allow-origin", "ftp://a" },  { "--allow-origin", "https://u@a" },
 		{ "--allow-origin", "https://a:0" }, { "--allow-origin", "https://" }, { "--cert", "" },
+		{ "--allow-uid", "" },            { "--allow-uid", "12x" },      { "--allow-uid", "4294967295" },
+		{ "--allow-uid", "99999999999999999999" }, { "--allow-uid", "-1" },
+		{ "--allow-uid", "no-such-user-siths-test" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct cfg c;
@@ -226,10 +233,88 @@ static void help_version(void **state)
 	cfg_usage(m, "siths-bridge");
 	fclose(m);
 	const char *want[] = { "--https", "--wss", "--cert", "--key", "--www", "--allow-origin",
-		               "--config", "--log-level", "--help", "--version" };
+		               "--allow-uid UID|USERNAME", "--config", "--log-level", "--help", "--version" };
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		assert_non_null(strstr(buf, want[i]));
 	free(buf);
+}
+
+/* The uid the system's passwd database gives a name, asked independently of config.c. */
+static uid_t passwd_uid(const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+	if (!pw)
+		fail_msg("no user %s on this test machine", name);
+	return pw->pw_uid;
+}
+
+static void allow_uid(void **state)
+{
+	(void)state;
+	struct cfg c;
+	const char *why = "x";
+	assert_int_equal(parse(&c, &why, "--allow-uid", "65534", "--allow-uid=root", "--allow-uid",
+	                       "nobody", "--allow-uid", "0", "--allow-uid", "4294967294", NULL),
+	                 CFG_OK);
+	assert_null(why);
+	assert_int_equal(c.n_allow_uids, 5);
+	assert_int_equal(c.allow_uids[0], 65534);
+	assert_int_equal(c.allow_uids[1], passwd_uid("root"));
+	assert_int_equal(c.allow_uids[2], passwd_uid("nobody"));
+	assert_int_equal(c.allow_uids[3], 0);
+	assert_int_equal(c.allow_uids[4], 4294967294u);
+	cfg_free(&c);
+	assert_int_equal(c.n_allow_uids, 0);
+	assert_null(c.allow_uids);
+
+	/* An unknown name says so, and names the value (a user name is no secret). */
+	assert_int_equal(parse(&c, &why, "--allow-uid", "no-such-user-siths-test", NULL), CFG_ERR_VALUE);
+	assert_non_null(strstr(why, "no user named 'no-such-user-siths-test'"));
+	cfg_free(&c);
+	assert_int_equal(parse(&c, &why, "--allow-uid", "4294967295", NULL), CFG_ERR_VALUE);
+	assert_non_null(strstr(why, "--allow-uid"));
+	cfg_free(&c);
+
+	uid_t u = 1;
+	assert_int_equal(cfg_parse_uid("0", &u), CFG_OK);
+	assert_int_equal(u, 0);
+	assert_int_equal(cfg_parse_uid("nobody", &u), CFG_OK);
+	assert_int_equal(u, passwd_uid("nobody"));
+	u = 7;
+	assert_int_equal(cfg_parse_uid(NULL, &u), CFG_ERR_VALUE);
+	assert_int_equal(cfg_parse_uid(" 1", &u), CFG_ERR_VALUE);
+	assert_int_equal(cfg_parse_uid("1 ", &u), CFG_ERR_VALUE);
+	assert_int_equal(u, 7);
+}
+
+static void allow_uid_file(void **state)
+{
+	(void)state;
+	const char *p = write_conf("uid.conf", "allow-uid = 1000\nallow-uid = root\n"
+	                                       "allow-origin = https://a.example\n");
+	struct cfg c;
+	const char *why;
+	assert_int_equal(parse(&c, &why, "--config", p, NULL), CFG_OK);
+	assert_int_equal(c.n_allow_uids, 2);
+	assert_int_equal(c.allow_uids[0], 1000);
+	assert_int_equal(c.allow_uids[1], passwd_uid("root"));
+	cfg_free(&c);
+
+	/* The command line's list replaces the file's; the other list is left alone. */
+	assert_int_equal(parse(&c, &why, "--allow-uid", "7", "--config", p, "--allow-uid", "8", NULL),
+	                 CFG_OK);
+	assert_int_equal(c.n_allow_uids, 2);
+	assert_int_equal(c.allow_uids[0], 7);
+	assert_int_equal(c.allow_uids[1], 8);
+	assert_int_equal(c.n_allow_origins, 1);
+	cfg_free(&c);
+
+	p = write_conf("baduid.conf", "# users\nallow-uid = no-such-user-siths-test\n");
+	cfg_init(&c);
+	assert_int_equal(cfg_load_file(&c, p, &why), CFG_ERR_FILE);
+	assert_non_null(strstr(why, ":2:"));
+	assert_non_null(strstr(why, "no user named"));
+	cfg_free(&c);
 }
 
 static void listen_and_origin_helpers(void **state)
@@ -279,6 +364,8 @@ int main(void)
 		cmocka_unit_test(file_errors),
 		cmocka_unit_test(help_version),
 		cmocka_unit_test(listen_and_origin_helpers),
+		cmocka_unit_test(allow_uid),
+		cmocka_unit_test(allow_uid_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

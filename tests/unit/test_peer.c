@@ -147,12 +147,16 @@ static void expect_no_owner(const struct sockaddr *ours, const struct sockaddr *
 	assert_int_equal(u, 4242); /* untouched on failure */
 }
 
+/* The listeners' policy: a client of the daemon's own euid is served with no list at all. */
 static void own_client_ipv4(void **state)
 {
 	(void)state;
 	struct conn c;
+	uid_t u = 4242;
 	conn_open(&c, AF_INET, AF_INET);
 	expect_owner(&c, getuid());
+	assert_int_equal(peer_admit_fd(c.server, NULL, 0, &u), PEER_OK);
+	assert_int_equal(u, geteuid());
 	conn_close(&c);
 }
 
@@ -222,6 +226,20 @@ static void other_user(int family)
 	conn_addresses(&c);
 
 	expect_owner(&c, NOBODY);
+	/* The policy refuses that user unless listed; the owner is reported either way. */
+	uid_t u = 4242;
+	const uid_t others[] = { 1000, 1001 }, with_nobody[] = { 1000, NOBODY };
+	assert_int_equal(peer_admit_fd(c.server, NULL, 0, &u), PEER_E_DENIED);
+	assert_int_equal(u, NOBODY);
+	u = 4242;
+	assert_int_equal(peer_admit(sa(&c.ours), sa(&c.theirs), others, 2, &u), PEER_E_DENIED);
+	assert_int_equal(u, NOBODY);
+	u = 4242;
+	assert_int_equal(peer_admit(sa(&c.ours), sa(&c.theirs), with_nobody, 2, &u), PEER_OK);
+	assert_int_equal(u, NOBODY);
+	u = 4242;
+	assert_int_equal(peer_admit_fd(c.server, with_nobody + 1, 1, &u), PEER_OK);
+	assert_int_equal(u, NOBODY);
 
 	close(hold[1]);
 	int status;
@@ -258,6 +276,11 @@ static void closed_client_has_no_owner(void **state)
 	char b;
 	assert_int_equal(read(c.server, &b, 1), 0); /* the client's FIN has arrived */
 	expect_no_owner(sa(&c.ours), sa(&c.theirs));
+	/* Fail closed: an owner that cannot be found is refused even with every user listed. */
+	uid_t u = 4242;
+	const uid_t all[] = { 0, getuid(), geteuid() };
+	assert_int_equal(peer_admit(sa(&c.ours), sa(&c.theirs), all, 3, &u), PEER_E_NOT_FOUND);
+	assert_int_equal(u, 4242);
 	close(c.server);
 	c.server = -1;
 	expect_no_owner(sa(&c.ours), sa(&c.theirs));
@@ -326,7 +349,11 @@ static void bad_arguments(void **state)
 	close(p[1]);
 	assert_int_equal(u, 4242);
 
-	for (int e = PEER_OK; e <= PEER_E_UNAVAILABLE; e++)
+	assert_int_equal(peer_admit(sa(&v4), sa(&v4), NULL, 0, NULL), PEER_E_ARG);
+	assert_int_equal(peer_admit_fd(-1, NULL, 0, &u), PEER_E_ARG);
+	assert_int_equal(u, 4242);
+
+	for (int e = PEER_OK; e <= PEER_E_DENIED; e++)
 		assert_non_null(peer_strerror((peer_err)e));
 	assert_string_not_equal(peer_strerror(PEER_E_NOT_FOUND), peer_strerror(PEER_E_ARG));
 }
