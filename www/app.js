@@ -92,10 +92,52 @@ function setField(panel, name, value) {
   for (const el of panel.querySelectorAll(`[data-field="${name}"]`)) el.textContent = value ?? '';
 }
 
+// The eIDs of a card, one table row each: the model's `eids`, or its top-level fields when the
+// daemon sent none (older daemons, a card whose authentication certificate could not be read).
+function eidsOf(card) {
+  const list = Array.isArray(card.eids) ? card.eids.filter((e) => e && typeof e === 'object') : [];
+  return list.length ? list : [card];
+}
+
+// The row template, taken out of the card template once so each panel clones its own rows.
+const eidRowProto = $('#card-template').content.querySelector('.eid-row');
+eidRowProto.remove();
+
+// Exactly n rows in the panel's table; existing rows stay (a focused button keeps its focus).
+function syncEidRows(panel, cardId, n) {
+  const body = $('.eid-table tbody', panel);
+  while (body.rows.length > n) body.rows[body.rows.length - 1].remove();
+  while (body.rows.length < n) {
+    const row = eidRowProto.cloneNode(true);
+    $('.get-sign', row).addEventListener('click', (e) => downloadFlow(cardId, e.currentTarget));
+    body.append(row);
+  }
+  return [...body.rows];
+}
+
+// One eID row: its ids, and its signature certificate (its own if the entry has one, else the
+// card's: the download is per card) as `Finns`, blocked, or the `Hämta …` action.
+function fillEidRow(row, eid, card, broken) {
+  for (const f of ['hsa_id', 'upn', 'email']) setField(row, f, eid[f]);
+  const sig = eid.signature_certificate && typeof eid.signature_certificate === 'object'
+    ? eid.signature_certificate : card.signature_certificate;
+  const present = Boolean(sig && sig.present);
+  const pin2 = pinInfo(card, 'pin2');
+  $('.sign-present', row).hidden = !present;
+  const blocked = $('.sign-blocked', row);
+  blocked.hidden = present || !pin2.blocked;
+  blocked.textContent = t('sign_blocked');
+  const action = $('.get-sign', row);
+  action.hidden = present || pin2.blocked || broken;
+  action.disabled = state.busyCards.has(card.id);
+}
+
 function fillPanel(panel, card) {
+  const eids = eidsOf(card);
+  const rows = syncEidRows(panel, card.id, eids.length);
   apply(panel);
   setField(panel, 'card_type', card.card_type === 'reserve' ? t('reserve') : t('ordinary'));
-  for (const f of ['organisation', 'valid_to', 'valid_from', 'card_number', 'holder', 'hsa_id', 'upn', 'email'])
+  for (const f of ['organisation', 'valid_to', 'valid_from', 'card_number', 'holder'])
     setField(panel, f, card[f]);
   setField(panel, 'trust_level', card.trust_level ?? '');
   setField(panel, 'reader', readerName(card));
@@ -110,15 +152,7 @@ function fillPanel(panel, card) {
   $('.login-button', panel).hidden = logged || broken;
   $('.logout-button', panel).hidden = !logged;
 
-  const present = Boolean(card.signature_certificate && card.signature_certificate.present);
-  const pin2 = pinInfo(card, 'pin2');
-  $('.sign-present', panel).hidden = !present;
-  const blocked = $('.sign-blocked', panel);
-  blocked.hidden = present || !pin2.blocked;
-  blocked.textContent = t('sign_blocked');
-  const action = $('.get-sign', panel);
-  action.hidden = present || pin2.blocked || broken;
-  action.disabled = state.busyCards.has(card.id);
+  eids.forEach((eid, i) => fillEidRow(rows[i], eid, card, broken));
 }
 
 function renderCard(card) {
@@ -130,8 +164,7 @@ function renderCard(card) {
     $('.card-summary', panel).id = titleId;
     panel.setAttribute('aria-labelledby', titleId);
     $('.login-button', panel).addEventListener('click', (e) => loginFlow(card.id, e.currentTarget));
-    $('.logout-button', panel).addEventListener('click', () => { bridge.logout(card.id); refreshPanel(card.id); $('.login-button', panel).focus(); });
-    $('.get-sign', panel).addEventListener('click', (e) => downloadFlow(card.id, e.currentTarget));
+    $('.logout-button', panel).addEventListener('click', () => logoutFlow(card.id, panel));
     $('#card-list').append(panel);
   }
   fillPanel(panel, card);
@@ -233,6 +266,9 @@ bridge.on('card-updated', onCardEvent);
 bridge.on('card-removed', (ev) => {
   touched();
   const id = eventCardId(ev);
+  // The daemon ends the card's sessions when it goes: forget ours too (a re-inserted card asks
+  // for PIN1 again).
+  if (id) bridge.forget(id);
   if (id && state.cards.delete(id)) announce(t('ann_card_out'));
   renderAll();
   if (id) pinDialog.cardGone(id);
@@ -471,7 +507,7 @@ const jobView = (() => {
           .catch((err) => {
             if (cur !== mine) return;
             if (isPinError(err) && err.code !== 'pin_blocked' && err.triesLeft !== 0) { close({ pinError: err }); return; }
-            if (isSessionError(err)) bridge.logout(cardId);
+            if (isSessionError(err)) bridge.forget(cardId);
             mine.err = err;
             showResult(false, err);
           });
@@ -499,6 +535,16 @@ async function loginFlow(cardId, opener) {
   return true;
 }
 
+// `Logga ut`: the page forgets the session at once and the daemon ends it (POST …/logout). If
+// the daemon cannot be reached the session still dies with its 15 minutes or with the card.
+async function logoutFlow(cardId, panel) {
+  const done = bridge.logout(cardId);
+  refreshPanel(cardId);
+  $('.login-button', panel).focus();
+  announce(t('ann_logged_out'));
+  try { await done; } catch { /* already forgotten here; see above */ }
+}
+
 async function downloadFlow(cardId, opener) {
   if (state.busyCards.has(cardId)) return;
   state.busyCards.add(cardId);
@@ -515,7 +561,7 @@ async function downloadFlow(cardId, opener) {
         mode: 'pin2', card, opener, error,
         onSubmit: async (pin) => {
           try { return await bridge.startSignatureCertificate(cardId, pin); } catch (e) {
-            if (isSessionError(e)) { relogin = true; bridge.logout(cardId); return null; }
+            if (isSessionError(e)) { relogin = true; bridge.forget(cardId); return null; }
             return { error: e };
           }
         },

@@ -103,6 +103,7 @@ const sv = {
   ann_card_out: 'SITHS-kortet togs ut ur kortläsaren.',
   ann_progress: '{stage}: {p} procent.',
   ann_logged_in: 'Du är inloggad.',
+  ann_logged_out: 'Du är utloggad.',
 
   err_wrong_pin: 'Fel kod. Du har {n} försök kvar. Kontrollera koden och försök igen.',
   err_wrong_pin_1: 'Fel kod. Du har 1 försök kvar. Om nästa kod också är fel spärras koden och måste låsas upp med din PUK-kod.',
@@ -221,6 +222,7 @@ const en = {
   ann_card_out: 'The SITHS card was removed from the reader.',
   ann_progress: '{stage}: {p} percent.',
   ann_logged_in: 'You are logged in.',
+  ann_logged_out: 'You are logged out.',
 
   err_wrong_pin: 'Wrong code. You have {n} tries left. Check the code and try again.',
   err_wrong_pin_1: 'Wrong code. You have 1 try left. If the next code is wrong too, the code is blocked and must be unblocked with your PUK.',

@@ -10,6 +10,12 @@
 //   const cards = await bridge.cards();
 //   await bridge.login(cards[0].id, pin1);                         // session kept in memory only
 //   await bridge.downloadSignatureCertificate(cards[0].id, pin2, { onProgress: (p) => show(p.percent) });
+//   await bridge.logout(cards[0].id);                              // the daemon ends the session at once
+//
+// Sessions: login() keeps the card's session token in memory (never in storage) and sends it
+// as `Authorization: Bearer` on the card's later calls. It ends with logout() (forgotten here at
+// once, ended in the daemon by POST /v1/cards/{id}/logout), after 15 minutes, or when the card is
+// removed (the daemon drops it and this module forgets it on the card-removed event).
 //
 // Every failure is a BridgeError with .code (the daemon's error code, or 'unreachable' when the
 // daemon cannot be reached or its certificate is not trusted), .status and, for a wrong PIN,
@@ -92,10 +98,10 @@ export class SithsBridge extends EventTarget {
 
   // ---- REST ----
 
-  async #request(method, path, { body, cardId } = {}) {
+  async #request(method, path, { body, cardId, token: given } = {}) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const token = cardId ? this.#sessions.get(cardId) : undefined;
+    const token = given || (cardId ? this.#sessions.get(cardId) : undefined);
     if (token) headers.Authorization = `Bearer ${token}`;
     let res;
     try {
@@ -145,8 +151,28 @@ export class SithsBridge extends EventTarget {
   }
   /** True while this module holds a session for the card (it may still have expired server-side). */
   isLoggedIn(cardId) { return this.#sessions.has(cardId); }
-  /** Forgets the card's session. */
-  logout(cardId) { this.#sessions.delete(cardId); }
+  /**
+   * Logs out of a card: forgets the session here at once (isLoggedIn() is false as soon as this
+   * is called), then asks the daemon to end it (POST /v1/cards/{id}/logout). Resolves true when
+   * the daemon ended it, false when there was nothing to end (no session here, or the daemon had
+   * already dropped it: expired, card removed). Rejects with a BridgeError when the daemon could
+   * not be asked (e.g. 'unreachable'): the session then lives on there until it expires or the
+   * card is removed, but this module no longer has it.
+   */
+  async logout(cardId) {
+    const token = this.#sessions.get(cardId);
+    if (!token) return false;
+    this.#sessions.delete(cardId);
+    try {
+      await this.#request('POST', `/v1/cards/${encodeURIComponent(cardId)}/logout`, { body: {}, token });
+      return true;
+    } catch (e) {
+      if (e instanceof BridgeError && e.status === 401) return false;
+      throw e;
+    }
+  }
+  /** Forgets the card's session here only, without asking the daemon (it already ended it). */
+  forget(cardId) { this.#sessions.delete(cardId); }
 
   /** Starts the signature-certificate job with PIN2; resolves with the job id. */
   async startSignatureCertificate(cardId, pin) {

@@ -41,7 +41,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
   const requests = [];
   let wss;
   const clients = new Set();
-  const ctl = { cards, readers, requests, pins, jobHold: null, failNextJobAt: null, pcscReachable: true, refuseApi: null, wsRefuse: false };
+  const ctl = { cards, readers, requests, sessions, pins, jobHold: null, failNextJobAt: null, pcscReachable: true, refuseApi: null, wsRefuse: false };
 
   const send = (ev) => { const s = JSON.stringify(ev); for (const c of clients) c.send(s); };
   const json = (res, status, body) => {
@@ -98,6 +98,14 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
         sessions.set(s, c.id);
         json(res, 200, { session: s, expires_in: 900 });
       });
+    }
+    if (req.method === 'POST' && (m = p.match(/^\/v1\/cards\/([^/]+)\/logout$/))) {
+      const tok = (req.headers.authorization || '').replace(/^Bearer /, '');
+      if (!sessions.has(tok)) return err(res, 401, 'login_required', 'no such session');
+      if (sessions.get(tok) !== m[1]) return err(res, 403, 'wrong_card', 'session of another card');
+      sessions.delete(tok);
+      res.writeHead(204, { 'Cache-Control': 'no-store' });
+      return res.end();
     }
     if (req.method === 'POST' && (m = p.match(/^\/v1\/cards\/([^/]+)\/signature-certificate$/))) {
       const c = cards.get(m[1]);
@@ -195,6 +203,14 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
       r.card_present = true;
       cards.set(c.id, c);
       send({ type: 'card-inserted', card: c });
+      return c;
+    },
+    /** Changes a card's model (patch merged in) and sends card-updated, as after a download. */
+    update(id, patch) {
+      const c = cards.get(id);
+      if (!c) return null;
+      Object.assign(c, structuredClone(patch));
+      send({ type: 'card-updated', card: c });
       return c;
     },
     remove(id) {

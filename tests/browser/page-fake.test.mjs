@@ -282,3 +282,87 @@ test('narrow screen (phone)', async () => {
   await openPin2(page, panel(page));
   await screenshot(page, 'page-fake', '51-phone-pin2');
 });
+
+test('a card with two eIDs: one row each (Tjänste-id, UPN, Email, Underskriftscertifikat), live updates', async () => {
+  const two = structuredClone(SEED_CARD);
+  two.eids = [
+    { hsa_id: 'TSTNMT2321000156-10XK', upn: 'osa@test.se', email: 'cathrine.andersson@inera.se',
+      signature_certificate: { present: true } },
+    { hsa_id: 'TSTNMT2321000156-77QQ', upn: 'osa2@test.se', email: 'olof.andersson@test.se' },
+  ];
+  // The top-level fields are the first eID's; the card has no signature certificate of its own.
+  fb.insert(two);
+  await page.goto(fb.url('/'));
+  const p = panel(page);
+  const rows = p.locator('.eid-table tbody tr');
+  await expect(rows.nth(1)).toBeVisible();
+  assert.equal(await rows.count(), 2);
+  const heads = (await p.locator('.eid-table th').allInnerTexts()).map((s) => s.trim());
+  assert.deepEqual(heads, ['Tjänste-id', 'UPN', 'Email', 'Underskriftscertifikat']);
+  const cells = async (n) => (await rows.nth(n).locator('td').allInnerTexts()).map((s) => s.replace(/\s+/g, ' ').trim());
+  assert.deepEqual(await cells(0), ['HSA-id: TSTNMT2321000156-10XK', 'osa@test.se', 'cathrine.andersson@inera.se', 'Finns']);
+  assert.deepEqual(await cells(1), ['HSA-id: TSTNMT2321000156-77QQ', 'osa2@test.se', 'olof.andersson@test.se', '→ Hämta underskriftscertifikat']);
+  await expect(rows.nth(0).locator('.get-sign')).toBeHidden();
+  await screenshot(page, 'page-fake', '70-two-eids');
+
+  // The second row's action starts the card's flow: log in with PIN1 first.
+  await rows.nth(1).locator('.get-sign').click();
+  await expect(page.locator('#pin-label')).toHaveText('Ange legitimeringskod (PIN1)');
+  await page.locator('#pin-cancel').click();
+  await expect(rows.nth(1).locator('.get-sign')).toBeFocused();
+
+  // English labels the rows too.
+  await page.locator('#lang-switch').click();
+  assert.deepEqual(await cells(1), ['HSA-id: TSTNMT2321000156-77QQ', 'osa2@test.se', 'olof.andersson@test.se', '→ Download signature certificate']);
+  await page.locator('#lang-switch').click();
+
+  // card-updated with one eID left: one row; without eids: the top-level fields, one row.
+  fb.update(two.id, { eids: [two.eids[1]] });
+  await eventually(async () => assert.equal(await rows.count(), 1));
+  assert.deepEqual(await cells(0), ['HSA-id: TSTNMT2321000156-77QQ', 'osa2@test.se', 'olof.andersson@test.se', '→ Hämta underskriftscertifikat']);
+  fb.update(two.id, { eids: undefined, signature_certificate: { present: true } });
+  await eventually(async () => assert.deepEqual(await cells(0), ['HSA-id: TSTNMT2321000156-10XK', 'osa@test.se', 'cathrine.andersson@inera.se', 'Finns']));
+  assert.equal(await rows.count(), 1);
+  noProblems();
+});
+
+test('Logga ut: the daemon ends the session, the panel asks for PIN1 again; a pulled card logs out too', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  const p = panel(page);
+  await expect(p.locator('.logout-button')).toBeHidden();
+  await login(page, p, '123456');
+  assert.equal(fb.sessions.size, 1);
+  await expect(p.locator('.logout-button')).toBeVisible();
+  await expect(p.locator('.logout-button')).toHaveText('Logga ut');
+  await expect(p.locator('.login-button')).toBeHidden();
+  await screenshot(page, 'page-fake', '80-logged-in');
+  await p.locator('.logout-button').click();
+  await expect(p.locator('.logout-button')).toBeHidden();
+  await expect(p.locator('.login-button')).toBeFocused();
+  await expect(p.locator('.login-state')).toHaveText('Logga in med din legitimeringskod (PIN1) för att hämta underskriftscertifikat.');
+  await eventually(async () => assert.equal(fb.sessions.size, 0, 'the session ended in the daemon'));
+  const out = fb.requests.filter((r) => r.method === 'POST' && /\/logout$/.test(r.path));
+  assert.equal(out.length, 1);
+  assert.ok(out[0].auth, 'sent with the session');
+  assert.equal(out[0].origin, fb.origin);
+  // A download now starts with the login prompt.
+  await p.locator('.get-sign').click();
+  await expect(page.locator('#pin-dialog')).toBeVisible();
+  await expect(page.locator('#pin-label')).toHaveText('Ange legitimeringskod (PIN1)');
+  await page.locator('#pin-input').fill('123456');
+  await page.locator('#pin-ok').click();
+  await expect(page.locator('#pin-label')).toHaveText('Ange underskriftskod (PIN2)');
+  await page.locator('#pin-cancel').click();
+  await expect(p.locator('.logout-button')).toBeVisible();
+
+  // Pulled while logged in: back in, the page asks for PIN1 again (nothing sent for it).
+  const before = fb.requests.length;
+  fb.remove(SEED_CARD.id);
+  await expect(page.locator('#card-list .card-panel')).toBeHidden();
+  fb.insert();
+  await expect(panel(page).locator('.login-button')).toBeVisible();
+  await expect(panel(page).locator('.logout-button')).toBeHidden();
+  assert.equal(fb.requests.slice(before).filter((r) => /\/logout$/.test(r.path)).length, 0);
+  noProblems();
+});
