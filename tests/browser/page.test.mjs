@@ -1,14 +1,15 @@
 // page.test.mjs — the Mina sidor page served by the real siths-bridge, in Debian's chromium,
 // trusting the local CA through a private NSS db: loads clean (no console errors, no CSP
 // violations), Swedish by default with an English switch, keyboard navigation, live card panel,
-// and a plain Swedish message when the daemon stops.
+// login and Logga ut against the real session store, and a plain Swedish message when the
+// daemon stops.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPcscd, startBridge, startCard, localhostCerts, tmp } from '../lib/harness.mjs';
 import { launchBrowser, screenshot, focused, startPortal } from '../lib/browser.mjs';
-import { panel, checkSeedPanel, expect, eventually, SEED_VIEW } from './steps.mjs';
+import { panel, checkSeedPanel, login, expect, eventually, SEED_VIEW } from './steps.mjs';
 
 let pc, bridge, br;
 
@@ -99,6 +100,44 @@ test('a card inserted while the page is open appears with the seed fields, and g
   await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
   assert.deepEqual(br.problems(), []);
   await page.close();
+});
+
+test('log in with PIN1, Logga ut: the daemon ends the session and a download asks for PIN1 again', async () => {
+  const page = await br.context.newPage();
+  br.clearProblems();
+  const card = await startCard({ port: pc.ports[0] });
+  let cardId;
+  try {
+    await page.goto(bridge.url('/'));
+    const p = panel(page);
+    await expect(p).toBeVisible({ timeout: 15000 });
+    cardId = await p.getAttribute('data-card-id');
+    // The real model has an eids array: one row, the seed's eID.
+    assert.equal(await p.locator('.eid-table tbody tr').count(), 1);
+    await checkSeedPanel(p);
+    await expect(p.locator('.logout-button')).toBeHidden();
+    await login(page, p, '123456');
+    await expect(p.locator('.logout-button')).toHaveText('Logga ut');
+    const from = bridge.output.length;
+    await p.locator('.logout-button').click();
+    await expect(p.locator('.logout-button')).toBeHidden();
+    await expect(p.locator('.login-button')).toBeFocused();
+    // The daemon ended that session (its log says so; the token itself is never logged).
+    await bridge.waitFor(/login: card \S+: logged out \(session [0-9a-f]{8}\)/, { from });
+    await p.locator('.get-sign').click();
+    await expect(page.locator('#pin-dialog')).toBeVisible();
+    await expect(page.locator('#pin-label')).toHaveText('Ange legitimeringskod (PIN1)');
+    await screenshot(page, 'page', '07-logged-out-pin1-again');
+    await page.locator('#pin-cancel').click();
+    await expect(page.locator('#pin-dialog')).toBeHidden();
+    assert.deepEqual(br.problems(), []);
+  } finally {
+    const from = bridge.output.length;
+    await card.stop();
+    await page.close();
+    // The next test wants the readers empty again.
+    if (cardId) await bridge.waitFor(new RegExp(`cards: removed: card ${cardId} `), { from });
+  }
 });
 
 test('daemon stopped: the page tells how to start it; it recovers when the daemon is back', async () => {
