@@ -24,6 +24,7 @@
 const uint8_t sim_atr[14] = { 0x3B, 0x89, 0x80, 0x01, 'S', 'I', 'T', 'H', 'S', '-', 'S', 'I', 'M', 0x27 };
 
 enum { CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4 };
+enum { FIRST_FRAME_MS = 10000 };
 
 /* The stop signals are blocked while the card works and unblocked only inside ppoll(): a signal
  * that lands between a check of *stop and a blocking read would otherwise be lost, and the card
@@ -52,8 +53,8 @@ static void stopper_end(struct stopper *s)
 	sigprocmask(SIG_SETMASK, &s->working, NULL);
 }
 
-/* Waits for fd to be readable (fd < 0: for timeout_ms, -1 = no limit). 0 when it is (or the time
- * is up), -1 when a stop signal arrived or poll failed. */
+/* Waits for fd to be readable (fd < 0: for timeout_ms; -1 = no limit). 1: readable, 0: the time
+ * is up, -1: a stop signal arrived or poll failed. */
 static int stopper_wait(struct stopper *s, int fd, long timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -63,7 +64,7 @@ static int stopper_wait(struct stopper *s, int fd, long timeout_ms)
 			return -1;
 		int r = ppoll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, timeout_ms >= 0 ? &t : NULL, &s->waiting);
 		if (r >= 0)
-			return 0;
+			return r > 0;
 		if (errno != EINTR)
 			return -1;
 	}
@@ -105,7 +106,7 @@ static int connect_wait(const struct sim_vpcd_opts *o, struct stopper *s)
 	long deadline = now_ms() + o->wait_ms;
 	for (;;) {
 		int fd = try_connect(o->host, o->port);
-		if (fd >= 0 || now_ms() >= deadline || stopper_wait(s, -1, 100) != 0)
+		if (fd >= 0 || now_ms() >= deadline || stopper_wait(s, -1, 100) < 0)
 			return fd;
 	}
 }
@@ -115,7 +116,7 @@ static int read_full(int fd, uint8_t *p, size_t n, struct stopper *s)
 {
 	size_t got = 0;
 	while (got < n) {
-		if (stopper_wait(s, fd, -1) != 0)
+		if (stopper_wait(s, fd, -1) < 0)
 			return -1;
 		ssize_t r = read(fd, p + got, n - got);
 		if (r < 0 && errno == EINTR)
@@ -212,6 +213,14 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 	int rc = -1;
 	if (!in || !out)
 		goto out;
+	/* vpcd asks for the ATR as soon as it takes a card. It serves one card per reader port: a
+	 * second card is accepted by the kernel but never spoken to, and would wait for ever. */
+	if (stopper_wait(s, fd, FIRST_FRAME_MS) == 0) {
+		fprintf(stderr, "siths-cardsim: vpcd accepted the connection but never spoke to the card within %d s "
+				"(another card already in this reader?)\n", FIRST_FRAME_MS / 1000);
+		rc = 3;
+		goto out;
+	}
 	for (;;) {
 		uint8_t hdr[2];
 		int r = read_full(fd, hdr, 2, s);
@@ -285,6 +294,8 @@ enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, vol
 		return SIM_OK;
 	case 2:
 		return SIM_OK;
+	case 3:
+		return SIM_E_IO;
 	default:
 		fprintf(stderr, "siths-cardsim: connection to vpcd lost: %s\n", strerror(errno));
 		return SIM_E_IO;

@@ -159,6 +159,17 @@ test('SIGTERM while the card is busy with a command: it answers that command, th
   await waitCard(pc, 0, { present: false, conf });
 });
 
+test('a second card pushed into an occupied reader says so and exits 1 instead of waiting for ever', async () => {
+  const a = await card();
+  try {
+    const b = new Proc(bin('siths-cardsim'), ['--port', String(pc.ports[0]), '--pki', testPki(), '--state', join(tmp('card-'), 's.json')]);
+    const { code } = await b.exited;
+    assert.equal(code, 1, b.output);
+    assert.match(b.output, /connected to [\s\S]*never spoke to the card within 10 s \(another card already in this reader\?\)/);
+    assert.equal((await apdus(['00 A4 00 0C 02 3F 00']))[0].sw, '9000', 'the first card still answers');
+  } finally { await pull(a); }
+});
+
 test('two cards in two readers at once', async () => {
   const a = await card({}, 0);
   const b = await card({ card: writeCard({ card_number: '9752269885715690002', card_type: 'reserve' }) }, 1);
