@@ -62,13 +62,16 @@ static json_t *sig_json(const struct card_model *m)
 	return j;
 }
 
-static json_t *eid_json(const struct card_cert_info *a)
+/* The card's one eID: the authentication certificate's identity, and its signature certificate
+ * (the page shows that per eID row). */
+static json_t *eid_json(const struct card_model *m)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	const struct card_cert_info *a = &m->auth;
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "hsa_id", str_or_null(a->hsa_id), "upn", str_or_null(a->upn),
 			 "email", str_or_null(a->email), "valid_from", str_or_null(a->valid_from),
 			 "valid_to", str_or_null(a->valid_to), "trust_level", int_or_null(a->trust_level, 0),
-			 "issuer", str_or_null(a->issuer_cn));
+			 "issuer", str_or_null(a->issuer_cn), "signature_certificate", sig_json(m));
 }
 
 static const char *type_name(enum card_type t)
@@ -80,7 +83,7 @@ json_t *cards_model_json(const struct card_model *m)
 {
 	json_t *eids = json_array();
 	if (eids && m->auth.present)
-		json_array_append_new(eids, eid_json(&m->auth));
+		json_array_append_new(eids, eid_json(m));
 	json_t *j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
 			      " s:o, s:o, s:o, s:{s:o, s:o, s:o}}",
 			      "id", m->id, "reader", str_or_null(m->reader), "reader_id", m->reader_id,

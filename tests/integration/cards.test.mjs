@@ -90,6 +90,7 @@ test('seed card: inserted and removed as WebSocket events within a second, every
   assert.equal(c.pins.puk.tries_left, 3);
   assert.equal(c.eids.length, 1);
   assert.equal(c.eids[0].hsa_id, 'TSTNMT2321000156-10XK');
+  assert.deepEqual(c.eids[0].signature_certificate, c.signature_certificate);
 
   // The REST API serves the same model from the cache.
   const one = await api(`/v1/cards/${c.id}`);

@@ -106,6 +106,10 @@ static void signature_certificate_json(void **state)
 	assert_true(json_is_true(json_object_get(sig, "present")));
 	assert_true(json_is_true(json_object_get(sig, "key_checked")));
 	assert_string_equal(str(sig, "valid_to"), "2028-09-30");
+	/* The eID row carries the same signature certificate state. */
+	json_t *eid = json_array_get(json_object_get(j, "eids"), 0);
+	assert_string_equal(str(eid, "hsa_id"), "TSTNMT2321000156-10XK");
+	assert_true(json_equal(json_object_get(eid, "signature_certificate"), sig));
 	json_decref(j);
 }
 
