@@ -93,8 +93,13 @@ static card_err login_card(const struct apdu_transport *t, const struct card_mod
 		e = CARD_E_INTERNAL;
 		goto out;
 	}
-	if ((e = ops_sign(t, OPS_AUTH, (uint8_t)l.auth_key_ref, di, sizeof(di), sig, sizeof(sig), &sig_len)))
+	if ((e = ops_sign(t, OPS_AUTH, (uint8_t)l.auth_key_ref, di, sizeof(di), sig, sizeof(sig), &sig_len))) {
+		/* PIN1 was accepted: a PIN status word to the proof command is the card's fault, and
+		 * must not reach the user as a wrong or blocked PIN. */
+		if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED)
+			e = CARD_E_CARD_ERROR;
 		goto out;
+	}
 	const unsigned char *p = l.auth_cert;
 	auth = d2i_X509(NULL, &p, (long)l.auth_cert_len);
 	if (!auth || proof_verify(auth, challenge, sig, sig_len) != PROOF_OK) {
