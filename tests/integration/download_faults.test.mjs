@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmp } from '../lib/harness.mjs';
 import { setup, insert, pull, loginOk, download, jobEnd, runJob, cardModel, modelUntil, exportCerts, countKind, reads, WRONG2 } from '../lib/issue4.mjs';
 
@@ -120,6 +121,79 @@ for (const [kind, extra, what] of [['verify', 2, 'VERIFY PIN2'], ['generate-key'
     } finally { await pull(t, back); }
   });
 }
+
+// The card's certificate and its signing key agree: --export-certs (the card's own memory, read
+// without the daemon) compared with openssl. False if the card lists no signature certificate.
+function certMatchesKey(state) {
+  const dir = exportCerts(state);
+  if (!existsSync(join(dir, 'sign-cert.der'))) return false;
+  const spki = (args) => execFileSync('openssl', args, { encoding: 'utf8' });
+  const fromCert = spki(['x509', '-inform', 'DER', '-in', join(dir, 'sign-cert.der'), '-noout', '-pubkey']);
+  const fromKey = spki(['pkey', '-pubin', '-in', join(dir, 'sign-pub.pem')]);
+  return fromCert === fromKey;
+}
+
+// Commands the card answered (--verbose: one line per APDU) in output[0..upto), of kind if given.
+const apdus = (output, upto, kind = '\\S+') =>
+  (output.slice(0, upto).match(new RegExp(`^siths-cardsim: ${kind} [0-9A-F]{8} len`, 'gm')) || []).length;
+
+// A reference run (insert, login, download, the model re-read that ends the job): where the CDF
+// commit is (the job's last UPDATE BINARY) and how many READ BINARYs and APDUs came before it and
+// by the end of the re-read.
+async function readBackCounts() {
+  const card = await insert(t);
+  try {
+    const session = await loginOk(t, card.id);
+    await reads(card, 2);
+    const { end } = await runJob(t, card.id, session);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    await reads(card, 3);
+    const out = card.output;
+    const commit = out.lastIndexOf('siths-cardsim: update-binary ');
+    const lineEnd = out.indexOf('\n', commit) + 1;
+    const c = { readsBefore: apdus(out, lineEnd, 'read-binary'), readsAll: apdus(out, out.length, 'read-binary'),
+      all: apdus(out, out.length), writes: apdus(out, out.length, 'update-binary') };
+    assert.ok(c.readsAll > c.readsBefore, 'the re-read after the commit reads the card');
+    return c;
+  } finally { await pull(t, card); }
+}
+
+test('card pulled in the read-back after the CDF commit: card_removed (or done), re-inserted model true to the card, retry succeeds', async () => {
+  const c = await readBackCounts();
+  // First and last READ BINARY after the commit (pulled before the answer: the re-read breaks),
+  // and right after the very last APDU of the re-read (the re-read may have completed).
+  for (const [args, strict] of [[['--drop-at', `read-binary:${c.readsBefore + 1}`], true],
+    [['--drop-at', `read-binary:${c.readsAll}`], true], [['--drop-after', String(c.all)], false]]) {
+    const state = join(tmp('card-'), 'state.json');
+    const card = await insert(t, { state, args });
+    const session = await loginOk(t, card.id);
+    const from = t.events.mark();
+    const r = await download(t, card.id, session);
+    assert.equal(r.status, 202, r.body);
+    const { end } = await jobEnd(t, r.json.job, from);
+    await card.waitFor(/card pulled \(--drop-/);
+    await t.events.waitFor((m) => m.type === 'card-removed' && m.card_id === card.id, { from, what: 'card-removed' });
+    await card.exited;
+    // The pull came after the commit: the card answered every write of the reference run.
+    const out = card.output;
+    assert.equal(apdus(out, out.length, 'update-binary'), c.writes, `${args}: pulled after the commit`);
+    assert.ok(apdus(out, out.length, 'read-binary') >= c.readsBefore, `${args}: pulled in the read-back`);
+    if (strict || end.type !== 'job-done')
+      assert.deepEqual([end.type, end.code], ['job-failed', 'card_removed'], `${args}: ${JSON.stringify(end)}`);
+    const back = await insert(t, { state });
+    try {
+      const m = await cardModel(t, back.id);
+      const onCard = certMatchesKey(state);
+      assert.equal(m.signature_certificate.present, onCard, `${args}: model ${JSON.stringify(m.signature_certificate)}, card ${onCard}`);
+      assert.equal(onCard, true, 'committed before the pull: the card holds the certificate of its key');
+      assert.equal(m.pins.pin2.tries_left, 3);
+      const { end: e2 } = await runJob(t, back.id, await loginOk(t, back.id));
+      assert.equal(e2.type, 'job-done', JSON.stringify(e2));
+      await modelUntil(t, back.id, (x) => x.signature_certificate.present, 'Finns after retry');
+      assert.ok(certMatchesKey(state), 'the retry wrote the certificate of the new key');
+    } finally { await pull(t, back); }
+  }
+});
 
 for (const [fault, code] of [['fail', 'issuer_failed'], ['other-key', 'cert_invalid'], ['other-subject', 'cert_invalid'],
   ['other-chain', 'cert_invalid'], ['key-usage', 'cert_invalid'], ['expired', 'cert_invalid']]) {
