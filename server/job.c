@@ -389,9 +389,12 @@ static void *worker(void *arg)
 	memcpy(card_id, jb->card_id, sizeof(card_id)); /* jb may be dropped once it is finished */
 	card_err e = card_with_card(j->d.core, jb->card_id, job_work, jb);
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
+	/* Not shown after the commit: the re-read failed, most often because the card was pulled
+	 * during it (the model then stays the old one until the monitor sees the empty reader). */
 	if (!e && !card_shows_cert(j, jb->card_id)) {
-		set_failure(jb, "card_error", -1, "%s", "the card does not show the written certificate");
-		e = CARD_E_BAD_DATA;
+		e = job_card_gone(j->d.core, card_id, CARD_E_COMM) ? CARD_E_REMOVED : CARD_E_BAD_DATA;
+		if (e == CARD_E_BAD_DATA)
+			set_failure(jb, "card_error", -1, "%s", "the card does not show the written certificate");
 	}
 	if (e && job_card_gone(j->d.core, card_id, e))
 		set_failure(jb, "card_removed", -1, "the card was removed during the download: %s", card_strerror(e));
