@@ -11,66 +11,11 @@
 #include <cmocka.h>
 
 #include "apdu.h"
+#include "fx_apdu.h"
 
-/* ---- the scripted transport: each step is the command expected and the answer given ---- */
-
-struct step {
-	const char *cmd;   /* hex, spaces ignored; NULL = accept anything */
-	const char *resp;  /* hex; NULL = return err */
-	card_err err;
-};
-
-struct script {
-	const struct step *steps;
-	size_t n, pos;
-	bool repeat_last;  /* endless card */
-	size_t calls;
-};
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	for (; *s; s++) {
-		if (*s == ' ')
-			continue;
-		unsigned v;
-		assert_int_equal(sscanf(s, "%2x", &v), 1);
-		assert_true(n < cap);
-		out[n++] = (uint8_t)v;
-		s++;
-	}
-	return n;
-}
-
-static card_err fake_transmit(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t *resp_len)
-{
-	struct script *s = ctx;
-	s->calls++;
-	if (s->pos >= s->n) {
-		if (!s->repeat_last)
-			fail_msg("unexpected APDU #%zu", s->pos);
-		s->pos = s->n - 1;
-	}
-	const struct step *st = &s->steps[s->pos++];
-	if (st->cmd) {
-		uint8_t want[300];
-		size_t wn = unhex(st->cmd, want, sizeof(want));
-		if (wn != n || memcmp(want, cmd, n)) {
-			char got[700] = "";
-			for (size_t i = 0; i < n && i < 300; i++)
-				snprintf(got + 2 * i, 3, "%02X", cmd[i]);
-			fail_msg("APDU #%zu: got %s, want %s", s->pos - 1, got, st->cmd);
-		}
-	}
-	if (!st->resp)
-		return st->err;
-	*resp_len = unhex(st->resp, resp, APDU_MAX_RESP);
-	return CARD_OK;
-}
-
-#define RUN(steps_, a_, out_, cap_, len_, sw_)                                              \
-	struct script sc_ = { steps_, sizeof(steps_) / sizeof(steps_[0]), 0, false, 0 };      \
-	struct apdu_transport t_ = { fake_transmit, &sc_ };                                 \
+#define RUN(steps_, a_, out_, cap_, len_, sw_)                                       \
+	struct fx_script sc_ = { steps_, sizeof(steps_) / sizeof(steps_[0]), 0, false, 0 }; \
+	struct apdu_transport t_ = { fx_script_transmit, &sc_ };                            \
 	card_err e_ = apdu_transmit(&t_, a_, out_, cap_, len_, sw_)
 
 /* ---- encoding ---- */
@@ -80,7 +25,7 @@ static void encode_hex(const struct apdu *a, const char *want)
 	uint8_t buf[70000], w[300];
 	size_t n = 0;
 	assert_int_equal(apdu_encode(a, buf, sizeof(buf), &n), CARD_OK);
-	size_t wn = unhex(want, w, sizeof(w));
+	size_t wn = fx_unhex(want, w, sizeof(w));
 	assert_int_equal(n, wn);
 	assert_memory_equal(buf, w, n);
 }
@@ -129,7 +74,7 @@ static void encoding_limits(void **state)
 static void get_response_chain(void **state)
 {
 	(void)state;
-	static const struct step s[] = {
+	static const struct fx_step s[] = {
 		{ "00A4080400", "6210 8002 0100 61 05", 0 },  /* 6 bytes and "5 more" */
 		{ "00C0000005", "0102030405 6103", 0 },
 		{ "00C0000003", "AABBCC 9000", 0 },
@@ -154,7 +99,7 @@ static void get_response_256(void **state)
 	for (int i = 0; i < 256; i++)
 		snprintf(big + 2 * i, 3, "%02X", i);
 	strcat(big, "9000");
-	struct step s[] = {
+	struct fx_step s[] = {
 		{ "0046000200", "6100", 0 },       /* 61 00: 256 or more */
 		{ "00C0000000", NULL, 0 },
 	};
@@ -171,7 +116,7 @@ static void get_response_256(void **state)
 static void wrong_le_resend(void **state)
 {
 	(void)state;
-	static const struct step s[] = {
+	static const struct fx_step s[] = {
 		{ "00B0001010", "6C05", 0 },
 		{ "00B0001005", "1122334455 9000", 0 },
 	};
@@ -188,7 +133,7 @@ static void wrong_le_resend(void **state)
 static void wrong_le_only_once(void **state)
 {
 	(void)state;
-	static const struct step s[] = {
+	static const struct fx_step s[] = {
 		{ "00B0000010", "6C05", 0 },
 		{ "00B0000005", "6C04", 0 },   /* the card changes its mind: no third try */
 	};
@@ -205,12 +150,12 @@ static void wrong_le_only_once(void **state)
 static void endless_chain(void **state)
 {
 	(void)state;
-	static const struct step s[] = {
+	static const struct fx_step s[] = {
 		{ "00B0000000", "6101", 0 },
 		{ "00C0000001", "6101", 0 },    /* no data, always "one more" */
 	};
-	struct script sc = { s, 2, 0, true, 0 };
-	struct apdu_transport t = { fake_transmit, &sc };
+	struct fx_script sc = { s, 2, 0, true, 0 };
+	struct apdu_transport t = { fx_script_transmit, &sc };
 	uint8_t out[1024];
 	size_t len = 0;
 	uint16_t sw = 0;
@@ -221,7 +166,7 @@ static void endless_chain(void **state)
 static void chain_overflow(void **state)
 {
 	(void)state;
-	static const struct step s[] = {
+	static const struct fx_step s[] = {
 		{ "00B0000000", "0102030405060708 6108", 0 },
 		{ "00C0000008", "0102030405060708 9000", 0 },
 	};
@@ -235,7 +180,7 @@ static void chain_overflow(void **state)
 static void short_answer(void **state)
 {
 	(void)state;
-	static const struct step s[] = { { "00B0000000", "90", 0 } };
+	static const struct fx_step s[] = { { "00B0000000", "90", 0 } };
 	uint8_t out[12];
 	size_t len = 0;
 	uint16_t sw = 0;
@@ -246,7 +191,7 @@ static void short_answer(void **state)
 static void transport_errors_pass_through(void **state)
 {
 	(void)state;
-	static const struct step s[] = {
+	static const struct fx_step s[] = {
 		{ "00B0000000", "0102 6102", 0 },
 		{ "00C0000002", NULL, CARD_E_REMOVED },
 	};
@@ -256,19 +201,19 @@ static void transport_errors_pass_through(void **state)
 	RUN(s, (&(struct apdu){ .ins = 0xB0, .ne = 256 }), out, sizeof(out), &len, &sw);
 	assert_int_equal(e_, CARD_E_REMOVED);
 
-	static const struct step r[] = { { NULL, NULL, CARD_E_RESET } };
-	struct script sc = { r, 1, 0, false, 0 };
-	struct apdu_transport t = { fake_transmit, &sc };
+	static const struct fx_step r[] = { { NULL, NULL, CARD_E_RESET } };
+	struct fx_script sc = { r, 1, 0, false, 0 };
+	struct apdu_transport t = { fx_script_transmit, &sc };
 	assert_int_equal(apdu_run(&t, &(struct apdu){ .ins = 0x20, .p2 = 1 }, NULL, 0, NULL, NULL), CARD_E_RESET);
 }
 
 static void run_maps_status(void **state)
 {
 	(void)state;
-	static const struct step s[] = { { "0020000102", "63C2", 0 } };
+	static const struct fx_step s[] = { { "0020000102", "63C2", 0 } };
 	uint16_t sw = 0;
-	struct script sc = { s, 1, 0, false, 0 };
-	struct apdu_transport t = { fake_transmit, &sc };
+	struct fx_script sc = { s, 1, 0, false, 0 };
+	struct apdu_transport t = { fx_script_transmit, &sc };
 	assert_int_equal(apdu_run(&t, &(struct apdu){ .ins = 0x20, .p2 = 1, .ne = 2 }, NULL, 0, NULL, &sw), CARD_E_PIN_WRONG);
 	assert_int_equal(sw, 0x63C2);
 	assert_int_equal(apdu_sw_tries(sw), 2);

@@ -14,24 +14,10 @@
 #include <openssl/rand.h>
 
 #include "der.h"
+#include "fx_apdu.h"
 #include "p15.h"
 #include "sim/sim_der.h"
 #include "sim/sim_p15.h"
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	for (; *s; s++) {
-		if (*s == ' ')
-			continue;
-		unsigned v;
-		assert_int_equal(sscanf(s, "%2x", &v), 1);
-		assert_true(n < cap);
-		out[n++] = (uint8_t)v;
-		s++;
-	}
-	return n;
-}
 
 /* Heap copy of exactly n bytes, so ASan sees any read past the end. */
 static uint8_t *exact(const uint8_t *p, size_t n)
@@ -62,7 +48,7 @@ static der_err pa_dir(const uint8_t *p, size_t n) { return p15_parse_dir(p, n, p
 static der_err parse_hex(any_parse f, const char *hex)
 {
 	uint8_t buf[4096];
-	size_t n = unhex(hex, buf, sizeof(buf));
+	size_t n = fx_unhex(hex, buf, sizeof(buf));
 	uint8_t *b = exact(buf, n);
 	der_err e = f(b, n);
 	free(b);
@@ -423,23 +409,23 @@ static void der_values(void **state)
 	struct der_tlv t = { .tag = 0x03, .v = b };
 	uint32_t bits;
 	char s[4];
-	unhex("05 A0", b, sizeof(b));
+	fx_unhex("05 A0", b, sizeof(b));
 	t.len = 2;
 	assert_int_equal(der_bits(&t, &bits), DER_OK);
 	assert_int_equal(bits, 0x5); /* bits 0 and 2 */
 	t.len = 0;
 	assert_int_equal(der_bits(&t, &bits), DER_E_VALUE);
-	unhex("C3 A5 C3 A4", b, sizeof(b)); /* "åä" */
+	fx_unhex("C3 A5 C3 A4", b, sizeof(b)); /* "åä" */
 	t.len = 4;
 	assert_int_equal(der_string(&t, s, sizeof(s)), DER_OK);
 	assert_string_equal(s, "\xC3\xA5"); /* cut before the second character, not inside it */
-	unhex("00 00 00 FF", b, sizeof(b));
+	fx_unhex("00 00 00 FF", b, sizeof(b));
 	struct der d;
 	der_init(&d, b, 4);
 	assert_true(der_at_end(&d));
 	assert_int_equal(der_next(&d, &t), DER_E_END);
 	assert_int_equal(der_check_tree(b, 4), DER_OK);
-	unhex("30 02 00 00", b, sizeof(b)); /* padding inside an element is not allowed */
+	fx_unhex("30 02 00 00", b, sizeof(b)); /* padding inside an element is not allowed */
 	assert_int_equal(der_check_tree(b, 4), DER_E_VALUE);
 	for (int e = DER_OK; e <= DER_E_TOO_MANY; e++)
 		assert_string_not_equal(der_strerror((der_err)e), "unknown DER error");
