@@ -16,47 +16,18 @@
 
 #include "ops.h"
 #include "siths.h"
+#include "fx_sim.h"
 #include "sim/sim_apdu.h"
 #include "sim/sim_card.h"
 #include "sim/sim_der.h"
 #include "sim/sim_p15.h"
 
-static char pki_dir[256];
-
-struct simt {
-	struct sim_card *card;
-	long pull_after;   /* -1: never */
-	long count;
-};
-
-static card_err sim_transmit(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t *len)
-{
-	struct simt *s = ctx;
-	if (s->pull_after >= 0 && s->count >= s->pull_after)
-		return CARD_E_REMOVED;
-	s->count++;
-	*len = sim_apdu_process(s->card, cmd, n, resp);
-	return CARD_OK;
-}
-
-static struct sim_card *make(bool with_sig)
-{
-	struct sim_profile p;
-	struct sim_card *c = NULL;
-	char err[256];
-	sim_profile_default(&p);
-	p.with_signature_certificate = with_sig;
-	enum sim_err rc = sim_card_create(&p, pki_dir, &c, err, sizeof(err));
-	sim_profile_wipe(&p);
-	if (rc != SIM_OK)
-		fail_msg("card: %s", err);
-	return c;
-}
+static void with_signature(struct sim_profile *p) { p->with_signature_certificate = true; }
 
 static void model(struct sim_card *c, struct card_model *m)
 {
-	struct simt s = { c, -1, 0 };
-	struct apdu_transport t = { sim_transmit, &s };
+	struct fx_simt s = { c, -1, 0 };
+	struct apdu_transport t = { fx_sim_transmit, &s };
 	memset(m, 0, sizeof(*m));
 	sim_card_reset_session(c);
 	assert_int_equal(siths_read(&t, m), CARD_OK);
@@ -80,11 +51,11 @@ static void pin_format(void **state)
 static void verify_counts(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(false);
+	struct sim_card *c = fx_sim_card(NULL);
 	struct card_model m;
 	model(c, &m);
-	struct simt s = { c, -1, 0 };
-	struct apdu_transport t = { sim_transmit, &s };
+	struct fx_simt s = { c, -1, 0 };
+	struct apdu_transport t = { fx_sim_transmit, &s };
 	int tries = 99;
 	char pin[16];
 	strcpy(pin, "12a456");
@@ -136,15 +107,15 @@ static void pubkey_parser(void **state)
 
 static void layout_of(struct sim_card *c, struct siths_layout *l)
 {
-	struct simt s = { c, -1, 0 };
-	struct apdu_transport t = { sim_transmit, &s };
+	struct fx_simt s = { c, -1, 0 };
+	struct apdu_transport t = { fx_sim_transmit, &s };
 	assert_int_equal(siths_layout_read(&t, l), CARD_OK);
 }
 
 static void cdf_entry_is_the_cards(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(false);
+	struct sim_card *c = fx_sim_card(NULL);
 	struct siths_layout l;
 	layout_of(c, &l);
 	assert_int_equal(l.sign_key_ref, 2);
@@ -191,7 +162,7 @@ static void write_pulled_everywhere(void **state)
 	long total = -1;
 	size_t listed_old = 0, unlisted = 0;
 	for (long pull = 0; total < 0 || pull < total; pull++) {
-		struct sim_card *c = make(true);
+		struct sim_card *c = fx_sim_card(with_signature);
 		struct sim_file *sf = sim_card_file(c, 0x4302), *af = sim_card_file(c, 0x4301);
 		uint8_t *old = malloc(sf->size), *der = malloc(af->size);
 		size_t n = af->size;
@@ -203,8 +174,8 @@ static void write_pulled_everywhere(void **state)
 		struct siths_layout l;
 		layout_of(c, &l);
 		sim_card_reset_session(c);
-		struct simt s = { c, -1, 0 };
-		struct apdu_transport t = { sim_transmit, &s };
+		struct fx_simt s = { c, -1, 0 };
+		struct apdu_transport t = { fx_sim_transmit, &s };
 		char pin[] = "654321";
 		assert_int_equal(ops_verify(&t, &m.pin2, pin, NULL), CARD_OK);
 		s.count = 0;
@@ -245,13 +216,13 @@ static void write_pulled_everywhere(void **state)
 static void sign_and_generate(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(false);
+	struct sim_card *c = fx_sim_card(NULL);
 	struct card_model m;
 	model(c, &m);
 	struct siths_layout l;
 	layout_of(c, &l);
-	struct simt s = { c, -1, 0 };
-	struct apdu_transport t = { sim_transmit, &s };
+	struct fx_simt s = { c, -1, 0 };
+	struct apdu_transport t = { fx_sim_transmit, &s };
 	uint8_t di[51] = { 0x30, 0x31 }, sig[512];
 	size_t sl = 0;
 	struct ops_pubkey k;
@@ -276,10 +247,7 @@ static void sign_and_generate(void **state)
 
 int main(void)
 {
-	char cmd[1024];
-	snprintf(pki_dir, sizeof(pki_dir), "%s/test-pki-ops", SITHS_TEST_BINARY_DIR);
-	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR, pki_dir);
-	if (system(cmd) != 0)
+	if (fx_sim_pki("test-pki-ops"))
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pin_format),

@@ -13,48 +13,15 @@
 #include <cmocka.h>
 
 #include "siths.h"
+#include "fx_sim.h"
 #include "sim/sim_apdu.h"
 #include "sim/sim_card.h"
 #include "sim/sim_p15.h"
 
-static char pki_dir[256];
-
-/* The transport: the virtual card's interpreter, optionally pulled after `pull_after` APDUs. */
-struct simt {
-	struct sim_card *card;
-	long pull_after;   /* -1: never */
-	long count;
-};
-
-static card_err sim_transmit(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_t *len)
-{
-	struct simt *s = ctx;
-	if (s->pull_after >= 0 && s->count >= s->pull_after)
-		return CARD_E_REMOVED;
-	s->count++;
-	*len = sim_apdu_process(s->card, cmd, n, resp);
-	return CARD_OK;
-}
-
-static struct sim_card *make(void (*tweak)(struct sim_profile *))
-{
-	struct sim_profile p;
-	struct sim_card *c = NULL;
-	char err[256];
-	sim_profile_default(&p);
-	if (tweak)
-		tweak(&p);
-	enum sim_err rc = sim_card_create(&p, pki_dir, &c, err, sizeof(err));
-	sim_profile_wipe(&p);
-	if (rc != SIM_OK)
-		fail_msg("card: %s", err);
-	return c;
-}
-
 static card_err read_card(struct sim_card *c, struct card_model *m, long pull_after, long *count)
 {
-	struct simt s = { c, pull_after, 0 };
-	struct apdu_transport t = { sim_transmit, &s };
+	struct fx_simt s = { c, pull_after, 0 };
+	struct apdu_transport t = { fx_sim_transmit, &s };
 	memset(m, 0, sizeof(*m));
 	strcpy(m->reader, "Virtual PCD 00 00");
 	sim_card_reset_session(c);
@@ -86,7 +53,7 @@ static void apdu(struct sim_card *c, const char *hex, unsigned want_sw)
 static void seed_card(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(NULL);
+	struct sim_card *c = fx_sim_card(NULL);
 	struct card_model *m = calloc(1, sizeof(*m));
 	assert_int_equal(read_card(c, m, -1, NULL), CARD_OK);
 	assert_int_equal(m->status, CARD_STATUS_OK);
@@ -146,7 +113,7 @@ static void reserve_tweak(struct sim_profile *p)
 static void reserve_card_with_signature(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(reserve_tweak);
+	struct sim_card *c = fx_sim_card(reserve_tweak);
 	struct card_model *m = calloc(1, sizeof(*m));
 	assert_int_equal(read_card(c, m, -1, NULL), CARD_OK);
 	assert_int_equal(m->type, CARD_TYPE_RESERVE);
@@ -175,7 +142,7 @@ static void reserve_card_with_signature(void **state)
 static void pin_counters(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(NULL);
+	struct sim_card *c = fx_sim_card(NULL);
 	struct card_model *m = calloc(1, sizeof(*m));
 	apdu(c, "0020000106 303030303030", 0x63C2);
 	for (int i = 0; i < 3; i++)
@@ -209,7 +176,7 @@ static void no_dir_relative_paths(void **state)
 		0xA0, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x02, 0xA1, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x03,
 		0xA4, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x04, 0xA8, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x01,
 	};
-	struct sim_card *c = make(NULL);
+	struct sim_card *c = fx_sim_card(NULL);
 	struct card_model *m = calloc(1, sizeof(*m));
 	sim_card_file(c, SIM_FID_DIR)->fid = 0x2F0F; /* EF.DIR gone: SELECT 2F00 answers 6A82 */
 	set_file(c, SIM_FID_ODF, odf, sizeof(odf));
@@ -235,7 +202,7 @@ static void damaged(void **state)
 		{ SIM_FID_DIR, false, "EF.DIR", CARD_E_BAD_DATA },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct sim_card *c = make(NULL);
+		struct sim_card *c = fx_sim_card(NULL);
 		struct card_model *m = calloc(1, sizeof(*m));
 		struct sim_file *f = sim_card_file(c, cases[i].fid);
 		if (cases[i].truncate) {
@@ -258,7 +225,7 @@ static void damaged(void **state)
 static void half_written_signature_certificate(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(reserve_tweak);
+	struct sim_card *c = fx_sim_card(reserve_tweak);
 	struct card_model *m = calloc(1, sizeof(*m));
 	struct sim_file *f = sim_card_file(c, SIM_FID_SIGN_CERT);
 	memset(f->data + 600, 0, f->size - 600);
@@ -275,7 +242,7 @@ static void half_written_signature_certificate(void **state)
 static void pulled_everywhere(void **state)
 {
 	(void)state;
-	struct sim_card *c = make(reserve_tweak);
+	struct sim_card *c = fx_sim_card(reserve_tweak);
 	struct card_model *m = calloc(1, sizeof(*m));
 	long total = 0;
 	assert_int_equal(read_card(c, m, -1, &total), CARD_OK);
@@ -298,10 +265,7 @@ static void trust_levels(void **state)
 
 int main(void)
 {
-	char cmd[1024];
-	snprintf(pki_dir, sizeof(pki_dir), "%s/test-pki-siths", SITHS_TEST_BINARY_DIR);
-	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR, pki_dir);
-	if (system(cmd) != 0)
+	if (fx_sim_pki("test-pki-siths"))
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seed_card),
