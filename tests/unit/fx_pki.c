@@ -41,6 +41,13 @@ void fx_pool_free(void)
 	}
 }
 
+int fx_pki_teardown(void **state)
+{
+	(void)state;
+	fx_pool_free();
+	return 0;
+}
+
 static void name_add(X509_NAME *n, const char *field, const char *value, int type)
 {
 	if (value)
@@ -208,4 +215,32 @@ int fx_run(const char *fmt, ...)
 	int st = system(cmd);
 	assert_true(st != -1 && WIFEXITED(st));
 	return WEXITSTATUS(st);
+}
+
+X509 *fx_ca_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key)
+{
+	struct fx_cert o = { .cn = cn, .org = "Inera AB", .ca = true, .policy = issuer ? FX_POLICY_L3 : NULL,
+			     .key_usage = "critical,keyCertSign,cRLSign", .from_days = -10, .to_days = 3650,
+			     .key = key, .issuer = issuer, .issuer_key = issuer_key };
+	return fx_make_cert(&o);
+}
+
+X509 *fx_read_cert_pem(const char *path)
+{
+	BIO *b = BIO_new_file(path, "r");
+	assert_non_null(b);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	assert_non_null(x);
+	return x;
+}
+
+EVP_PKEY *fx_read_key_pem(const char *path)
+{
+	BIO *b = BIO_new_file(path, "r");
+	assert_non_null(b);
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	assert_non_null(k);
+	return k;
 }

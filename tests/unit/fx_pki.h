@@ -14,11 +14,15 @@
 #define FX_HSA_ID "TSTNMT2321000156-10XK"
 #define FX_UPN "osa@test.se"
 #define FX_EMAIL "cathrine.andersson@inera.se"
+#define FX_ROOT_CN "TEST SITHS e-id Root CA v2"
+#define FX_PERSON_CA_CN "TEST SITHS e-id Person HSA-id 3 CA v1"
 
 /* Key number i of a lazily generated pool of RSA-2048 keys (keygen is slow under ASan); the
  * same i gives the same key. Returns a new reference. fx_pool_free() at the end of a test run. */
 EVP_PKEY *fx_key(int i);
 void fx_pool_free(void);
+/* A cmocka group teardown that only calls fx_pool_free(). */
+int fx_pki_teardown(void **state);
 
 struct fx_cert {
 	const char *cn;            /* required */
@@ -35,6 +39,10 @@ struct fx_cert {
 };
 X509 *fx_make_cert(const struct fx_cert *o);
 
+/* A SITHS-like CA certificate (Inera AB, keyCertSign + cRLSign, ten years) for key: self-signed
+ * root if issuer is NULL, else issued by issuer/issuer_key with the level-3 policy. */
+X509 *fx_ca_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key);
+
 /* A SITHS-like authentication certificate for key, issued by ca/ca_key (FX_* identity). */
 X509 *fx_auth_cert(EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key);
 
@@ -49,6 +57,9 @@ char *fx_tmpdir(void);
 void fx_write_file(const char *path, const void *data, size_t len);
 void fx_write_cert_pem(const char *path, X509 *x);
 void fx_write_key_pem(const char *path, EVP_PKEY *k);
+/* A PEM certificate or private key read from path; fails the test if unreadable. */
+X509 *fx_read_cert_pem(const char *path);
+EVP_PKEY *fx_read_key_pem(const char *path);
 /* Runs a shell command and returns its exit status (0 = success). */
 int fx_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -17,8 +17,6 @@
 #include "certcheck.h"
 #include "fx_pki.h"
 
-#define PERSON_CA_CN "TEST SITHS e-id Person HSA-id 3 CA v1"
-#define ROOT_CN "TEST SITHS e-id Root CA v2"
 
 struct fx {
 	EVP_PKEY *root_key, *ca_key, *auth_key, *card_key, *other_key, *rogue_key;
@@ -26,14 +24,6 @@ struct fx {
 	struct certcheck_trust *trust;
 	char detail[256];
 };
-
-static X509 *make_ca(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key)
-{
-	struct fx_cert o = { .cn = cn, .org = "Inera AB", .ca = true, .policy = issuer ? FX_POLICY_L3 : NULL,
-			     .key_usage = "critical,keyCertSign,cRLSign", .from_days = -10, .to_days = 3650,
-			     .key = key, .issuer = issuer, .issuer_key = issuer_key };
-	return fx_make_cert(&o);
-}
 
 static int setup(void **state)
 {
@@ -44,8 +34,8 @@ static int setup(void **state)
 	f->card_key = fx_key(3);
 	f->other_key = fx_key(4);
 	f->rogue_key = fx_key(5);
-	f->root = make_ca(ROOT_CN, f->root_key, NULL, NULL);
-	f->ca = make_ca(PERSON_CA_CN, f->ca_key, f->root, f->root_key);
+	f->root = fx_ca_cert(FX_ROOT_CN, f->root_key, NULL, NULL);
+	f->ca = fx_ca_cert(FX_PERSON_CA_CN, f->ca_key, f->root, f->root_key);
 	f->auth = fx_auth_cert(f->auth_key, f->ca, f->ca_key);
 	assert_int_equal(certcheck_trust_new(&f->root, 1, &f->trust), CERTCHECK_OK);
 	*state = f;
@@ -201,7 +191,7 @@ static void other_chain(void **state)
 	struct fx *f = *state;
 	/* A CA with the person CA's name but its own key, signing a certificate that is right in
 	 * every other way: only the signatures tell. */
-	X509 *rogue = make_ca(PERSON_CA_CN, f->rogue_key, NULL, NULL);
+	X509 *rogue = fx_ca_cert(FX_PERSON_CA_CN, f->rogue_key, NULL, NULL);
 	struct fx_cert o = good(f);
 	o.issuer = rogue;
 	o.issuer_key = f->rogue_key;
@@ -211,8 +201,8 @@ static void other_chain(void **state)
 	sk_X509_pop_free(c, X509_free);
 
 	/* A whole foreign hierarchy whose root travels in the chain is not trusted either. */
-	X509 *fake_root = make_ca(ROOT_CN, f->other_key, NULL, NULL);
-	X509 *fake_ca = make_ca(PERSON_CA_CN, f->rogue_key, fake_root, f->other_key);
+	X509 *fake_root = fx_ca_cert(FX_ROOT_CN, f->other_key, NULL, NULL);
+	X509 *fake_ca = fx_ca_cert(FX_PERSON_CA_CN, f->rogue_key, fake_root, f->other_key);
 	o.issuer = fake_ca;
 	c = chain_of(fake_ca, fake_root);
 	assert_int_equal(check_with(f, &o, c, 0), CERTCHECK_E_CHAIN);
@@ -277,7 +267,7 @@ static void trust_from_files(void **state)
 	certcheck_trust_free(t);
 
 	/* An anchor file with another root makes the same certificate fail. */
-	X509 *other_root = make_ca(ROOT_CN, f->other_key, NULL, NULL);
+	X509 *other_root = fx_ca_cert(FX_ROOT_CN, f->other_key, NULL, NULL);
 	snprintf(path, sizeof path, "%s/other.pem", dir);
 	fx_write_cert_pem(path, other_root);
 	assert_int_equal(certcheck_trust_load(path, &t), CERTCHECK_OK);
@@ -309,13 +299,6 @@ static void trust_from_files(void **state)
 	free(dir);
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	fx_pool_free();
-	return 0;
-}
-
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -324,5 +307,5 @@ int main(void)
 		T(wrong_key_usage), T(ca_flag), T(validity), T(other_chain), T(missing_intermediate),
 		T(overlong_chain), T(malformed_and_args), T(trust_from_files),
 	};
-	return cmocka_run_group_tests(tests, NULL, group_teardown);
+	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }

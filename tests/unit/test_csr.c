@@ -32,9 +32,7 @@ static int setup(void **state)
 	f->auth_key = fx_key(1);
 	f->card_key = fx_key(2);
 	f->other_key = fx_key(3);
-	struct fx_cert ca = { .cn = "TEST SITHS e-id Person HSA-id 3 CA v1", .ca = true,
-			      .key_usage = "critical,keyCertSign,cRLSign", .key = f->ca_key };
-	f->ca = fx_make_cert(&ca);
+	f->ca = fx_ca_cert(FX_PERSON_CA_CN, f->ca_key, NULL, NULL);
 	f->auth = fx_auth_cert(f->auth_key, f->ca, f->ca_key);
 	*state = f;
 	return 0;
@@ -330,13 +328,6 @@ static void pubkey_from_card_numbers(void **state)
 	assert_int_equal(csr_rsa_pubkey(NULL, n_len, e, e_len, &k), CSR_E_ARG);
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	fx_pool_free();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,5 +340,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_auth_cert_and_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(pubkey_from_card_numbers, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, group_teardown);
+	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }

@@ -37,24 +37,14 @@ static X509 *read_cert(const char *name)
 {
 	char path[700];
 	snprintf(path, sizeof path, "%s/%s", pki, name);
-	BIO *b = BIO_new_file(path, "r");
-	assert_non_null(b);
-	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	assert_non_null(x);
-	return x;
+	return fx_read_cert_pem(path);
 }
 
 static EVP_PKEY *read_key(const char *name)
 {
 	char path[700];
 	snprintf(path, sizeof path, "%s/%s", pki, name);
-	BIO *b = BIO_new_file(path, "r");
-	assert_non_null(b);
-	EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	assert_non_null(k);
-	return k;
+	return fx_read_key_pem(path);
 }
 
 static void make_csr(X509 *auth, EVP_PKEY *key, unsigned char **der, size_t *len)
@@ -423,12 +413,7 @@ static X509 *cardsim_auth_cert(const char *dir, const char *card_json)
 				SITHS_CARDSIM, pki, dir, card_json ? "--card '" : "", card_json ? path : "",
 				card_json ? "'" : "", dir), 0);
 	snprintf(path, sizeof path, "%s/out/auth-cert.pem", dir);
-	BIO *b = BIO_new_file(path, "r");
-	assert_non_null(b);
-	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	assert_non_null(x);
-	return x;
+	return fx_read_cert_pem(path);
 }
 
 static void virtual_card_certificates(void **state)
@@ -468,13 +453,6 @@ static int group_setup(void **state)
 	return fx_run("sh '%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR, pki);
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	fx_pool_free();
-	return 0;
-}
-
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -483,5 +461,5 @@ int main(void)
 		T(refusals), T(corrupted_requests), cmocka_unit_test(broken_directories), T(only_level_three), T(faults),
 		T(virtual_card_certificates),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, fx_pki_teardown);
 }

@@ -37,8 +37,7 @@ static int setup(void **state)
 	f->ca_key = fx_key(0);
 	f->auth_key = fx_key(1);
 	f->other_key = fx_key(2);
-	struct fx_cert ca = { .cn = "TEST SITHS e-id Person HSA-id 3 CA v1", .ca = true, .key = f->ca_key };
-	f->ca = fx_make_cert(&ca);
+	f->ca = fx_ca_cert(FX_PERSON_CA_CN, f->ca_key, NULL, NULL);
 	f->auth = fx_auth_cert(f->auth_key, f->ca, f->ca_key);
 	assert_int_equal(proof_challenge(f->challenge), PROOF_OK);
 	*state = f;
@@ -148,13 +147,6 @@ static void unusable_certificates(void **state)
 	EVP_PKEY_free(ec);
 }
 
-static int group_teardown(void **state)
-{
-	(void)state;
-	fx_pool_free();
-	return 0;
-}
-
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -162,5 +154,5 @@ int main(void)
 		T(digest_info_is_standard), T(challenges_are_fresh), T(card_answer_verifies),
 		T(wrong_answers), T(unusable_certificates),
 	};
-	return cmocka_run_group_tests(tests, NULL, group_teardown);
+	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }
