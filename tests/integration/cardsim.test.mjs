@@ -1,33 +1,19 @@
 // cardsim.test.mjs — the virtual card through a real private pcscd + vpcd, driven with raw APDUs
 // from opensc-tool: selection and reads, PIN counters that persist across a restart, access rules,
 // extended length, key generation, fault injection (card pulled), reader gone, signals.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startPcscd, startCard, tmp, testPki, bin, Proc, openscConf, opensc, sendApdus, waitCard, until } from '../lib/harness.mjs';
+import { tmp, testPki, bin, Proc, opensc, sendApdus, waitCard, until } from '../lib/harness.mjs';
+import { openscRig } from '../lib/opensc-rig.mjs';
 
 let pc, conf;
-
-before(async () => {
-  testPki();
-  pc = await startPcscd();
-  conf = openscConf();
-});
-after(async () => { if (pc) await pc.stop(); });
+const rig = openscRig((r) => { ({ pc, conf } = r); });
 
 // One card per test, in reader `reader`, with its own state file.
-async function card(opts = {}, reader = 0) {
-  const c = await startCard({ port: pc.ports[reader], ...opts });
-  await waitCard(pc, reader, { conf });
-  return c;
-}
-async function pull(c, reader = 0) {
-  const { code } = await c.stop();
-  // SIGTERM: state flushed, exit 0 (under ASan/UBSan also: no leak, no UB report).
-  assert.equal(code, 0, c.output);
-  await waitCard(pc, reader, { present: false, conf });
-}
+const card = (opts = {}, reader = 0) => rig.insert(opts, reader);
+const pull = (c, reader = 0) => rig.pull(c, reader);
 const apdus = (list, reader = 0) => sendApdus(pc, reader, list, { conf });
 
 test('ATR, SELECT by AID/path/FID, READ BINARY with offsets, TokenInfo holds the card number', async () => {

@@ -2,43 +2,28 @@
 // read and use it through pcscd. pkcs15-tool lists PINs, PUK, keys and certificates, reads the
 // certificates byte-identical to the card's own export, pkcs11-tool signs with PIN2 and openssl
 // verifies; OpenSC's driver probe storm (no ATR mapping) leaves the card working.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
-import { startPcscd, startCard, tmp, testPki, bin, openscConf, opensc, sendApdus, waitCard } from '../lib/harness.mjs';
+import { tmp, testPki, bin, openscConf, opensc, sendApdus } from '../lib/harness.mjs';
+import { openscRig } from '../lib/opensc-rig.mjs';
 
 const PKCS11 = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 let pc, conf;
-
-before(async () => {
-  testPki();
-  pc = await startPcscd();
-  conf = openscConf();
-});
-after(async () => { if (pc) await pc.stop(); });
+const rig = openscRig((r) => { ({ pc, conf } = r); });
 
 // A card with its own state; its certificates exported by the card itself (--export-certs).
 async function card({ profile, args = [] } = {}) {
-  const dir = tmp('card-');
-  const state = join(dir, 'state.json');
-  let cardFile;
-  if (profile) { cardFile = join(dir, 'card.json'); writeFileSync(cardFile, JSON.stringify(profile)); }
-  const c = await startCard({ port: pc.ports[0], state, card: cardFile, args });
-  await waitCard(pc, 0, { conf });
-  const exp = join(dir, 'export');
-  execFileSync(bin('siths-cardsim'), ['--state', state, '--export-certs', exp]);
+  const c = await rig.insert({ profile, args });
+  const exp = join(c.state, '..', 'export');
+  execFileSync(bin('siths-cardsim'), ['--state', c.state, '--export-certs', exp]);
   c.exportDir = exp;
   return c;
 }
-async function pull(c) {
-  const { code } = await c.stop();
-  // SIGTERM: state flushed, exit 0 (under ASan/UBSan also: no leak, no UB report).
-  assert.equal(code, 0, c.output);
-  await waitCard(pc, 0, { present: false, conf });
-}
+const pull = (c) => rig.pull(c);
 
 const pemToDer = (pem) => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 
