@@ -3,30 +3,18 @@
 // violations), Swedish by default with an English switch, keyboard navigation, live card panel,
 // login and Logga ut against the real session store, and a plain Swedish message when the
 // daemon stops.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPcscd, startBridge, startCard, localhostCerts, tmp } from '../lib/harness.mjs';
-import { launchBrowser, screenshot, focused, startPortal } from '../lib/browser.mjs';
+import { startBridge, startCard, tmp } from '../lib/harness.mjs';
+import { realStack, screenshot, focused, startPortal } from '../lib/browser.mjs';
 import { panel, checkSeedPanel, login, expect, eventually, SEED_VIEW } from './steps.mjs';
 
 let pc, bridge, br;
 
-before(async () => {
-  pc = await startPcscd();
-  bridge = await startBridge({ pcscd: pc });
-  br = await launchBrowser({ ca: localhostCerts().ca });
-});
-after(async () => {
-  if (br) await br.close();
-  if (bridge) {
-    // A clean exit (0) also means no leak or UB report under ASan+UBSan.
-    const { code } = await bridge.stop();
-    assert.equal(code, 0, `siths-bridge exit status\n${bridge.output.slice(-3000)}`);
-  }
-  if (pc) await pc.stop();
-});
+// The real stack: pcscd, the daemon, chromium; the daemon's clean exit is checked after the file.
+const stack = realStack({}, (s) => { ({ pc, bridge, br } = s); });
 
 test('loads over trusted TLS with the strict CSP, no console errors, Swedish by default, English switch', async () => {
   const page = await br.context.newPage();
@@ -152,6 +140,7 @@ test('daemon stopped: the page tells how to start it; it recovers when the daemo
   await expect(page.locator('#unreachable')).toContainText('certs/trust-localhost-ca.sh install');
   await screenshot(page, 'page', '04-daemon-down');
   bridge = await startBridge({ pcscd: pc, args: ['--https', `127.0.0.1:${https}`, '--wss', `127.0.0.1:${wss}`] });
+  stack.bridge = bridge; // the one stopped and checked after the file
   await expect(page.locator('#unreachable')).toBeHidden({ timeout: 30000 });
   await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
   await page.close();

@@ -3,33 +3,21 @@
 // daemon with its test issuer. Then the failures a person meets: wrong PIN2, the card pulled in
 // the middle of the download, keyboard only with Escape. Screenshots of every step are saved
 // under $SITHS_BUILD_DIR/screenshots/seed-flow/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startPcscd, startBridge, startCard, testPki, tmp, bin, curl, localhostCerts } from '../lib/harness.mjs';
-import { launchBrowser, screenshot, recordProgress, focused } from '../lib/browser.mjs';
+import { startCard, testPki, tmp, bin, curl } from '../lib/harness.mjs';
+import { realStack, screenshot, recordProgress, focused } from '../lib/browser.mjs';
 import { panel, checkSeedPanel, login, openPin2, submitPin2, waitDownloadDone, shownTries, expect, eventually } from './steps.mjs';
 
 const PIN1 = '123456';
 const PIN2 = '654321';
 let pc, bridge, br;
 
-before(async () => {
-  pc = await startPcscd();
-  bridge = await startBridge({ pcscd: pc, args: ['--test-issuer', testPki()] });
-  br = await launchBrowser({ ca: localhostCerts().ca });
-});
-after(async () => {
-  if (br) await br.close();
-  if (bridge) {
-    // A clean exit (0) also means no leak or UB report under ASan+UBSan.
-    const { code } = await bridge.stop();
-    assert.equal(code, 0, `siths-bridge exit status\n${bridge.output.slice(-3000)}`);
-  }
-  if (pc) await pc.stop();
-});
+// The real stack: pcscd, the daemon, chromium; the daemon's clean exit is checked after the file.
+realStack({ args: ['--test-issuer', testPki()] }, (s) => { ({ pc, bridge, br } = s); });
 
 // The card as the daemon reports it (REST, with our own Origin).
 async function apiCard() {

@@ -5,8 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { BUILD, tmp, localhostCerts as harnessCerts } from './harness.mjs';
+import { BUILD, tmp, startPcscd, startBridge, localhostCerts as harnessCerts } from './harness.mjs';
 
 export const CHROMIUM = process.env.SITHS_CHROMIUM || '/usr/bin/chromium';
 
@@ -111,4 +113,27 @@ export async function startPortal({ cert = localhostCerts().cert, key = localhos
     url: (p) => `${origin}${p}`,
     stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
   };
+}
+
+// The real stack for a page test file (node:test before/after hooks): a private pcscd, the daemon
+// (extra args) and chromium trusting the loopback CA; ready({pc, bridge, br}) once all run. After
+// the file: the browser closed, the daemon stopped with a clean exit (0: under ASan+UBSan also
+// no leak or UB report), pcscd stopped.
+export function realStack({ args = [] } = {}, ready = () => {}) {
+  const s = { pc: null, bridge: null, br: null };
+  before(async () => {
+    s.pc = await startPcscd();
+    s.bridge = await startBridge({ pcscd: s.pc, args });
+    s.br = await launchBrowser({ ca: localhostCerts().ca });
+    ready(s);
+  });
+  after(async () => {
+    if (s.br) await s.br.close();
+    if (s.bridge) {
+      const { code } = await s.bridge.stop();
+      assert.equal(code, 0, `siths-bridge exit status\n${s.bridge.output.slice(-3000)}`);
+    }
+    if (s.pc) await s.pc.stop();
+  });
+  return s;
 }
