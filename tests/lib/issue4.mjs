@@ -30,9 +30,17 @@ export async function setup({ issuer = true, env = {}, args: extra = [] } = {}) 
   const pki = testPki();
   const pc = await startPcscd();
   const args = [...(issuer ? ['--test-issuer', pki] : []), ...extra];
-  const bridge = keepLog(await startBridge({ pcscd: pc, args, env }), 'bridge');
-  const events = eventClient(bridge);
-  await events.open;
+  let bridge, events;
+  try {
+    bridge = keepLog(await startBridge({ pcscd: pc, args, env }), 'bridge');
+    events = eventClient(bridge);
+    await events.open;
+  } catch (e) { // a failed start must not leave pcscd (or the daemon) holding the test file open
+    if (events) events.close();
+    if (bridge) await bridge.stop('SIGKILL');
+    await pc.stop();
+    throw e;
+  }
   const t = { pc, bridge, events, pki };
   t.api = (path, opts = {}) => curl(bridge.url(path), {
     ...opts, headers: { Origin: bridge.origin, ...(opts.data !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) },
