@@ -44,9 +44,13 @@ export PCSCLITE_CSOCK_NAME="$sock"
   --state "$b/demo/card-state.bin" --delay realistic 2>"$b/demo/cardsim.log" &
 pids+=($!)
 
+# The daemon serves only its own user (root here); the desktop user whose browser opens the page
+# is let in: the one who ran sudo, plus any in SITHS_DEMO_ALLOW_UID (uids or names, space-separated).
+allow=()
+for u in ${SUDO_UID:-} ${SITHS_DEMO_ALLOW_UID:-}; do allow+=(--allow-uid "$u"); done
 "$b/server/siths-bridge" --https "127.0.0.1:$https_port" --wss "127.0.0.1:$wss_port" \
   --cert "$b/demo/certs/server.pem" --key "$b/demo/certs/server.key" --www "$top/www" \
-  --test-issuer "$b/demo/pki" &
+  --test-issuer "$b/demo/pki" "${allow[@]}" &
 pids+=($!)
 
 cat <<MSG
@@ -55,6 +59,7 @@ cat <<MSG
   Open:  https://127.0.0.1:$https_port/
   Virtual card: the seed's card (PIN1 123456, PIN2 654321, PUK 12345678).
   Your browser must trust the local CA once:  $top/certs/trust-localhost-ca.sh install $b/demo/certs/ca.pem
+  Served to browsers of: root${SUDO_UID:+, uid $SUDO_UID}${SITHS_DEMO_ALLOW_UID:+, $SITHS_DEMO_ALLOW_UID} (others: SITHS_DEMO_ALLOW_UID="alice").
   Ctrl-C stops pcscd, the virtual card and the daemon.
 
 MSG
