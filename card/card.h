@@ -86,6 +86,10 @@ void card_snapshot_free(struct card_snapshot *s);
 /* One card by id into *out (a copy). CARD_E_NO_CARD if there is no such card. */
 card_err card_get(card_core *core, const char *id, struct card_model *out);
 
+/* Waits until card `id` has left (its reader is empty or gone), at most timeout_ms: true when it
+ * has. Woken by the monitor's removal, not by polling; no card I/O. */
+bool card_wait_gone(card_core *core, const char *id, long timeout_ms);
+
 struct card_health {
 	bool pcsc_up;
 	size_t readers, cards;

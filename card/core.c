@@ -3,10 +3,12 @@
  * events. The cache is guarded by one mutex; events are emitted outside it. */
 #include "card.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/sha.h>
 
@@ -24,6 +26,7 @@ struct slot {
 
 struct card_core {
 	pthread_mutex_t lock;
+	pthread_cond_t gone; /* broadcast when a card or reader leaves (card_wait_gone) */
 	card_event_fn fn;
 	void *user;
 	pcsc_monitor *mon;
@@ -108,6 +111,7 @@ static void on_reader_removed(void *user, const char *name)
 	if (s) {
 		r = s->r;
 		*s = c->slots[--c->n];
+		pthread_cond_broadcast(&c->gone);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (s)
@@ -204,6 +208,7 @@ static void on_card_absent(void *user, const char *name)
 		s->r.card_present = false;
 		s->r.card_id[0] = 0;
 		r = s->r;
+		pthread_cond_broadcast(&c->gone);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (had)
@@ -219,6 +224,11 @@ card_err card_core_start(card_event_fn fn, void *user, card_core **out)
 	if (!c)
 		return CARD_E_NOMEM;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->gone, &ca);
+	pthread_condattr_destroy(&ca);
 	c->fn = fn;
 	c->user = user;
 	struct pcsc_handlers h = {
@@ -227,6 +237,7 @@ card_err card_core_start(card_event_fn fn, void *user, card_core **out)
 	};
 	card_err e = pcsc_monitor_start(&h, &c->mon);
 	if (e) {
+		pthread_cond_destroy(&c->gone);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return e;
@@ -240,6 +251,7 @@ void card_core_stop(card_core *c)
 	if (!c)
 		return;
 	pcsc_monitor_stop(c->mon);
+	pthread_cond_destroy(&c->gone);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -283,6 +295,25 @@ card_err card_get(card_core *c, const char *id, struct card_model *out)
 		*out = s->card;
 	pthread_mutex_unlock(&c->lock);
 	return s ? CARD_OK : CARD_E_NO_CARD;
+}
+
+bool card_wait_gone(card_core *c, const char *id, long timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += timeout_ms % 1000 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	bool gone;
+	int r = 0;
+	while (!(gone = !slot_by_card(c, id)) && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&c->gone, &c->lock, &until);
+	pthread_mutex_unlock(&c->lock);
+	return gone;
 }
 
 void card_health_get(card_core *c, struct card_health *out)

@@ -363,15 +363,8 @@ bool job_card_gone(card_core *core, const char *card_id, card_err e)
 	if (e != CARD_E_COMM && e != CARD_E_CARD_ERROR)
 		return false;
 	/* A card pulled mid-APDU often shows as a transport failure first; the monitor sees the
-	 * reader empty within milliseconds. Ask it, with a deadline. */
-	struct card_model m;
-	const struct timespec step = { 0, 20 * 1000 * 1000 };
-	for (int i = 0; i < GONE_WAIT_MS / 20; i++) {
-		if (card_get(core, card_id, &m) != CARD_OK)
-			return true;
-		nanosleep(&step, NULL);
-	}
-	return false;
+	 * reader empty within milliseconds and wakes us. */
+	return card_wait_gone(core, card_id, GONE_WAIT_MS);
 }
 
 /* After the transaction: the re-read model must show the certificate, or the job did not work. */
