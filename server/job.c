@@ -469,7 +469,9 @@ static job_err new_job(struct jobs *j, const char *card_id, char *pin, struct jo
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(jb->id + 1 + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(jb->card_id, sizeof(jb->card_id), "%s", card_id);
-	snprintf(jb->pin, sizeof(jb->pin), "%s", pin);
+	/* The job's own copy of the PIN (the caller's is wiped on return); the length was checked
+	 * against JOB_PIN_MAX by the caller, the buffer is calloc'ed so the copy stays terminated. */
+	memcpy(jb->pin, pin, strnlen(pin, JOB_PIN_MAX));
 	jb->state = JOB_RUNNING;
 	jb->stage = "queued";
 	jb->tries_left = -1;
