@@ -11,7 +11,7 @@ wss_port=${SITHS_WSS_PORT:-29444}
 vpcd_port=${SITHS_VPCD_PORT:-35963}
 
 "$top/packaging/deps.sh"
-cmake -S "$top" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$top" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSITHS_TESTS=OFF >/dev/null
 cmake --build "$b" -j "$(nproc)" --target siths-bridge siths-cardsim >/dev/null
 
 mkdir -p "$b/demo/pcscd-run" "$b/demo/reader.conf.d"
@@ -48,9 +48,22 @@ pids+=($!)
 # is let in: the one who ran sudo, plus any in SITHS_DEMO_ALLOW_UID (uids or names, space-separated).
 allow=()
 for u in ${SUDO_UID:-} ${SITHS_DEMO_ALLOW_UID:-}; do allow+=(--allow-uid "$u"); done
+# The URL is printed once the daemon says it is ready (its log comes through a FIFO, then keeps
+# going to the terminal); a daemon that exits before that ends the demo with its log shown.
+fifo="$b/demo/bridge.out"
+rm -f "$fifo"; mkfifo "$fifo"
 "$b/server/siths-bridge" --https "127.0.0.1:$https_port" --wss "127.0.0.1:$wss_port" \
   --cert "$b/demo/certs/server.pem" --key "$b/demo/certs/server.key" --www "$top/www" \
-  --test-issuer "$b/demo/pki" "${allow[@]}" &
+  --test-issuer "$b/demo/pki" "${allow[@]}" >"$fifo" 2>&1 &
+pids+=($!)
+exec 3<"$fifo"
+ready=""
+while IFS= read -r line <&3; do
+  printf '%s\n' "$line" >&2
+  case $line in *" ready https="*) ready=1; break ;; esac
+done
+[ -n "$ready" ] || { echo "demo: siths-bridge did not start" >&2; exit 1; }
+cat <&3 >&2 &
 pids+=($!)
 
 cat <<MSG

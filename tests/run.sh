@@ -1,17 +1,48 @@
 #!/bin/sh
 # The one command that sets up and runs every test: installs dependencies, builds twice (plain with
-# -Werror, then ASan+UBSan) and runs the whole CTest suite in both builds.
+# -Werror, then ASan+UBSan) and runs the whole CTest suite in both builds. Both modes always run;
+# the summary names each, and the script fails if either failed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/packaging/deps.sh" --test
-(cd "$top/tests" && { [ -d node_modules/ws ] && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
+. "$top/packaging/node.sh"
+nodebin=$(siths_node_bindir)
+PATH="$nodebin:$PATH"; export PATH
+echo "tests: node $(node --version), npm $(npm --version) from $nodebin"
+
+# npm ci only when the lockfile changed since the last install (its hash is kept beside the modules).
+lock=$(sha256sum "$top/tests/package-lock.json" | cut -d' ' -f1)
+stamp="$top/tests/node_modules/.siths-lock-sha256"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock" ]; then
+  echo "tests: npm ci"
+  (cd "$top/tests" && npm ci --engine-strict --no-audit --no-fund)
+  echo "$lock" > "$stamp"
+fi
 
 jobs=$(nproc)
+summary=""
+failed=0
 for mode in plain sanitize; do
   b="$top/build-test-$mode"
   san=OFF; [ $mode = sanitize ] && san=ON
-  cmake -S "$top" -B "$b" -DSITHS_WERROR=ON -DSITHS_SANITIZE=$san -DCMAKE_BUILD_TYPE=Debug >/dev/null
-  cmake --build "$b" -j "$jobs"
   echo "== tests: $mode build =="
-  (cd "$b" && ctest --output-on-failure --timeout 300 ${CTEST_ARGS:-})
+  if cmake -S "$top" -B "$b" -DSITHS_WERROR=ON -DSITHS_SANITIZE=$san -DCMAKE_BUILD_TYPE=Debug \
+       -DSITHS_TESTS=ON -DNODE="$nodebin/node" >/dev/null &&
+     cmake --build "$b" -j "$jobs"; then
+    log="$b/ctest-summary.log"
+    # dash has no pipefail: ctest's own status goes through a file past tee.
+    { rc=0; (cd "$b" && ctest --output-on-failure --timeout 300 ${CTEST_ARGS:-}) || rc=$?; echo $rc > "$b/ctest.rc"; } | tee "$log"
+    if [ "$(cat "$b/ctest.rc")" = 0 ]; then
+      line=$(grep -E 'tests passed' "$log" | tail -n1)
+    else
+      failed=1; line="FAILED: $(grep -E 'tests passed|tests failed' "$log" | tail -n1)"
+      line="$line $(sed -n '/The following tests FAILED/,$p' "$log" | grep -oE '[0-9]+ - [^ ]+' | tr '\n' ' ')"
+    fi
+  else
+    failed=1; line="FAILED: the build did not complete"
+  fi
+  summary="$summary
+  $mode: $line"
 done
+echo "== tests: summary ==$summary"
+exit $failed

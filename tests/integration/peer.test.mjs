@@ -5,7 +5,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { SRC, Proc, bin, curl, localhostCerts, readFileSync, startBridge, tmp } from '../lib/harness.mjs';
@@ -14,23 +15,33 @@ const OTHER = 65534;
 const DENIED_HTTP = new RegExp(`^INFO http: refused connection from uid ${OTHER}: not an allowed user$`, 'gm');
 const DENIED_WS = new RegExp(`^INFO ws: refused connection from uid ${OTHER}: not an allowed user$`, 'gm');
 
-// Files the other user's client reads: the CA copied into a directory anyone may enter (tmp()
-// makes 0700 directories), and a config file for the config-file case.
+// Files the other user's client reads: the CA and the ws module, copied into a directory of the
+// system's temporary folder that anyone may enter, since the checkout and the build folder may
+// sit where only root can read (a clone in /root).
 let pub;
 before(() => {
   if (process.geteuid() !== 0) throw new Error('peer tests run clients as another uid: they need root (tests/run.sh)');
-  pub = tmp('peer-');
-  chmodSync(pub, 0o755);
+  pub = mkdtempSync(join(tmpdir(), 'siths-peer-'));
   copyFileSync(localhostCerts().ca, join(pub, 'ca.pem'));
-  chmodSync(join(pub, 'ca.pem'), 0o644);
+  cpSync(join(SRC, 'tests', 'node_modules', 'ws'), join(pub, 'ws'), { recursive: true });
+  chmodRecursive(pub);
 });
+after(() => { if (pub) rmSync(pub, { recursive: true, force: true }); });
+
+function chmodRecursive(dir) {
+  chmodSync(dir, 0o755);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) chmodRecursive(join(dir, e.name));
+    else chmodSync(join(dir, e.name), 0o644);
+  }
+}
 
 // Runs cmd as uid/gid OTHER with no supplementary groups. Resolves with { code, stdout, stderr };
 // the deadline kills that one child (by its pid, through execFile) if it hangs.
 function asOther(cmd, args, { input } = {}) {
   return new Promise((res) => {
     const child = execFile('setpriv', [`--reuid=${OTHER}`, `--regid=${OTHER}`, '--clear-groups', cmd, ...args],
-      { timeout: 20000, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, maxBuffer: 1 << 20 },
+      { timeout: 20000, cwd: pub, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, maxBuffer: 1 << 20 },
       (err, stdout, stderr) => res({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr, killed: err?.killed }));
     child.stdin.end(input ?? '');
   });
@@ -56,7 +67,7 @@ ws.on('close', () => process.exit(0));
 ws.on('error', (e) => { out({ error: e.code || e.message }); process.exit(4); });
 `;
 async function wssAs(t) {
-  const r = await asOther(process.execPath, ['-e', WS_CLIENT, join(SRC, 'tests', 'node_modules', 'ws'),
+  const r = await asOther(process.execPath, ['-e', WS_CLIENT, join(pub, 'ws'),
     `wss://127.0.0.1:${t.wss}/v1/events`, t.origin, join(pub, 'ca.pem')]);
   r.events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
   return r;
