@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what siths-bridge needs on Debian 12 (idempotent: no apt or download when everything is
 # present). `deps.sh` is what the demo needs: build, run, the virtual card, trusting the local CA.
-# `deps.sh --test` adds what the tests need. Run as root (or with sudo available).
+# `deps.sh --test` adds what the tests need; `deps.sh --list [--test]` prints the Debian packages
+# and installs nothing. Run as root (or with sudo available).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 PKGS="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libssl-dev openssl
@@ -11,6 +12,7 @@ procps"
 # threads' stacks for the failure message. Node.js and npm come from node.sh, not from Debian.
 TEST_PKGS="libcmocka-dev opensc chromium gdb"
 test=false
+[ "${1:-}" = "--list" ] && { shift; [ "${1:-}" = "--test" ] && PKGS="$PKGS $TEST_PKGS"; echo $PKGS; exit 0; }
 [ "${1:-}" = "--test" ] && { test=true; PKGS="$PKGS $TEST_PKGS"; }
 
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

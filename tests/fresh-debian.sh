@@ -70,8 +70,10 @@ copy_network_settings() {
     n=$((n + 1)); cp "$f" "$root/usr/local/share/ca-certificates/host-$n.crt"
   done
   npm_settings
+  # Where this machine's npm trusts a CA file, the fresh root's npm trusts its system bundle,
+  # which holds the anchors copied above once ca-certificates is installed.
   { echo "registry=$registry"; [ -z "$cafile" ] || echo "cafile=/etc/ssl/certs/ca-certificates.crt"; } \
-    > "$root/root/.npmrc"
+    > "$root/etc/npmrc"
 }
 
 # The checkout as a clone has it: tracked and new files, nothing that .gitignore keeps out.
@@ -156,17 +158,30 @@ run_demo() {
   return $rc
 }
 
+# What the demo alone would install on this fresh root (apt-get's simulation, nothing installed),
+# beside what the tests need: the figures go into the summary.
+count_packages() {
+  local demo all
+  in_root 'apt-get update -qq' >/dev/null
+  demo=$(in_root 'apt-get install -s --no-install-recommends $(packaging/deps.sh --list)' | grep -c '^Inst ')
+  all=$(in_root 'apt-get install -s --no-install-recommends $(packaging/deps.sh --list --test)' | grep -c '^Inst ')
+  echo "  Debian packages installed on the fresh root: $demo for the demo alone, $all with the tests' (+ Node.js from the npm registry)" \
+    > "$root/fresh-packages"
+}
+
 inside() {
   local mode f k
   mount_root
+  step packages count_packages || true
   step test run_tests || true
   step test-again run_tests_again || true
   step demo run_demo || true
-  for k in test test-again demo; do echo "$k=${took[$k]}"; done > "$root/fresh-times"
+  for k in packages test test-again demo; do echo "$k=${took[$k]}"; done > "$root/fresh-times"
+  { cat "$root/fresh-packages" 2>/dev/null || true
   for mode in plain sanitize; do
     f="$root/root/siths-bridge/build-test-$mode/ctest-summary.log"
-    [ -f "$f" ] && echo "  tests, $mode build: $(grep -E 'tests passed' "$f" | tail -n1)"
-  done > "$root/fresh-summary" || true
+    [ ! -f "$f" ] || echo "  tests, $mode build: $(grep -E 'tests passed' "$f" | tail -n1)"
+  done; } > "$root/fresh-summary"
   return $status
 }
 
@@ -190,16 +205,18 @@ trap cleanup EXIT
 t_all=$SECONDS
 
 if step debootstrap make_root && step export export_checkout; then
-  SITHS_FRESH_PROXY_ENV=$(env | grep -iE '^(https?|no)_proxy=' | tr '\n' ' ' || true)
+  # Proxy settings, and CA bundle settings that point at the system's bundle, pass through.
+  SITHS_FRESH_PROXY_ENV=$(env | grep -E '^((https?|no)_proxy|(HTTPS?|NO)_PROXY|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|CURL_CA_BUNDLE)=[^ ]*$' |
+    tr '\n' ' ' || true)
   export SITHS_FRESH_PROXY_ENV
   unshare --mount --propagation private "$0" --inside "$root" || status=1
   [ -s "$root/fresh-times" ] && while IFS='=' read -r k v; do took[$k]=$v; done < "$root/fresh-times"
 fi
 
 echo "== fresh-debian: times =="
-for k in debootstrap export test test-again demo; do printf '  %-12s %s\n' "$k" "${took[$k]:-not run}"; done
+for k in debootstrap export packages test test-again demo; do printf '  %-12s %s\n' "$k" "${took[$k]:-not run}"; done
 printf '  %-12s %s s\n' all $((SECONDS - t_all))
 [ -s "$root/fresh-summary" ] && cat "$root/fresh-summary"
-for k in test test-again demo; do case ${took[$k]:-FAILED} in *FAILED*) status=1 ;; esac; done
+for k in packages test test-again demo; do case ${took[$k]:-FAILED} in *FAILED*) status=1 ;; esac; done
 [ $status -eq 0 ] && echo "fresh-debian: passed" || echo "fresh-debian: FAILED" >&2
 exit $status
