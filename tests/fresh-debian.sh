@@ -170,18 +170,17 @@ count_packages() {
 }
 
 inside() {
-  local mode f k
+  local k
   mount_root
   step packages count_packages || true
   step test run_tests || true
   step test-again run_tests_again || true
   step demo run_demo || true
   for k in packages test test-again demo; do echo "$k=${took[$k]}"; done > "$root/fresh-times"
+  # The first run's own summary (the whole suite; the second ran the unit tests only).
   { cat "$root/fresh-packages" 2>/dev/null || true
-  for mode in plain sanitize; do
-    f="$root/root/siths-bridge/build-test-$mode/ctest-summary.log"
-    [ ! -f "$f" ] || echo "  tests, $mode build: $(grep -E 'tests passed' "$f" | tail -n1)"
-  done; } > "$root/fresh-summary"
+    sed -n '/^== tests: summary ==$/,$p' "$root/fresh-test.log" | sed -e 's/^==.*/  test command, first run:/' -e 's/^  \([a-z]\)/    \1/'
+  } > "$root/fresh-summary"
   return $status
 }
 
