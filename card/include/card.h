@@ -1,6 +1,6 @@
 /* card.h — the card core's facade, the whole contract between card/ and the server: start/stop
  * the core (PC/SC monitor thread + SITHS reader), card events, snapshots of readers and cards,
- * health, and the one error enum (card_err) every layer of card/ returns.
+ * health; card_err (err.h) is the one error enum every layer of card/ returns.
  * Threads: events are delivered on the core's monitor thread; every other function is
  * thread-safe. Snapshots are deep copies owned by the caller (free with card_snapshot_free). */
 #ifndef SITHS_CARD_H
@@ -9,37 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum {
-	CARD_OK = 0,
-	CARD_E_NOMEM,
-	CARD_E_INTERNAL,          /* a bug or an unexpected library failure */
-	CARD_E_NO_SERVICE,        /* pcscd not reachable */
-	CARD_E_NO_READER,         /* the reader went away */
-	CARD_E_NO_CARD,           /* no card in the reader / unknown card id */
-	CARD_E_REMOVED,           /* the card was pulled during the operation */
-	CARD_E_RESET,             /* the card was reset by another program */
-	CARD_E_SHARING,           /* another program holds the card exclusively */
-	CARD_E_CANCELLED,         /* the core is stopping */
-	CARD_E_COMM,              /* transport failure or a response that breaks the protocol */
-	CARD_E_FILE_NOT_FOUND,    /* 6A82, 6A83, 6A88 */
-	CARD_E_RANGE,             /* 6B00, 6A84: offset or length beyond the file */
-	CARD_E_WRONG_LENGTH,      /* 6700 */
-	CARD_E_SECURITY,          /* 6982: PIN not verified */
-	CARD_E_CONDITIONS,        /* 6985, 6986: conditions of use not satisfied */
-	CARD_E_PIN_WRONG,         /* 63Cx with x > 0: wrong PIN, tries left in the SW */
-	CARD_E_PIN_BLOCKED,       /* 6983 or 63C0 */
-	CARD_E_WRONG_DATA,        /* 6A80 */
-	CARD_E_NOT_SUPPORTED,     /* 6D00, 6E00, 6A81, 6A86, 68xx, or a layout this core cannot use */
-	CARD_E_CARD_ERROR,        /* any other status word (64xx, 65xx, 6Fxx, …) */
-	CARD_E_BAD_DATA,          /* malformed DER, certificate or response from the card */
-	CARD_E__COUNT
-} card_err;
-
-/* Human text, e.g. "card removed". Never NULL. */
-const char *card_strerror(card_err e);
-/* snake_case code for JSON, e.g. "card_removed", "bad_data". Never NULL. */
-const char *card_errcode(card_err e);
-
+#include "err.h"
 #include "model.h"
 
 typedef struct card_core card_core;
