@@ -88,17 +88,16 @@ static void insert(struct sim_card *c, struct card_model *m, struct siths_layout
 	assert_non_null(l->auth_cert);
 }
 
-/* The re-read that ends card_with_card(), after the reset: its APDU count. */
-static size_t reread(struct sim_card *c)
+/* The re-read that ends card_with_card(), after the reset, into *m: its APDU count. */
+static size_t reread(struct sim_card *c, struct card_model *m)
 {
 	struct rec r;
 	struct apdu_transport t;
-	struct card_model m;
 	struct siths_layout l;
 	sim_card_reset_session(c);
 	rec_init(&r, c, &t);
-	memset(&m, 0, sizeof(m));
-	assert_int_equal(siths_read_layout(&t, &m, &l), CARD_OK);
+	assert_int_equal(siths_read_layout(&t, m, &l), CARD_OK);
+	assert_true(l.usable);
 	siths_layout_free(&l);
 	return r.n;
 }
@@ -221,85 +220,86 @@ static card_err download_work(card_session *s, const struct card_model *m, void 
 	return e;
 }
 
-/* ---- tests ---- */
+/* ---- tests: each on a fresh card, inserted (model and layout read), its APDUs recorded ---- */
 
-static void login_apdus(void **state)
-{
-	(void)state;
-	struct sim_card *c = fx_sim_card(NULL);
+struct inserted {
+	struct sim_card *c;
 	struct card_model m;
 	struct siths_layout l;
 	struct rec r;
 	struct apdu_transport t;
-	insert(c, &m, &l);
-	rec_init(&r, c, &t);
+};
+
+static int setup(void **state)
+{
+	struct inserted *k = calloc(1, sizeof(*k));
+	assert_non_null(k);
+	k->c = fx_sim_card(NULL);
+	insert(k->c, &k->m, &k->l);
+	rec_init(&k->r, k->c, &k->t);
+	*state = k;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct inserted *k = *state;
+	siths_layout_free(&k->l);
+	sim_card_free(k->c);
+	free(k);
+	return 0;
+}
+
+static card_err run(struct inserted *k, card_work_fn fn, void *user)
+{
+	return card_session_run(&k->t, &k->m, &k->l, fn, user);
+}
+
+static void login_apdus(void **state)
+{
+	struct inserted *k = *state;
 	struct login w = { .pin = "123456", .tries = -1 };
-	assert_int_equal(card_session_run(&t, &m, &l, login_work, &w), CARD_OK);
+	assert_int_equal(run(k, login_work, &w), CARD_OK);
 	assert_true(w.proof_ok);
 	assert_string_equal(w.pin, ""); /* wiped by the VERIFY */
-	assert_select_then_verify(&r, &l, m.pin1.ref);
-	assert_int_equal(r.lc[1], 6);
-	assert_int_equal(r.ins[2], 0x22);
-	assert_int_equal(r.ins[3], 0x88);
-	assert_int_equal(r.n, LOGIN_WORK);
-	assert_int_equal(reread(c), LOGIN_REREAD);
-	siths_layout_free(&l);
-	sim_card_free(c);
+	assert_select_then_verify(&k->r, &k->l, k->m.pin1.ref);
+	assert_int_equal(k->r.lc[1], 6);
+	assert_int_equal(k->r.ins[2], 0x22);
+	assert_int_equal(k->r.ins[3], 0x88);
+	assert_int_equal(k->r.n, LOGIN_WORK);
+	assert_int_equal(reread(k->c, &k->m), LOGIN_REREAD);
 }
 
 static void download_apdus(void **state)
 {
-	(void)state;
-	struct sim_card *c = fx_sim_card(NULL);
-	struct card_model m;
-	struct siths_layout l;
-	struct rec r;
-	struct apdu_transport t;
-	insert(c, &m, &l);
-	assert_false(m.sign.present);
-	rec_init(&r, c, &t);
-	struct download w = { .card = c, .pin = "654321", .rec = &r };
-	assert_int_equal(card_session_run(&t, &m, &l, download_work, &w), CARD_OK);
-	assert_select_then_verify(&r, &l, m.pin2.ref);
-	assert_int_equal(r.lc[1], 0);  /* the counter first (no PIN sent) */
-	assert_int_equal(r.ins[2], 0x20);
-	assert_int_equal(r.lc[2], 6);  /* then the PIN */
-	assert_int_equal(r.ins[r.n - 1], 0xD6); /* the CDF entry: the commit point, last */
+	struct inserted *k = *state;
+	assert_false(k->m.sign.present);
+	struct download w = { .card = k->c, .pin = "654321", .rec = &k->r };
+	assert_int_equal(run(k, download_work, &w), CARD_OK);
+	assert_select_then_verify(&k->r, &k->l, k->m.pin2.ref);
+	assert_int_equal(k->r.lc[1], 0);  /* the counter first (no PIN sent) */
+	assert_int_equal(k->r.ins[2], 0x20);
+	assert_int_equal(k->r.lc[2], 6);  /* then the PIN */
+	assert_int_equal(k->r.ins[k->r.n - 1], 0xD6); /* the CDF entry: the commit point, last */
 	assert_int_equal(w.before_write, DOWNLOAD_KEY);
-	assert_int_equal(r.n, DOWNLOAD_KEY + WRITE_APDUS(w.cert_len));
+	assert_int_equal(k->r.n, DOWNLOAD_KEY + WRITE_APDUS(w.cert_len));
 	assert_int_equal(w.written, w.cert_len);
-	struct rec rr;
-	struct apdu_transport rt;
-	sim_card_reset_session(c);
-	rec_init(&rr, c, &rt);
-	assert_int_equal(siths_read(&rt, &m), CARD_OK);
-	assert_true(m.sign.present && m.sign_key_checked);
-	assert_int_equal(rr.n, REREAD_WITH_CERT(w.cert_len));
-	siths_layout_free(&l);
-	sim_card_free(c);
+	assert_int_equal(reread(k->c, &k->m), REREAD_WITH_CERT(w.cert_len));
+	assert_true(k->m.sign.present && k->m.sign_key_checked);
 }
 
 /* No stored layout (a card whose insertion read did not get that far): read in the session,
  * then the same SELECT + VERIFY. */
 static void layout_read_when_not_kept(void **state)
 {
-	(void)state;
-	struct sim_card *c = fx_sim_card(NULL);
-	struct card_model m;
-	struct siths_layout l;
-	struct rec r;
-	struct apdu_transport t;
-	insert(c, &m, &l);
-	rec_init(&r, c, &t);
+	struct inserted *k = *state;
 	struct login w = { .pin = "123456", .tries = -1 };
-	assert_int_equal(card_session_run(&t, &m, NULL, login_work, &w), CARD_OK);
+	assert_int_equal(card_session_run(&k->t, &k->m, NULL, login_work, &w), CARD_OK);
 	assert_true(w.proof_ok);
-	assert_true(r.n > LOGIN_WORK);
-	size_t k = r.n - LOGIN_WORK;
-	assert_int_equal(r.ins[k], 0xA4);
-	assert_int_equal(r.ins[k + 1], 0x20);
-	siths_layout_free(&l);
-	sim_card_free(c);
+	assert_true(k->r.n > LOGIN_WORK);
+	size_t first = k->r.n - LOGIN_WORK;
+	assert_int_equal(k->r.ins[first], 0xA4);
+	assert_int_equal(k->r.ins[first + 1], 0x20);
 }
 
 static card_err bad_pin_work(card_session *s, const struct card_model *m, void *user)
@@ -313,41 +313,23 @@ static card_err bad_pin_work(card_session *s, const struct card_model *m, void *
 
 static void malformed_pin_not_sent(void **state)
 {
-	(void)state;
-	struct sim_card *c = fx_sim_card(NULL);
-	struct card_model m;
-	struct siths_layout l;
-	struct rec r;
-	struct apdu_transport t;
-	insert(c, &m, &l);
-	assert_false(card_pin_format_ok(&m.pin1, "12a456"));
-	assert_true(card_pin_format_ok(&m.pin1, "123456"));
-	rec_init(&r, c, &t);
+	struct inserted *k = *state;
+	assert_false(card_pin_format_ok(&k->m.pin1, "12a456"));
+	assert_true(card_pin_format_ok(&k->m.pin1, "123456"));
 	char pin[] = "12a456";
-	assert_int_equal(card_session_run(&t, &m, &l, bad_pin_work, pin), CARD_E_PIN_FORMAT);
-	assert_int_equal(r.n, 1); /* the SELECT only */
+	assert_int_equal(run(k, bad_pin_work, pin), CARD_E_PIN_FORMAT);
+	assert_int_equal(k->r.n, 1); /* the SELECT only */
 	assert_memory_equal(pin, "\0\0\0\0\0\0", 6);
-	siths_layout_free(&l);
-	sim_card_free(c);
 }
 
 /* The card accepts PIN1, then answers the proof with 63C2: a card error, never "wrong PIN". */
 static void pin_status_after_verify_is_a_card_error(void **state)
 {
-	(void)state;
-	struct sim_card *c = fx_sim_card(NULL);
-	struct card_model m;
-	struct siths_layout l;
-	struct rec r;
-	struct apdu_transport t;
-	insert(c, &m, &l);
-	rec_init(&r, c, &t);
-	r.fault_ins = 0x88;
+	struct inserted *k = *state;
+	k->r.fault_ins = 0x88;
 	struct login w = { .pin = "123456", .tries = -1 };
-	assert_int_equal(card_session_run(&t, &m, &l, login_work, &w), CARD_E_CARD_ERROR);
-	assert_int_equal(r.n, LOGIN_WORK);
-	siths_layout_free(&l);
-	sim_card_free(c);
+	assert_int_equal(run(k, login_work, &w), CARD_E_CARD_ERROR);
+	assert_int_equal(k->r.n, LOGIN_WORK);
 }
 
 static card_err status_work(card_session *s, const struct card_model *m, void *user)
@@ -358,28 +340,18 @@ static card_err status_work(card_session *s, const struct card_model *m, void *u
 
 static void blocked_pin_status(void **state)
 {
-	(void)state;
-	struct sim_card *c = fx_sim_card(NULL);
-	struct card_model m;
-	struct siths_layout l;
-	struct rec r;
-	struct apdu_transport t;
-	insert(c, &m, &l);
-	rec_init(&r, c, &t);
+	struct inserted *k = *state;
 	int tries = 99;
-	assert_int_equal(card_session_run(&t, &m, &l, status_work, &tries), CARD_OK);
+	assert_int_equal(run(k, status_work, &tries), CARD_OK);
 	assert_int_equal(tries, 3);
 	for (int i = 0; i < 3; i++) {
-		struct download w = { .card = c, .pin = "111111" };
-		card_err e = card_session_run(&t, &m, &l, download_work, &w);
-		assert_int_equal(e, i < 2 ? CARD_E_PIN_WRONG : CARD_E_PIN_BLOCKED);
+		struct download w = { .card = k->c, .pin = "111111" };
+		assert_int_equal(run(k, download_work, &w), i < 2 ? CARD_E_PIN_WRONG : CARD_E_PIN_BLOCKED);
 	}
-	size_t sent = r.n;
-	assert_int_equal(card_session_run(&t, &m, &l, status_work, &tries), CARD_E_PIN_BLOCKED);
+	size_t sent = k->r.n;
+	assert_int_equal(run(k, status_work, &tries), CARD_E_PIN_BLOCKED);
 	assert_int_equal(tries, 0);
-	assert_int_equal(r.n, sent + 2); /* SELECT + the empty VERIFY */
-	siths_layout_free(&l);
-	sim_card_free(c);
+	assert_int_equal(k->r.n, sent + 2); /* SELECT + the empty VERIFY */
 }
 
 static card_err never_called(card_session *s, const struct card_model *m, void *user)
@@ -394,18 +366,9 @@ static card_err never_called(card_session *s, const struct card_model *m, void *
 /* Pulled at the SELECT: the error comes back and the work never runs. */
 static void error_before_the_work(void **state)
 {
-	(void)state;
-	struct sim_card *c = fx_sim_card(NULL);
-	struct card_model m;
-	struct siths_layout l;
-	struct rec r;
-	struct apdu_transport t;
-	insert(c, &m, &l);
-	rec_init(&r, c, &t);
-	r.sim.pull_after = 0;
-	assert_int_equal(card_session_run(&t, &m, &l, never_called, NULL), CARD_E_REMOVED);
-	siths_layout_free(&l);
-	sim_card_free(c);
+	struct inserted *k = *state;
+	k->r.sim.pull_after = 0;
+	assert_int_equal(run(k, never_called, NULL), CARD_E_REMOVED);
 }
 
 int main(void)
@@ -413,13 +376,13 @@ int main(void)
 	if (fx_sim_pki("test-pki-session"))
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(login_apdus),
-		cmocka_unit_test(download_apdus),
-		cmocka_unit_test(layout_read_when_not_kept),
-		cmocka_unit_test(malformed_pin_not_sent),
-		cmocka_unit_test(pin_status_after_verify_is_a_card_error),
-		cmocka_unit_test(blocked_pin_status),
-		cmocka_unit_test(error_before_the_work),
+		cmocka_unit_test_setup_teardown(login_apdus, setup, teardown),
+		cmocka_unit_test_setup_teardown(download_apdus, setup, teardown),
+		cmocka_unit_test_setup_teardown(layout_read_when_not_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(malformed_pin_not_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(pin_status_after_verify_is_a_card_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(blocked_pin_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(error_before_the_work, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }
