@@ -108,6 +108,12 @@ static void progress(struct job *jb, const char *stage, int percent, const char 
 	send_event(j, ev);
 }
 
+/* The job-failed code of card error e (errmap.h). */
+static const char *code_of(card_err e)
+{
+	return errmap_card(e)->job_code;
+}
+
 /* Records the failure the job ends with (the first one wins). */
 __attribute__((format(printf, 4, 5)))
 static void set_failure(struct job *jb, const char *code, int tries_left, const char *fmt, ...)
@@ -202,7 +208,7 @@ static card_err stage_verify(struct work *w)
 	if (!e)
 		e = card_verify_pin(w->s, CARD_PIN2, jb->pin, &tries);
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
-	const char *code = errmap_card(e)->job_code;
+	const char *code = code_of(e);
 	if (e == CARD_E_PIN_WRONG)
 		set_failure(jb, code, tries, "wrong signature code (PIN2)");
 	else if (e == CARD_E_PIN_BLOCKED)
@@ -221,7 +227,7 @@ static card_err stage_generate(struct work *w)
 		return e;
 	csr_err ce = csr_rsa_pubkey(pk.n, pk.n_len, pk.e, pk.e_len, &w->pub);
 	if (ce) {
-		set_failure(w->jb, "card_error", -1, "the card's new key is unusable: %s", csr_strerror(ce));
+		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "the card's new key is unusable: %s", csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -237,14 +243,14 @@ static card_err stage_csr(struct work *w)
 	const unsigned char *p = der;
 	w->auth = der ? d2i_X509(NULL, &p, (long)der_len) : NULL;
 	if (!w->auth) {
-		set_failure(w->jb, "card_error", -1, "the authentication certificate is unreadable");
+		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "the authentication certificate is unreadable");
 		return CARD_E_BAD_DATA;
 	}
 	csr_err ce = csr_build(w->auth, w->pub, card_signer, &s, &w->csr, &w->csr_len);
 	if (ce == CSR_E_SIGNER && s.err)
 		return s.err;
 	if (ce) {
-		set_failure(w->jb, "card_error", -1, "certificate request: %s", csr_strerror(ce));
+		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "certificate request: %s", csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -334,13 +340,13 @@ static void *worker(void *arg)
 	if (!e && !card_shows_cert(j, jb->card_id)) {
 		e = card_gone(j->d.core, card_id, CARD_E_COMM) ? CARD_E_REMOVED : CARD_E_BAD_DATA;
 		if (e == CARD_E_BAD_DATA)
-			set_failure(jb, errmap_card(e)->job_code, -1, "%s", "the card does not show the written certificate");
+			set_failure(jb, code_of(e), -1, "%s", "the card does not show the written certificate");
 	}
 	if (e && card_gone(j->d.core, card_id, e))
-		set_failure(jb, errmap_card(CARD_E_REMOVED)->job_code, -1, "the card was removed during the download: %s",
+		set_failure(jb, code_of(CARD_E_REMOVED), -1, "the card was removed during the download: %s",
 			    card_strerror(e));
 	else if (e)
-		set_failure(jb, errmap_card(e)->job_code, -1, "the card answered unexpectedly: %s", card_strerror(e));
+		set_failure(jb, code_of(e), -1, "the card answered unexpectedly: %s", card_strerror(e));
 	finish(jb, e == CARD_OK);
 	pthread_mutex_lock(&j->lock);
 	j->running--;
