@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "card.h"
+#include "err.h"
 
 #define APDU_MAX_DATA 65536            /* largest Ne */
 #define APDU_MAX_RESP (APDU_MAX_DATA + 2)
@@ -43,7 +43,7 @@ card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a,
 card_err apdu_run(const struct apdu_transport *t, const struct apdu *a,
 		  uint8_t *out, size_t cap, size_t *out_len, uint16_t *sw);
 
-/* 9000 (and the warning 6282 "end of file reached") → CARD_OK; see card.h for the rest. */
+/* 9000 (and the warning 6282 "end of file reached") → CARD_OK; see err.h for the rest. */
 card_err apdu_sw_err(uint16_t sw);
 
 /* Tries left in 63Cx (0..15), 0 for 6983, else -1. */

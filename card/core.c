@@ -1,6 +1,8 @@
-/* core.c — the card core behind card.h: keeps the reader list and one cached model per card,
- * fed by the PC/SC monitor (pcsc.c) and the SITHS reader (siths.c), and turns changes into
- * events. The cache is guarded by one mutex; events are emitted outside it. */
+/* core.c — the card core behind card.h: keeps the reader list and one cached model per card
+ * (with the PKCS#15 layout of the card operations beside it), fed by the PC/SC monitor (pcsc.c)
+ * and the SITHS reader (siths.c), turns changes into events, and runs work on one card (claims,
+ * transaction, session, reset, re-read). The cache and the claims are guarded by one mutex;
+ * events are emitted outside it. */
 #include "card.h"
 
 #include <errno.h>
@@ -13,26 +15,37 @@
 #include <openssl/sha.h>
 
 #include "pcsc.h"
+#include "session.h"
 #include "siths.h"
 
 #define MAX_SLOTS 16
 #define READ_ATTEMPTS 3  /* a card reset by another program while we read it is read again */
+#define GONE_WAIT_MS 3000
 
 struct slot {
 	struct card_reader r;
 	bool has_card;
 	struct card_model card;
+	struct siths_layout layout; /* read with card; owned by the slot */
+};
+
+/* One card in use: card_with_card() or a claim taken for later. */
+struct card_claim {
+	card_core *core;
+	char id[CARD_ID_LEN];
+	struct card_claim *next;
 };
 
 struct card_core {
 	pthread_mutex_t lock;
-	pthread_cond_t gone; /* broadcast when a card or reader leaves (card_wait_gone) */
+	pthread_cond_t gone; /* broadcast when a card or reader leaves (card_gone) */
 	card_event_fn fn;
 	void *user;
 	pcsc_monitor *mon;
 	bool pcsc_up;
 	struct slot slots[MAX_SLOTS];
 	size_t n;
+	struct card_claim *claims;
 };
 
 static void emit(card_core *c, enum card_event_kind kind, const struct card_reader *r,
@@ -110,6 +123,7 @@ static void on_reader_removed(void *user, const char *name)
 	struct slot *s = slot_by_name(c, name);
 	if (s) {
 		r = s->r;
+		siths_layout_free(&s->layout);
 		*s = c->slots[--c->n];
 		pthread_cond_broadcast(&c->gone);
 	}
@@ -126,14 +140,16 @@ static void atr_hex(const uint8_t *atr, size_t n, char *out, size_t cap)
 		k += (size_t)snprintf(out + k, cap - k, i ? ":%02x" : "%02x", atr[i]);
 }
 
-/* Reads the model over an open connection, reconnecting after a reset by another program. */
-static card_err read_model(pcsc_card *pc, struct card_model *m)
+/* Reads the model and layout over an open connection, reconnecting after a reset by another
+ * program. l is freed by the caller whatever the outcome. */
+static card_err read_model(pcsc_card *pc, struct card_model *m, struct siths_layout *l)
 {
 	card_err e = CARD_E_RESET;
 	for (int i = 0; i < READ_ATTEMPTS && e == CARD_E_RESET; i++) {
 		if (i && (e = pcsc_card_reconnect(pc, false)) != CARD_OK)
 			break;
-		e = siths_read(pcsc_card_transport(pc), m);
+		siths_layout_free(l);
+		e = siths_read_layout(pcsc_card_transport(pc), m, l);
 	}
 	return e;
 }
@@ -151,25 +167,45 @@ static void unique_id(card_core *c, struct card_model *m, const char *reader)
 	}
 }
 
+/* Puts a card read in reader `name` into its slot, taking over *l; *r is the slot's reader for
+ * the event. False when the reader is gone. Caller holds the lock. */
+static bool store(card_core *c, const char *name, struct card_model *m, struct siths_layout *l,
+		  struct card_reader *r)
+{
+	struct slot *s = slot_by_name(c, name);
+	if (!s)
+		return false;
+	unique_id(c, m, name);
+	siths_layout_free(&s->layout);
+	s->has_card = true;
+	s->card = *m;
+	s->layout = *l;
+	memset(l, 0, sizeof(*l));
+	s->r.card_present = true;
+	memcpy(s->r.card_id, m->id, sizeof(s->r.card_id));
+	*r = s->r;
+	return true;
+}
+
 static void on_card_present(void *user, pcsc_monitor *mon, const char *name)
 {
 	card_core *c = user;
 	struct card_model m;
 	struct card_reader r;
+	struct siths_layout l;
 	pcsc_card *pc = NULL;
 	uint8_t atr[40];
 	memset(&m, 0, sizeof(m));
+	memset(&l, 0, sizeof(l));
 	copy_name(m.reader, sizeof(m.reader), name);
 	reader_id(name, m.reader_id);
 	card_err e = pcsc_card_open(mon, name, &pc);
 	if (!e) {
 		atr_hex(atr, pcsc_card_atr(pc, atr, sizeof(atr)), m.atr, sizeof(m.atr));
-		e = read_model(pc, &m);
+		e = read_model(pc, &m, &l);
 	}
-	if (e == CARD_E_REMOVED || e == CARD_E_NO_SERVICE || e == CARD_E_NO_READER || e == CARD_E_CANCELLED) {
-		pcsc_card_close(pc);
-		return; /* the monitor reports what happened next */
-	}
+	if (e == CARD_E_REMOVED || e == CARD_E_NO_SERVICE || e == CARD_E_NO_READER || e == CARD_E_CANCELLED)
+		goto out; /* the monitor reports what happened next */
 	if (e && m.status != CARD_STATUS_ERROR) {
 		m.status = CARD_STATUS_ERROR;
 		m.error = e;
@@ -177,18 +213,12 @@ static void on_card_present(void *user, pcsc_monitor *mon, const char *name)
 		siths_card_id(&m, m.id);
 	}
 	pthread_mutex_lock(&c->lock);
-	struct slot *s = slot_by_name(c, name);
-	if (s) {
-		unique_id(c, &m, name);
-		s->has_card = true;
-		s->card = m;
-		s->r.card_present = true;
-		memcpy(s->r.card_id, m.id, sizeof(s->r.card_id));
-		r = s->r;
-	}
+	bool stored = store(c, name, &m, &l, &r);
 	pthread_mutex_unlock(&c->lock);
-	if (s)
+	if (stored)
 		emit(c, CARD_EV_CARD_INSERTED, &r, &m);
+out:
+	siths_layout_free(&l);
 	/* Ending the transaction and disconnecting are two more pcscd round trips: after the event. */
 	pcsc_card_close(pc);
 }
@@ -205,6 +235,7 @@ static void on_card_absent(void *user, const char *name)
 		had = s->has_card;
 		m = s->card;
 		s->has_card = false;
+		siths_layout_free(&s->layout);
 		s->r.card_present = false;
 		s->r.card_id[0] = 0;
 		r = s->r;
@@ -251,6 +282,8 @@ void card_core_stop(card_core *c)
 	if (!c)
 		return;
 	pcsc_monitor_stop(c->mon);
+	for (size_t i = 0; i < c->n; i++)
+		siths_layout_free(&c->slots[i].layout);
 	pthread_cond_destroy(&c->gone);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -297,7 +330,149 @@ card_err card_get(card_core *c, const char *id, struct card_model *out)
 	return s ? CARD_OK : CARD_E_NO_CARD;
 }
 
-bool card_wait_gone(card_core *c, const char *id, long timeout_ms)
+void card_health_get(card_core *c, struct card_health *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	out->pcsc_up = c->pcsc_up;
+	out->readers = c->n;
+	for (size_t i = 0; i < c->n; i++)
+		out->cards += c->slots[i].has_card;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- work on one card ---- */
+
+static bool claimed(const card_core *c, const char *id)
+{
+	for (const struct card_claim *cl = c->claims; cl; cl = cl->next)
+		if (!strcmp(cl->id, id))
+			return true;
+	return false;
+}
+
+card_err card_claim_get(card_core *c, const char *id, card_claim **out)
+{
+	*out = NULL;
+	size_t n = strlen(id);
+	if (n >= CARD_ID_LEN)
+		return CARD_E_NO_CARD;
+	card_claim *cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return CARD_E_NOMEM;
+	cl->core = c;
+	memcpy(cl->id, id, n + 1);
+	pthread_mutex_lock(&c->lock);
+	bool busy = claimed(c, id);
+	if (!busy) {
+		cl->next = c->claims;
+		c->claims = cl;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (busy) {
+		free(cl);
+		return CARD_E_BUSY;
+	}
+	*out = cl;
+	return CARD_OK;
+}
+
+void card_claim_drop(card_claim *cl)
+{
+	if (!cl)
+		return;
+	card_core *c = cl->core;
+	pthread_mutex_lock(&c->lock);
+	for (card_claim **p = &c->claims; *p; p = &(*p)->next) {
+		if (*p == cl) {
+			*p = cl->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(cl);
+}
+
+/* The model and a copy of the layout of card id, as one consistent pair. */
+static card_err take(card_core *c, const char *id, struct card_model *m, struct siths_layout *l)
+{
+	card_err e = CARD_E_NO_CARD;
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_by_card(c, id);
+	if (s) {
+		*m = s->card;
+		/* Out of memory only costs the copy: the session then reads the layout itself. */
+		siths_layout_copy(l, &s->layout);
+		e = CARD_OK;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e;
+}
+
+/* Stores the model and layout re-read after the work (taking over *l; NULL: the card could
+ * not be read, the layout stays) and tells, unless the card went meanwhile. */
+static void update(card_core *c, const char *id, struct card_model *m, struct siths_layout *l)
+{
+	struct card_reader r;
+	pthread_mutex_lock(&c->lock);
+	struct slot *s = slot_by_card(c, id);
+	if (s) {
+		memcpy(m->id, id, sizeof(m->id)); /* same card, same id (even after a collision) */
+		s->card = *m;
+		if (l) {
+			siths_layout_free(&s->layout);
+			s->layout = *l;
+			memset(l, 0, sizeof(*l));
+		}
+		r = s->r;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (s)
+		emit(c, CARD_EV_CARD_UPDATED, &r, m);
+}
+
+card_err card_claim_run(card_claim *cl, card_work_fn fn, void *user)
+{
+	struct card_model m;
+	struct siths_layout l, fresh;
+	pcsc_card *pc = NULL;
+	memset(&fresh, 0, sizeof(fresh));
+	card_err e = take(cl->core, cl->id, &m, &l);
+	if (!e)
+		e = pcsc_card_open(NULL, m.reader, &pc);
+	if (e)
+		goto out;
+	/* Never retried here: fn may have sent a PIN, and PINs are not retried automatically. */
+	e = card_session_run(pcsc_card_transport(pc), &m, &l, fn, user);
+	/* Reset: the PINs fn verified must not stay usable by other programs; it also makes the
+	 * empty VERIFYs of the re-read report counters rather than "verified". */
+	card_err re = pcsc_card_reconnect(pc, true);
+	bool read = re == CARD_OK;
+	if (read)
+		re = read_model(pc, &m, &fresh);
+	pcsc_card_close(pc);
+	pc = NULL;
+	if (re != CARD_E_REMOVED && re != CARD_E_NO_SERVICE && re != CARD_E_NO_READER)
+		update(cl->core, cl->id, &m, read ? &fresh : NULL);
+out:
+	pcsc_card_close(pc);
+	siths_layout_free(&l);
+	siths_layout_free(&fresh);
+	card_claim_drop(cl);
+	return e;
+}
+
+card_err card_with_card(card_core *c, const char *id, card_work_fn fn, void *user)
+{
+	card_claim *cl;
+	card_err e = card_claim_get(c, id, &cl);
+	return e ? e : card_claim_run(cl, fn, user);
+}
+
+/* Waits until card id has left (its reader is empty or gone), at most timeout_ms: true when it
+ * has. Woken by the monitor's removal, not by polling. */
+static bool wait_gone(card_core *c, const char *id, long timeout_ms)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
@@ -316,47 +491,14 @@ bool card_wait_gone(card_core *c, const char *id, long timeout_ms)
 	return gone;
 }
 
-void card_health_get(card_core *c, struct card_health *out)
+bool card_gone(card_core *c, const char *id, card_err e)
 {
-	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&c->lock);
-	out->pcsc_up = c->pcsc_up;
-	out->readers = c->n;
-	for (size_t i = 0; i < c->n; i++)
-		out->cards += c->slots[i].has_card;
-	pthread_mutex_unlock(&c->lock);
-}
-
-card_err card_with_card(card_core *c, const char *id, card_work_fn fn, void *user)
-{
-	struct card_model m;
-	pcsc_card *pc = NULL;
-	if (card_get(c, id, &m) != CARD_OK)
-		return CARD_E_NO_CARD;
-	card_err e = pcsc_card_open(NULL, m.reader, &pc);
-	if (e)
-		return e;
-	/* Never retried here: fn may have sent a PIN, and PINs are not retried automatically. */
-	e = fn(pcsc_card_transport(pc), &m, user);
-	struct card_model fresh = m;
-	/* Reset: the PINs fn verified must not stay usable by other programs; it also makes the
-	 * empty VERIFYs of the re-read report counters rather than "verified". */
-	card_err re = pcsc_card_reconnect(pc, true);
-	if (!re)
-		re = read_model(pc, &fresh);
-	pcsc_card_close(pc);
-	if (re == CARD_E_REMOVED || re == CARD_E_NO_SERVICE || re == CARD_E_NO_READER)
-		return e;
-	struct card_reader r;
-	pthread_mutex_lock(&c->lock);
-	struct slot *s = slot_by_card(c, id);
-	if (s) {
-		memcpy(fresh.id, id, sizeof(fresh.id)); /* same card, same id (even after a collision) */
-		s->card = fresh;
-		r = s->r;
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (s)
-		emit(c, CARD_EV_CARD_UPDATED, &r, &fresh);
-	return e;
+	if (e == CARD_E_REMOVED || e == CARD_E_NO_CARD || e == CARD_E_NO_READER || e == CARD_E_NO_SERVICE ||
+	    e == CARD_E_RESET)
+		return true;
+	if (e != CARD_E_COMM && e != CARD_E_CARD_ERROR)
+		return false;
+	/* A card pulled mid-APDU often shows as a transport failure first; the monitor sees the
+	 * reader empty within milliseconds and wakes us. */
+	return wait_gone(c, id, GONE_WAIT_MS);
 }

@@ -1,5 +1,5 @@
-/* err.c — text and JSON codes for card_err, the one error enum of the card core (card.h). */
-#include "card.h"
+/* err.c — text and names of card_err, the one error enum of the card core (err.h). */
+#include "err.h"
 
 static const struct {
 	const char *code, *text;
@@ -26,6 +26,8 @@ static const struct {
 	[CARD_E_NOT_SUPPORTED] = { "not_supported", "not supported by the card" },
 	[CARD_E_CARD_ERROR] = { "card_error", "the card reported an error" },
 	[CARD_E_BAD_DATA] = { "bad_data", "the card holds malformed data" },
+	[CARD_E_BUSY] = { "card_in_use", "a card operation is already running on this card" },
+	[CARD_E_PIN_FORMAT] = { "pin_format", "the PIN does not have the format the card requires" },
 };
 
 const char *card_strerror(card_err e)

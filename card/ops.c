@@ -1,4 +1,4 @@
-/* ops.c — issue 4's card operations over the APDU layer: VERIFY, signatures, key generation and
+/* ops.c — the card operations over the APDU layer: VERIFY, signatures, key generation and
  * the certificate write protocol of docs/virtual-card.md (certificate file first, read back,
  * then the CDF entry in one APDU, so a card pulled half-way shows no certificate). */
 #include "ops.h"
@@ -61,17 +61,17 @@ static card_err mse_set(const struct apdu_transport *t, uint8_t tmpl, uint8_t ke
 	return apdu_run(t, &a, NULL, 0, NULL, NULL);
 }
 
-card_err ops_sign(const struct apdu_transport *t, enum ops_key_use use, uint8_t key_ref,
+card_err ops_sign(const struct apdu_transport *t, enum card_key use, uint8_t key_ref,
 		  const uint8_t *data, size_t n, uint8_t *sig, size_t cap, size_t *sig_len)
 {
 	*sig_len = 0;
 	if (!n || n > 255)
 		return CARD_E_INTERNAL;
-	card_err e = mse_set(t, use == OPS_AUTH ? 0xA4 : 0xB6, key_ref);
+	card_err e = mse_set(t, use == CARD_KEY_AUTH ? 0xA4 : 0xB6, key_ref);
 	if (e)
 		return e;
-	struct apdu a = { .ins = use == OPS_AUTH ? 0x88 : 0x2A, .p1 = use == OPS_AUTH ? 0x00 : 0x9E,
-			  .p2 = use == OPS_AUTH ? 0x00 : 0x9A, .data = data, .lc = n, .ne = 256 };
+	struct apdu a = { .ins = use == CARD_KEY_AUTH ? 0x88 : 0x2A, .p1 = use == CARD_KEY_AUTH ? 0x00 : 0x9E,
+			  .p2 = use == CARD_KEY_AUTH ? 0x00 : 0x9A, .data = data, .lc = n, .ne = 256 };
 	e = apdu_run(t, &a, sig, cap, sig_len, NULL);
 	if (!e && *sig_len == 0)
 		e = CARD_E_BAD_DATA;
@@ -92,7 +92,7 @@ static card_err copy_uint(const struct der_tlv *v, uint8_t *out, size_t cap, siz
 	return CARD_OK;
 }
 
-card_err ops_parse_pubkey(const uint8_t *p, size_t n, struct ops_pubkey *out)
+card_err ops_parse_pubkey(const uint8_t *p, size_t n, struct card_pubkey *out)
 {
 	struct der d, c;
 	struct der_tlv t, v;
@@ -117,7 +117,7 @@ card_err ops_parse_pubkey(const uint8_t *p, size_t n, struct ops_pubkey *out)
 	return CARD_OK;
 }
 
-card_err ops_generate(const struct apdu_transport *t, uint8_t key_ref, struct ops_pubkey *out)
+card_err ops_generate(const struct apdu_transport *t, uint8_t key_ref, struct card_pubkey *out)
 {
 	const uint8_t crt[] = { 0xAC, 0x03, 0x84, 0x01, key_ref };
 	uint8_t resp[1200];
@@ -241,7 +241,7 @@ static card_err read_cdf(const struct apdu_transport *t, const struct siths_layo
 }
 
 static card_err write_chunks(const struct apdu_transport *t, const uint8_t *der, size_t n,
-			     ops_progress_fn fn, void *user)
+			     card_progress_fn fn, void *user)
 {
 	for (size_t off = 0; off < n; off += CHUNK) {
 		size_t c = n - off < CHUNK ? n - off : CHUNK;
@@ -255,7 +255,7 @@ static card_err write_chunks(const struct apdu_transport *t, const uint8_t *der,
 }
 
 card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_layout *l,
-			     const uint8_t *der, size_t n, ops_progress_fn fn, void *user)
+			     const uint8_t *der, size_t n, card_progress_fn fn, void *user)
 {
 	uint8_t *cdf = NULL, *back = NULL, entry[160], zeros[CHUNK] = { 0 };
 	size_t cdf_len = 0, cdf_size = 0, end = 0, old = SIZE_MAX, old_len = 0, elen = 0, back_len = 0;

@@ -1,8 +1,9 @@
-/* ops.h — the card operations of issue 4, run inside card_with_card(): VERIFY a PIN (format
- * checked against the AODF first, never retried, the PIN wiped after use), signatures with the
- * authentication or signing key, GENERATE ASYMMETRIC KEY PAIR for the signing key, and writing
- * the signature certificate with the CDF entry as the commit point (docs/virtual-card.md).
- * Every card answer is untrusted. No allocation outlives a call. */
+/* ops.h — the card operations the session (session.c) runs inside card_with_card(): VERIFY a
+ * PIN (format checked against the AODF first, never retried, the PIN wiped after use),
+ * signatures with the authentication or signing key, GENERATE ASYMMETRIC KEY PAIR for the
+ * signing key, and writing the signature certificate with the CDF entry as the commit point
+ * (docs/virtual-card.md). Every card answer is untrusted. No allocation outlives a call.
+ * The types shared with the session's callers (keys, public key, progress) are card.h's. */
 #ifndef SITHS_OPS_H
 #define SITHS_OPS_H
 
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 #include "apdu.h"
-#include "model.h"
+#include "card.h"
 #include "siths.h"
 
 /* True when pin is only ASCII digits and its length is within the AODF's min/max (max 0 = 8,
@@ -25,34 +26,19 @@ bool ops_pin_format_ok(const struct card_pin *p, const char *pin);
 card_err ops_verify(const struct apdu_transport *t, const struct card_pin *p, char *pin,
 		    int *tries_left);
 
-enum ops_key_use {
-	OPS_AUTH,   /* MSE SET AT + INTERNAL AUTHENTICATE (the login proof) */
-	OPS_SIGN,   /* MSE SET DST + PSO COMPUTE DIGITAL SIGNATURE (the CSR) */
-};
-/* The card signs data (a DigestInfo, PKCS#1 v1.5 on the card) with key key_ref; the signature
- * goes to sig (cap bytes), its length to *sig_len. */
-card_err ops_sign(const struct apdu_transport *t, enum ops_key_use use, uint8_t key_ref,
+/* The card signs data (a DigestInfo, PKCS#1 v1.5 on the card) with key key_ref: CARD_KEY_AUTH
+ * by MSE SET AT + INTERNAL AUTHENTICATE (the login proof), CARD_KEY_SIGN by MSE SET DST + PSO
+ * COMPUTE DIGITAL SIGNATURE (the CSR); the signature goes to sig (cap bytes), its length to
+ * *sig_len. */
+card_err ops_sign(const struct apdu_transport *t, enum card_key use, uint8_t key_ref,
 		  const uint8_t *data, size_t n, uint8_t *sig, size_t cap, size_t *sig_len);
-
-#define OPS_MAX_MODULUS 512  /* 4096-bit RSA */
-#define OPS_MAX_EXPONENT 8
-
-struct ops_pubkey {
-	uint8_t n[OPS_MAX_MODULUS];
-	size_t n_len;
-	uint8_t e[OPS_MAX_EXPONENT];
-	size_t e_len;
-};
 
 /* Parses a GENERATE response 7F49 { 81 modulus, 82 exponent } (untrusted; CARD_E_BAD_DATA
  * when malformed, empty or too large). */
-card_err ops_parse_pubkey(const uint8_t *p, size_t n, struct ops_pubkey *out);
+card_err ops_parse_pubkey(const uint8_t *p, size_t n, struct card_pubkey *out);
 
 /* GENERATE ASYMMETRIC KEY PAIR for key_ref (needs its PIN verified); the new public key. */
-card_err ops_generate(const struct apdu_transport *t, uint8_t key_ref, struct ops_pubkey *out);
-
-/* Progress of a write: done of total bytes of the certificate written so far. */
-typedef void (*ops_progress_fn)(size_t done, size_t total, void *user);
+card_err ops_generate(const struct apdu_transport *t, uint8_t key_ref, struct card_pubkey *out);
 
 /* The CDF entry for a signature certificate of cert_len bytes at l->sign_cert, as in
  * docs/virtual-card.md. CARD_E_INTERNAL if it does not fit cap. */
@@ -71,6 +57,6 @@ card_err ops_cdf_slot(const struct siths_layout *l, const uint8_t *cdf, size_t n
  * the certificate in chunks (progress after each), read it back and compare (CARD_E_BAD_DATA
  * on a difference), then the CDF entry in one APDU — the commit point. */
 card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_layout *l,
-			     const uint8_t *der, size_t n, ops_progress_fn fn, void *user);
+			     const uint8_t *der, size_t n, card_progress_fn fn, void *user);
 
 #endif

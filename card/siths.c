@@ -31,6 +31,9 @@ struct rd {
 	const struct p15_key *auth_key, *sign_key;
 	const struct p15_path *pukdf;  /* in odf; read on demand */
 	const struct p15_path *pin_df;  /* the DF the last PIN status was asked in */
+	bool keep_auth;                 /* keep the authentication certificate's DER for a layout */
+	uint8_t *auth_der;              /* that DER (malloc'd) once read */
+	size_t auth_der_len;
 };
 
 /* Transport-level errors end the read at once: the card is gone or was reset. */
@@ -90,8 +93,15 @@ card_err siths_select(const struct apdu_transport *t, const struct p15_app *app,
 		full.len += p->len;
 		return iso_select_path(t, full.b, full.len, fi);
 	}
-	card_err e = iso_select_aid(t, app->aid, app->aid_len);
+	card_err e = siths_select_app(t, app);
 	return e ? e : iso_select_rel(t, p->b, p->len, fi);
+}
+
+card_err siths_select_app(const struct apdu_transport *t, const struct p15_app *app)
+{
+	if (app->path.len)
+		return iso_select_path(t, app->path.b, app->path.len, NULL);
+	return iso_select_aid(t, app->aid, app->aid_len);
 }
 
 static card_err select_obj(struct rd *r, const struct p15_path *p, struct iso_file *fi)
@@ -402,7 +412,10 @@ static const struct p15_cert *cert_for(const struct rd *r, const struct p15_key 
 	return NULL;
 }
 
-static card_err read_cert(struct rd *r, const struct p15_cert *c, X509 **out)
+/* Reads and parses the certificate c; with der given, its DER (as read, parsed or not) is kept
+ * there (malloc'd; the caller frees). */
+static card_err read_cert(struct rd *r, const struct p15_cert *c, X509 **out, uint8_t **der,
+			  size_t *der_len)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -410,6 +423,11 @@ static card_err read_cert(struct rd *r, const struct p15_cert *c, X509 **out)
 	card_err e = read_obj(r, &c->path, ISO_DER_ONE, &buf, &len);
 	if (!e)
 		*out = parse_cert(buf, len);
+	if (!e && der) {
+		*der = buf;
+		*der_len = len;
+		buf = NULL;
+	}
 	free(buf);
 	return e ? e : *out ? CARD_OK : CARD_E_BAD_DATA;
 }
@@ -417,13 +435,15 @@ static card_err read_cert(struct rd *r, const struct p15_cert *c, X509 **out)
 static card_err auth_cert(struct rd *r)
 {
 	const struct p15_cert *c = cert_for(r, r->auth_key);
+	/* Only the authentication key's own certificate serves the card operations (the layout). */
+	bool keep = c && r->keep_auth;
 	for (size_t i = 0; !c && i < r->cdf.n; i++)
 		if (!r->cdf.o[i].authority && (!r->sign_key || !p15_id_eq(&r->cdf.o[i].id, &r->sign_key->id)))
 			c = &r->cdf.o[i];
 	if (!c)
 		return fail(r, CARD_E_FILE_NOT_FOUND, "authentication certificate", "not listed in the CDF");
 	X509 *x = NULL;
-	card_err e = read_cert(r, c, &x);
+	card_err e = read_cert(r, c, &x, keep ? &r->auth_der : NULL, &r->auth_der_len);
 	if (e)
 		return fail(r, e, "authentication certificate",
 			    e == CARD_E_BAD_DATA ? "not a valid X.509 certificate" : NULL);
@@ -486,7 +506,7 @@ static card_err sign_cert(struct rd *r)
 	EVP_PKEY *pk = NULL;
 	if (!c)
 		return CARD_OK;
-	card_err e = read_cert(r, c, &x);
+	card_err e = read_cert(r, c, &x, NULL, NULL);
 	if (e) {
 		m->sign_cert_mismatch = true;
 		return fatal(e) ? e : CARD_OK;
@@ -521,41 +541,7 @@ void siths_card_id(const struct card_model *m, char *out)
 		snprintf(out + 1 + 2 * i, 3, "%02x", md[i]);
 }
 
-card_err siths_read(const struct apdu_transport *t, struct card_model *m)
-{
-	struct card_model keep = *m;
-	memset(m, 0, sizeof(*m));
-	memcpy(m->reader, keep.reader, sizeof(m->reader));
-	memcpy(m->reader_id, keep.reader_id, sizeof(m->reader_id));
-	memcpy(m->atr, keep.atr, sizeof(m->atr));
-	m->pin1.tries_left = m->pin2.tries_left = m->puk.tries_left = -1;
-
-	struct rd *r = calloc(1, sizeof(*r));
-	if (!r)
-		return CARD_E_NOMEM;
-	r->t = t;
-	r->m = m;
-	card_err e = find_app(r);
-	if (!e)
-		e = read_dfs(r);
-	token_fields(r);
-	pick_keys(r);
-	if (!e)
-		e = auth_cert(r);
-	/* PIN counters are still worth showing when a certificate is broken. */
-	if (!fatal(e) && r->aodf.n) {
-		card_err pe = read_pins(r);
-		if (pe)
-			e = pe;
-	}
-	if (!e && r->sign_key)
-		e = sign_cert(r);
-	siths_card_id(m, m->id);
-	free(r);
-	return e;
-}
-
-/* ---- issue 4 layout ---- */
+/* ---- the layout of the card operations ---- */
 
 static const struct p15_path *first_df(const struct rd *r, enum p15_df_kind kind)
 {
@@ -579,6 +565,84 @@ static card_err default_sign_path(const struct p15_path *cdf, struct p15_path *o
 	return CARD_OK;
 }
 
+/* Everything of the layout but the authentication certificate, from the directory files read. */
+static card_err layout_of(const struct rd *r, struct siths_layout *l)
+{
+	const struct p15_path *cdf = first_df(r, P15_DF_CDF);
+	if (!cdf || !r->auth_key || !r->sign_key || !r->auth_key->has_ref || !r->sign_key->has_ref ||
+	    r->auth_key->ref > 0xFF || r->sign_key->ref > 0xFF)
+		return CARD_E_NOT_SUPPORTED;
+	l->app = r->app;
+	l->cdf = *cdf;
+	l->sign_id = r->sign_key->id;
+	l->auth_key_ref = r->auth_key->ref;
+	l->sign_key_ref = r->sign_key->ref;
+	const struct p15_cert *sc = cert_for(r, r->sign_key);
+	if (!sc)
+		return default_sign_path(cdf, &l->sign_cert);
+	l->sign_cert = sc->path;
+	l->sign_cert.has_range = false;
+	return CARD_OK;
+}
+
+/* ---- reading ---- */
+
+static card_err read_model(struct rd *r)
+{
+	card_err e = find_app(r);
+	if (!e)
+		e = read_dfs(r);
+	token_fields(r);
+	pick_keys(r);
+	if (!e)
+		e = auth_cert(r);
+	/* PIN counters are still worth showing when a certificate is broken. */
+	if (!fatal(e) && r->aodf.n) {
+		card_err pe = read_pins(r);
+		if (pe)
+			e = pe;
+	}
+	if (!e && r->sign_key)
+		e = sign_cert(r);
+	siths_card_id(r->m, r->m->id);
+	return e;
+}
+
+card_err siths_read_layout(const struct apdu_transport *t, struct card_model *m, struct siths_layout *l)
+{
+	struct card_model keep = *m;
+	memset(m, 0, sizeof(*m));
+	memcpy(m->reader, keep.reader, sizeof(m->reader));
+	memcpy(m->reader_id, keep.reader_id, sizeof(m->reader_id));
+	memcpy(m->atr, keep.atr, sizeof(m->atr));
+	m->pin1.tries_left = m->pin2.tries_left = m->puk.tries_left = -1;
+	if (l)
+		memset(l, 0, sizeof(*l));
+
+	struct rd *r = calloc(1, sizeof(*r));
+	if (!r)
+		return CARD_E_NOMEM;
+	r->t = t;
+	r->m = m;
+	r->keep_auth = l != NULL;
+	card_err e = read_model(r);
+	/* The certificate was read only if the directory files were: the layout is complete. */
+	if (l && r->auth_der && layout_of(r, l) == CARD_OK) {
+		l->auth_cert = r->auth_der;
+		l->auth_cert_len = r->auth_der_len;
+		l->usable = true;
+		r->auth_der = NULL;
+	}
+	free(r->auth_der);
+	free(r);
+	return e;
+}
+
+card_err siths_read(const struct apdu_transport *t, struct card_model *m)
+{
+	return siths_read_layout(t, m, NULL);
+}
+
 card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -592,31 +656,33 @@ card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *
 	if ((e = find_app(r)) || (e = read_dfs(r)))
 		goto out;
 	pick_keys(r);
-	const struct p15_path *cdf = first_df(r, P15_DF_CDF);
-	e = CARD_E_NOT_SUPPORTED;
-	if (!cdf || !r->auth_key || !r->sign_key || !r->auth_key->has_ref || !r->sign_key->has_ref ||
-	    r->auth_key->ref > 0xFF || r->sign_key->ref > 0xFF)
+	if ((e = layout_of(r, l)) != CARD_OK)
 		goto out;
-	l->app = r->app;
-	l->cdf = *cdf;
-	l->sign_id = r->sign_key->id;
-	l->auth_key_ref = r->auth_key->ref;
-	l->sign_key_ref = r->sign_key->ref;
-	const struct p15_cert *sc = cert_for(r, r->sign_key);
-	if (sc) {
-		l->sign_cert = sc->path;
-		l->sign_cert.has_range = false;
-	} else if ((e = default_sign_path(cdf, &l->sign_cert)) != CARD_OK) {
-		goto out;
-	}
 	const struct p15_cert *ac = cert_for(r, r->auth_key);
 	e = ac ? read_obj(r, &ac->path, ISO_DER_ONE, &l->auth_cert, &l->auth_cert_len) : CARD_E_FILE_NOT_FOUND;
+	l->usable = e == CARD_OK;
 out:
 	free(r);
 	free(m);
 	if (e)
 		siths_layout_free(l);
 	return e;
+}
+
+card_err siths_layout_copy(struct siths_layout *dst, const struct siths_layout *src)
+{
+	*dst = *src;
+	dst->auth_cert = NULL;
+	if (!src->auth_cert_len)
+		return CARD_OK;
+	dst->auth_cert = malloc(src->auth_cert_len);
+	if (!dst->auth_cert) {
+		dst->auth_cert_len = 0;
+		dst->usable = false;
+		return CARD_E_NOMEM;
+	}
+	memcpy(dst->auth_cert, src->auth_cert, src->auth_cert_len);
+	return CARD_OK;
 }
 
 void siths_layout_free(struct siths_layout *l)
@@ -626,4 +692,5 @@ void siths_layout_free(struct siths_layout *l)
 	free(l->auth_cert);
 	l->auth_cert = NULL;
 	l->auth_cert_len = 0;
+	l->usable = false;
 }

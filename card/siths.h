@@ -27,7 +27,7 @@ void siths_card_id(const struct card_model *m, char *out);
  * (docs/virtual-card.md: 2.999.752.1.N for the test hierarchy). */
 int siths_trust_level(const char *oid);
 
-/* ---- Issue 4: where the write operations act (card/ops.c) ----
+/* ---- Where the card operations act (ops.c, session.c) ----
  * Found the same way siths_read() finds them. The signature certificate's EF is the one the CDF
  * lists for the signing key or, when none is listed yet, SITHS_SIGN_CERT_FID in the
  * application DF (the SITHS layout, docs/virtual-card.md). */
@@ -36,6 +36,7 @@ int siths_trust_level(const char *oid);
 #define SITHS_SIGN_CERT_FID 0x4302
 
 struct siths_layout {
+	bool usable;                 /* complete: the card operations can use it */
 	struct p15_app app;
 	struct p15_path cdf;         /* the (first) CDF */
 	struct p15_path sign_cert;   /* the signature certificate's EF (no range) */
@@ -45,13 +46,23 @@ struct siths_layout {
 	size_t auth_cert_len;
 };
 
-/* Fills *l (caller frees with siths_layout_free). CARD_E_NOT_SUPPORTED when the card has no
- * CDF, no key references or no signing key. */
+/* siths_read() that also fills *l from what it read, without one more APDU: the layout of the
+ * card operations, read once when the card appears. l->usable is false when the read did not
+ * get that far or the card has no such layout (siths_layout_read() tells why). The caller frees
+ * l with siths_layout_free() whatever the outcome. */
+card_err siths_read_layout(const struct apdu_transport *t, struct card_model *m, struct siths_layout *l);
+
+/* Reads the layout alone (caller frees with siths_layout_free). CARD_E_NOT_SUPPORTED when the
+ * card has no CDF, no key references or no signing key. */
 card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *l);
+/* A deep copy (dst freed with siths_layout_free); CARD_E_NOMEM leaves dst unusable. */
+card_err siths_layout_copy(struct siths_layout *dst, const struct siths_layout *src);
 void siths_layout_free(struct siths_layout *l);
 
 /* Selects the EF at p (absolute, or relative to the application). */
 card_err siths_select(const struct apdu_transport *t, const struct p15_app *app,
 		      const struct p15_path *p, struct iso_file *fi);
+/* Selects the application DF (by its path, else by its AID). */
+card_err siths_select_app(const struct apdu_transport *t, const struct p15_app *app);
 
 #endif

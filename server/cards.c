@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmap.h"
 #include "log.h"
 
 struct cards {
@@ -119,20 +120,20 @@ json_t *cards_reader_json(const struct card_reader *r)
 			 "card_id", str_or_null(r->card_id));
 }
 
-static json_t *error_json(const char *code, const char *message)
+/* The answer to a request that failed with card error e: status and code from errmap.h. */
+static int card_fail(json_t **body, card_err e, const char *message)
 {
-	return json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
+	const struct errmap *m = errmap_card(e);
+	*body = json_pack("{s:{s:s, s:s}}", "error", "code", m->code, "message", message);
+	return (int)m->status;
 }
 
 /* ---- routes ---- */
 
 static int snapshot(cards *c, struct card_snapshot *s, json_t **body)
 {
-	if (card_snapshot_get(c->core, s) != CARD_OK) {
-		*body = error_json("no_memory", "out of memory");
-		return 500;
-	}
-	return 0;
+	card_err e = card_snapshot_get(c->core, s);
+	return e ? card_fail(body, e, "out of memory") : 0;
 }
 
 int cards_get_readers(cards *c, json_t **body)
@@ -166,17 +167,14 @@ int cards_get_cards(cards *c, json_t **body)
 int cards_get_card(cards *c, const char *id, json_t **body)
 {
 	struct card_model *m = malloc(sizeof(*m));
-	if (!m) {
-		*body = error_json("no_memory", "out of memory");
-		return 500;
-	}
+	if (!m)
+		return card_fail(body, CARD_E_NOMEM, "out of memory");
 	int st = 200;
-	if (card_get(c->core, id, m) == CARD_OK) {
+	card_err e = card_get(c->core, id, m);
+	if (e)
+		st = card_fail(body, e, "no card with this id is in a reader");
+	else
 		*body = cards_model_json(m);
-	} else {
-		*body = error_json("card_not_found", "no card with this id is in a reader");
-		st = 404;
-	}
 	free(m);
 	return st;
 }

@@ -1,6 +1,7 @@
-/* job.c — the download job engine: per-card lock, worker threads, the seven stages inside one
- * card transaction, honest percentages, WebSocket events and the kept job states. The PIN copy
- * lives only until the VERIFY has been sent. */
+/* job.c — the download job engine: worker threads, the seven stages inside one card session,
+ * honest percentages, WebSocket events and the kept job states. The card itself is claimed in
+ * the card core (one piece of work per card); the PIN copy lives only until the VERIFY has been
+ * sent. Card errors reach the events through errmap.h only. */
 #include "job.h"
 
 #include <pthread.h>
@@ -14,17 +15,13 @@
 #include <openssl/rand.h>
 
 #include "csr.h"
-#include "iso.h"
+#include "errmap.h"
 #include "log.h"
-#include "ops.h"
-#include "siths.h"
 
 /* Shares of the bar, after the real timings of a card (docs/virtual-card.md, --delay realistic):
  * the key generation takes seconds, the write is a dozen APDUs, the rest is short. */
 enum { P_VERIFY = 2, P_GENERATE = 5, P_CSR = 60, P_SUBMIT = 68, P_VALIDATE = 75, P_WRITE = 78,
        P_VERIFY_BACK = 96, P_DONE = 100 };
-
-#define GONE_WAIT_MS 3000
 
 enum job_state { JOB_RUNNING, JOB_DONE, JOB_FAILED };
 
@@ -38,6 +35,7 @@ struct job {
 	char message[400];
 	char code[48];
 	int tries_left;                  /* -1 = none */
+	card_claim *claim;               /* the card, from jobs_start until the worker's work ends */
 	struct jobs *owner;
 };
 
@@ -46,8 +44,6 @@ struct jobs {
 	pthread_mutex_t lock;            /* guards everything below and every job's state */
 	pthread_cond_t idle;
 	unsigned running;
-	char busy[2 * JOB_KEEP][CARD_ID_LEN];
-	size_t n_busy;
 	struct job *jobs[JOB_KEEP + 8];  /* oldest first */
 	size_t n_jobs;
 };
@@ -64,38 +60,6 @@ const char *job_strerror(job_err e)
 	case JOB_E_ARG: return "bad argument";
 	}
 	return "unknown error";
-}
-
-/* ---- the card lock ---- */
-
-static size_t busy_index(const struct jobs *j, const char *card_id)
-{
-	for (size_t i = 0; i < j->n_busy; i++)
-		if (strcmp(j->busy[i], card_id) == 0)
-			return i;
-	return SIZE_MAX;
-}
-
-bool jobs_claim(struct jobs *j, const char *card_id)
-{
-	bool ok = false;
-	pthread_mutex_lock(&j->lock);
-	if (strlen(card_id) < CARD_ID_LEN && busy_index(j, card_id) == SIZE_MAX &&
-	    j->n_busy < sizeof(j->busy) / sizeof(j->busy[0])) {
-		snprintf(j->busy[j->n_busy++], CARD_ID_LEN, "%s", card_id);
-		ok = true;
-	}
-	pthread_mutex_unlock(&j->lock);
-	return ok;
-}
-
-void jobs_release(struct jobs *j, const char *card_id)
-{
-	pthread_mutex_lock(&j->lock);
-	size_t i = busy_index(j, card_id);
-	if (i != SIZE_MAX)
-		memcpy(j->busy[i], j->busy[--j->n_busy], CARD_ID_LEN);
-	pthread_mutex_unlock(&j->lock);
 }
 
 /* ---- state and events ---- */
@@ -142,6 +106,12 @@ static void progress(struct job *jb, const char *stage, int percent, const char 
 			       jb->percent, "message", jb->message);
 	pthread_mutex_unlock(&j->lock);
 	send_event(j, ev);
+}
+
+/* The job-failed code of card error e (errmap.h). */
+static const char *code_of(card_err e)
+{
+	return errmap_card(e)->job_code;
 }
 
 /* Records the failure the job ends with (the first one wins). */
@@ -192,8 +162,7 @@ static void finish(struct job *jb, bool ok)
 /* ---- the stages (inside card_with_card) ---- */
 
 struct signer {
-	const struct apdu_transport *t;
-	uint8_t key_ref;
+	card_session *s;
 	card_err err;
 };
 
@@ -202,16 +171,15 @@ static int card_signer(void *user, const unsigned char *di, size_t di_len, unsig
 		       size_t cap, size_t *sig_len)
 {
 	struct signer *s = user;
-	s->err = ops_sign(s->t, OPS_SIGN, s->key_ref, di, di_len, sig, cap, sig_len);
+	s->err = card_sign(s->s, CARD_KEY_SIGN, di, di_len, sig, cap, sig_len);
 	return s->err ? -1 : 0;
 }
 
 /* Everything the stages make, freed in one place. */
 struct work {
 	struct job *jb;
-	const struct apdu_transport *t;
+	card_session *s;
 	const struct card_model *m;
-	struct siths_layout l;
 	X509 *auth;
 	EVP_PKEY *pub;
 	unsigned char *csr;
@@ -223,7 +191,6 @@ struct work {
 
 static void work_free(struct work *w)
 {
-	siths_layout_free(&w->l);
 	X509_free(w->auth);
 	EVP_PKEY_free(w->pub);
 	OPENSSL_free(w->csr);
@@ -234,35 +201,33 @@ static void work_free(struct work *w)
 static card_err stage_verify(struct work *w)
 {
 	struct job *jb = w->jb;
-	struct iso_pin_status st;
 	int tries = -1;
 	progress(jb, "verify_pin", P_VERIFY, "checking the signature code");
 	/* Tries left first: a blocked PIN2 fails here, without sending the PIN. */
-	card_err e = iso_pin_status(w->t, w->m->pin2.ref, &st);
-	if (!e && st.blocked)
-		e = CARD_E_PIN_BLOCKED, tries = 0;
+	card_err e = card_pin_status(w->s, CARD_PIN2, &tries);
 	if (!e)
-		e = ops_verify(w->t, &w->m->pin2, jb->pin, &tries);
+		e = card_verify_pin(w->s, CARD_PIN2, jb->pin, &tries);
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
+	const char *code = code_of(e);
 	if (e == CARD_E_PIN_WRONG)
-		set_failure(jb, "wrong_pin", tries, "wrong signature code (PIN2)");
+		set_failure(jb, code, tries, "wrong signature code (PIN2)");
 	else if (e == CARD_E_PIN_BLOCKED)
-		set_failure(jb, "pin_blocked", 0, "the signature code (PIN2) is blocked: unblock it with the PUK");
-	else if (e == CARD_E_WRONG_DATA)
-		set_failure(jb, "bad_pin", -1, "the signature code has the wrong format");
+		set_failure(jb, code, 0, "the signature code (PIN2) is blocked: unblock it with the PUK");
+	else if (e == CARD_E_PIN_FORMAT)
+		set_failure(jb, code, -1, "the signature code has the wrong format");
 	return e;
 }
 
 static card_err stage_generate(struct work *w)
 {
-	struct ops_pubkey pk;
+	struct card_pubkey pk;
 	progress(w->jb, "generate_key", P_GENERATE, "generating the signing key on the card");
-	card_err e = ops_generate(w->t, (uint8_t)w->l.sign_key_ref, &pk);
+	card_err e = card_generate_sign_key(w->s, &pk);
 	if (e)
 		return e;
 	csr_err ce = csr_rsa_pubkey(pk.n, pk.n_len, pk.e, pk.e_len, &w->pub);
 	if (ce) {
-		set_failure(w->jb, "card_error", -1, "the card's new key is unusable: %s", csr_strerror(ce));
+		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "the card's new key is unusable: %s", csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -270,19 +235,22 @@ static card_err stage_generate(struct work *w)
 
 static card_err stage_csr(struct work *w)
 {
-	struct signer s = { .t = w->t, .key_ref = (uint8_t)w->l.sign_key_ref };
-	const unsigned char *p = w->l.auth_cert;
+	struct signer s = { .s = w->s };
+	const uint8_t *der = NULL;
+	size_t der_len = 0;
 	progress(w->jb, "build_csr", P_CSR, "building the certificate request, signed by the card");
-	w->auth = d2i_X509(NULL, &p, (long)w->l.auth_cert_len);
+	card_auth_cert(w->s, &der, &der_len);
+	const unsigned char *p = der;
+	w->auth = der ? d2i_X509(NULL, &p, (long)der_len) : NULL;
 	if (!w->auth) {
-		set_failure(w->jb, "card_error", -1, "the authentication certificate is unreadable");
+		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "the authentication certificate is unreadable");
 		return CARD_E_BAD_DATA;
 	}
 	csr_err ce = csr_build(w->auth, w->pub, card_signer, &s, &w->csr, &w->csr_len);
 	if (ce == CSR_E_SIGNER && s.err)
 		return s.err;
 	if (ce) {
-		set_failure(w->jb, "card_error", -1, "certificate request: %s", csr_strerror(ce));
+		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "certificate request: %s", csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -333,38 +301,22 @@ static void write_progress(size_t done, size_t total, void *user)
 static card_err stage_write(struct work *w)
 {
 	progress(w->jb, "write", P_WRITE, "writing the certificate to the card");
-	card_err e = ops_write_sign_cert(w->t, &w->l, w->cert, (size_t)w->cert_len, write_progress, w->jb);
+	card_err e = card_write_sign_cert(w->s, w->cert, (size_t)w->cert_len, write_progress, w->jb);
 	if (!e)
 		progress(w->jb, "verify", P_VERIFY_BACK, "certificate read back and compared; refreshing the card");
 	return e;
 }
 
-static card_err job_work(const struct apdu_transport *t, const struct card_model *m, void *user)
+static card_err job_work(card_session *s, const struct card_model *m, void *user)
 {
-	struct work w = { .jb = user, .t = t, .m = m };
-	card_err e = siths_layout_read(t, &w.l);
-	if (e) {
-		OPENSSL_cleanse(w.jb->pin, sizeof(w.jb->pin));
-		goto out;
-	}
+	struct work w = { .jb = user, .s = s, .m = m };
+	card_err e;
 	if ((e = stage_verify(&w)) || (e = stage_generate(&w)) || (e = stage_csr(&w)) ||
 	    (e = stage_issue(&w)) || (e = stage_validate(&w)) || (e = stage_write(&w)))
 		goto out;
 out:
 	work_free(&w);
 	return e;
-}
-
-bool job_card_gone(card_core *core, const char *card_id, card_err e)
-{
-	if (e == CARD_E_REMOVED || e == CARD_E_NO_CARD || e == CARD_E_NO_READER || e == CARD_E_NO_SERVICE ||
-	    e == CARD_E_RESET)
-		return true;
-	if (e != CARD_E_COMM && e != CARD_E_CARD_ERROR)
-		return false;
-	/* A card pulled mid-APDU often shows as a transport failure first; the monitor sees the
-	 * reader empty within milliseconds and wakes us. */
-	return card_wait_gone(core, card_id, GONE_WAIT_MS);
 }
 
 /* After the transaction: the re-read model must show the certificate, or the job did not work. */
@@ -380,21 +332,22 @@ static void *worker(void *arg)
 	struct jobs *j = jb->owner;
 	char card_id[CARD_ID_LEN];
 	memcpy(card_id, jb->card_id, sizeof(card_id)); /* jb may be dropped once it is finished */
-	card_err e = card_with_card(j->d.core, jb->card_id, job_work, jb);
+	card_err e = card_claim_run(jb->claim, job_work, jb);
+	jb->claim = NULL;
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
 	/* Not shown after the commit: the re-read failed, most often because the card was pulled
 	 * during it (the model then stays the old one until the monitor sees the empty reader). */
 	if (!e && !card_shows_cert(j, jb->card_id)) {
-		e = job_card_gone(j->d.core, card_id, CARD_E_COMM) ? CARD_E_REMOVED : CARD_E_BAD_DATA;
+		e = card_gone(j->d.core, card_id, CARD_E_COMM) ? CARD_E_REMOVED : CARD_E_BAD_DATA;
 		if (e == CARD_E_BAD_DATA)
-			set_failure(jb, "card_error", -1, "%s", "the card does not show the written certificate");
+			set_failure(jb, code_of(e), -1, "%s", "the card does not show the written certificate");
 	}
-	if (e && job_card_gone(j->d.core, card_id, e))
-		set_failure(jb, "card_removed", -1, "the card was removed during the download: %s", card_strerror(e));
+	if (e && card_gone(j->d.core, card_id, e))
+		set_failure(jb, code_of(CARD_E_REMOVED), -1, "the card was removed during the download: %s",
+			    card_strerror(e));
 	else if (e)
-		set_failure(jb, "card_error", -1, "the card answered unexpectedly: %s", card_strerror(e));
+		set_failure(jb, code_of(e), -1, "the card answered unexpectedly: %s", card_strerror(e));
 	finish(jb, e == CARD_OK);
-	jobs_release(j, card_id);
 	pthread_mutex_lock(&j->lock);
 	j->running--;
 	pthread_cond_broadcast(&j->idle);
@@ -481,24 +434,11 @@ static job_err new_job(struct jobs *j, const char *card_id, char *pin, struct jo
 	return JOB_OK;
 }
 
-job_err jobs_start(struct jobs *j, const char *card_id, char *pin, char id_out[JOB_ID_LEN + 1])
+/* Files jb and starts its worker; on failure jb is unfiled again (the caller frees it). */
+static job_err launch(struct jobs *j, struct job *jb)
 {
-	struct job *jb = NULL;
 	pthread_t th;
 	pthread_attr_t attr;
-	job_err e = JOB_E_ARG;
-	if (!j || !card_id || !pin || strlen(pin) > JOB_PIN_MAX)
-		goto out;
-	e = JOB_E_NO_ISSUER;
-	if (!j->d.issuer)
-		goto out;
-	e = JOB_E_BUSY;
-	if (!jobs_claim(j, card_id))
-		goto out;
-	if ((e = new_job(j, card_id, pin, &jb)) != JOB_OK) {
-		jobs_release(j, card_id);
-		goto out;
-	}
 	pthread_mutex_lock(&j->lock);
 	bool room = make_room(j);
 	if (room) {
@@ -506,27 +446,52 @@ job_err jobs_start(struct jobs *j, const char *card_id, char *pin, char id_out[J
 		j->running++;
 	}
 	pthread_mutex_unlock(&j->lock);
+	if (!room)
+		return JOB_E_BUSY;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (!room || pthread_create(&th, &attr, worker, jb) != 0) {
-		pthread_attr_destroy(&attr);
-		pthread_mutex_lock(&j->lock);
-		if (room) {
-			j->n_jobs--, j->running--;
-			pthread_cond_broadcast(&j->idle);
-		}
-		pthread_mutex_unlock(&j->lock);
-		OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
-		free(jb);
-		jobs_release(j, card_id);
-		e = room ? JOB_E_THREAD : JOB_E_BUSY;
+	int rc = pthread_create(&th, &attr, worker, jb);
+	pthread_attr_destroy(&attr);
+	if (rc == 0)
+		return JOB_OK;
+	pthread_mutex_lock(&j->lock);
+	j->n_jobs--, j->running--;
+	pthread_cond_broadcast(&j->idle);
+	pthread_mutex_unlock(&j->lock);
+	return JOB_E_THREAD;
+}
+
+job_err jobs_start(struct jobs *j, const char *card_id, char *pin, char id_out[JOB_ID_LEN + 1])
+{
+	struct job *jb = NULL;
+	card_claim *claim = NULL;
+	job_err e = JOB_E_ARG;
+	if (!j || !card_id || !pin || strlen(pin) > JOB_PIN_MAX)
+		goto out;
+	e = JOB_E_NO_ISSUER;
+	if (!j->d.issuer)
+		goto out;
+	/* The card is busy from now on, for logins too, until the worker's work on it ends. */
+	card_err ce = card_claim_get(j->d.core, card_id, &claim);
+	if (ce) {
+		e = ce == CARD_E_NOMEM ? JOB_E_NOMEM : JOB_E_BUSY;
 		goto out;
 	}
-	pthread_attr_destroy(&attr);
+	if ((e = new_job(j, card_id, pin, &jb)) != JOB_OK)
+		goto out;
+	jb->claim = claim;
+	/* Copied before the start: from then on the worker owns jb (and the claim). */
 	snprintf(id_out, JOB_ID_LEN + 1, "%s", jb->id);
-	log_info("job", "job %s started on card %s", jb->id, card_id);
-	e = JOB_OK;
+	if ((e = launch(j, jb)) != JOB_OK)
+		goto out;
+	claim = NULL;
+	jb = NULL;
+	log_info("job", "job %s started on card %s", id_out, card_id);
 out:
+	if (jb)
+		OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
+	free(jb);
+	card_claim_drop(claim);
 	if (pin)
 		OPENSSL_cleanse(pin, strlen(pin));
 	return e;

@@ -1,9 +1,9 @@
-/* job.h — the signature-certificate download job of issue 4 and the per-card lock it shares with
- * login: one card operation per card at a time, operations on different cards in parallel (a
- * worker thread per job). A job runs in one card_with_card() transaction: verify PIN2, generate
- * the signing key, card-signed CSR, issuer, validation, write with the CDF entry as the commit
- * point, read back; progress and the outcome go to the WebSocket (events in docs/api/events.md)
- * and stay readable with jobs_state(). All functions are thread-safe.
+/* job.h — the signature-certificate download job: jobs on different cards run in parallel (a
+ * worker thread per job); the card core allows one piece of work per card at a time, so a job
+ * claims its card when it starts (card_claim_get). A job runs in one card session: verify PIN2,
+ * generate the signing key, card-signed CSR, issuer, validation, write with the CDF entry as the
+ * commit point, read back; progress and the outcome go to the WebSocket (events in
+ * docs/api/events.md) and stay readable with jobs_state(). All functions are thread-safe.
  * Ownership: the caller owns the engine (jobs_free) and the deps it borrows (which must outlive
  * it); jobs_state() returns a new JSON reference. */
 #ifndef SITHS_JOB_H
@@ -25,7 +25,7 @@
 typedef enum {
 	JOB_OK = 0,
 	JOB_E_NOMEM,
-	JOB_E_BUSY,          /* a job or a login runs on this card */
+	JOB_E_BUSY,          /* the card is in use (a job or a login), or no room for a job */
 	JOB_E_NO_ISSUER,     /* no issuer configured */
 	JOB_E_RANDOM,        /* no random job id */
 	JOB_E_THREAD,        /* the worker could not be started */
@@ -49,18 +49,10 @@ void jobs_free(struct jobs *j);
 
 bool jobs_has_issuer(const struct jobs *j);
 
-/* The per-card lock: true if the caller now holds card_id (release with jobs_release). */
-bool jobs_claim(struct jobs *j, const char *card_id);
-void jobs_release(struct jobs *j, const char *card_id);
-
 /* Starts a download on card_id with PIN2. The PIN is copied and the caller's buffer is wiped
  * (OPENSSL_cleanse) in every case; the copy is wiped right after the VERIFY. The id of the new
- * job goes to id_out. JOB_E_BUSY when the card is locked. */
+ * job goes to id_out. JOB_E_BUSY when the card is in use. */
 job_err jobs_start(struct jobs *j, const char *card_id, char *pin, char id_out[JOB_ID_LEN + 1]);
-
-/* True when e means the card went away: transport errors count once the core sees the reader
- * empty (waits at most 3 s for the monitor). For the login handler too. */
-bool job_card_gone(card_core *core, const char *card_id, card_err e);
 
 /* {"job","card","card_id","state":"running|done|failed","stage","percent","message"[,"code"]
  * [,"tries_left"]}, or NULL for an unknown id. */

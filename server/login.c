@@ -1,8 +1,8 @@
-/* login.c — issue 4's REST handlers: login with PIN1 and a proof of card possession, the start
- * of a signature-certificate download, the job state, logout; and session revocation on card
- * removal.
+/* login.c — the REST handlers of login with PIN1 and a proof of card possession, the start of a
+ * signature-certificate download, the job state, logout; and session revocation on card removal.
  * Checks that need no card (body, PIN format against the AODF, session, issuer, blocked PIN)
- * come first, so a refused request never costs a PIN try. */
+ * come first, so a refused request never costs a PIN try. Card errors reach the wire through
+ * errmap.h only. */
 #include "login.h"
 
 #include <stdio.h>
@@ -12,10 +12,9 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
+#include "errmap.h"
 #include "log.h"
-#include "ops.h"
 #include "proof.h"
-#include "siths.h"
 
 #define PIN_BUF (JOB_PIN_MAX + 1)
 
@@ -32,36 +31,44 @@ static bool body_pin(const struct api_req *req, char pin[PIN_BUF])
 	return true;
 }
 
+/* A REST answer for card error e: status and code from errmap.h, with message. */
+static unsigned card_fail(json_t **out, card_err e, const char *message)
+{
+	const struct errmap *m = errmap_card(e);
+	return api_fail(out, m->status, m->code, message);
+}
+
 /* Card lookup, body and PIN format: the part of both POSTs that touches no card. */
 static unsigned pin_request(struct login *l, const struct api_req *req, bool pin2,
 			    struct card_model *m, char pin[PIN_BUF], json_t **out)
 {
 	const char *id = api_capture(req, "id");
 	if (!id || card_get(l->core, id, m) != CARD_OK)
-		return api_fail(out, 404, "card_not_found", "no such card");
+		return card_fail(out, CARD_E_NO_CARD, "no such card");
 	if (!body_pin(req, pin))
 		return api_fail(out, 400, "bad_request", "the body must be {\"pin\": \"digits\"}");
 	const struct card_pin *p = pin2 ? &m->pin2 : &m->pin1;
-	if (!ops_pin_format_ok(p, pin)) {
+	if (!card_pin_format_ok(p, pin)) {
 		char msg[120];
 		snprintf(msg, sizeof(msg), "the code must be %u to %u digits", p->min_len, p->max_len ? p->max_len : 8);
-		return api_fail(out, 400, "bad_pin", msg);
+		return card_fail(out, CARD_E_PIN_FORMAT, msg);
 	}
 	return 0;
 }
 
+/* A wrong or blocked PIN (e) with the tries left; which names the PIN for the message. */
 static unsigned pin_error(json_t **out, card_err e, int tries, const char *which)
 {
 	char msg[160];
-	unsigned st;
-	if (e == CARD_E_PIN_BLOCKED || (e == CARD_E_PIN_WRONG && tries == 0)) {
+	if (e == CARD_E_PIN_WRONG && tries == 0)
+		e = CARD_E_PIN_BLOCKED;
+	if (e == CARD_E_PIN_BLOCKED) {
 		snprintf(msg, sizeof(msg), "%s is blocked: unblock it with the PUK", which);
-		st = api_fail(out, 423, "pin_blocked", msg);
 		tries = 0;
 	} else {
 		snprintf(msg, sizeof(msg), "wrong %s", which);
-		st = api_fail(out, 401, "wrong_pin", msg);
 	}
+	unsigned st = card_fail(out, e, msg);
 	if (tries >= 0)
 		api_error_set(*out, "tries_left", json_integer(tries));
 	return st;
@@ -75,41 +82,35 @@ struct login_work {
 	bool proof_failed;
 };
 
-static card_err login_card(const struct apdu_transport *t, const struct card_model *m, void *user)
+/* The card part of a login (inside card_with_card): VERIFY PIN1, then the card signs a fresh
+ * challenge with its authentication key and the signature is checked against its certificate. */
+static card_err login_card(card_session *s, const struct card_model *m, void *user)
 {
 	struct login_work *w = user;
-	struct siths_layout l;
 	unsigned char challenge[PROOF_CHALLENGE_LEN], di[DIGESTINFO_SHA256_LEN], sig[512];
-	size_t sig_len = 0;
+	size_t sig_len = 0, der_len = 0;
+	const uint8_t *der = NULL;
 	X509 *auth = NULL;
-	card_err e = siths_layout_read(t, &l);
-	if (e) {
-		OPENSSL_cleanse(w->pin, sizeof(w->pin));
-		return e;
-	}
-	if ((e = ops_verify(t, &m->pin1, w->pin, &w->tries)) != CARD_OK)
+	(void)m;
+	card_err e = card_verify_pin(s, CARD_PIN1, w->pin, &w->tries);
+	OPENSSL_cleanse(w->pin, sizeof(w->pin));
+	if (e)
 		goto out;
 	if (proof_challenge(challenge) || proof_digest_info(challenge, di)) {
 		e = CARD_E_INTERNAL;
 		goto out;
 	}
-	if ((e = ops_sign(t, OPS_AUTH, (uint8_t)l.auth_key_ref, di, sizeof(di), sig, sizeof(sig), &sig_len))) {
-		/* PIN1 was accepted: a PIN status word to the proof command is the card's fault, and
-		 * must not reach the user as a wrong or blocked PIN. */
-		if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED)
-			e = CARD_E_CARD_ERROR;
+	if ((e = card_sign(s, CARD_KEY_AUTH, di, sizeof(di), sig, sizeof(sig), &sig_len)) != CARD_OK)
 		goto out;
-	}
-	const unsigned char *p = l.auth_cert;
-	auth = d2i_X509(NULL, &p, (long)l.auth_cert_len);
+	card_auth_cert(s, &der, &der_len);
+	const unsigned char *p = der;
+	auth = der ? d2i_X509(NULL, &p, (long)der_len) : NULL;
 	if (!auth || proof_verify(auth, challenge, sig, sig_len) != PROOF_OK) {
 		w->proof_failed = true;
 		e = CARD_E_BAD_DATA;
 	}
 out:
-	OPENSSL_cleanse(w->pin, sizeof(w->pin));
 	X509_free(auth);
-	siths_layout_free(&l);
 	return e;
 }
 
@@ -125,11 +126,13 @@ static unsigned login_result(struct login *l, const struct api_req *req, const c
 		log_warn("login", "card %s: the proof of possession did not verify", id);
 		return api_fail(out, 403, "proof_failed", "the card could not prove it holds the authentication key");
 	}
-	if (e && job_card_gone(l->core, id, e))
-		return api_fail(out, 404, "card_not_found", "the card was removed");
+	if (e && card_gone(l->core, id, e))
+		e = CARD_E_REMOVED;
+	if (e == CARD_E_BUSY || e == CARD_E_REMOVED) /* nothing the card did wrong: not logged */
+		return card_fail(out, e, card_strerror(e));
 	if (e) {
 		log_warn("login", "card %s: %s", id, card_strerror(e));
-		return api_fail(out, 502, "card_error", card_strerror(e));
+		return card_fail(out, e, card_strerror(e));
 	}
 	if (session_create(l->sessions, id, req->origin, token) != SESSION_OK)
 		return api_fail(out, 500, "internal_error", "no session could be created");
@@ -152,12 +155,7 @@ unsigned login_post(struct login *l, const struct api_req *req, json_t **out)
 		st = pin_error(out, CARD_E_PIN_BLOCKED, 0, "authentication code (PIN1)");
 		goto out;
 	}
-	if (!jobs_claim(l->jobs, id)) {
-		st = api_fail(out, 409, "job_running", "a card operation is already running on this card");
-		goto out;
-	}
 	card_err e = card_with_card(l->core, id, login_card, &w);
-	jobs_release(l->jobs, id);
 	st = login_result(l, req, id, e, &w, out);
 out:
 	OPENSSL_cleanse(w.pin, sizeof(w.pin));
@@ -185,7 +183,7 @@ unsigned login_download(struct login *l, const struct api_req *req, json_t **out
 	const char *id = api_capture(req, "id");
 	unsigned st;
 	if (!id || card_get(l->core, id, &m) != CARD_OK) {
-		st = api_fail(out, 404, "card_not_found", "no such card");
+		st = card_fail(out, CARD_E_NO_CARD, "no such card");
 		goto out;
 	}
 	if ((st = session_refusal(session_check(l->sessions, req->bearer, id, req->origin), out)))
@@ -202,7 +200,7 @@ unsigned login_download(struct login *l, const struct api_req *req, json_t **out
 	}
 	job_err je = jobs_start(l->jobs, id, pin, job);
 	if (je == JOB_E_BUSY)
-		st = api_fail(out, 409, "job_running", "a download is already running for this card");
+		st = card_fail(out, CARD_E_BUSY, "a download is already running for this card");
 	else if (je)
 		st = api_fail(out, 500, "internal_error", job_strerror(je));
 	else

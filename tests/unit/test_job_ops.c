@@ -77,7 +77,7 @@ static void verify_counts(void **state)
 static void pubkey_parser(void **state)
 {
 	(void)state;
-	struct ops_pubkey k;
+	struct card_pubkey k;
 	uint8_t good[] = { 0x7F, 0x49, 0x09, 0x81, 0x03, 0x00, 0xC1, 0x02, 0x82, 0x02, 0x01, 0x01 };
 	assert_int_equal(ops_parse_pubkey(good, sizeof good, &k), CARD_OK);
 	assert_int_equal(k.n_len, 2); /* leading zero dropped */
@@ -225,15 +225,15 @@ static void sign_and_generate(void **state)
 	struct apdu_transport t = { fx_sim_transmit, &s };
 	uint8_t di[51] = { 0x30, 0x31 }, sig[512];
 	size_t sl = 0;
-	struct ops_pubkey k;
+	struct card_pubkey k;
 	/* Without PIN2: the card refuses, nothing is invented. */
 	assert_int_equal(ops_generate(&t, (uint8_t)l.sign_key_ref, &k), CARD_E_SECURITY);
-	assert_int_equal(ops_sign(&t, OPS_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_E_SECURITY);
+	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_E_SECURITY);
 	char pin[] = "654321";
 	assert_int_equal(ops_verify(&t, &m.pin2, pin, NULL), CARD_OK);
 	assert_int_equal(ops_generate(&t, (uint8_t)l.sign_key_ref, &k), CARD_OK);
 	assert_int_equal(k.n_len, 256);
-	assert_int_equal(ops_sign(&t, OPS_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_OK);
+	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_OK);
 	assert_int_equal(sl, 256);
 	/* The generated key replaced the signing key: the card's EF 4502 now holds that modulus. */
 	struct sim_file *pub = sim_card_file(c, 0x4502);

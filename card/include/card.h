@@ -1,0 +1,151 @@
+/* card.h — the card core's facade, the whole contract between card/ and the server: start/stop
+ * the core (PC/SC monitor thread + SITHS reader), card events, snapshots of readers and cards,
+ * health, and work on one card through a session (PIN, keys, signature certificate).
+ * Threads: events are delivered on the core's monitor thread; every other function is
+ * thread-safe. Snapshots are deep copies owned by the caller (free with card_snapshot_free). */
+#ifndef SITHS_CARD_H
+#define SITHS_CARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+
+typedef struct card_core card_core;
+
+enum card_event_kind {
+	CARD_EV_PCSC_UP,        /* pcscd reachable (again) */
+	CARD_EV_PCSC_DOWN,      /* pcscd gone: readers and cards were removed before this event */
+	CARD_EV_READER_ADDED,
+	CARD_EV_READER_REMOVED,
+	CARD_EV_CARD_INSERTED,  /* card: the model just read (possibly with status error) */
+	CARD_EV_CARD_REMOVED,   /* card: the last model of the card that went */
+	CARD_EV_CARD_UPDATED,   /* card: the model re-read after card_with_card() */
+};
+
+struct card_event {
+	enum card_event_kind kind;
+	const struct card_reader *reader; /* always set except for PCSC_UP/DOWN */
+	const struct card_model *card;    /* for CARD_* events */
+};
+
+/* Called on the monitor thread (or the thread of card_with_card for CARD_UPDATED); the pointers
+ * are valid only during the call. Must not call card_core_stop(). */
+typedef void (*card_event_fn)(const struct card_event *ev, void *user);
+
+/* Starts the core: a monitor thread that connects to pcscd (retrying with back-off when it is
+ * not there), lists readers, reads every card that appears and reports events. Returns
+ * CARD_OK even when pcscd is down (that is an event, not an error). *out is owned by the caller
+ * and released with card_core_stop(). */
+card_err card_core_start(card_event_fn fn, void *user, card_core **out);
+
+/* Stops the monitor thread (SCardCancel), frees everything. NULL is fine. */
+void card_core_stop(card_core *core);
+
+struct card_snapshot {
+	struct card_reader *readers; size_t n_readers;
+	struct card_model *cards;    size_t n_cards;
+	bool pcsc_up;
+};
+
+/* Deep copy of the current readers and cards (cards in reader order). No card I/O. */
+card_err card_snapshot_get(card_core *core, struct card_snapshot *out);
+void card_snapshot_free(struct card_snapshot *s);
+
+/* One card by id into *out (a copy). CARD_E_NO_CARD if there is no such card. */
+card_err card_get(card_core *core, const char *id, struct card_model *out);
+
+struct card_health {
+	bool pcsc_up;
+	size_t readers, cards;
+};
+void card_health_get(card_core *core, struct card_health *out);
+
+/* ---- work on one card ----
+ * card_with_card() runs fn with exclusive use of card `id`: one piece of work per card at a
+ * time (CARD_E_BUSY for another meanwhile), inside a PC/SC transaction on a connection of the
+ * caller's thread. The session passed to fn is valid during the call only; its first APDU is
+ * the SELECT of the card's application — the PKCS#15 layout the operations need was read with
+ * the model when the card was inserted. Afterwards the card is reset (no verified PIN outlives
+ * the work), the model is re-read in the same transaction and CARD_EV_CARD_UPDATED is emitted.
+ * Nothing is ever retried: fn may have sent a PIN. */
+typedef struct card_session card_session;
+typedef card_err (*card_work_fn)(card_session *s, const struct card_model *m, void *user);
+card_err card_with_card(card_core *core, const char *id, card_work_fn fn, void *user);
+
+/* The same in two steps, for work that starts later on another thread (a download job): the
+ * claim makes card `id` busy at once (CARD_E_BUSY if it already is); card_claim_run() does the
+ * work as card_with_card() and ends the claim, card_claim_drop() ends it without work. Either
+ * frees the claim; NULL is fine for drop. */
+typedef struct card_claim card_claim;
+card_err card_claim_get(card_core *core, const char *id, card_claim **out);
+card_err card_claim_run(card_claim *cl, card_work_fn fn, void *user);
+void card_claim_drop(card_claim *cl);
+
+/* True when e, the outcome of work on card `id`, means the card went away: at once for the
+ * errors of a missing card, reader or pcscd and for a reset; for a transport failure or an
+ * unexpected status word (a card pulled mid-APDU often shows so first) once the monitor sees
+ * the card gone, waiting at most 3 s for its removal event. No card I/O. */
+bool card_gone(card_core *core, const char *id, card_err e);
+
+/* ---- the session's operations (inside card_with_card only) ---- */
+
+enum card_pin_which { CARD_PIN1, CARD_PIN2 };  /* authentication, signature code (model pin1/2) */
+enum card_key { CARD_KEY_AUTH, CARD_KEY_SIGN }; /* the authentication, the signing key */
+
+/* True when pin is only ASCII digits and its length is within the card's min/max for p (max
+ * not stated = 8, the SITHS length). No card I/O: check before card_with_card(), so that a
+ * malformed PIN never costs a try. */
+bool card_pin_format_ok(const struct card_pin *p, const char *pin);
+
+/* The PIN's counter from an empty VERIFY (no PIN is sent): CARD_OK with *tries_left (-1 when
+ * the card does not say), CARD_E_PIN_BLOCKED (tries 0) when it is blocked. */
+card_err card_pin_status(card_session *s, enum card_pin_which which, int *tries_left);
+
+/* VERIFY with pin. The PIN (strlen(pin) bytes) and every copy made here are wiped with
+ * OPENSSL_cleanse before returning, whatever the outcome; the caller wipes its own copies.
+ * CARD_E_PIN_WRONG with *tries_left, CARD_E_PIN_BLOCKED (tries 0), CARD_E_PIN_FORMAT when the
+ * PIN fails card_pin_format_ok (nothing sent) or the card refuses its format. Never retried.
+ * tries_left may be NULL. */
+card_err card_verify_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left);
+
+/* The card signs di (a DER DigestInfo, at most 255 bytes; PKCS#1 v1.5 on the card) with key:
+ * CARD_KEY_AUTH by INTERNAL AUTHENTICATE (the proof of possession of a login), CARD_KEY_SIGN by
+ * PSO COMPUTE DIGITAL SIGNATURE. The signature goes to sig (cap bytes), its length to *sig_len.
+ * Needs the key's PIN verified. A PIN status word here is the card's fault, not the user's
+ * (the PIN was accepted): CARD_E_CARD_ERROR, as for the other operations below. */
+card_err card_sign(card_session *s, enum card_key key, const uint8_t *di, size_t n, uint8_t *sig,
+		   size_t cap, size_t *sig_len);
+
+#define CARD_MAX_MODULUS 512  /* 4096-bit RSA */
+#define CARD_MAX_EXPONENT 8
+
+/* An RSA public key as the card gives it: big-endian, without leading zeros. */
+struct card_pubkey {
+	uint8_t n[CARD_MAX_MODULUS];
+	size_t n_len;
+	uint8_t e[CARD_MAX_EXPONENT];
+	size_t e_len;
+};
+
+/* GENERATE ASYMMETRIC KEY PAIR for the signing key (PIN2 verified): the new public key. The old
+ * key is gone, so a signature certificate on the card no longer matches it. */
+card_err card_generate_sign_key(card_session *s, struct card_pubkey *out);
+
+/* Progress of a write: done of total bytes of the certificate written so far. */
+typedef void (*card_progress_fn)(size_t done, size_t total, void *user);
+
+/* Writes the signature certificate (der, n bytes; PIN2 verified): an old CDF entry is withdrawn
+ * first, the certificate written in chunks (fn after each, may be NULL), read back and
+ * compared (CARD_E_BAD_DATA on a difference), then the CDF entry in one APDU: the commit point,
+ * so a card pulled half-way shows no certificate (docs/virtual-card.md). */
+card_err card_write_sign_cert(card_session *s, const uint8_t *der, size_t n, card_progress_fn fn,
+			      void *user);
+
+/* The authentication certificate as the card holds it (DER, untrusted: parse it): *der is
+ * borrowed from the session, valid until fn returns. No card I/O. */
+card_err card_auth_cert(card_session *s, const uint8_t **der, size_t *len);
+
+#endif

@@ -1,0 +1,95 @@
+/* session.c — the operations of a card session (card.h): each public call checks what the
+ * session knows (model, layout) and runs one worker of ops.c; the PIN is never kept, never
+ * retried. The session lives on the stack of card_session_run() for one piece of work. */
+#include "session.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "ops.h"
+
+struct card_session {
+	const struct apdu_transport *t;
+	const struct card_model *m;
+	const struct siths_layout *l;
+};
+
+card_err card_session_run(const struct apdu_transport *t, const struct card_model *m,
+			  const struct siths_layout *layout, card_work_fn fn, void *user)
+{
+	struct siths_layout fresh;
+	card_err e = CARD_OK;
+	memset(&fresh, 0, sizeof(fresh));
+	if (!layout || !layout->usable) {
+		if ((e = siths_layout_read(t, &fresh)) != CARD_OK)
+			goto out;
+		layout = &fresh;
+	}
+	/* The layout is known: the application's SELECT is all that comes before the work's VERIFY. */
+	if ((e = siths_select_app(t, &layout->app)) != CARD_OK)
+		goto out;
+	struct card_session s = { .t = t, .m = m, .l = layout };
+	e = fn(&s, m, user);
+out:
+	siths_layout_free(&fresh);
+	return e;
+}
+
+static const struct card_pin *pin_of(const card_session *s, enum card_pin_which which)
+{
+	return which == CARD_PIN2 ? &s->m->pin2 : &s->m->pin1;
+}
+
+/* After the VERIFY was accepted, a PIN status word to another command is the card's fault and
+ * must not reach the user as a wrong or blocked PIN. */
+static card_err not_a_pin_error(card_err e)
+{
+	return e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED ? CARD_E_CARD_ERROR : e;
+}
+
+bool card_pin_format_ok(const struct card_pin *p, const char *pin)
+{
+	return ops_pin_format_ok(p, pin);
+}
+
+card_err card_pin_status(card_session *s, enum card_pin_which which, int *tries_left)
+{
+	struct iso_pin_status st;
+	card_err e = iso_pin_status(s->t, pin_of(s, which)->ref, &st);
+	*tries_left = e ? -1 : st.tries_left;
+	if (!e && st.blocked)
+		e = CARD_E_PIN_BLOCKED;
+	return e;
+}
+
+card_err card_verify_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left)
+{
+	card_err e = ops_verify(s->t, pin_of(s, which), pin, tries_left);
+	/* Our format check (nothing sent) or the card's 6A80 to the PIN: either way, its format. */
+	return e == CARD_E_WRONG_DATA ? CARD_E_PIN_FORMAT : e;
+}
+
+card_err card_sign(card_session *s, enum card_key key, const uint8_t *di, size_t n, uint8_t *sig,
+		   size_t cap, size_t *sig_len)
+{
+	uint32_t ref = key == CARD_KEY_AUTH ? s->l->auth_key_ref : s->l->sign_key_ref;
+	return not_a_pin_error(ops_sign(s->t, key, (uint8_t)ref, di, n, sig, cap, sig_len));
+}
+
+card_err card_generate_sign_key(card_session *s, struct card_pubkey *out)
+{
+	return not_a_pin_error(ops_generate(s->t, (uint8_t)s->l->sign_key_ref, out));
+}
+
+card_err card_write_sign_cert(card_session *s, const uint8_t *der, size_t n, card_progress_fn fn,
+			      void *user)
+{
+	return not_a_pin_error(ops_write_sign_cert(s->t, s->l, der, n, fn, user));
+}
+
+card_err card_auth_cert(card_session *s, const uint8_t **der, size_t *len)
+{
+	*der = s->l->auth_cert;
+	*len = s->l->auth_cert_len;
+	return *der && *len ? CARD_OK : CARD_E_FILE_NOT_FOUND;
+}
