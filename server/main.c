@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "rest.h"
 #include "cards.h"
 #include "config.h"
 #include "guard.h"

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "api.h"
+#include "rest.h"
 
 /* ---- stubs and a table of our own ---- */
 unsigned ws_client_count(ws_server *s) { (void)s; return 3; }

@@ -10,9 +10,9 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "rest.h"
 #include "card.h"
-#include "job.h"
+#include "certjob.h"
 #include "session.h"
 
 struct login {

@@ -2,7 +2,7 @@
  * honest percentages, WebSocket events and the kept job states. The card itself is claimed in
  * the card core (one piece of work per card); the PIN copy lives only until the VERIFY has been
  * sent. Card errors reach the events through errmap.h only. */
-#include "job.h"
+#include "certjob.h"
 
 #include <pthread.h>
 #include <stdarg.h>

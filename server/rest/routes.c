@@ -1,7 +1,7 @@
 /* api.c — the REST route table: one line per endpoint, and thin handlers that translate
  * between HTTP and the modules that do the work (cards.c, login.c). The generic mechanics
  * (matching, errors, /health) are in api_core.c. */
-#include "api.h"
+#include "rest.h"
 
 #include <stdio.h>
 #include <string.h>

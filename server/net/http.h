@@ -9,7 +9,7 @@
 #ifndef SITHS_HTTP_H
 #define SITHS_HTTP_H
 
-#include "api.h"
+#include "rest.h"
 #include "config.h"
 #include "guard.h"
 

@@ -1,7 +1,7 @@
 /* api_core.c — the REST mechanics that do not depend on which endpoints exist: JSON errors,
  * path matching with {captures} against a route table, /health assembled from its parts, and
  * the call wrapper that guarantees every handler answers with JSON. */
-#include "api.h"
+#include "rest.h"
 
 #include <malloc.h>
 #include <openssl/crypto.h>
