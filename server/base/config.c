@@ -64,11 +64,11 @@ const char *cfg_strerror(cfg_err e)
 	switch (e) {
 	case CFG_OK: return "ok";
 	case CFG_EXIT_OK: return "done";
-	case CFG_ERR_USAGE: return "bad usage";
-	case CFG_ERR_VALUE: return "bad value";
-	case CFG_ERR_NOT_LOOPBACK: return "listener address is not loopback";
-	case CFG_ERR_FILE: return "bad config file";
-	case CFG_ERR_NOMEM: return "out of memory";
+	case CFG_E_USAGE: return "bad usage";
+	case CFG_E_VALUE: return "bad value";
+	case CFG_E_NOT_LOOPBACK: return "listener address is not loopback";
+	case CFG_E_FILE: return "bad config file";
+	case CFG_E_NOMEM: return "out of memory";
 	}
 	return "unknown error";
 }
@@ -161,13 +161,13 @@ static bool parse_ull(const char *s, unsigned long long *out)
 cfg_err cfg_parse_listen(const char *s, struct cfg_listen *out)
 {
 	if (!s)
-		return CFG_ERR_VALUE;
+		return CFG_E_VALUE;
 	const char *colon = strrchr(s, ':');
 	if (!colon || colon == s)
-		return CFG_ERR_VALUE;
+		return CFG_E_VALUE;
 	unsigned long long port;
 	if (!parse_ull(colon + 1, &port) || port > 65535)
-		return CFG_ERR_VALUE;
+		return CFG_E_VALUE;
 	size_t hl = (size_t)(colon - s);
 	const char *addr;
 	if (hl == 9 && strncmp(s, "127.0.0.1", 9) == 0)
@@ -177,9 +177,9 @@ cfg_err cfg_parse_listen(const char *s, struct cfg_listen *out)
 	else if (hl == 5 && strncmp(s, "[::1]", 5) == 0)
 		addr = "::1";
 	else if (memchr(s, '/', hl) || memchr(s, ' ', hl))
-		return CFG_ERR_VALUE;
+		return CFG_E_VALUE;
 	else
-		return CFG_ERR_NOT_LOOPBACK;
+		return CFG_E_NOT_LOOPBACK;
 	strcpy(out->addr, addr);
 	out->port = (unsigned short)port;
 	return CFG_OK;
@@ -228,13 +228,13 @@ bool cfg_origin_valid(const char *o)
 static cfg_err add_origin(struct cfg *c, const char *v)
 {
 	if (!cfg_origin_valid(v))
-		return fail(c, CFG_ERR_VALUE, "allow-origin must be scheme://host[:port], got '%.80s'", v);
+		return fail(c, CFG_E_VALUE, "allow-origin must be scheme://host[:port], got '%.80s'", v);
 	char **n = realloc(c->allow_origins, (c->n_allow_origins + 1) * sizeof *n);
 	if (!n)
-		return fail(c, CFG_ERR_NOMEM, "out of memory");
+		return fail(c, CFG_E_NOMEM, "out of memory");
 	c->allow_origins = n;
 	if (!(n[c->n_allow_origins] = strdup(v)))
-		return fail(c, CFG_ERR_NOMEM, "out of memory");
+		return fail(c, CFG_E_NOMEM, "out of memory");
 	c->n_allow_origins++;
 	return CFG_OK;
 }
@@ -244,14 +244,14 @@ static cfg_err uid_of_name(const char *name, uid_t *out)
 {
 	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
 	size_t cap = hint > 0 && hint < 65536 ? (size_t)hint : 1024;
-	cfg_err e = CFG_ERR_VALUE;
+	cfg_err e = CFG_E_VALUE;
 	char *buf = NULL;
 
 	for (;;) {
 		struct passwd pw, *res = NULL;
 		char *b = realloc(buf, cap);
 		if (!b) {
-			e = CFG_ERR_NOMEM;
+			e = CFG_E_NOMEM;
 			break;
 		}
 		buf = b;
@@ -274,16 +274,16 @@ cfg_err cfg_parse_uid(const char *s, uid_t *out)
 {
 	unsigned long long n;
 	if (!s || !*s)
-		return CFG_ERR_VALUE;
+		return CFG_E_VALUE;
 	if (isdigit((unsigned char)*s)) {
 		/* (uid_t)-1 means "no uid" to the kernel's interfaces: never a real user. */
 		if (!parse_ull(s, &n) || n >= (unsigned long long)(uid_t)-1)
-			return CFG_ERR_VALUE;
+			return CFG_E_VALUE;
 		*out = (uid_t)n;
 		return CFG_OK;
 	}
 	if (strlen(s) > 255)
-		return CFG_ERR_VALUE;
+		return CFG_E_VALUE;
 	return uid_of_name(s, out);
 }
 
@@ -291,7 +291,7 @@ static cfg_err add_uid(struct cfg *c, const char *v)
 {
 	uid_t uid;
 	cfg_err e = cfg_parse_uid(v, &uid);
-	if (e == CFG_ERR_NOMEM)
+	if (e == CFG_E_NOMEM)
 		return fail(c, e, "out of memory");
 	if (e && isdigit((unsigned char)*v))
 		return fail(c, e, "--allow-uid: expected a uid 0..%u or a user name, got '%.80s'",
@@ -300,7 +300,7 @@ static cfg_err add_uid(struct cfg *c, const char *v)
 		return fail(c, e, "--allow-uid: no user named '%.80s' on this system", v);
 	uid_t *n = realloc(c->allow_uids, (c->n_allow_uids + 1) * sizeof *n);
 	if (!n)
-		return fail(c, CFG_ERR_NOMEM, "out of memory");
+		return fail(c, CFG_E_NOMEM, "out of memory");
 	c->allow_uids = n;
 	n[c->n_allow_uids++] = uid;
 	return CFG_OK;
@@ -316,7 +316,7 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 	switch (o->kind) {
 	case K_LISTEN:
 		e = cfg_parse_listen(v, (struct cfg_listen *)(void *)field);
-		if (e == CFG_ERR_NOT_LOOPBACK)
+		if (e == CFG_E_NOT_LOOPBACK)
 			return fail(c, e, "--%s: only 127.0.0.1, [::1] or localhost may be used, got '%.80s'",
 			            o->name, v);
 		if (e)
@@ -324,10 +324,10 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 		return CFG_OK;
 	case K_STR: {
 		if (!*v)
-			return fail(c, CFG_ERR_VALUE, "--%s: empty value", o->name);
+			return fail(c, CFG_E_VALUE, "--%s: empty value", o->name);
 		char *d = strdup(v);
 		if (!d)
-			return fail(c, CFG_ERR_NOMEM, "out of memory");
+			return fail(c, CFG_E_NOMEM, "out of memory");
 		char **slot = (char **)(void *)field;
 		free(*slot);
 		*slot = d;
@@ -340,14 +340,14 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 	case K_LEVEL: {
 		int lvl = log_level_parse(v);
 		if (lvl < 0)
-			return fail(c, CFG_ERR_VALUE, "--log-level: expected error|warn|info|debug, got '%.40s'", v);
+			return fail(c, CFG_E_VALUE, "--log-level: expected error|warn|info|debug, got '%.40s'", v);
 		*(int *)(void *)field = lvl;
 		return CFG_OK;
 	}
 	case K_SIZE:
 	case K_UINT:
 		if (!parse_ull(v, &n) || n < o->min || n > o->max)
-			return fail(c, CFG_ERR_VALUE, "--%s: expected a number %llu..%llu, got '%.40s'",
+			return fail(c, CFG_E_VALUE, "--%s: expected a number %llu..%llu, got '%.40s'",
 			            o->name, o->min, o->max, v);
 		if (o->kind == K_SIZE)
 			*(size_t *)(void *)field = (size_t)n;
@@ -359,7 +359,7 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 	case K_VERSION:
 		break;
 	}
-	return fail(c, CFG_ERR_USAGE, "--%s cannot be set here", o->name);
+	return fail(c, CFG_E_USAGE, "--%s cannot be set here", o->name);
 }
 
 static const struct opt *find_opt(const char *name)
@@ -388,18 +388,18 @@ static cfg_err load_line(struct cfg *c, char *line, unsigned *lists_reset)
 		return CFG_OK;
 	char *eq = strchr(s, '=');
 	if (!eq)
-		return fail(c, CFG_ERR_FILE, "expected 'key = value'");
+		return fail(c, CFG_E_FILE, "expected 'key = value'");
 	*eq = '\0';
 	char *key = trim(s), *val = trim(eq + 1);
 	const struct opt *o = find_opt(key);
 	if (!o || !o->arg || o->kind == K_CONFIG)
-		return fail(c, CFG_ERR_FILE, "unknown key '%.40s'", key);
+		return fail(c, CFG_E_FILE, "unknown key '%.40s'", key);
 	if (!*val)
-		return fail(c, CFG_ERR_FILE, "key '%s' has no value", o->name);
+		return fail(c, CFG_E_FILE, "key '%s' has no value", o->name);
 	/* The file's list replaces any earlier one, as a later source should. */
 	list_restart(c, o->kind, lists_reset);
 	cfg_err e = apply(c, o, val);
-	return e == CFG_ERR_NOMEM ? e : e ? CFG_ERR_FILE : CFG_OK;
+	return e == CFG_E_NOMEM ? e : e ? CFG_E_FILE : CFG_OK;
 }
 
 cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why)
@@ -412,16 +412,16 @@ cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why)
 
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		e = fail(c, CFG_ERR_FILE, "cannot read config file %.120s: %s", path, strerror(errno));
+		e = fail(c, CFG_E_FILE, "cannot read config file %.120s: %s", path, strerror(errno));
 		goto out;
 	}
 	ssize_t n;
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if ((size_t)n != strlen(line)) {
-			e = fail(c, CFG_ERR_FILE, "NUL byte");
+			e = fail(c, CFG_E_FILE, "NUL byte");
 		} else if (n > 4096) {
-			e = fail(c, CFG_ERR_FILE, "line too long");
+			e = fail(c, CFG_E_FILE, "line too long");
 		} else {
 			e = load_line(c, line, &lists_reset);
 		}
@@ -434,7 +434,7 @@ cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why)
 		}
 	}
 	if (ferror(f))
-		e = fail(c, CFG_ERR_FILE, "error reading %.120s", path);
+		e = fail(c, CFG_E_FILE, "error reading %.120s", path);
 out:
 	free(line);
 	if (f)
@@ -489,7 +489,7 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 	while ((r = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
 		if (r == '?' || r == ':') {
 			const char *arg = argv[optind - 1];
-			e = fail(c, CFG_ERR_USAGE, "%s option '%.60s' (try --help)",
+			e = fail(c, CFG_E_USAGE, "%s option '%.60s' (try --help)",
 			         r == '?' ? "unknown" : "missing argument for", arg ? arg : "");
 			goto out;
 		}
@@ -511,7 +511,7 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 			goto out;
 	}
 	if (optind < argc)
-		e = fail(c, CFG_ERR_USAGE, "unexpected argument '%.60s'", argv[optind]);
+		e = fail(c, CFG_E_USAGE, "unexpected argument '%.60s'", argv[optind]);
 out:
 	if (why)
 		*why = e && e != CFG_EXIT_OK ? c->why : NULL;

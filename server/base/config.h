@@ -12,12 +12,12 @@
 typedef enum {
 	CFG_OK = 0,
 	CFG_EXIT_OK,       /* --help or --version was printed: exit 0 */
-	CFG_ERR_USAGE,     /* unknown option or missing argument */
-	CFG_ERR_VALUE,     /* an option's value is malformed (bad ADDR:PORT, level, number,
+	CFG_E_USAGE,     /* unknown option or missing argument */
+	CFG_E_VALUE,     /* an option's value is malformed (bad ADDR:PORT, level, number,
 	                    * an --allow-uid user name that does not exist) */
-	CFG_ERR_NOT_LOOPBACK, /* a listener address that is not 127.0.0.1 / ::1 / localhost */
-	CFG_ERR_FILE,      /* --config file unreadable or malformed */
-	CFG_ERR_NOMEM,
+	CFG_E_NOT_LOOPBACK, /* a listener address that is not 127.0.0.1 / ::1 / localhost */
+	CFG_E_FILE,      /* --config file unreadable or malformed */
+	CFG_E_NOMEM,
 } cfg_err;
 
 const char *cfg_strerror(cfg_err e);
@@ -75,7 +75,7 @@ cfg_err cfg_parse_listen(const char *s, struct cfg_listen *out);
 bool cfg_origin_valid(const char *origin);
 
 /* Parses an --allow-uid value: a decimal uid, else a user name looked up with getpwnam_r.
- * CFG_ERR_VALUE for a malformed number, (uid_t)-1, or a name with no user. */
+ * CFG_E_VALUE for a malformed number, (uid_t)-1, or a name with no user. */
 cfg_err cfg_parse_uid(const char *s, uid_t *out);
 
 /* Writes the --help text to f. */

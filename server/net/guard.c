@@ -10,26 +10,26 @@
 
 #define N_OWN 3
 
-const char *guard_strerror(guard_verdict v)
+const char *guard_strerror(guard_err v)
 {
 	switch (v) {
 	case GUARD_OK: return "ok";
-	case GUARD_BAD_HOST: return "Host must be 127.0.0.1, localhost or [::1] with this port";
-	case GUARD_NO_ORIGIN: return "Origin header required";
-	case GUARD_NULL_ORIGIN: return "Origin null is not allowed";
-	case GUARD_FOREIGN_ORIGIN: return "Origin is not allowed";
+	case GUARD_E_BAD_HOST: return "Host must be 127.0.0.1, localhost or [::1] with this port";
+	case GUARD_E_NO_ORIGIN: return "Origin header required";
+	case GUARD_E_NULL_ORIGIN: return "Origin null is not allowed";
+	case GUARD_E_FOREIGN_ORIGIN: return "Origin is not allowed";
 	}
 	return "unknown verdict";
 }
 
-const char *guard_code(guard_verdict v)
+const char *guard_code(guard_err v)
 {
 	switch (v) {
 	case GUARD_OK: return "ok";
-	case GUARD_BAD_HOST: return "bad_host";
-	case GUARD_NO_ORIGIN: return "origin_required";
-	case GUARD_NULL_ORIGIN:
-	case GUARD_FOREIGN_ORIGIN: return "origin_not_allowed";
+	case GUARD_E_BAD_HOST: return "bad_host";
+	case GUARD_E_NO_ORIGIN: return "origin_required";
+	case GUARD_E_NULL_ORIGIN:
+	case GUARD_E_FOREIGN_ORIGIN: return "origin_not_allowed";
 	}
 	return "internal_error";
 }
@@ -83,25 +83,25 @@ static bool host_matches(const char *host, const char *name, unsigned short port
 	return strcmp(rest, want) == 0;
 }
 
-guard_verdict guard_check_host(const char *host, unsigned short port)
+guard_err guard_check_host(const char *host, unsigned short port)
 {
 	if (!host)
-		return GUARD_BAD_HOST;
+		return GUARD_E_BAD_HOST;
 	for (size_t i = 0; i < N_OWN; i++)
 		if (host_matches(host, own_hosts[i], port))
 			return GUARD_OK;
-	return GUARD_BAD_HOST;
+	return GUARD_E_BAD_HOST;
 }
 
-guard_verdict guard_check_origin(const struct guard_origins *g, const char *origin,
-                                 bool origin_required)
+guard_err guard_check_origin(const struct guard_origins *g, const char *origin,
+                             bool origin_required)
 {
 	if (!origin)
-		return origin_required ? GUARD_NO_ORIGIN : GUARD_OK;
+		return origin_required ? GUARD_E_NO_ORIGIN : GUARD_OK;
 	if (strcmp(origin, "null") == 0)
-		return GUARD_NULL_ORIGIN;
+		return GUARD_E_NULL_ORIGIN;
 	for (size_t i = 0; g && i < g->n; i++)
 		if (strcasecmp(origin, g->list[i]) == 0)
 			return GUARD_OK;
-	return GUARD_FOREIGN_ORIGIN;
+	return GUARD_E_FOREIGN_ORIGIN;
 }

@@ -9,15 +9,15 @@
 
 typedef enum {
 	GUARD_OK = 0,
-	GUARD_BAD_HOST,        /* Host missing, or not 127.0.0.1:PORT / localhost:PORT / [::1]:PORT */
-	GUARD_NO_ORIGIN,       /* Origin required here but absent */
-	GUARD_NULL_ORIGIN,     /* Origin: null */
-	GUARD_FOREIGN_ORIGIN,  /* Origin not on the allowlist */
-} guard_verdict;
+	GUARD_E_BAD_HOST,        /* Host missing, or not 127.0.0.1:PORT / localhost:PORT / [::1]:PORT */
+	GUARD_E_NO_ORIGIN,       /* Origin required here but absent */
+	GUARD_E_NULL_ORIGIN,     /* Origin: null */
+	GUARD_E_FOREIGN_ORIGIN,  /* Origin not on the allowlist */
+} guard_err;
 
-const char *guard_strerror(guard_verdict v);
+const char *guard_strerror(guard_err v);
 /* snake_case code for JSON errors, e.g. "bad_host", "origin_not_allowed". */
-const char *guard_code(guard_verdict v);
+const char *guard_code(guard_err v);
 
 struct guard_origins {
 	char **list;    /* owned */
@@ -30,10 +30,10 @@ int guard_origins_init(struct guard_origins *g, unsigned short https_port,
 void guard_origins_free(struct guard_origins *g);
 
 /* host: the Host header value (may be NULL); port: the port of the listener it came in on. */
-guard_verdict guard_check_host(const char *host, unsigned short port);
+guard_err guard_check_host(const char *host, unsigned short port);
 
 /* origin may be NULL (absent). origin_required: false only for GET of static files and /health. */
-guard_verdict guard_check_origin(const struct guard_origins *g, const char *origin,
-                                 bool origin_required);
+guard_err guard_check_origin(const struct guard_origins *g, const char *origin,
+                             bool origin_required);
 
 #endif

@@ -87,12 +87,12 @@ const char *http_strerror(http_err e)
 {
 	switch (e) {
 	case HTTP_OK: return "ok";
-	case HTTP_ERR_BIND: return "cannot listen on the HTTPS address";
-	case HTTP_ERR_TLS: return "cannot read the TLS certificate or key";
-	case HTTP_ERR_WWW: return "cannot open the www directory";
-	case HTTP_ERR_START: return "HTTPS server did not start (certificate/key rejected?)";
-	case HTTP_ERR_NOMEM: return "out of memory";
-	case HTTP_ERR_THREAD: return "cannot start a thread";
+	case HTTP_E_BIND: return "cannot listen on the HTTPS address";
+	case HTTP_E_TLS: return "cannot read the TLS certificate or key";
+	case HTTP_E_WWW: return "cannot open the www directory";
+	case HTTP_E_START: return "HTTPS server did not start (certificate/key rejected?)";
+	case HTTP_E_NOMEM: return "out of memory";
+	case HTTP_E_THREAD: return "cannot start a thread";
 	}
 	return "unknown error";
 }
@@ -378,7 +378,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
 	q->body_pending = (clen > 0 && clen <= MAX_DRAIN) || (te && strcasecmp(te, "chunked") == 0);
 
-	guard_verdict v = guard_check_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
+	guard_err v = guard_check_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
 	                                   s->ctx->https_port);
 	if (v)
 		return refuse(s, c, q, method, 421, guard_code(v), guard_strerror(v), NULL);
@@ -460,7 +460,7 @@ static enum MHD_Result serve_static(struct http_server *s, struct MHD_Connection
 	const char *ctype;
 	static_err e = static_open(s->www, q->path, &fd, &size, &ctype);
 	if (e) {
-		if (e != STATIC_NOT_FOUND)
+		if (e != STATIC_E_NOT_FOUND)
 			log_info("http", "static: %s", static_strerror(e));
 		return refuse(s, c, q, method, 404, "not_found", "no such file", NULL);
 	}
@@ -626,19 +626,19 @@ http_err http_bind(const struct cfg_listen *l, int *fd, unsigned short *port)
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons(l->port);
 		if (inet_pton(AF_INET6, l->addr, &a->sin6_addr) != 1)
-			return HTTP_ERR_BIND;
+			return HTTP_E_BIND;
 		sl = sizeof *a;
 	} else {
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 		a->sin_family = AF_INET;
 		a->sin_port = htons(l->port);
 		if (inet_pton(AF_INET, l->addr, &a->sin_addr) != 1)
-			return HTTP_ERR_BIND;
+			return HTTP_E_BIND;
 		sl = sizeof *a;
 	}
 	int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s < 0)
-		return HTTP_ERR_BIND;
+		return HTTP_E_BIND;
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (v6)
 		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
@@ -647,7 +647,7 @@ http_err http_bind(const struct cfg_listen *l, int *fd, unsigned short *port)
 		int e = errno;
 		close(s);
 		errno = e;
-		return HTTP_ERR_BIND;
+		return HTTP_E_BIND;
 	}
 	*port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
 	*fd = s;
@@ -715,7 +715,7 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	*out = NULL;
 	if (!s) {
 		close(fd);
-		return HTTP_ERR_NOMEM;
+		return HTTP_E_NOMEM;
 	}
 	s->cfg = cfg;
 	s->ctx = ctx;
@@ -738,20 +738,20 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	         ctx->wss_port, ctx->wss_port, v6);
 
 	if (getsockname(fd, (struct sockaddr *)&s->local, &ll) != 0) {
-		e = HTTP_ERR_BIND;
+		e = HTTP_E_BIND;
 		goto fail;
 	}
 	if (!cfg->www_dir || static_open_root(cfg->www_dir, &s->www)) {
-		e = HTTP_ERR_WWW;
+		e = HTTP_E_WWW;
 		goto fail;
 	}
 	if (!cfg->cert_file || !cfg->key_file || !(cert = read_file(cfg->cert_file, &cert_len)) ||
 	    !(key = read_file(cfg->key_file, &key_len))) {
-		e = HTTP_ERR_TLS;
+		e = HTTP_E_TLS;
 		goto fail;
 	}
 	if (pthread_create(&s->reaper, NULL, reaper_main, s)) {
-		e = HTTP_ERR_THREAD;
+		e = HTTP_E_THREAD;
 		goto fail;
 	}
 	s->reaper_running = true;
@@ -775,7 +775,7 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	    MHD_OPTION_END);
 	fd = -1; /* libmicrohttpd owns it now, also when it failed to start */
 	if (!s->d) {
-		e = HTTP_ERR_START;
+		e = HTTP_E_START;
 		goto fail;
 	}
 	wipe_free(cert, cert_len);

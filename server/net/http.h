@@ -15,12 +15,12 @@
 
 typedef enum {
 	HTTP_OK = 0,
-	HTTP_ERR_BIND,     /* socket/bind/listen failed (address in use, ...) */
-	HTTP_ERR_TLS,      /* certificate or key unreadable or rejected */
-	HTTP_ERR_WWW,      /* the www directory cannot be opened */
-	HTTP_ERR_START,    /* libmicrohttpd refused to start */
-	HTTP_ERR_NOMEM,
-	HTTP_ERR_THREAD,
+	HTTP_E_BIND,     /* socket/bind/listen failed (address in use, ...) */
+	HTTP_E_TLS,      /* certificate or key unreadable or rejected */
+	HTTP_E_WWW,      /* the www directory cannot be opened */
+	HTTP_E_START,    /* libmicrohttpd refused to start */
+	HTTP_E_NOMEM,
+	HTTP_E_THREAD,
 } http_err;
 
 const char *http_strerror(http_err e);

@@ -19,12 +19,12 @@ const char *static_strerror(static_err e)
 {
 	switch (e) {
 	case STATIC_OK: return "ok";
-	case STATIC_NOT_FOUND: return "not found";
-	case STATIC_SYMLINK: return "symlink refused";
-	case STATIC_HIDDEN: return "hidden file refused";
-	case STATIC_BAD_TYPE: return "file type not served";
-	case STATIC_IO: return "I/O error";
-	case STATIC_NOMEM: return "out of memory";
+	case STATIC_E_NOT_FOUND: return "not found";
+	case STATIC_E_SYMLINK: return "symlink refused";
+	case STATIC_E_HIDDEN: return "hidden file refused";
+	case STATIC_E_BAD_TYPE: return "file type not served";
+	case STATIC_E_IO: return "I/O error";
+	case STATIC_E_NOMEM: return "out of memory";
 	}
 	return "unknown error";
 }
@@ -62,12 +62,12 @@ static_err static_open_root(const char *dir, static_root **out)
 	*out = NULL;
 	static_root *r = malloc(sizeof *r);
 	if (!r)
-		return STATIC_NOMEM;
+		return STATIC_E_NOMEM;
 	/* The root itself may be reached through symlinks (e.g. /usr/share/...); below it, none. */
 	r->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
 		free(r);
-		return errno == ENOENT || errno == ENOTDIR ? STATIC_NOT_FOUND : STATIC_IO;
+		return errno == ENOENT || errno == ENOTDIR ? STATIC_E_NOT_FOUND : STATIC_E_IO;
 	}
 	*out = r;
 	return STATIC_OK;
@@ -85,14 +85,14 @@ static static_err open_err(int err)
 {
 	switch (err) {
 	case ELOOP:
-		return STATIC_SYMLINK;
+		return STATIC_E_SYMLINK;
 	case ENOENT:
 	case ENOTDIR:
 	case EISDIR:
 	case ENAMETOOLONG:
-		return STATIC_NOT_FOUND;
+		return STATIC_E_NOT_FOUND;
 	default:
-		return STATIC_IO;
+		return STATIC_E_IO;
 	}
 }
 
@@ -106,19 +106,19 @@ static_err static_open(const static_root *r, const char *path, int *fd, off_t *s
 	*fd = -1;
 	size_t n = strlen(path);
 	if (n == 0 || path[0] != '/' || n + sizeof "index.html" > sizeof buf)
-		return STATIC_NOT_FOUND;
+		return STATIC_E_NOT_FOUND;
 	memcpy(buf, path, n + 1);
 	if (buf[n - 1] == '/')
 		memcpy(buf + n, "index.html", sizeof "index.html");
 	if (!(*ctype = static_content_type(buf)))
-		return STATIC_BAD_TYPE;
+		return STATIC_E_BAD_TYPE;
 
 	if ((dir = dup(r->dirfd)) < 0)
-		return STATIC_IO;
+		return STATIC_E_IO;
 	char *save = NULL;
 	for (char *comp = strtok_r(buf + 1, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		if (comp[0] == '.') {
-			e = STATIC_HIDDEN;
+			e = STATIC_E_HIDDEN;
 			goto out;
 		}
 		char *next = save && *save ? save : NULL;
@@ -127,9 +127,9 @@ static_err static_open(const static_root *r, const char *path, int *fd, off_t *s
 			e = open_err(errno);
 			struct stat ls;
 			/* O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: name the real reason. */
-			if (e == STATIC_NOT_FOUND && fstatat(dir, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+			if (e == STATIC_E_NOT_FOUND && fstatat(dir, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    S_ISLNK(ls.st_mode))
-				e = STATIC_SYMLINK;
+				e = STATIC_E_SYMLINK;
 			goto out;
 		}
 		close(dir);
@@ -139,11 +139,11 @@ static_err static_open(const static_root *r, const char *path, int *fd, off_t *s
 	/* dir now holds the final component. */
 	struct stat st;
 	if (fstat(dir, &st) < 0) {
-		e = STATIC_IO;
+		e = STATIC_E_IO;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		e = STATIC_NOT_FOUND;
+		e = STATIC_E_NOT_FOUND;
 		goto out;
 	}
 	*fd = dir;

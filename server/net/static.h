@@ -11,12 +11,12 @@
 
 typedef enum {
 	STATIC_OK = 0,
-	STATIC_NOT_FOUND,     /* no such file, or a directory */
-	STATIC_SYMLINK,       /* a component is a symlink: refused */
-	STATIC_HIDDEN,        /* a component starts with '.' */
-	STATIC_BAD_TYPE,      /* extension not in the served list */
-	STATIC_IO,            /* open/stat failed otherwise */
-	STATIC_NOMEM,
+	STATIC_E_NOT_FOUND,     /* no such file, or a directory */
+	STATIC_E_SYMLINK,       /* a component is a symlink: refused */
+	STATIC_E_HIDDEN,        /* a component starts with '.' */
+	STATIC_E_BAD_TYPE,      /* extension not in the served list */
+	STATIC_E_IO,            /* open/stat failed otherwise */
+	STATIC_E_NOMEM,
 } static_err;
 
 const char *static_strerror(static_err e);

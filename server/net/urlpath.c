@@ -9,15 +9,15 @@ const char *urlpath_strerror(urlpath_err e)
 {
 	switch (e) {
 	case URLPATH_OK: return "ok";
-	case URLPATH_NOT_ABSOLUTE: return "path must start with /";
-	case URLPATH_BAD_ESCAPE: return "malformed percent-escape";
-	case URLPATH_NUL: return "NUL byte in path";
-	case URLPATH_CONTROL: return "control character in path";
-	case URLPATH_ENCODED_SLASH: return "encoded slash in path";
-	case URLPATH_BACKSLASH: return "backslash in path";
-	case URLPATH_DOT_SEGMENT: return "dot segment in path";
-	case URLPATH_EMPTY_SEGMENT: return "empty segment in path";
-	case URLPATH_TOO_LONG: return "path too long";
+	case URLPATH_E_NOT_ABSOLUTE: return "path must start with /";
+	case URLPATH_E_BAD_ESCAPE: return "malformed percent-escape";
+	case URLPATH_E_NUL: return "NUL byte in path";
+	case URLPATH_E_CONTROL: return "control character in path";
+	case URLPATH_E_ENCODED_SLASH: return "encoded slash in path";
+	case URLPATH_E_BACKSLASH: return "backslash in path";
+	case URLPATH_E_DOT_SEGMENT: return "dot segment in path";
+	case URLPATH_E_EMPTY_SEGMENT: return "empty segment in path";
+	case URLPATH_E_TOO_LONG: return "path too long";
 	}
 	return "unknown error";
 }
@@ -40,9 +40,9 @@ static urlpath_err check_segments(const char *p)
 		const char *s = p + 1;
 		size_t l = strcspn(s, "/");
 		if (l == 0 && s[0] == '/')
-			return URLPATH_EMPTY_SEGMENT;
+			return URLPATH_E_EMPTY_SEGMENT;
 		if ((l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
-			return URLPATH_DOT_SEGMENT;
+			return URLPATH_E_DOT_SEGMENT;
 		p = s + l;
 	}
 	return URLPATH_OK;
@@ -54,39 +54,39 @@ urlpath_err urlpath_decode(const char *raw, char *out, size_t outsz)
 	urlpath_err e = URLPATH_OK;
 
 	if (outsz == 0)
-		return URLPATH_TOO_LONG;
+		return URLPATH_E_TOO_LONG;
 	out[0] = '\0';
 	if (!raw || raw[0] != '/')
-		return URLPATH_NOT_ABSOLUTE;
+		return URLPATH_E_NOT_ABSOLUTE;
 	for (const char *p = raw; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '%') {
 			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
 			if (hi < 0 || lo < 0) {
-				e = URLPATH_BAD_ESCAPE;
+				e = URLPATH_E_BAD_ESCAPE;
 				goto out;
 			}
 			c = (unsigned char)(hi << 4 | lo);
 			p += 2;
 			if (c == '/') {
-				e = URLPATH_ENCODED_SLASH;
+				e = URLPATH_E_ENCODED_SLASH;
 				goto out;
 			}
 		}
 		if (c == 0) {
-			e = URLPATH_NUL;
+			e = URLPATH_E_NUL;
 			goto out;
 		}
 		if (c < 0x20 || c == 0x7f) {
-			e = URLPATH_CONTROL;
+			e = URLPATH_E_CONTROL;
 			goto out;
 		}
 		if (c == '\\') {
-			e = URLPATH_BACKSLASH;
+			e = URLPATH_E_BACKSLASH;
 			goto out;
 		}
 		if (o + 1 >= outsz) {
-			e = URLPATH_TOO_LONG;
+			e = URLPATH_E_TOO_LONG;
 			goto out;
 		}
 		out[o++] = (char)c;

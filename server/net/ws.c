@@ -91,10 +91,10 @@ const char *ws_strerror(ws_err e)
 {
 	switch (e) {
 	case WS_OK: return "ok";
-	case WS_ERR_TLS: return "TLS certificate or key could not be loaded";
-	case WS_ERR_BIND: return "WebSocket listener could not be bound";
-	case WS_ERR_NOMEM: return "out of memory";
-	case WS_ERR_THREAD: return "WebSocket service thread could not be started";
+	case WS_E_TLS: return "TLS certificate or key could not be loaded";
+	case WS_E_BIND: return "WebSocket listener could not be bound";
+	case WS_E_NOMEM: return "out of memory";
+	case WS_E_THREAD: return "WebSocket service thread could not be started";
 	}
 	return "unknown WebSocket error";
 }
@@ -305,7 +305,7 @@ static int confirm_upgrade(ws_server *s, struct lws *wsi, const char *to)
 		return refuse(wsi, 400, "bad_request", host, origin, path);
 	if (!to || strcmp(to, "websocket") != 0 || !path || strcmp(path, WS_PATH) != 0)
 		return refuse(wsi, 404, "not_found", host, origin, path);
-	guard_verdict v = guard_check_host(host, s->port);
+	guard_err v = guard_check_host(host, s->port);
 	if (v != GUARD_OK)
 		return refuse(wsi, 421, guard_code(v), host, origin, path);
 	v = guard_check_origin(s->origins, origin, true);
@@ -479,10 +479,10 @@ static void lws_log_emit(int level, const char *line)
 /* lws cannot say why a vhost failed; loading the pair here first gives a precise error. */
 static ws_err check_tls_files(const struct cfg *cfg)
 {
-	ws_err e = WS_ERR_TLS;
+	ws_err e = WS_E_TLS;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
-		return WS_ERR_NOMEM;
+		return WS_E_NOMEM;
 	if (!cfg->cert_file || !cfg->key_file) {
 		log_error("ws", "no certificate or key file configured");
 		goto out;
@@ -517,7 +517,7 @@ static ws_err create_context(ws_server *s)
 	info.max_http_header_data = (unsigned short)(hdr > 65535 ? 65535 : hdr);
 	info.max_http_header_pool = 16;
 	s->ctx = lws_create_context(&info);
-	return s->ctx ? WS_OK : WS_ERR_NOMEM;
+	return s->ctx ? WS_OK : WS_E_NOMEM;
 }
 
 static ws_err create_vhost(ws_server *s)
@@ -552,11 +552,11 @@ static ws_err create_vhost(ws_server *s)
 	s->vh = lws_create_vhost(s->ctx, &info);
 	if (!s->vh) {
 		log_error("ws", "cannot listen on %s:%u", cfg->wss.addr, cfg->wss.port);
-		return WS_ERR_BIND;
+		return WS_E_BIND;
 	}
 	int port = lws_get_vhost_listen_port(s->vh);
 	if (port <= 0 || port > 65535)
-		return WS_ERR_BIND;
+		return WS_E_BIND;
 	s->port = (unsigned short)port;
 	return WS_OK;
 }
@@ -579,7 +579,7 @@ ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
 		return e;
 	ws_server *s = calloc(1, sizeof(*s));
 	if (!s)
-		return WS_ERR_NOMEM;
+		return WS_E_NOMEM;
 	s->cfg = cfg;
 	s->origins = origins;
 	s->greeting = greeting;
@@ -600,7 +600,7 @@ ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
 		int rc = pthread_create(&s->thread, NULL, service_thread, s);
 		s->thread_started = rc == 0;
 		if (rc)
-			e = rc == ENOMEM ? WS_ERR_NOMEM : WS_ERR_THREAD;
+			e = rc == ENOMEM ? WS_E_NOMEM : WS_E_THREAD;
 	}
 	if (e != WS_OK) {
 		ws_stop(s);

@@ -18,10 +18,10 @@
 
 typedef enum {
 	WS_OK = 0,
-	WS_ERR_TLS,      /* certificate/key could not be loaded */
-	WS_ERR_BIND,     /* listen failed (address in use, not loopback) */
-	WS_ERR_NOMEM,
-	WS_ERR_THREAD,
+	WS_E_TLS,      /* certificate/key could not be loaded */
+	WS_E_BIND,     /* listen failed (address in use, not loopback) */
+	WS_E_NOMEM,
+	WS_E_THREAD,
 } ws_err;
 
 const char *ws_strerror(ws_err e);

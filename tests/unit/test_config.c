@@ -98,7 +98,7 @@ static void not_loopback(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct cfg c;
 		const char *why = NULL;
-		assert_int_equal(parse(&c, &why, "--wss", bad[i], NULL), CFG_ERR_NOT_LOOPBACK);
+		assert_int_equal(parse(&c, &why, "--wss", bad[i], NULL), CFG_E_NOT_LOOPBACK);
 		assert_non_null(why);
 		assert_non_null(strstr(why, "127.0.0.1"));
 		cfg_free(&c);
@@ -125,7 +125,7 @@ static void bad_values(void **state)
 		struct cfg c;
 		const char *why = NULL;
 		cfg_err e = parse(&c, &why, cases[i][0], cases[i][1], NULL);
-		if (e != CFG_ERR_VALUE && e != CFG_ERR_NOT_LOOPBACK)
+		if (e != CFG_E_VALUE && e != CFG_E_NOT_LOOPBACK)
 			fail_msg("%s %s: got %s", cases[i][0], cases[i][1], cfg_strerror(e));
 		assert_non_null(why);
 		cfg_free(&c);
@@ -137,12 +137,12 @@ static void usage_errors(void **state)
 	(void)state;
 	struct cfg c;
 	const char *why = NULL;
-	assert_int_equal(parse(&c, &why, "--bogus", NULL), CFG_ERR_USAGE);
+	assert_int_equal(parse(&c, &why, "--bogus", NULL), CFG_E_USAGE);
 	assert_non_null(strstr(why, "--bogus"));
 	cfg_free(&c);
-	assert_int_equal(parse(&c, &why, "--cert", NULL), CFG_ERR_USAGE);
+	assert_int_equal(parse(&c, &why, "--cert", NULL), CFG_E_USAGE);
 	cfg_free(&c);
-	assert_int_equal(parse(&c, &why, "extra", NULL), CFG_ERR_USAGE);
+	assert_int_equal(parse(&c, &why, "extra", NULL), CFG_E_USAGE);
 	cfg_free(&c);
 }
 
@@ -195,7 +195,7 @@ static void file_errors(void **state)
 		struct cfg c;
 		const char *why = NULL;
 		cfg_init(&c);
-		assert_int_equal(cfg_load_file(&c, p, &why), CFG_ERR_FILE);
+		assert_int_equal(cfg_load_file(&c, p, &why), CFG_E_FILE);
 		assert_non_null(why);
 		if (!strstr(why, cases[i].why_has))
 			fail_msg("case %zu: '%s' lacks '%s'", i, why, cases[i].why_has);
@@ -204,7 +204,7 @@ static void file_errors(void **state)
 	struct cfg c;
 	const char *why = NULL;
 	cfg_init(&c);
-	assert_int_equal(cfg_load_file(&c, "/nonexistent/dir/x.conf", &why), CFG_ERR_FILE);
+	assert_int_equal(cfg_load_file(&c, "/nonexistent/dir/x.conf", &why), CFG_E_FILE);
 	assert_non_null(strstr(why, "cannot read"));
 	cfg_free(&c);
 	/* A NUL byte in the file is an error, not a silently shortened line. */
@@ -214,7 +214,7 @@ static void file_errors(void **state)
 	fwrite("https = 127.0.0.1:1\0junk\n", 1, 25, f);
 	fclose(f);
 	cfg_init(&c);
-	assert_int_equal(cfg_load_file(&c, path, &why), CFG_ERR_FILE);
+	assert_int_equal(cfg_load_file(&c, path, &why), CFG_E_FILE);
 	cfg_free(&c);
 }
 
@@ -268,10 +268,10 @@ static void allow_uid(void **state)
 	assert_null(c.allow_uids);
 
 	/* An unknown name says so, and names the value (a user name is no secret). */
-	assert_int_equal(parse(&c, &why, "--allow-uid", "no-such-user-siths-test", NULL), CFG_ERR_VALUE);
+	assert_int_equal(parse(&c, &why, "--allow-uid", "no-such-user-siths-test", NULL), CFG_E_VALUE);
 	assert_non_null(strstr(why, "no user named 'no-such-user-siths-test'"));
 	cfg_free(&c);
-	assert_int_equal(parse(&c, &why, "--allow-uid", "4294967295", NULL), CFG_ERR_VALUE);
+	assert_int_equal(parse(&c, &why, "--allow-uid", "4294967295", NULL), CFG_E_VALUE);
 	assert_non_null(strstr(why, "--allow-uid"));
 	cfg_free(&c);
 
@@ -281,9 +281,9 @@ static void allow_uid(void **state)
 	assert_int_equal(cfg_parse_uid("nobody", &u), CFG_OK);
 	assert_int_equal(u, passwd_uid("nobody"));
 	u = 7;
-	assert_int_equal(cfg_parse_uid(NULL, &u), CFG_ERR_VALUE);
-	assert_int_equal(cfg_parse_uid(" 1", &u), CFG_ERR_VALUE);
-	assert_int_equal(cfg_parse_uid("1 ", &u), CFG_ERR_VALUE);
+	assert_int_equal(cfg_parse_uid(NULL, &u), CFG_E_VALUE);
+	assert_int_equal(cfg_parse_uid(" 1", &u), CFG_E_VALUE);
+	assert_int_equal(cfg_parse_uid("1 ", &u), CFG_E_VALUE);
 	assert_int_equal(u, 7);
 }
 
@@ -311,7 +311,7 @@ static void allow_uid_file(void **state)
 
 	p = write_conf("baduid.conf", "# users\nallow-uid = no-such-user-siths-test\n");
 	cfg_init(&c);
-	assert_int_equal(cfg_load_file(&c, p, &why), CFG_ERR_FILE);
+	assert_int_equal(cfg_load_file(&c, p, &why), CFG_E_FILE);
 	assert_non_null(strstr(why, ":2:"));
 	assert_non_null(strstr(why, "no user named"));
 	cfg_free(&c);
@@ -326,7 +326,7 @@ static void listen_and_origin_helpers(void **state)
 	assert_int_equal(l.port, 80);
 	assert_int_equal(cfg_parse_listen("127.0.0.1:65535", &l), CFG_OK);
 	assert_int_equal(l.port, 65535);
-	assert_int_equal(cfg_parse_listen(NULL, &l), CFG_ERR_VALUE);
+	assert_int_equal(cfg_parse_listen(NULL, &l), CFG_E_VALUE);
 	assert_true(cfg_origin_valid("https://localhost:29443"));
 	assert_true(cfg_origin_valid("http://portal.example"));
 	assert_true(cfg_origin_valid("https://[::1]:1"));

@@ -30,9 +30,9 @@ static void host_refused(void **state)
 		"localhost :29443", "localhost:+29443", "localhost:29443/", "127.0.0.1:29443\r\nX: y",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (guard_check_host(bad[i], 29443) != GUARD_BAD_HOST)
+		if (guard_check_host(bad[i], 29443) != GUARD_E_BAD_HOST)
 			fail_msg("Host '%s' accepted", bad[i] ? bad[i] : "(null)");
-	assert_string_equal(guard_code(GUARD_BAD_HOST), "bad_host");
+	assert_string_equal(guard_code(GUARD_E_BAD_HOST), "bad_host");
 }
 
 static void host_default_port(void **state)
@@ -41,7 +41,7 @@ static void host_default_port(void **state)
 	/* Browsers leave out :443; only then may the port be absent. */
 	assert_int_equal(guard_check_host("localhost", 443), GUARD_OK);
 	assert_int_equal(guard_check_host("localhost:443", 443), GUARD_OK);
-	assert_int_equal(guard_check_host("localhost", 29443), GUARD_BAD_HOST);
+	assert_int_equal(guard_check_host("localhost", 29443), GUARD_E_BAD_HOST);
 }
 
 static void origins(void **state)
@@ -69,16 +69,16 @@ static void origins(void **state)
 		"wss://localhost:29443", "file://", "", "*", "Null",
 	};
 	for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
-		if (guard_check_origin(&g, foreign[i], false) != GUARD_FOREIGN_ORIGIN)
+		if (guard_check_origin(&g, foreign[i], false) != GUARD_E_FOREIGN_ORIGIN)
 			fail_msg("Origin '%s' not refused as foreign", foreign[i]);
 
-	assert_int_equal(guard_check_origin(&g, "null", false), GUARD_NULL_ORIGIN);
-	assert_int_equal(guard_check_origin(&g, "null", true), GUARD_NULL_ORIGIN);
-	assert_int_equal(guard_check_origin(&g, NULL, true), GUARD_NO_ORIGIN);
+	assert_int_equal(guard_check_origin(&g, "null", false), GUARD_E_NULL_ORIGIN);
+	assert_int_equal(guard_check_origin(&g, "null", true), GUARD_E_NULL_ORIGIN);
+	assert_int_equal(guard_check_origin(&g, NULL, true), GUARD_E_NO_ORIGIN);
 	assert_int_equal(guard_check_origin(&g, NULL, false), GUARD_OK);
-	assert_string_equal(guard_code(GUARD_NO_ORIGIN), "origin_required");
-	assert_string_equal(guard_code(GUARD_NULL_ORIGIN), "origin_not_allowed");
-	assert_string_equal(guard_code(GUARD_FOREIGN_ORIGIN), "origin_not_allowed");
+	assert_string_equal(guard_code(GUARD_E_NO_ORIGIN), "origin_required");
+	assert_string_equal(guard_code(GUARD_E_NULL_ORIGIN), "origin_not_allowed");
+	assert_string_equal(guard_code(GUARD_E_FOREIGN_ORIGIN), "origin_not_allowed");
 	guard_origins_free(&g);
 	guard_origins_free(&g); /* idempotent */
 }
@@ -89,10 +89,10 @@ static void origins_follow_port(void **state)
 	struct guard_origins g;
 	assert_int_equal(guard_origins_init(&g, 41000, NULL, 0), 0);
 	assert_int_equal(guard_check_origin(&g, "https://127.0.0.1:41000", true), GUARD_OK);
-	assert_int_equal(guard_check_origin(&g, "https://127.0.0.1:29443", true), GUARD_FOREIGN_ORIGIN);
+	assert_int_equal(guard_check_origin(&g, "https://127.0.0.1:29443", true), GUARD_E_FOREIGN_ORIGIN);
 	guard_origins_free(&g);
 	/* A NULL allowlist allows nothing. */
-	assert_int_equal(guard_check_origin(NULL, "https://127.0.0.1:41000", true), GUARD_FOREIGN_ORIGIN);
+	assert_int_equal(guard_check_origin(NULL, "https://127.0.0.1:41000", true), GUARD_E_FOREIGN_ORIGIN);
 }
 
 int main(void)

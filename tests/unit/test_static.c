@@ -112,12 +112,12 @@ static void refuses(void **state)
 		const char *path;
 		static_err e;
 	} cases[] = {
-		{ "/leak.txt", STATIC_SYMLINK },      { "/up/secret.txt", STATIC_SYMLINK },
-		{ "/alias.js", STATIC_SYMLINK },      { "/.hidden/a.txt", STATIC_HIDDEN },
-		{ "/.env.txt", STATIC_HIDDEN },       { "/run.sh", STATIC_BAD_TYPE },
-		{ "/sub", STATIC_BAD_TYPE },          { "/nope.html", STATIC_NOT_FOUND },
-		{ "/app.js/x.js", STATIC_NOT_FOUND }, { "/pipe.txt", STATIC_NOT_FOUND },
-		{ "", STATIC_NOT_FOUND },             { "relative.html", STATIC_NOT_FOUND },
+		{ "/leak.txt", STATIC_E_SYMLINK },      { "/up/secret.txt", STATIC_E_SYMLINK },
+		{ "/alias.js", STATIC_E_SYMLINK },      { "/.hidden/a.txt", STATIC_E_HIDDEN },
+		{ "/.env.txt", STATIC_E_HIDDEN },       { "/run.sh", STATIC_E_BAD_TYPE },
+		{ "/sub", STATIC_E_BAD_TYPE },          { "/nope.html", STATIC_E_NOT_FOUND },
+		{ "/app.js/x.js", STATIC_E_NOT_FOUND }, { "/pipe.txt", STATIC_E_NOT_FOUND },
+		{ "", STATIC_E_NOT_FOUND },             { "relative.html", STATIC_E_NOT_FOUND },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		static_err e = open_path(cases[i].path, buf, sizeof buf, &t);
@@ -129,7 +129,7 @@ static void refuses(void **state)
 	char p[400];
 	snprintf(p, sizeof p, "%s/www/dir.html", base);
 	mkdir(p, 0755);
-	assert_int_equal(open_path("/dir.html", buf, sizeof buf, &t), STATIC_NOT_FOUND);
+	assert_int_equal(open_path("/dir.html", buf, sizeof buf, &t), STATIC_E_NOT_FOUND);
 }
 
 static void types(void **state)
@@ -145,7 +145,7 @@ static void types(void **state)
 	assert_null(static_content_type("dir.js/noext"));
 	assert_null(static_content_type("a.php"));
 	static_root *x;
-	assert_int_equal(static_open_root("/nonexistent/www", &x), STATIC_NOT_FOUND);
+	assert_int_equal(static_open_root("/nonexistent/www", &x), STATIC_E_NOT_FOUND);
 	assert_null(x);
 }
 

@@ -38,19 +38,19 @@ static void refuses(void **state)
 		const char *in;
 		urlpath_err e;
 	} cases[] = {
-		{ "", URLPATH_NOT_ABSOLUTE },          { "index.html", URLPATH_NOT_ABSOLUTE },
-		{ "%2findex.html", URLPATH_NOT_ABSOLUTE },
-		{ "/%", URLPATH_BAD_ESCAPE },          { "/%2", URLPATH_BAD_ESCAPE },
-		{ "/%zz", URLPATH_BAD_ESCAPE },        { "/%-1", URLPATH_BAD_ESCAPE },
-		{ "/a%00.png", URLPATH_NUL },          { "/a%0a", URLPATH_CONTROL },
-		{ "/a\tb", URLPATH_CONTROL },          { "/a%7f", URLPATH_CONTROL },
-		{ "/..%2fetc", URLPATH_ENCODED_SLASH }, { "/a%2Fb", URLPATH_ENCODED_SLASH },
-		{ "/a\\b", URLPATH_BACKSLASH },        { "/%5c..%5c", URLPATH_BACKSLASH },
-		{ "/..", URLPATH_DOT_SEGMENT },        { "/../etc/passwd", URLPATH_DOT_SEGMENT },
-		{ "/a/../b", URLPATH_DOT_SEGMENT },    { "/a/.", URLPATH_DOT_SEGMENT },
-		{ "/./a", URLPATH_DOT_SEGMENT },       { "/%2e%2e/etc", URLPATH_DOT_SEGMENT },
-		{ "/%2E/a", URLPATH_DOT_SEGMENT },     { "/.%2e", URLPATH_DOT_SEGMENT },
-		{ "//etc/passwd", URLPATH_EMPTY_SEGMENT }, { "/a//b", URLPATH_EMPTY_SEGMENT },
+		{ "", URLPATH_E_NOT_ABSOLUTE },          { "index.html", URLPATH_E_NOT_ABSOLUTE },
+		{ "%2findex.html", URLPATH_E_NOT_ABSOLUTE },
+		{ "/%", URLPATH_E_BAD_ESCAPE },          { "/%2", URLPATH_E_BAD_ESCAPE },
+		{ "/%zz", URLPATH_E_BAD_ESCAPE },        { "/%-1", URLPATH_E_BAD_ESCAPE },
+		{ "/a%00.png", URLPATH_E_NUL },          { "/a%0a", URLPATH_E_CONTROL },
+		{ "/a\tb", URLPATH_E_CONTROL },          { "/a%7f", URLPATH_E_CONTROL },
+		{ "/..%2fetc", URLPATH_E_ENCODED_SLASH }, { "/a%2Fb", URLPATH_E_ENCODED_SLASH },
+		{ "/a\\b", URLPATH_E_BACKSLASH },        { "/%5c..%5c", URLPATH_E_BACKSLASH },
+		{ "/..", URLPATH_E_DOT_SEGMENT },        { "/../etc/passwd", URLPATH_E_DOT_SEGMENT },
+		{ "/a/../b", URLPATH_E_DOT_SEGMENT },    { "/a/.", URLPATH_E_DOT_SEGMENT },
+		{ "/./a", URLPATH_E_DOT_SEGMENT },       { "/%2e%2e/etc", URLPATH_E_DOT_SEGMENT },
+		{ "/%2E/a", URLPATH_E_DOT_SEGMENT },     { "/.%2e", URLPATH_E_DOT_SEGMENT },
+		{ "//etc/passwd", URLPATH_E_EMPTY_SEGMENT }, { "/a//b", URLPATH_E_EMPTY_SEGMENT },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char out[64] = "junk";
@@ -61,7 +61,7 @@ static void refuses(void **state)
 		assert_string_equal(out, ""); /* never a half-decoded path */
 	}
 	char out[8];
-	assert_int_equal(urlpath_decode(NULL, out, sizeof out), URLPATH_NOT_ABSOLUTE);
+	assert_int_equal(urlpath_decode(NULL, out, sizeof out), URLPATH_E_NOT_ABSOLUTE);
 }
 
 static void bounds(void **state)
@@ -69,12 +69,12 @@ static void bounds(void **state)
 	(void)state;
 	char out[8];
 	memset(out, 'X', sizeof out);
-	assert_int_equal(urlpath_decode("/1234567", out, sizeof out), URLPATH_TOO_LONG);
+	assert_int_equal(urlpath_decode("/1234567", out, sizeof out), URLPATH_E_TOO_LONG);
 	assert_int_equal(urlpath_decode("/123456", out, sizeof out), URLPATH_OK);
 	assert_string_equal(out, "/123456");
 	/* Escapes shrink: 3 input bytes for one output byte fit. */
 	assert_int_equal(urlpath_decode("/%41%41%41%41%41%41", out, sizeof out), URLPATH_OK);
-	assert_int_equal(urlpath_decode("/x", out, 0), URLPATH_TOO_LONG);
+	assert_int_equal(urlpath_decode("/x", out, 0), URLPATH_E_TOO_LONG);
 }
 
 int main(void)
