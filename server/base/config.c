@@ -190,6 +190,11 @@ static bool host_char(char ch)
 	return isalnum((unsigned char)ch) || ch == '-' || ch == '.';
 }
 
+void cfg_listen_text(const struct cfg_listen *l, unsigned short port, char *buf, size_t n)
+{
+	snprintf(buf, n, strchr(l->addr, ':') ? "[%s]:%u" : "%s:%u", l->addr, port);
+}
+
 bool cfg_origin_valid(const char *o)
 {
 	if (!o)

@@ -40,7 +40,7 @@ struct cfg {
 	uid_t *allow_uids;
 	size_t n_allow_uids;
 	int log_level;                  /* enum log_level */
-	char *test_issuer_dir;          /* --test-issuer DIR (issue 4), NULL when not set */
+	char *test_issuer_dir;          /* --test-issuer DIR, NULL when not set */
 
 	/* Limits (config-file keys of the same name; defaults in config.c). */
 	size_t max_body;                /* request body bytes (413 above) */
@@ -70,6 +70,9 @@ cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why);
 
 /* Parses "ADDR:PORT" ("127.0.0.1:N", "[::1]:N", "localhost:N"; N 0..65535) into *out. */
 cfg_err cfg_parse_listen(const char *s, struct cfg_listen *out);
+
+/* "ADDR:PORT" of listener l on port (the bound one), IPv6 in brackets: for logs and /health. */
+void cfg_listen_text(const struct cfg_listen *l, unsigned short port, char *buf, size_t n);
 
 /* Checks an origin "scheme://host[:port]" (http or https, no path, no userinfo, not "null"). */
 bool cfg_origin_valid(const char *origin);

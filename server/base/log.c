@@ -64,3 +64,19 @@ void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;
 }
+
+void log_safe(const char *s, char *out, size_t outsz)
+{
+	size_t o = 0;
+	if (!outsz)
+		return;
+	if (!s)
+		s = "(none)";
+	for (; *s && o + 1 < outsz; s++) {
+		unsigned char c = (unsigned char)*s;
+		out[o++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';
+	}
+	if (*s && outsz > 4)
+		memcpy(out + outsz - 4, "...", 3), o = outsz - 1;
+	out[o] = '\0';
+}

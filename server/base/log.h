@@ -4,6 +4,8 @@
 #ifndef SITHS_LOG_H
 #define SITHS_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Returns -1 if name is not one of error|warn|info|debug. */
@@ -14,6 +16,11 @@ enum log_level log_get_level(void);
 /* Thread-safe; the whole line is written with one write(2). */
 void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Copies s, untrusted (a path, a header), into out for a log line: printable ASCII only, quotes,
+ * backslashes and everything else as '?', at most outsz-1 bytes, cut with "..."; NULL gives
+ * "(none)". The one sanitiser of logged request data. Pure. */
+void log_safe(const char *s, char *out, size_t outsz);
 
 #define log_error(c, ...) log_msg(LOG_LVL_ERROR, c, __VA_ARGS__)
 #define log_warn(c, ...)  log_msg(LOG_LVL_WARN, c, __VA_ARGS__)

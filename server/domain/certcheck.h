@@ -1,5 +1,5 @@
-/* certcheck.h — validation of a freshly issued signature certificate (issue 4 step 5), before
- * anything is written to the card: it must be for the key the card just generated, carry the
+/* certcheck.h — validation of a freshly issued signature certificate, before anything is
+ * written to the card: it must be for the key the card just generated, carry the
  * HSA-id of the authentication certificate, be for nonRepudiation and not a CA, be valid now,
  * and chain to the configured SITHS trust anchor (the issuer's chain supplies intermediates only).
  * Each refusal has its own error. The trust object is immutable once built and may be shared

@@ -1,7 +1,7 @@
-/* job.c — the download job engine: worker threads, the seven stages inside one card session,
- * honest percentages, WebSocket events and the kept job states. The card itself is claimed in
+/* certjob.c — the certificate job engine: worker threads, the seven stages inside one card
+ * session, honest percentages, the reports and the kept job states. The card itself is claimed in
  * the card core (one piece of work per card); the PIN copy lives only until the VERIFY has been
- * sent. Card errors reach the events through errmap.h only. */
+ * sent. What a report becomes on the wire is the caller's business (certjob_report_fn). */
 #include "certjob.h"
 
 #include <pthread.h>
@@ -15,7 +15,6 @@
 #include <openssl/rand.h>
 
 #include "csr.h"
-#include "errmap.h"
 #include "log.h"
 
 /* Shares of the bar, after the real timings of a card (docs/virtual-card.md, --delay realistic):
@@ -23,140 +22,106 @@
 enum { P_VERIFY = 2, P_GENERATE = 5, P_CSR = 60, P_SUBMIT = 68, P_VALIDATE = 75, P_WRITE = 78,
        P_VERIFY_BACK = 96, P_DONE = 100 };
 
-enum job_state { JOB_RUNNING, JOB_DONE, JOB_FAILED };
-
 struct job {
-	char id[JOB_ID_LEN + 1];
-	char card_id[CARD_ID_LEN];
-	char pin[JOB_PIN_MAX + 1];       /* wiped right after VERIFY */
-	enum job_state state;
-	const char *stage;
-	int percent;
-	char message[400];
-	char code[48];
-	int tries_left;                  /* -1 = none */
-	card_claim *claim;               /* the card, from jobs_start until the worker's work ends */
-	struct jobs *owner;
+	struct certjob_status st;        /* guarded by the engine's lock */
+	char pin[CERTJOB_PIN_MAX + 1];   /* wiped right after VERIFY */
+	card_claim *claim;               /* the card, from certjob_start until the worker's work ends */
+	struct certjobs *owner;
 };
 
-struct jobs {
-	struct job_deps d;
+struct certjobs {
+	struct certjob_deps d;
 	pthread_mutex_t lock;            /* guards everything below and every job's state */
 	pthread_cond_t idle;
 	unsigned running;
-	struct job *jobs[JOB_KEEP + 8];  /* oldest first */
+	struct job *jobs[CERTJOB_KEEP + 8]; /* oldest first */
 	size_t n_jobs;
 };
 
-const char *job_strerror(job_err e)
+const char *certjob_strerror(certjob_err e)
 {
 	switch (e) {
-	case JOB_OK: return "ok";
-	case JOB_E_NOMEM: return "out of memory";
-	case JOB_E_BUSY: return "a card operation is already running on this card";
-	case JOB_E_NO_ISSUER: return "no certificate issuer is configured";
-	case JOB_E_RANDOM: return "no random numbers";
-	case JOB_E_THREAD: return "cannot start a worker";
-	case JOB_E_ARG: return "bad argument";
+	case CERTJOB_OK: return "ok";
+	case CERTJOB_E_NOMEM: return "out of memory";
+	case CERTJOB_E_BUSY: return "a card operation is already running on this card";
+	case CERTJOB_E_NO_ISSUER: return "no certificate issuer is configured";
+	case CERTJOB_E_RANDOM: return "no random numbers";
+	case CERTJOB_E_THREAD: return "cannot start a worker";
+	case CERTJOB_E_ARG: return "bad argument";
 	}
 	return "unknown error";
 }
 
-/* ---- state and events ---- */
+/* ---- state and reports ---- */
 
-static const char *state_name(enum job_state s)
+/* Hands a copy of the state, taken under the lock, to the report callback outside it. Caller
+ * holds the lock; it is released here. */
+static void report_unlock(struct job *jb)
 {
-	return s == JOB_DONE ? "done" : s == JOB_FAILED ? "failed" : "running";
-}
-
-/* Caller holds the lock. */
-static json_t *state_json(const struct job *jb)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "job", jb->id, "card", jb->card_id,
-			      "card_id", jb->card_id, "state", state_name(jb->state), "stage", jb->stage,
-			      "percent", jb->percent, "message", jb->message);
-	if (o && jb->state == JOB_FAILED) {
-		json_object_set_new(o, "code", json_string(jb->code));
-		if (jb->tries_left >= 0)
-			json_object_set_new(o, "tries_left", json_integer(jb->tries_left));
-	}
-	return o;
-}
-
-static void send_event(struct jobs *j, json_t *msg)
-{
-	char *text = msg && j->d.ws ? json_dumps(msg, JSON_COMPACT) : NULL;
-	json_decref(msg);
-	if (text)
-		ws_broadcast(j->d.ws, text);
-	free(text);
+	struct certjobs *j = jb->owner;
+	struct certjob_status st = jb->st;
+	pthread_mutex_unlock(&j->lock);
+	if (j->d.report)
+		j->d.report(&st, j->d.report_user);
 }
 
 /* Moves the bar; percent never goes back. */
 static void progress(struct job *jb, const char *stage, int percent, const char *message)
 {
-	struct jobs *j = jb->owner;
-	pthread_mutex_lock(&j->lock);
-	jb->stage = stage;
-	if (percent > jb->percent)
-		jb->percent = percent;
-	snprintf(jb->message, sizeof(jb->message), "%s", message);
-	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "type", "job-progress", "job", jb->id,
-			       "card", jb->card_id, "card_id", jb->card_id, "stage", stage, "percent",
-			       jb->percent, "message", jb->message);
-	pthread_mutex_unlock(&j->lock);
-	send_event(j, ev);
-}
-
-/* The job-failed code of card error e (errmap.h). */
-static const char *code_of(card_err e)
-{
-	return errmap_card(e)->job_code;
+	pthread_mutex_lock(&jb->owner->lock);
+	jb->st.stage = stage;
+	if (percent > jb->st.percent)
+		jb->st.percent = percent;
+	snprintf(jb->st.message, sizeof(jb->st.message), "%s", message);
+	report_unlock(jb);
 }
 
 /* Records the failure the job ends with (the first one wins). */
-__attribute__((format(printf, 4, 5)))
-static void set_failure(struct job *jb, const char *code, int tries_left, const char *fmt, ...)
+__attribute__((format(printf, 5, 6)))
+static void set_failure(struct job *jb, enum certjob_failure why, card_err e, int tries_left,
+			const char *fmt, ...)
 {
 	va_list ap;
 	pthread_mutex_lock(&jb->owner->lock);
-	if (!jb->code[0]) {
-		snprintf(jb->code, sizeof(jb->code), "%s", code);
+	if (jb->st.failure == CERTJOB_FAIL_NONE) {
+		jb->st.failure = why;
+		jb->st.cause = e;
 		va_start(ap, fmt);
-		vsnprintf(jb->message, sizeof(jb->message), fmt, ap);
+		vsnprintf(jb->st.message, sizeof(jb->st.message), fmt, ap);
 		va_end(ap);
-		jb->tries_left = tries_left;
+		jb->st.tries_left = tries_left;
 	}
 	pthread_mutex_unlock(&jb->owner->lock);
 }
 
+/* A failure's name for the log. */
+static const char *failure_name(const struct certjob_status *st)
+{
+	switch (st->failure) {
+	case CERTJOB_FAIL_CARD: return card_errcode(st->cause);
+	case CERTJOB_FAIL_ISSUER_UNAVAILABLE: return "issuer unavailable";
+	case CERTJOB_FAIL_ISSUER_REFUSED: return "issuer refused";
+	case CERTJOB_FAIL_CERT_INVALID: return "certificate invalid";
+	case CERTJOB_FAIL_NONE: break;
+	}
+	return "unknown";
+}
+
 static void finish(struct job *jb, bool ok)
 {
-	struct jobs *j = jb->owner;
-	pthread_mutex_lock(&j->lock);
-	jb->state = ok ? JOB_DONE : JOB_FAILED;
-	json_t *ev;
+	struct certjob_status *st = &jb->st;
+	pthread_mutex_lock(&jb->owner->lock);
+	st->state = ok ? CERTJOB_DONE : CERTJOB_FAILED;
 	if (ok) {
-		jb->stage = "done";
-		jb->percent = P_DONE;
-		snprintf(jb->message, sizeof(jb->message), "the signature certificate is on the card");
-		ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "type", "job-done", "job", jb->id, "card",
-			       jb->card_id, "card_id", jb->card_id, "stage", "done", "percent", P_DONE,
-			       "message", jb->message);
+		st->stage = "done";
+		st->percent = P_DONE;
+		snprintf(st->message, sizeof(st->message), "the signature certificate is on the card");
+		log_info("job", "job %s on card %s: done", st->id, st->card_id);
 	} else {
-		ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "job-failed", "job", jb->id, "card",
-			       jb->card_id, "card_id", jb->card_id, "stage", jb->stage, "code", jb->code,
-			       "message", jb->message);
-		if (ev && jb->tries_left >= 0)
-			json_object_set_new(ev, "tries_left", json_integer(jb->tries_left));
+		log_warn("job", "job %s on card %s failed at %s: %s (%s)", st->id, st->card_id, st->stage,
+			 failure_name(st), st->message);
 	}
-	pthread_mutex_unlock(&j->lock);
-	if (ok)
-		log_info("job", "job %s on card %s: done", jb->id, jb->card_id);
-	else
-		log_warn("job", "job %s on card %s failed at %s: %s (%s)", jb->id, jb->card_id, jb->stage,
-			 jb->code, jb->message);
-	send_event(j, ev);
+	report_unlock(jb);
 }
 
 /* ---- the stages (inside card_with_card) ---- */
@@ -208,13 +173,13 @@ static card_err stage_verify(struct work *w)
 	if (!e)
 		e = card_verify_pin(w->s, CARD_PIN2, jb->pin, &tries);
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
-	const char *code = code_of(e);
 	if (e == CARD_E_PIN_WRONG)
-		set_failure(jb, code, tries, "wrong signature code (PIN2)");
+		set_failure(jb, CERTJOB_FAIL_CARD, e, tries, "wrong signature code (PIN2)");
 	else if (e == CARD_E_PIN_BLOCKED)
-		set_failure(jb, code, 0, "the signature code (PIN2) is blocked: unblock it with the PUK");
+		set_failure(jb, CERTJOB_FAIL_CARD, e, 0,
+			    "the signature code (PIN2) is blocked: unblock it with the PUK");
 	else if (e == CARD_E_PIN_FORMAT)
-		set_failure(jb, code, -1, "the signature code has the wrong format");
+		set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "the signature code has the wrong format");
 	return e;
 }
 
@@ -227,7 +192,8 @@ static card_err stage_generate(struct work *w)
 		return e;
 	csr_err ce = csr_rsa_pubkey(pk.n, pk.n_len, pk.e, pk.e_len, &w->pub);
 	if (ce) {
-		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "the card's new key is unusable: %s", csr_strerror(ce));
+		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1, "the card's new key is unusable: %s",
+			    csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -243,14 +209,16 @@ static card_err stage_csr(struct work *w)
 	const unsigned char *p = der;
 	w->auth = der ? d2i_X509(NULL, &p, (long)der_len) : NULL;
 	if (!w->auth) {
-		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "the authentication certificate is unreadable");
+		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1,
+			    "the authentication certificate is unreadable");
 		return CARD_E_BAD_DATA;
 	}
 	csr_err ce = csr_build(w->auth, w->pub, card_signer, &s, &w->csr, &w->csr_len);
 	if (ce == CSR_E_SIGNER && s.err)
 		return s.err;
 	if (ce) {
-		set_failure(w->jb, code_of(CARD_E_BAD_DATA), -1, "certificate request: %s", csr_strerror(ce));
+		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1, "certificate request: %s",
+			    csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -258,13 +226,14 @@ static card_err stage_csr(struct work *w)
 
 static card_err stage_issue(struct work *w)
 {
-	struct jobs *j = w->jb->owner;
-	struct issue_ctx ctx = { .card_id = w->jb->card_id, .session_ok = true, .auth_cert = w->auth,
+	struct certjobs *j = w->jb->owner;
+	struct issue_ctx ctx = { .card_id = w->jb->st.card_id, .session_ok = true, .auth_cert = w->auth,
 				 .trust_level = w->m->auth.trust_level };
 	progress(w->jb, "submit", P_SUBMIT, "sending the request to the issuer");
 	issuer_err ie = issuer_issue(j->d.issuer, w->csr, w->csr_len, &ctx, &w->res);
 	if (ie) {
-		set_failure(w->jb, ie == ISSUER_E_UNAVAILABLE ? "issuer_failed" : "issuer_refused", -1,
+		set_failure(w->jb, ie == ISSUER_E_UNAVAILABLE ? CERTJOB_FAIL_ISSUER_UNAVAILABLE
+							      : CERTJOB_FAIL_ISSUER_REFUSED, CARD_OK, -1,
 			    "the issuer did not issue a certificate: %s%s%s", issuer_strerror(ie),
 			    w->res.detail[0] ? ": " : "", w->res.detail);
 		return CARD_E_CANCELLED;
@@ -280,7 +249,7 @@ static card_err stage_validate(struct work *w)
 	progress(w->jb, "validate", P_VALIDATE, "checking the new certificate");
 	certcheck_err ce = certcheck_signature_cert(w->jb->owner->d.trust, &in, detail, sizeof(detail));
 	if (ce) {
-		set_failure(w->jb, "cert_invalid", -1,
+		set_failure(w->jb, CERTJOB_FAIL_CERT_INVALID, CARD_OK, -1,
 			    "the issued certificate was refused, nothing was written: %s (%s)%s%s",
 			    certcheck_strerror(ce), certcheck_errcode(ce), detail[0] ? ": " : "", detail);
 		return CARD_E_CANCELLED;
@@ -320,7 +289,7 @@ out:
 }
 
 /* After the transaction: the re-read model must show the certificate, or the job did not work. */
-static bool card_shows_cert(struct jobs *j, const char *card_id)
+static bool card_shows_cert(struct certjobs *j, const char *card_id)
 {
 	struct card_model m;
 	return card_get(j->d.core, card_id, &m) == CARD_OK && m.sign.present;
@@ -329,24 +298,27 @@ static bool card_shows_cert(struct jobs *j, const char *card_id)
 static void *worker(void *arg)
 {
 	struct job *jb = arg;
-	struct jobs *j = jb->owner;
+	struct certjobs *j = jb->owner;
 	char card_id[CARD_ID_LEN];
-	memcpy(card_id, jb->card_id, sizeof(card_id)); /* jb may be dropped once it is finished */
+	memcpy(card_id, jb->st.card_id, sizeof(card_id)); /* jb may be dropped once it is finished */
 	card_err e = card_claim_run(jb->claim, job_work, jb);
 	jb->claim = NULL;
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
 	/* Not shown after the commit: the re-read failed, most often because the card was pulled
 	 * during it (the model then stays the old one until the monitor sees the empty reader). */
-	if (!e && !card_shows_cert(j, jb->card_id)) {
+	if (!e && !card_shows_cert(j, card_id)) {
 		e = card_gone(j->d.core, card_id, CARD_E_COMM) ? CARD_E_REMOVED : CARD_E_BAD_DATA;
 		if (e == CARD_E_BAD_DATA)
-			set_failure(jb, code_of(e), -1, "%s", "the card does not show the written certificate");
+			set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "%s",
+				    "the card does not show the written certificate");
 	}
 	if (e && card_gone(j->d.core, card_id, e))
-		set_failure(jb, code_of(CARD_E_REMOVED), -1, "the card was removed during the download: %s",
+		set_failure(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1,
+			    "the card was removed during the download: %s",
 			    card_strerror(e));
 	else if (e)
-		set_failure(jb, code_of(e), -1, "the card answered unexpectedly: %s", card_strerror(e));
+		set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "the card answered unexpectedly: %s",
+			    card_strerror(e));
 	finish(jb, e == CARD_OK);
 	pthread_mutex_lock(&j->lock);
 	j->running--;
@@ -357,22 +329,22 @@ static void *worker(void *arg)
 
 /* ---- life cycle ---- */
 
-job_err jobs_new(const struct job_deps *deps, struct jobs **out)
+certjob_err certjob_new(const struct certjob_deps *deps, struct certjobs **out)
 {
 	*out = NULL;
 	if (!deps || !deps->core)
-		return JOB_E_ARG;
-	struct jobs *j = calloc(1, sizeof(*j));
+		return CERTJOB_E_ARG;
+	struct certjobs *j = calloc(1, sizeof(*j));
 	if (!j)
-		return JOB_E_NOMEM;
+		return CERTJOB_E_NOMEM;
 	j->d = *deps;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->idle, NULL);
 	*out = j;
-	return JOB_OK;
+	return CERTJOB_OK;
 }
 
-void jobs_free(struct jobs *j)
+void certjob_free(struct certjobs *j)
 {
 	if (!j)
 		return;
@@ -387,18 +359,18 @@ void jobs_free(struct jobs *j)
 	free(j);
 }
 
-bool jobs_has_issuer(const struct jobs *j)
+bool certjob_has_issuer(const struct certjobs *j)
 {
 	return j && j->d.issuer;
 }
 
 /* Keeps the list bounded: drops the oldest finished job. Caller holds the lock. */
-static bool make_room(struct jobs *j)
+static bool make_room(struct certjobs *j)
 {
-	if (j->n_jobs < JOB_KEEP)
+	if (j->n_jobs < CERTJOB_KEEP)
 		return true;
 	for (size_t i = 0; i < j->n_jobs; i++) {
-		if (j->jobs[i]->state != JOB_RUNNING) {
+		if (j->jobs[i]->st.state != CERTJOB_RUNNING) {
 			free(j->jobs[i]);
 			memmove(&j->jobs[i], &j->jobs[i + 1], (j->n_jobs - i - 1) * sizeof(j->jobs[0]));
 			j->n_jobs--;
@@ -408,34 +380,34 @@ static bool make_room(struct jobs *j)
 	return j->n_jobs < sizeof(j->jobs) / sizeof(j->jobs[0]);
 }
 
-static job_err new_job(struct jobs *j, const char *card_id, char *pin, struct job **out)
+static certjob_err new_job(struct certjobs *j, const char *card_id, char *pin, struct job **out)
 {
 	unsigned char rnd[16];
 	struct job *jb = calloc(1, sizeof(*jb));
 	if (!jb)
-		return JOB_E_NOMEM;
+		return CERTJOB_E_NOMEM;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		free(jb);
-		return JOB_E_RANDOM;
+		return CERTJOB_E_RANDOM;
 	}
-	jb->id[0] = 'j';
+	jb->st.id[0] = 'j';
 	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(jb->id + 1 + 2 * i, 3, "%02x", rnd[i]);
-	snprintf(jb->card_id, sizeof(jb->card_id), "%s", card_id);
+		snprintf(jb->st.id + 1 + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(jb->st.card_id, sizeof(jb->st.card_id), "%s", card_id);
 	/* The job's own copy of the PIN (the caller's is wiped on return); the length was checked
-	 * against JOB_PIN_MAX by the caller, the buffer is calloc'ed so the copy stays terminated. */
-	memcpy(jb->pin, pin, strnlen(pin, JOB_PIN_MAX));
-	jb->state = JOB_RUNNING;
-	jb->stage = "queued";
-	jb->tries_left = -1;
+	 * against CERTJOB_PIN_MAX by the caller, the buffer is calloc'ed so the copy stays terminated. */
+	memcpy(jb->pin, pin, strnlen(pin, CERTJOB_PIN_MAX));
+	jb->st.state = CERTJOB_RUNNING;
+	jb->st.stage = "queued";
+	jb->st.tries_left = -1;
 	jb->owner = j;
-	snprintf(jb->message, sizeof(jb->message), "waiting for the card");
+	snprintf(jb->st.message, sizeof(jb->st.message), "waiting for the card");
 	*out = jb;
-	return JOB_OK;
+	return CERTJOB_OK;
 }
 
 /* Files jb and starts its worker; on failure jb is unfiled again (the caller frees it). */
-static job_err launch(struct jobs *j, struct job *jb)
+static certjob_err launch(struct certjobs *j, struct job *jb)
 {
 	pthread_t th;
 	pthread_attr_t attr;
@@ -447,42 +419,43 @@ static job_err launch(struct jobs *j, struct job *jb)
 	}
 	pthread_mutex_unlock(&j->lock);
 	if (!room)
-		return JOB_E_BUSY;
+		return CERTJOB_E_BUSY;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	int rc = pthread_create(&th, &attr, worker, jb);
 	pthread_attr_destroy(&attr);
 	if (rc == 0)
-		return JOB_OK;
+		return CERTJOB_OK;
 	pthread_mutex_lock(&j->lock);
 	j->n_jobs--, j->running--;
 	pthread_cond_broadcast(&j->idle);
 	pthread_mutex_unlock(&j->lock);
-	return JOB_E_THREAD;
+	return CERTJOB_E_THREAD;
 }
 
-job_err jobs_start(struct jobs *j, const char *card_id, char *pin, char id_out[JOB_ID_LEN + 1])
+certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
+			  char id_out[CERTJOB_ID_LEN + 1])
 {
 	struct job *jb = NULL;
 	card_claim *claim = NULL;
-	job_err e = JOB_E_ARG;
-	if (!j || !card_id || !pin || strlen(pin) > JOB_PIN_MAX)
+	certjob_err e = CERTJOB_E_ARG;
+	if (!j || !card_id || !pin || strlen(pin) > CERTJOB_PIN_MAX)
 		goto out;
-	e = JOB_E_NO_ISSUER;
+	e = CERTJOB_E_NO_ISSUER;
 	if (!j->d.issuer)
 		goto out;
 	/* The card is busy from now on, for logins too, until the worker's work on it ends. */
 	card_err ce = card_claim_get(j->d.core, card_id, &claim);
 	if (ce) {
-		e = ce == CARD_E_NOMEM ? JOB_E_NOMEM : JOB_E_BUSY;
+		e = ce == CARD_E_NOMEM ? CERTJOB_E_NOMEM : CERTJOB_E_BUSY;
 		goto out;
 	}
-	if ((e = new_job(j, card_id, pin, &jb)) != JOB_OK)
+	if ((e = new_job(j, card_id, pin, &jb)) != CERTJOB_OK)
 		goto out;
 	jb->claim = claim;
 	/* Copied before the start: from then on the worker owns jb (and the claim). */
-	snprintf(id_out, JOB_ID_LEN + 1, "%s", jb->id);
-	if ((e = launch(j, jb)) != JOB_OK)
+	snprintf(id_out, CERTJOB_ID_LEN + 1, "%s", jb->st.id);
+	if ((e = launch(j, jb)) != CERTJOB_OK)
 		goto out;
 	claim = NULL;
 	jb = NULL;
@@ -497,13 +470,15 @@ out:
 	return e;
 }
 
-json_t *jobs_state(struct jobs *j, const char *id)
+bool certjob_status(struct certjobs *j, const char *id, struct certjob_status *out)
 {
-	json_t *o = NULL;
+	bool found = false;
 	pthread_mutex_lock(&j->lock);
-	for (size_t i = 0; i < j->n_jobs && !o; i++)
-		if (strcmp(j->jobs[i]->id, id) == 0)
-			o = state_json(j->jobs[i]);
+	for (size_t i = 0; i < j->n_jobs && !found; i++)
+		if (strcmp(j->jobs[i]->st.id, id) == 0) {
+			*out = j->jobs[i]->st;
+			found = true;
+		}
 	pthread_mutex_unlock(&j->lock);
-	return o;
+	return found;
 }

@@ -1,4 +1,4 @@
-/* csr.h — the PKCS#10 certificate request of issue 4 step 3, signed by the card: the request
+/* csr.h — the PKCS#10 certificate request of a download, signed by the card: the request
  * body (subject and subjectAltName copied from the authentication certificate, the public key
  * the card just generated) is hashed here with SHA-256 and only the DigestInfo goes to an
  * external signer (the card's PSO CDS, PKCS#1 v1.5). The result is checked with the public

@@ -1,5 +1,5 @@
 /* issuer.h — the one interface between the signature-certificate job and whoever issues the
- * certificate: the embedded test CA (issuer_test.c, `--test-issuer DIR`) today, a production
+ * certificate: the embedded test CA (issuer_testca.h, `--test-issuer DIR`) today, a production
  * EST (RFC 7030) client later, added as another `struct issuer_ops` without touching the job.
  * The job validates whatever comes back (certcheck.h); an issuer is not trusted to be right.
  * Ownership: the caller owns the issuer (issuer_destroy) and the result (issue_result_free). */
@@ -73,29 +73,5 @@ issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t 
 bool issuer_is_test(const struct issuer *is);
 const char *issuer_name(const struct issuer *is);
 void issuer_destroy(struct issuer *is);
-
-/* --- The embedded development CA (issuer_test.c) --------------------------------------------
- * Loads the test SITHS hierarchy made by `certs/test-siths-pki.sh DIR` (file names in
- * issuer_test.c): the person CA cert + key for trust levels 3 and 2 (at least one) and the root.
- * Issues signature certificates like SITHS: subject of the auth certificate, its UPN and e-mail
- * in SAN, keyUsage nonRepudiation (critical) only, the auth certificate's policies, validity
- * capped at the card's, random serial, SKI/AKI.
- * A fault makes it misbehave on purpose so tests can prove the job refuses bad answers. */
-enum issuer_test_fault {
-	ISSUER_FAULT_NONE = 0,
-	ISSUER_FAULT_FAIL,          /* every issue() fails with ISSUER_E_UNAVAILABLE */
-	ISSUER_FAULT_OTHER_KEY,     /* certificate for a fresh key instead of the CSR's */
-	ISSUER_FAULT_OTHER_SUBJECT, /* another HSA-id in the subject */
-	ISSUER_FAULT_OTHER_CHAIN,   /* signed by a throw-away CA outside the SITHS hierarchy */
-	ISSUER_FAULT_EXPIRED,       /* validity ended yesterday */
-	ISSUER_FAULT_KEY_USAGE,     /* keyUsage digitalSignature instead of nonRepudiation */
-};
-
-/* "none", "fail", "other-key", "other-subject", "other-chain", "expired", "key-usage".
- * Returns -1 for an unknown name. */
-int issuer_test_fault_parse(const char *name);
-
-/* *out is owned by the caller (issuer_destroy). Logs a warning that a test issuer is active. */
-issuer_err issuer_test_open(const char *dir, enum issuer_test_fault fault, struct issuer **out);
 
 #endif

@@ -1,8 +1,8 @@
-/* issuer_test.c — the embedded development CA behind `--test-issuer DIR`: issues SITHS-like
+/* issuer_testca.c — the embedded development CA behind `--test-issuer DIR`: issues SITHS-like
  * signature certificates from the person CA of the card's trust level in the hierarchy made by
  * certs/test-siths-pki.sh. It is loud about being a test issuer (is_test, name, logs) and can be
- * told to misbehave (enum issuer_test_fault) so the job's refusals can be tested end to end. */
-#include "issuer.h"
+ * told to misbehave (issuer_testca_fault) so the job's refusals can be tested end to end. */
+#include "issuer_testca.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,25 +40,25 @@ struct ca {
 	EVP_PKEY *key;
 };
 
-struct test_issuer {
+struct testca {
 	struct issuer base;
-	enum issuer_test_fault fault;
+	enum issuer_testca_fault fault;
 	pthread_mutex_t lock;         /* one issuance at a time: keys are shared OpenSSL objects */
 	X509 *root;
 	struct ca level[LEVEL_MAX + 1];
 };
 
 static const char *const fault_names[] = {
-	[ISSUER_FAULT_NONE] = "none",
-	[ISSUER_FAULT_FAIL] = "fail",
-	[ISSUER_FAULT_OTHER_KEY] = "other-key",
-	[ISSUER_FAULT_OTHER_SUBJECT] = "other-subject",
-	[ISSUER_FAULT_OTHER_CHAIN] = "other-chain",
-	[ISSUER_FAULT_EXPIRED] = "expired",
-	[ISSUER_FAULT_KEY_USAGE] = "key-usage",
+	[ISSUER_TESTCA_FAULT_NONE] = "none",
+	[ISSUER_TESTCA_FAULT_FAIL] = "fail",
+	[ISSUER_TESTCA_FAULT_OTHER_KEY] = "other-key",
+	[ISSUER_TESTCA_FAULT_OTHER_SUBJECT] = "other-subject",
+	[ISSUER_TESTCA_FAULT_OTHER_CHAIN] = "other-chain",
+	[ISSUER_TESTCA_FAULT_EXPIRED] = "expired",
+	[ISSUER_TESTCA_FAULT_KEY_USAGE] = "key-usage",
 };
 
-int issuer_test_fault_parse(const char *name)
+int issuer_testca_fault_parse(const char *name)
 {
 	for (size_t i = 0; name && i < sizeof fault_names / sizeof fault_names[0]; i++)
 		if (strcmp(name, fault_names[i]) == 0)
@@ -96,7 +96,7 @@ static issuer_err load_key(const char *path, EVP_PKEY **out)
 }
 
 /* Loads one person CA if its certificate exists; it must match its key and chain to root. */
-static issuer_err load_level(struct test_issuer *ti, const char *dir, int level)
+static issuer_err load_level(struct testca *ti, const char *dir, int level)
 {
 	char cert_path[PATH_MAX], key_path[PATH_MAX];
 	int nc = snprintf(cert_path, sizeof cert_path, "%s/" PKI_PERSON_CERT, dir, level);
@@ -143,12 +143,12 @@ static int random_serial(X509 *x)
 }
 
 /* The auth certificate's subject, or (fault) the same with another HSA-id. *out: caller frees. */
-static issuer_err subject_for(const struct test_issuer *ti, const X509 *auth, X509_NAME **out)
+static issuer_err subject_for(const struct testca *ti, const X509 *auth, X509_NAME **out)
 {
 	*out = X509_NAME_dup(X509_get_subject_name(auth));
 	if (!*out)
 		return ISSUER_E_NOMEM;
-	if (ti->fault != ISSUER_FAULT_OTHER_SUBJECT)
+	if (ti->fault != ISSUER_TESTCA_FAULT_OTHER_SUBJECT)
 		return ISSUER_OK;
 	/* Replace the entry (not its data in place: the name would keep its cached encoding). */
 	int i = X509_NAME_get_index_by_NID(*out, NID_serialNumber, -1);
@@ -212,11 +212,11 @@ static issuer_err add_conf_ext(X509 *x, X509V3_CTX *v3, int nid, const char *val
 	return rc;
 }
 
-static issuer_err add_extensions(const struct test_issuer *ti, X509 *x, X509 *ca, const X509 *auth)
+static issuer_err add_extensions(const struct testca *ti, X509 *x, X509 *ca, const X509 *auth)
 {
 	X509V3_CTX v3;
 	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
-	const char *ku = ti->fault == ISSUER_FAULT_KEY_USAGE ? "critical,digitalSignature"
+	const char *ku = ti->fault == ISSUER_TESTCA_FAULT_KEY_USAGE ? "critical,digitalSignature"
 							      : "critical,nonRepudiation";
 	issuer_err rc;
 	if ((rc = add_conf_ext(x, &v3, NID_basic_constraints, "critical,CA:FALSE")) ||
@@ -292,7 +292,7 @@ static issuer_err parse_csr(const unsigned char *der, size_t len, X509_REQ **out
 }
 
 /* The window [now, min(card end, CA end)], or a day in the past for the expired fault. */
-static issuer_err set_validity(const struct test_issuer *ti, X509 *x, const struct ca *ca,
+static issuer_err set_validity(const struct testca *ti, X509 *x, const struct ca *ca,
 			       const struct issue_ctx *ctx)
 {
 	time_t now = time(NULL);
@@ -305,7 +305,7 @@ static issuer_err set_validity(const struct test_issuer *ti, X509 *x, const stru
 	if (end <= now)
 		return ISSUER_E_CARD_VALIDITY;
 	time_t start = now;
-	if (ti->fault == ISSUER_FAULT_EXPIRED) {
+	if (ti->fault == ISSUER_TESTCA_FAULT_EXPIRED) {
 		start = now - 30 * DAY;
 		end = now - DAY;
 	}
@@ -316,7 +316,7 @@ static issuer_err set_validity(const struct test_issuer *ti, X509 *x, const stru
 }
 
 /* Builds and signs the certificate for pub. Caller holds the lock; *out: caller frees. */
-static issuer_err make_cert(struct test_issuer *ti, const struct ca *ca, EVP_PKEY *pub,
+static issuer_err make_cert(struct testca *ti, const struct ca *ca, EVP_PKEY *pub,
 			    const struct issue_ctx *ctx, X509 *signer_cert, EVP_PKEY *signer_key,
 			    X509 **out)
 {
@@ -386,13 +386,13 @@ static void log_issued(const X509 *x, const struct issue_ctx *ctx)
 static issuer_err ti_issue(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
 			   const struct issue_ctx *ctx, struct issue_result *out)
 {
-	struct test_issuer *ti = (struct test_issuer *)is;
+	struct testca *ti = (struct testca *)is;
 	X509_REQ *req = NULL;
 	X509 *rogue = NULL, *cert = NULL;
 	EVP_PKEY *rogue_key = NULL, *other_key = NULL;
 	issuer_err rc;
 
-	if (ti->fault == ISSUER_FAULT_FAIL) {
+	if (ti->fault == ISSUER_TESTCA_FAULT_FAIL) {
 		snprintf(out->detail, sizeof out->detail, "test issuer fault injection: fail");
 		return ISSUER_E_UNAVAILABLE;
 	}
@@ -414,9 +414,9 @@ static issuer_err ti_issue(struct issuer *is, const unsigned char *csr_der, size
 	X509 *signer = ca->cert;
 	EVP_PKEY *signer_key = ca->key, *pub = X509_REQ_get0_pubkey(req);
 	rc = ISSUER_E_INTERNAL;
-	if (ti->fault == ISSUER_FAULT_OTHER_KEY && !(pub = other_key = EVP_RSA_gen(2048)))
+	if (ti->fault == ISSUER_TESTCA_FAULT_OTHER_KEY && !(pub = other_key = EVP_RSA_gen(2048)))
 		goto unlock;
-	if (ti->fault == ISSUER_FAULT_OTHER_CHAIN) {
+	if (ti->fault == ISSUER_TESTCA_FAULT_OTHER_CHAIN) {
 		if ((rc = rogue_ca(ca->cert, &rogue, &rogue_key)) != ISSUER_OK)
 			goto unlock;
 		signer = rogue;
@@ -457,7 +457,7 @@ static const char *ti_name(const struct issuer *is)
 
 static void ti_destroy(struct issuer *is)
 {
-	struct test_issuer *ti = (struct test_issuer *)is;
+	struct testca *ti = (struct testca *)is;
 	if (!ti)
 		return;
 	for (int l = 0; l <= LEVEL_MAX; l++) {
@@ -476,12 +476,12 @@ static const struct issuer_ops test_ops = {
 	.destroy = ti_destroy,
 };
 
-issuer_err issuer_test_open(const char *dir, enum issuer_test_fault fault, struct issuer **out)
+issuer_err issuer_testca_open(const char *dir, enum issuer_testca_fault fault, struct issuer **out)
 {
 	if (!dir || !out || (unsigned)fault >= sizeof fault_names / sizeof fault_names[0])
 		return ISSUER_E_ARG;
 	*out = NULL;
-	struct test_issuer *ti = calloc(1, sizeof *ti);
+	struct testca *ti = calloc(1, sizeof *ti);
 	if (!ti)
 		return ISSUER_E_NOMEM;
 	if (pthread_mutex_init(&ti->lock, NULL) != 0) {

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -66,4 +67,51 @@ out:
 		ERR_clear_error();
 	EVP_MD_CTX_free(c);
 	return rc;
+}
+
+/* ---- a login on the card ---- */
+
+struct login_work {
+	char *pin;
+	struct proof_outcome *o;
+};
+
+/* Inside card_with_card: VERIFY PIN1, then the card's signature over a fresh challenge. */
+static card_err login_work(card_session *s, const struct card_model *m, void *user)
+{
+	struct login_work *w = user;
+	unsigned char challenge[PROOF_CHALLENGE_LEN], di[DIGESTINFO_SHA256_LEN], sig[512];
+	size_t sig_len = 0, der_len = 0;
+	const uint8_t *der = NULL;
+	X509 *auth = NULL;
+	(void)m;
+	card_err e = card_verify_pin(s, CARD_PIN1, w->pin, &w->o->tries_left);
+	if (e)
+		goto out;
+	if (proof_challenge(challenge) || proof_digest_info(challenge, di)) {
+		e = CARD_E_INTERNAL;
+		goto out;
+	}
+	if ((e = card_sign(s, CARD_KEY_AUTH, di, sizeof(di), sig, sizeof(sig), &sig_len)) != CARD_OK)
+		goto out;
+	card_auth_cert(s, &der, &der_len);
+	const unsigned char *p = der;
+	auth = der ? d2i_X509(NULL, &p, (long)der_len) : NULL;
+	if (!auth || proof_verify(auth, challenge, sig, sig_len) != PROOF_OK) {
+		w->o->proof_failed = true;
+		e = CARD_E_BAD_DATA;
+	}
+out:
+	X509_free(auth);
+	return e;
+}
+
+card_err proof_login(card_core *core, const char *card_id, char *pin, struct proof_outcome *o)
+{
+	struct login_work w = { .pin = pin, .o = o };
+	o->tries_left = -1;
+	o->proof_failed = false;
+	card_err e = card_with_card(core, card_id, login_work, &w);
+	OPENSSL_cleanse(pin, strlen(pin)); /* card_verify_pin wiped it too, if it ran */
+	return e;
 }

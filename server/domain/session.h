@@ -1,5 +1,5 @@
-/* session.h — login sessions of issue 4: bearer tokens handed out after PIN1 + proof of card
- * possession, each bound to one card id and one Origin, valid 15 minutes (monotonic clock), and
+/* session.h — login sessions: bearer tokens handed out after PIN1 + proof of card possession,
+ * each bound to one card id and one Origin, valid 15 minutes (monotonic clock), and
  * revoked at once when their card is removed.
  * The store keeps only SHA-256(token), never the token, and compares in constant time. All
  * functions are thread-safe. Tokens must never be logged: use session_tag() for a log handle. */

@@ -2,8 +2,7 @@
  * response headers. A connection from another local user's socket is closed before TLS.
  * Every refusal is decided on the first call for a request (headers only), before any body is
  * read or any handler runs; the body is streamed into a bounded buffer and wiped after use
- * because it may carry a PIN. A small deadline thread closes connections whose request takes
- * longer than the timeout, which libmicrohttpd's inactivity timeout alone does not catch. */
+ * because it may carry a PIN. The request deadline is reaper.c's. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -23,7 +22,9 @@
 
 #include "log.h"
 #include "peer.h"
+#include "reaper.h"
 #include "static.h"
+#include "tls.h"
 #include "urlpath.h"
 
 #define TLS_PRIORITIES                                                                       \
@@ -35,30 +36,13 @@
  * beyond it the connection is simply closed. */
 #define MAX_DRAIN (1u << 20)
 
-/* One accepted connection, for the request deadline. */
-struct track {
-	int fd;
-	struct timespec since;      /* start of the current request (or of idling for one) */
-	bool busy;                  /* request received, being answered: no deadline */
-	bool killed;
-	struct track *prev, *next;
-};
-
 struct http_server {
 	struct MHD_Daemon *d;
-	const struct cfg *cfg;
-	struct api_ctx *ctx;
-	const struct guard_origins *origins;
+	struct http_setup su;
 	static_root *www;
+	reaper *reaper;
 	char csp[512];
 	struct sockaddr_storage local; /* the listener's own address: our end of every connection */
-
-	pthread_mutex_t lock;       /* guards the track list and stop */
-	pthread_cond_t cond;
-	struct track *conns;
-	bool stop;
-	bool reaper_running;
-	pthread_t reaper;
 };
 
 enum req_kind { REQ_REFUSED, REQ_STATIC, REQ_API };
@@ -66,8 +50,8 @@ enum req_kind { REQ_REFUSED, REQ_STATIC, REQ_API };
 /* Per request (libmicrohttpd's req_cls). */
 struct req {
 	enum req_kind kind;
-	const struct api_route *route;
-	struct api_req areq;
+	const struct rest_route *route;
+	struct rest_req areq;
 	const char *origin;         /* allowlisted Origin or NULL */
 	char path[MAX_PATH_LEN];
 	char *body;
@@ -112,22 +96,6 @@ int http_is_json_type(const char *ct)
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	return *ct == '\0' || *ct == ';';
-}
-
-void http_log_safe(const char *s, char *out, size_t outsz)
-{
-	size_t o = 0;
-	if (!outsz)
-		return;
-	if (!s)
-		s = "(none)";
-	for (; *s && o + 1 < outsz; s++) {
-		unsigned char c = (unsigned char)*s;
-		out[o++] = (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? (char)c : '?';
-	}
-	if (*s && outsz > 4)
-		memcpy(out + outsz - 4, "...", 3), o = outsz - 1;
-	out[o] = '\0';
 }
 
 /* ---- responses ---- */
@@ -184,8 +152,8 @@ static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, s
                               const char *message, const char *allow)
 {
 	char p[96], m[16];
-	http_log_safe(q->path[0] ? q->path : "(raw path)", p, sizeof p);
-	http_log_safe(method, m, sizeof m);
+	log_safe(q->path[0] ? q->path : "(raw path)", p, sizeof p);
+	log_safe(method, m, sizeof m);
 	log_info("http", "refused %u %s: %s %s", status, code, m, p);
 	q->kind = REQ_REFUSED;
 	if (q->body_pending && !q->complete) {
@@ -195,7 +163,7 @@ static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, s
 		snprintf(q->deferred.allow, sizeof q->deferred.allow, "%s", allow ? allow : "");
 		return MHD_YES;
 	}
-	return send_json(s, c, status, api_error(code, message), q->origin, allow);
+	return send_json(s, c, status, rest_error(code, message), q->origin, allow);
 }
 
 /* ---- who may connect ---- */
@@ -205,124 +173,49 @@ static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, s
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct http_server *s = cls;
-	uid_t uid;
+	uid_t uid = 0;
 	(void)addrlen;
-	peer_err e = peer_admit((const struct sockaddr *)&s->local, addr, s->cfg->allow_uids,
-	                        s->cfg->n_allow_uids, &uid);
-	if (e == PEER_OK) {
-		log_debug("http", "connection from uid %u", (unsigned)uid);
-		return MHD_YES;
-	}
-	if (e == PEER_E_DENIED)
-		log_info("http", "refused connection from uid %u: not an allowed user", (unsigned)uid);
-	else
-		log_info("http", "refused connection from an unknown user: %s", peer_strerror(e));
-	return MHD_NO;
+	peer_err e = peer_admit((const struct sockaddr *)&s->local, addr, s->su.cfg->allow_uids,
+	                        s->su.cfg->n_allow_uids, &uid);
+	return peer_log_admission("http", e, uid) ? MHD_YES : MHD_NO;
 }
 
-/* ---- the deadline thread ---- */
+/* ---- the request deadline ---- */
 
-static struct track *track_of(struct MHD_Connection *c)
+static struct reaper_conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *i =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return i ? i->socket_context : NULL;
 }
 
-static void track_set_busy(struct http_server *s, struct MHD_Connection *c, bool busy)
-{
-	struct track *t = track_of(c);
-	if (!t)
-		return;
-	pthread_mutex_lock(&s->lock);
-	t->busy = busy;
-	if (!busy) {
-		clock_gettime(CLOCK_MONOTONIC, &t->since);
-		pthread_cond_signal(&s->cond);
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *s = cls;
-	struct track *t;
-
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *i =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (!i || !(t = calloc(1, sizeof *t)))
-			return;
-		t->fd = i->connect_fd;
-		clock_gettime(CLOCK_MONOTONIC, &t->since);
-		pthread_mutex_lock(&s->lock);
-		t->next = s->conns;
-		if (s->conns)
-			s->conns->prev = t;
-		s->conns = t;
-		pthread_cond_signal(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		*socket_context = t;
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && (t = *socket_context)) {
-		/* Unlinked before libmicrohttpd closes the fd, so the reaper never touches a reused one. */
-		pthread_mutex_lock(&s->lock);
-		if (t->prev)
-			t->prev->next = t->next;
-		else
-			s->conns = t->next;
-		if (t->next)
-			t->next->prev = t->prev;
-		pthread_mutex_unlock(&s->lock);
-		free(t);
+		if (i)
+			*socket_context = reaper_add(s->reaper, i->connect_fd);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		/* Before libmicrohttpd closes the fd, so the reaper never touches a reused one. */
+		reaper_remove(s->reaper, *socket_context);
 		*socket_context = NULL;
 	}
 }
 
-static void *reaper_main(void *arg)
-{
-	struct http_server *s = arg;
-	const time_t limit = (time_t)s->cfg->conn_timeout_s;
-
-	pthread_mutex_lock(&s->lock);
-	while (!s->stop) {
-		struct timespec now, next = { 0, 0 };
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		for (struct track *t = s->conns; t; t = t->next) {
-			if (t->busy || t->killed)
-				continue;
-			struct timespec dl = { t->since.tv_sec + limit, t->since.tv_nsec };
-			if (dl.tv_sec < now.tv_sec || (dl.tv_sec == now.tv_sec && dl.tv_nsec <= now.tv_nsec)) {
-				/* libmicrohttpd sees the shutdown as a closed peer and cleans up itself. */
-				shutdown(t->fd, SHUT_RDWR);
-				t->killed = true;
-				log_info("http", "refused 408 request_timeout: request not complete within %lds",
-				         (long)limit);
-			} else if (!next.tv_sec || dl.tv_sec < next.tv_sec ||
-			           (dl.tv_sec == next.tv_sec && dl.tv_nsec < next.tv_nsec)) {
-				next = dl;
-			}
-		}
-		if (next.tv_sec)
-			pthread_cond_timedwait(&s->cond, &s->lock, &next);
-		else
-			pthread_cond_wait(&s->cond, &s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
 /* ---- the pipeline ---- */
 
-static bool origin_optional(const char *method, const char *path)
+static bool origin_optional(struct http_server *s, const char *method, const char *path)
 {
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return false;
-	if (!api_owns_path(path))
+	if (!rest_owns_path(path))
 		return true;
-	struct api_req tmp;
-	struct api_match m;
-	const struct api_route *r = api_match("GET", path, &tmp, &m);
+	struct rest_req tmp;
+	struct rest_match m;
+	const struct rest_route *r = rest_match(s->su.routes, "GET", path, &tmp, &m);
 	return r && r->origin_optional;
 }
 
@@ -351,9 +244,9 @@ static const char *bearer_of(struct MHD_Connection *c)
 static enum MHD_Result preflight(struct http_server *s, struct MHD_Connection *c, struct req *q)
 {
 	char methods[80] = "GET, HEAD";
-	if (api_owns_path(q->path)) {
-		struct api_match m;
-		api_match("OPTIONS", q->path, &q->areq, &m);
+	if (rest_owns_path(q->path)) {
+		struct rest_match m;
+		rest_match(s->su.routes, "OPTIONS", q->path, &q->areq, &m);
 		if (!m.allow[0])
 			return refuse(s, c, q, "OPTIONS", 404, "not_found", "no such endpoint", NULL);
 		snprintf(methods, sizeof methods, "%s", m.allow);
@@ -379,7 +272,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	q->body_pending = (clen > 0 && clen <= MAX_DRAIN) || (te && strcasecmp(te, "chunked") == 0);
 
 	guard_err v = guard_check_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
-	                                   s->ctx->https_port);
+	                               s->su.https_port);
 	if (v)
 		return refuse(s, c, q, method, 421, guard_code(v), guard_strerror(v), NULL);
 
@@ -387,8 +280,8 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 	/* A malformed path is refused below anyway; for a GET it is judged like a static file. */
 	bool optional = pe ? !strcmp(method, "GET") || !strcmp(method, "HEAD")
-	                   : origin_optional(method, q->path) || same_origin_read(c, method);
-	v = guard_check_origin(s->origins, origin, !optional || !strcmp(method, "OPTIONS"));
+	                   : origin_optional(s, method, q->path) || same_origin_read(c, method);
+	v = guard_check_origin(s->su.origins, origin, !optional || !strcmp(method, "OPTIONS"));
 	if (v)
 		return refuse(s, c, q, method, 403, guard_code(v), guard_strerror(v), NULL);
 	q->origin = origin;
@@ -398,15 +291,15 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	if (!strcmp(method, "OPTIONS"))
 		return preflight(s, c, q);
 
-	if (!api_owns_path(q->path)) {
+	if (!rest_owns_path(q->path)) {
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 			return refuse(s, c, q, method, 405, "method_not_allowed", "use GET", "GET, HEAD");
 		q->kind = REQ_STATIC;
 		return MHD_YES;
 	}
 
-	struct api_match m;
-	q->route = api_match(!strcmp(method, "HEAD") ? "GET" : method, q->path, &q->areq, &m);
+	struct rest_match m;
+	q->route = rest_match(s->su.routes, !strcmp(method, "HEAD") ? "GET" : method, q->path, &q->areq, &m);
 	if (!q->route && !m.allow[0])
 		return refuse(s, c, q, method, 404, "not_found", "no such endpoint", NULL);
 	if (!q->route)
@@ -418,7 +311,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 			return refuse(s, c, q, method, 415, "unsupported_media_type",
 			              "Content-Type must be application/json", NULL);
 	}
-	if (clen > s->cfg->max_body)
+	if (clen > s->su.cfg->max_body)
 		return refuse(s, c, q, method, 413, "body_too_large", "request body too large", NULL);
 	return MHD_YES;
 }
@@ -426,7 +319,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 /* Upload data: appended while under the limit, drained (bounded) after. */
 static enum MHD_Result on_data(struct http_server *s, struct req *q, const char *data, size_t n)
 {
-	if (q->kind == REQ_REFUSED || q->too_large || q->len + n > s->cfg->max_body) {
+	if (q->kind == REQ_REFUSED || q->too_large || q->len + n > s->su.cfg->max_body) {
 		q->too_large = q->kind != REQ_REFUSED;
 		q->drained += n;
 		return q->drained > MAX_DRAIN ? MHD_NO : MHD_YES;
@@ -521,13 +414,13 @@ static enum MHD_Result serve_api(struct http_server *s, struct MHD_Connection *c
 	q->areq.origin = q->origin;
 	q->areq.bearer = bearer_of(c);
 	q->areq.body = body;
-	unsigned st = api_call(s->ctx, q->route, &q->areq, &out);
+	unsigned st = rest_call(s->su.ctx, q->route, &q->areq, &out);
 	wipe_json(body);
 	json_decref(body);
 	q->areq.body = NULL;
 	if (st >= 400) {
 		char p[96];
-		http_log_safe(q->path, p, sizeof p);
+		log_safe(q->path, p, sizeof p);
 		log_info("http", "%s %s -> %u %s", method, p, st,
 		         error_code(out));
 	}
@@ -555,10 +448,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return on_data(s, q, upload_data, n);
 	}
 	/* The whole request is in: the deadline stops here, the answer may take its time. */
-	track_set_busy(s, c, true);
+	reaper_set_busy(s->reaper, conn_of(c), true);
 	q->complete = true;
 	if (q->deferred.status)
-		return send_json(s, c, q->deferred.status, api_error(q->deferred.code, q->deferred.message),
+		return send_json(s, c, q->deferred.status, rest_error(q->deferred.code, q->deferred.message),
 		                 q->origin, q->deferred.allow[0] ? q->deferred.allow : NULL);
 	if (q->kind == REQ_REFUSED)
 		return MHD_YES;
@@ -584,7 +477,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		*req_cls = NULL;
 	}
 	/* Keep-alive: the next request's deadline starts now. */
-	track_set_busy(s, c, false);
+	reaper_set_busy(s->reaper, conn_of(c), false);
 }
 
 /* The raw path is decoded by urlpath.c, once and strictly; libmicrohttpd must leave it alone. */
@@ -654,115 +547,34 @@ http_err http_bind(const struct cfg_listen *l, int *fd, unsigned short *port)
 	return HTTP_OK;
 }
 
-static char *read_file(const char *path, size_t *len)
+/* The Content-Security-Policy of every answer: scripts and styles from this origin only, the
+ * WebSocket only to the WSS port on the loopback names. */
+static void build_csp(struct http_server *s)
 {
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *b = malloc(cap = cap ? cap * 2 : 8192);
-			if (!b || cap > (1u << 20)) {
-				free(b);
-				goto fail;
-			}
-			if (buf) {
-				memcpy(b, buf, n);
-				OPENSSL_cleanse(buf, n);
-				free(buf);
-			}
-			buf = b;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f))
-		goto fail;
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	if (buf) {
-		OPENSSL_cleanse(buf, n);
-		free(buf);
-	}
-	fclose(f);
-	return NULL;
-}
-
-static void wipe_free(char *p, size_t n)
-{
-	if (p) {
-		OPENSSL_cleanse(p, n);
-		free(p);
-	}
-}
-
-http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
-                    const struct guard_origins *origins, http_server **out)
-{
-	http_err e = HTTP_OK;
-	char *cert = NULL, *key = NULL;
-	size_t cert_len = 0, key_len = 0;
-	struct http_server *s = calloc(1, sizeof *s);
-	pthread_condattr_t ca;
-
-	*out = NULL;
-	if (!s) {
-		close(fd);
-		return HTTP_E_NOMEM;
-	}
-	s->cfg = cfg;
-	s->ctx = ctx;
-	s->origins = origins;
-	socklen_t ll = sizeof s->local;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	const struct http_setup *su = &s->su;
 	/* Chromium rejects IPv6 literals in CSP sources (and logs an error on every page load), so
 	 * wss://[::1] is listed only when the WSS listener really is on ::1. */
 	char v6[48] = "";
-	if (!strcmp(cfg->wss.addr, "::1"))
-		snprintf(v6, sizeof v6, " wss://[::1]:%u", ctx->wss_port);
+	if (!strcmp(su->cfg->wss.addr, "::1"))
+		snprintf(v6, sizeof v6, " wss://[::1]:%u", su->wss_port);
 	snprintf(s->csp, sizeof s->csp,
 	         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
 	         "connect-src 'self' wss://127.0.0.1:%u wss://localhost:%u%s; "
 	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-	         ctx->wss_port, ctx->wss_port, v6);
+	         su->wss_port, su->wss_port, v6);
+}
 
-	if (getsockname(fd, (struct sockaddr *)&s->local, &ll) != 0) {
-		e = HTTP_E_BIND;
-		goto fail;
-	}
-	if (!cfg->www_dir || static_open_root(cfg->www_dir, &s->www)) {
-		e = HTTP_E_WWW;
-		goto fail;
-	}
-	if (!cfg->cert_file || !cfg->key_file || !(cert = read_file(cfg->cert_file, &cert_len)) ||
-	    !(key = read_file(cfg->key_file, &key_len))) {
-		e = HTTP_E_TLS;
-		goto fail;
-	}
-	if (pthread_create(&s->reaper, NULL, reaper_main, s)) {
-		e = HTTP_E_THREAD;
-		goto fail;
-	}
-	s->reaper_running = true;
-
+/* libmicrohttpd on fd (which it owns from now on, also when it fails to start). */
+static http_err start_daemon(struct http_server *s, int fd, const struct tls_pair *tls)
+{
+	const struct cfg *cfg = s->su.cfg;
 	s->d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0,
 	    accept_policy, s, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, or early messages escape it */
 	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_HTTPS_MEM_CERT, cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, key,
+	    MHD_OPTION_HTTPS_MEM_CERT, tls->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, tls->key,
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
 	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
@@ -773,22 +585,43 @@ http_err http_start(int fd, const struct cfg *cfg, struct api_ctx *ctx,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_END);
-	fd = -1; /* libmicrohttpd owns it now, also when it failed to start */
-	if (!s->d) {
-		e = HTTP_E_START;
-		goto fail;
+	return s->d ? HTTP_OK : HTTP_E_START;
+}
+
+http_err http_start(int fd, const struct http_setup *su, http_server **out)
+{
+	http_err e = HTTP_OK;
+	struct tls_pair tls = { 0 };
+	struct http_server *s = calloc(1, sizeof *s);
+	socklen_t ll = sizeof s->local;
+
+	*out = NULL;
+	if (!s) {
+		close(fd);
+		return HTTP_E_NOMEM;
 	}
-	wipe_free(cert, cert_len);
-	wipe_free(key, key_len);
+	s->su = *su;
+	build_csp(s);
+	if (getsockname(fd, (struct sockaddr *)&s->local, &ll) != 0)
+		e = HTTP_E_BIND;
+	else if (!su->cfg->www_dir || static_open_root(su->cfg->www_dir, &s->www))
+		e = HTTP_E_WWW;
+	else if (tls_pair_load("http", su->cfg->cert_file, su->cfg->key_file, &tls))
+		e = HTTP_E_TLS;
+	else if (reaper_start(su->cfg->conn_timeout_s, &s->reaper))
+		e = HTTP_E_THREAD;
+	if (e) {
+		close(fd);
+	} else {
+		e = start_daemon(s, fd, &tls);
+	}
+	tls_pair_free(&tls);
+	if (e) {
+		http_stop(s);
+		return e;
+	}
 	*out = s;
 	return HTTP_OK;
-fail:
-	if (fd >= 0)
-		close(fd);
-	wipe_free(cert, cert_len);
-	wipe_free(key, key_len);
-	http_stop(s);
-	return e;
 }
 
 void http_stop(http_server *s)
@@ -797,15 +630,7 @@ void http_stop(http_server *s)
 		return;
 	if (s->d)
 		MHD_stop_daemon(s->d);
-	if (s->reaper_running) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_cond_signal(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->reaper, NULL);
-	}
+	reaper_stop(s->reaper);
 	static_close_root(s->www);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

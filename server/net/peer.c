@@ -24,6 +24,8 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 
+#include "log.h"
+
 /* One end of a connection. addr in network byte order (4 bytes used for AF_INET), port in host
  * order. IPv4-mapped IPv6 is folded to AF_INET so both spellings of a v4 connection compare. */
 struct endpoint {
@@ -527,6 +529,17 @@ peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid)
 		return PEER_E_ARG;
 	peer_err e = peer_uid_of_client(fd, &owner);
 	return admit(e, owner, allow, n, uid);
+}
+
+bool peer_log_admission(const char *component, peer_err e, uid_t uid)
+{
+	if (e == PEER_OK)
+		log_debug(component, "connection from uid %u", (unsigned)uid);
+	else if (e == PEER_E_DENIED)
+		log_info(component, "refused connection from uid %u: not an allowed user", (unsigned)uid);
+	else
+		log_info(component, "refused connection from an unknown user: %s", peer_strerror(e));
+	return e == PEER_OK;
 }
 
 peer_err peer_test_netlink(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out)

@@ -6,6 +6,7 @@
 #ifndef SITHS_PEER_H
 #define SITHS_PEER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -43,6 +44,12 @@ peer_err peer_uid_of_addrs(const struct sockaddr *local, const struct sockaddr *
 peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote,
                     const uid_t *allow, size_t n, uid_t *uid);
 peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid);
+
+/* The listeners' one log line about an accepted client, under component ("http", "ws"): debug
+ * "connection from uid U" for PEER_OK, else info "refused connection from uid U: not an allowed
+ * user" (PEER_E_DENIED) or "refused connection from an unknown user: why". Returns e == PEER_OK:
+ * whether to serve it. */
+bool peer_log_admission(const char *component, peer_err e, uid_t uid);
 
 /* ---- test-only: each lookup path on its own. Not for production callers. ---- */
 /* Netlink only; PEER_E_UNAVAILABLE when sock_diag cannot be asked or gives no definite answer. */

@@ -12,13 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <libwebsockets.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
 #include "peer.h"
+#include "tls.h"
 
 #define WS_PATH "/v1/events"
 #define WS_PROTOCOL "siths-events"
@@ -33,7 +32,7 @@
 /* lws's chunk size for incoming frames; larger client messages arrive as several RECEIVEs. */
 #define WS_RX_CHUNK 1024
 /* Untrusted header values are logged cut to this length. */
-#define WS_LOG_FIELD 96
+#define WS_LOG_FIELD 97 /* 96 characters and the NUL */
 
 /* TLS 1.2: ECDHE with AEAD only. TLS 1.3: the AEAD suites. */
 static const char ws_ciphers_tls12[] =
@@ -67,6 +66,7 @@ struct ws_client {
 struct ws_server {
 	const struct cfg *cfg;
 	const struct guard_origins *origins;
+	struct ws_msg *hello;     /* shared by every client queue; NULL: none */
 	ws_greeting_fn greeting;
 	void *greeting_user;
 
@@ -239,17 +239,9 @@ unsigned short ws_port(const ws_server *s)
  * client's socket. Non-zero makes lws close it at once. */
 static int filter_peer(ws_server *s, int fd)
 {
-	uid_t uid;
+	uid_t uid = 0;
 	peer_err e = peer_admit_fd(fd, s->cfg->allow_uids, s->cfg->n_allow_uids, &uid);
-	if (e == PEER_OK) {
-		log_debug("ws", "connection from uid %u", (unsigned)uid);
-		return 0;
-	}
-	if (e == PEER_E_DENIED)
-		log_info("ws", "refused connection from uid %u: not an allowed user", (unsigned)uid);
-	else
-		log_info("ws", "refused connection from an unknown user: %s", peer_strerror(e));
-	return -1;
+	return peer_log_admission("ws", e, uid) ? 0 : -1;
 }
 
 /* ---- the upgrade: path, Host, Origin, capacity ---- */
@@ -271,25 +263,16 @@ static bool header_get(struct lws *wsi, enum lws_token_indexes h, char *buf, int
 	return true;
 }
 
-/* For logging an untrusted value: printable ASCII only, bounded. */
-static const char *log_safe(const char *in, char out[WS_LOG_FIELD + 1])
-{
-	size_t i = 0;
-	if (!in)
-		return "(none)";
-	for (; in[i] && i < WS_LOG_FIELD; i++)
-		out[i] = (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '"') ? in[i] : '?';
-	out[i] = '\0';
-	return out;
-}
-
 static int refuse(struct lws *wsi, unsigned status, const char *code, const char *host,
                   const char *origin, const char *path)
 {
-	char peer[64] = "", h[WS_LOG_FIELD + 1], o[WS_LOG_FIELD + 1], p[WS_LOG_FIELD + 1];
+	char peer[64] = "", h[WS_LOG_FIELD], o[WS_LOG_FIELD], p[WS_LOG_FIELD];
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	log_safe(path, p, sizeof(p));
+	log_safe(host, h, sizeof(h));
+	log_safe(origin, o, sizeof(o));
 	log_warn("ws", "upgrade refused (%u %s) from %s: path \"%s\" host \"%s\" origin \"%s\"", status,
-		 code, peer, log_safe(path, p), log_safe(host, h), log_safe(origin, o));
+		 code, peer, p, h, o);
 	/* >0 tells lws the answer was sent; a failed write just hangs up. */
 	return lws_return_http_status(wsi, status, code) ? -1 : 1;
 }
@@ -318,44 +301,30 @@ static int confirm_upgrade(ws_server *s, struct lws *wsi, const char *to)
 
 /* ---- connection life (lws thread) ---- */
 
-static void push_text(struct ws_client *c, const char *text)
+/* The client being greeted, and how many messages the greeting has offered it. */
+struct greeting {
+	struct ws_client *c;
+	size_t n;
+};
+
+/* ws_json_fn of the greeting: every message needs a "type" (docs/api/events.md). */
+static void greet_send(void *to, const json_t *msg)
 {
-	struct ws_msg *m = msg_new(text, strlen(text));
+	struct greeting *g = to;
+	size_t i = g->n++;
+	if (!json_is_string(json_object_get(msg, "type"))) {
+		log_error("ws", "greeting message %zu has no \"type\"; not sent", i);
+		return;
+	}
+	char *text = json_dumps(msg, JSON_COMPACT);
+	struct ws_msg *m = text ? msg_new(text, strlen(text)) : NULL;
+	free(text);
 	if (!m) {
 		log_error("ws", "out of memory: greeting dropped");
 		return;
 	}
-	client_push(c, m);
+	client_push(g->c, m);
 	msg_unref(m);
-}
-
-/* The greeting callback's array: each element an event object with a "type". */
-static void push_greeting(ws_server *s, struct ws_client *c)
-{
-	char *text = s->greeting ? s->greeting(s->greeting_user) : NULL;
-	if (!text)
-		return;
-	json_error_t err;
-	json_t *arr = json_loads(text, 0, &err);
-	free(text);
-	if (!json_is_array(arr)) {
-		log_error("ws", "greeting is not a JSON array; not sent");
-		goto out;
-	}
-	size_t i;
-	json_t *ev;
-	json_array_foreach(arr, i, ev) {
-		if (!json_is_string(json_object_get(ev, "type"))) {
-			log_error("ws", "greeting message %zu has no \"type\"; not sent", i);
-			continue;
-		}
-		char *one = json_dumps(ev, JSON_COMPACT);
-		if (one)
-			push_text(c, one);
-		free(one);
-	}
-out:
-	json_decref(arr);
 }
 
 static void client_open(ws_server *s, struct ws_client *c, struct lws *wsi)
@@ -367,8 +336,11 @@ static void client_open(ws_server *s, struct ws_client *c, struct lws *wsi)
 	char peer[64] = "";
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	log_info("ws", "client %s connected (%u connected)", peer, n);
-	push_text(c, "{\"type\":\"hello\",\"version\":\"" SITHS_VERSION "\"}");
-	push_greeting(s, c);
+	if (s->hello)
+		client_push(c, s->hello);
+	struct greeting g = { .c = c };
+	if (s->greeting)
+		s->greeting(s->greeting_user, greet_send, &g);
 }
 
 static void client_close(ws_server *s, struct ws_client *c)
@@ -476,30 +448,15 @@ static void lws_log_emit(int level, const char *line)
 
 /* ---- start / stop ---- */
 
-/* lws cannot say why a vhost failed; loading the pair here first gives a precise error. */
+/* lws cannot say why a vhost failed; checking the pair first gives a precise error. lws then
+ * reads the files by path: from memory it would load only the chain's first certificate. */
 static ws_err check_tls_files(const struct cfg *cfg)
 {
-	ws_err e = WS_E_TLS;
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx)
-		return WS_E_NOMEM;
-	if (!cfg->cert_file || !cfg->key_file) {
-		log_error("ws", "no certificate or key file configured");
-		goto out;
-	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		unsigned long err = ERR_peek_last_error();
-		log_error("ws", "certificate %s / key %s: %s", cfg->cert_file, cfg->key_file,
-			  err ? ERR_reason_error_string(err) : "unusable");
-		goto out;
-	}
-	e = WS_OK;
-out:
-	ERR_clear_error();
-	SSL_CTX_free(ctx);
-	return e;
+	struct tls_pair pair;
+	if (tls_pair_load("ws", cfg->cert_file, cfg->key_file, &pair) != TLS_OK)
+		return WS_E_TLS;
+	tls_pair_free(&pair);
+	return WS_OK;
 }
 
 static ws_err create_context(ws_server *s)
@@ -571,7 +528,7 @@ static void *service_thread(void *arg)
 }
 
 ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
-                ws_greeting_fn greeting, void *greeting_user, ws_server **out)
+                const struct ws_greeting *greeting, ws_server **out)
 {
 	*out = NULL;
 	ws_err e = check_tls_files(cfg);
@@ -582,8 +539,12 @@ ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
 		return WS_E_NOMEM;
 	s->cfg = cfg;
 	s->origins = origins;
-	s->greeting = greeting;
-	s->greeting_user = greeting_user;
+	s->greeting = greeting->fn;
+	s->greeting_user = greeting->user;
+	if (greeting->hello && !(s->hello = msg_new(greeting->hello, strlen(greeting->hello)))) {
+		free(s);
+		return WS_E_NOMEM;
+	}
 	s->max_clients = cfg->ws_max_clients ? cfg->ws_max_clients : WS_DEFAULT_MAX_CLIENTS;
 	s->max_message = cfg->ws_max_message ? cfg->ws_max_message : WS_DEFAULT_MAX_MESSAGE;
 	s->inbox_tail = &s->inbox_head;
@@ -625,6 +586,7 @@ void ws_stop(ws_server *s)
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
 	inbox_free(inbox_take(s));
+	msg_unref(s->hello);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -1,6 +1,8 @@
 /* errmap.c — the table of errmap.h: one row per card_err, the API's codes as they are. */
 #include "errmap.h"
 
+#include "rest.h"
+
 #define CARD_ERROR { 502, "card_error", "card_error" }   /* the card answered unexpectedly */
 #define GONE { 404, "card_not_found", "card_removed" }    /* the card is not there (any more) */
 
@@ -34,4 +36,10 @@ const struct errmap *errmap_card(card_err e)
 {
 	static const struct errmap unexpected = CARD_ERROR;
 	return (unsigned)e < CARD_E__COUNT && rows[e].code ? &rows[e] : &unexpected;
+}
+
+unsigned errmap_fail(json_t **out, card_err e, const char *message)
+{
+	const struct errmap *m = errmap_card(e);
+	return rest_fail(out, m->status, m->code, message);
 }

@@ -4,9 +4,11 @@
  * errors (card_errcode) without knowing HTTP; this table is where they meet the API.
  * Where REST and events differ it is on purpose: a REST answer is about the resource (a card
  * that went is 404 card_not_found), an event about what happened to the job (card_removed).
- * Static data, thread-safe; nothing to free. */
+ * Static data, thread-safe; nothing to free but the JSON errmap_fail() makes. */
 #ifndef SITHS_ERRMAP_H
 #define SITHS_ERRMAP_H
+
+#include <jansson.h>
 
 #include "err.h"
 
@@ -19,5 +21,9 @@ struct errmap {
 /* The row of e; CARD_OK or a value outside card_err reads as an unexpected card error. Never
  * NULL. */
 const struct errmap *errmap_card(card_err e);
+
+/* A REST answer for card error e: *out = the error body with e's code and message (new
+ * reference); returns e's HTTP status. */
+unsigned errmap_fail(json_t **out, card_err e, const char *message);
 
 #endif

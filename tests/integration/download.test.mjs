@@ -1,4 +1,4 @@
-// download.test.mjs — issue 4 end to end on real parts: login with PIN1, download of the signature
+// download.test.mjs — login and signature-certificate download end to end on real parts: login with PIN1, download of the signature
 // certificate with PIN2 as a job (events with increasing percent, job-done, card-updated, GET
 // /v1/jobs/{id}), the model shows the certificate, and independent checks: OpenSC lists it,
 // pkcs11-tool signs with PIN2 and openssl verifies with it, openssl verify against the test
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { curl, tmp, openscConf, opensc } from '../lib/harness.mjs';
-import { setup, insert, pull, loginOk, download, jobEnd, runJob, modelUntil, exportCerts, PIN2 } from '../lib/issue4.mjs';
+import { setup, insert, pull, loginOk, download, jobEnd, runJob, modelUntil, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
 
 const PKCS11 = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 let t;

@@ -1,6 +1,6 @@
-/* test_issue4_sim.c — the issue-4 building blocks against the virtual card's APDU interpreter,
- * in-process (no pcscd): login proof with VERIFY PIN1 + INTERNAL AUTHENTICATE, then VERIFY
- * PIN2, GENERATE ASYMMETRIC KEY PAIR, a CSR signed by the card with MSE + PSO CDS, the test
+/* test_domain_on_sim.c — the login's and the download's building blocks against the virtual
+ * card's APDU interpreter, in-process (no pcscd): login proof with VERIFY PIN1 + INTERNAL
+ * AUTHENTICATE, then VERIFY PIN2, GENERATE ASYMMETRIC KEY PAIR, a CSR signed by the card with MSE + PSO CDS, the test
  * issuer, and certcheck, all on the card's real certificates; plus a stale key after a second
  * GENERATE, which must be caught by csr_build and by certcheck. */
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 #include "certcheck.h"
 #include "csr.h"
 #include "fx_pki.h"
-#include "issuer.h"
+#include "issuer_testca.h"
 #include "proof.h"
 #include "sim_apdu.h"
 #include "sim_card.h"
@@ -49,7 +49,7 @@ static void verify_pin(struct sim_card *c, uint8_t ref, const char *pin)
 
 /* The card signs a DigestInfo (INS 88 = INTERNAL AUTHENTICATE with the auth key, INS 2A = PSO
  * CDS with the key chosen by MSE). */
-static unsigned card_sign(struct sim_card *c, uint8_t ins, const unsigned char *di, size_t n)
+static unsigned ask_card_to_sign(struct sim_card *c, uint8_t ins, const unsigned char *di, size_t n)
 {
 	const uint8_t hdr88[] = { 0x00, 0x88, 0x00, 0x00, (uint8_t)n };
 	const uint8_t hdr2a[] = { 0x00, 0x2a, 0x9e, 0x9a, (uint8_t)n };
@@ -70,7 +70,7 @@ static int sim_signer(void *user, const unsigned char *di, size_t di_len, unsign
 	const uint8_t mse[] = { 0x00, 0x22, 0x41, 0xb6, 0x03, 0x84, 0x01, 0x02 };
 	if ((s->sw = apdu(s->card, mse, sizeof mse, NULL, 0, NULL, 0)) != 0x9000)
 		return -1;
-	if ((s->sw = card_sign(s->card, 0x2a, di, di_len)) != 0x9000 || rlen - 2 > cap)
+	if ((s->sw = ask_card_to_sign(s->card, 0x2a, di, di_len)) != 0x9000 || rlen - 2 > cap)
 		return -1;
 	memcpy(sig, rbuf, rlen - 2);
 	*sig_len = rlen - 2;
@@ -120,7 +120,7 @@ static int setup(void **state)
 	if (rc != SIM_OK)
 		fail_msg("card: %s", err);
 	f->auth = card_cert(f->card, 0x4301);
-	assert_int_equal(issuer_test_open(pki, ISSUER_FAULT_NONE, &f->is), ISSUER_OK);
+	assert_int_equal(issuer_testca_open(pki, ISSUER_TESTCA_FAULT_NONE, &f->is), ISSUER_OK);
 	snprintf(path, sizeof path, "%s/root-ca.pem", pki);
 	assert_int_equal(certcheck_trust_load(path, &f->trust), CERTCHECK_OK);
 	*state = f;
@@ -144,9 +144,9 @@ static void login_proof(void **state)
 	unsigned char ch[PROOF_CHALLENGE_LEN], di[DIGESTINFO_SHA256_LEN];
 	assert_int_equal(proof_challenge(ch), PROOF_OK);
 	assert_int_equal(proof_digest_info(ch, di), PROOF_OK);
-	assert_int_equal(card_sign(f->card, 0x88, di, sizeof di), 0x6982); /* PIN1 first */
+	assert_int_equal(ask_card_to_sign(f->card, 0x88, di, sizeof di), 0x6982); /* PIN1 first */
 	verify_pin(f->card, 0x01, "123456");
-	assert_int_equal(card_sign(f->card, 0x88, di, sizeof di), 0x9000);
+	assert_int_equal(ask_card_to_sign(f->card, 0x88, di, sizeof di), 0x9000);
 	assert_int_equal(proof_verify(f->auth, ch, rbuf, rlen - 2), PROOF_OK);
 	/* The same answer does not prove possession for another challenge. */
 	unsigned char other[PROOF_CHALLENGE_LEN];
@@ -210,7 +210,7 @@ static void signer_needs_pin2(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	snprintf(pki, sizeof pki, "%s/issue4-sim-pki", SITHS_TEST_BINARY_DIR);
+	snprintf(pki, sizeof pki, "%s/domain-sim-pki", SITHS_TEST_BINARY_DIR);
 	return fx_run("sh '%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR, pki);
 }
 

@@ -18,7 +18,7 @@
 #include "certcheck.h"
 #include "csr.h"
 #include "fx_pki.h"
-#include "issuer.h"
+#include "issuer_testca.h"
 
 static char pki[512];
 
@@ -68,7 +68,7 @@ static int setup(void **state)
 	f->auth2 = fx_auth_cert(f->auth2_key, f->ca2, f->ca2_key);
 	make_csr(f->auth3, f->card_key, &f->csr3, &f->csr3_len);
 	make_csr(f->auth2, f->card_key, &f->csr2, &f->csr2_len);
-	assert_int_equal(issuer_test_open(pki, ISSUER_FAULT_NONE, &f->is), ISSUER_OK);
+	assert_int_equal(issuer_testca_open(pki, ISSUER_TESTCA_FAULT_NONE, &f->is), ISSUER_OK);
 	char path[700];
 	snprintf(path, sizeof path, "%s/root-ca.pem", pki);
 	assert_int_equal(certcheck_trust_load(path, &f->trust), CERTCHECK_OK);
@@ -323,24 +323,24 @@ static void broken_directories(void **state)
 	(void)state;
 	struct issuer *is = NULL;
 	char *dir = fx_tmpdir();
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_E_CONFIG); /* empty */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* empty */
 	copy_pki(dir, "root-ca.pem");
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_E_CONFIG); /* no person CA */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* no person CA */
 	copy_pki(dir, "person-3-ca.pem");
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_E_CONFIG); /* no key */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* no key */
 	assert_int_equal(fx_run("cp '%s/person-2-ca.key' '%s/person-3-ca.key'", pki, dir), 0);
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_E_CONFIG); /* wrong key */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* wrong key */
 	copy_pki(dir, "person-3-ca.key");
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_OK); /* level 3 only */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_OK); /* level 3 only */
 	issuer_destroy(is);
 	is = NULL;
 	assert_int_equal(fx_run("cp '%s/person-3-ca.pem' '%s/root-ca.pem'", pki, dir), 0);
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_E_CONFIG); /* other root */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* other root */
 	assert_int_equal(fx_run("echo garbage > '%s/root-ca.pem'", dir), 0);
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_E_CONFIG);
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG);
 	assert_null(is);
-	assert_int_equal(issuer_test_open(NULL, ISSUER_FAULT_NONE, &is), ISSUER_E_ARG);
-	assert_int_equal(issuer_test_open(pki, (enum issuer_test_fault)99, &is), ISSUER_E_ARG);
+	assert_int_equal(issuer_testca_open(NULL, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_ARG);
+	assert_int_equal(issuer_testca_open(pki, (enum issuer_testca_fault)99, &is), ISSUER_E_ARG);
 	fx_run("rm -rf '%s'", dir);
 	free(dir);
 }
@@ -351,7 +351,7 @@ static void only_level_three(void **state)
 	char *dir = fx_tmpdir();
 	copy_pki(dir, "root-ca.pem person-3-ca.pem person-3-ca.key");
 	struct issuer *is = NULL;
-	assert_int_equal(issuer_test_open(dir, ISSUER_FAULT_NONE, &is), ISSUER_OK);
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_OK);
 	f->ctx.auth_cert = f->auth2;
 	f->ctx.trust_level = 2;
 	struct issue_result r = { 0 };
@@ -368,21 +368,21 @@ static void faults(void **state)
 	struct fx *f = *state;
 	static const struct {
 		const char *name;
-		enum issuer_test_fault fault;
+		enum issuer_testca_fault fault;
 		certcheck_err want;
 	} cases[] = {
-		{ "other-key", ISSUER_FAULT_OTHER_KEY, CERTCHECK_E_KEY_MISMATCH },
-		{ "other-subject", ISSUER_FAULT_OTHER_SUBJECT, CERTCHECK_E_HSA_ID },
-		{ "other-chain", ISSUER_FAULT_OTHER_CHAIN, CERTCHECK_E_CHAIN },
-		{ "expired", ISSUER_FAULT_EXPIRED, CERTCHECK_E_EXPIRED },
-		{ "key-usage", ISSUER_FAULT_KEY_USAGE, CERTCHECK_E_KEY_USAGE },
-		{ "none", ISSUER_FAULT_NONE, CERTCHECK_OK },
+		{ "other-key", ISSUER_TESTCA_FAULT_OTHER_KEY, CERTCHECK_E_KEY_MISMATCH },
+		{ "other-subject", ISSUER_TESTCA_FAULT_OTHER_SUBJECT, CERTCHECK_E_HSA_ID },
+		{ "other-chain", ISSUER_TESTCA_FAULT_OTHER_CHAIN, CERTCHECK_E_CHAIN },
+		{ "expired", ISSUER_TESTCA_FAULT_EXPIRED, CERTCHECK_E_EXPIRED },
+		{ "key-usage", ISSUER_TESTCA_FAULT_KEY_USAGE, CERTCHECK_E_KEY_USAGE },
+		{ "none", ISSUER_TESTCA_FAULT_NONE, CERTCHECK_OK },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		assert_int_equal(issuer_test_fault_parse(cases[i].name), (int)cases[i].fault);
+		assert_int_equal(issuer_testca_fault_parse(cases[i].name), (int)cases[i].fault);
 		issuer_destroy(f->is);
 		f->is = NULL;
-		assert_int_equal(issuer_test_open(pki, cases[i].fault, &f->is), ISSUER_OK);
+		assert_int_equal(issuer_testca_open(pki, cases[i].fault, &f->is), ISSUER_OK);
 		assert_int_equal(issue(f, f->csr3, f->csr3_len), ISSUER_OK);
 		certcheck_err got = validate(f);
 		if (got != cases[i].want)
@@ -391,17 +391,17 @@ static void faults(void **state)
 	}
 	issuer_destroy(f->is);
 	f->is = NULL;
-	assert_int_equal(issuer_test_fault_parse("fail"), ISSUER_FAULT_FAIL);
-	assert_int_equal(issuer_test_open(pki, ISSUER_FAULT_FAIL, &f->is), ISSUER_OK);
+	assert_int_equal(issuer_testca_fault_parse("fail"), ISSUER_TESTCA_FAULT_FAIL);
+	assert_int_equal(issuer_testca_open(pki, ISSUER_TESTCA_FAULT_FAIL, &f->is), ISSUER_OK);
 	assert_int_equal(issue(f, f->csr3, f->csr3_len), ISSUER_E_UNAVAILABLE);
 	assert_null(f->res.cert);
 	assert_true(strlen(f->res.detail) > 0);
-	assert_int_equal(issuer_test_fault_parse("bogus"), -1);
-	assert_int_equal(issuer_test_fault_parse(NULL), -1);
+	assert_int_equal(issuer_testca_fault_parse("bogus"), -1);
+	assert_int_equal(issuer_testca_fault_parse(NULL), -1);
 }
 
 /* The authentication certificate the virtual card really carries (siths-cardsim, same PKI dir):
- * the CSR, the issuer and the validation agree with helper A's profile at both trust levels. */
+ * the CSR, the issuer and the validation agree with the virtual card's profile at both trust levels. */
 static X509 *cardsim_auth_cert(const char *dir, const char *card_json)
 {
 	char path[700];

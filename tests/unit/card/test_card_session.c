@@ -112,7 +112,7 @@ static void assert_select_then_verify(const struct rec *r, const struct siths_la
 	assert_int_equal(r->p2[1], ref);
 }
 
-/* ---- the work of a login and of a download, as server/login.c and server/job.c do it ---- */
+/* ---- the work of a login and of a download, as server/domain/proof.c and server/domain/certjob.c do it ---- */
 
 struct login {
 	char pin[16];

@@ -26,7 +26,7 @@ struct fx {
 };
 
 /* The card: signs a DigestInfo with key (PKCS#1 v1.5). */
-static void card_sign(EVP_PKEY *key, const unsigned char *di, size_t di_len, struct fx *f)
+static void soft_card_sign(EVP_PKEY *key, const unsigned char *di, size_t di_len, struct fx *f)
 {
 	assert_int_equal(fx_soft_sign(key, di, di_len, f->sig, sizeof f->sig, &f->sig_len), 0);
 }
@@ -90,7 +90,7 @@ static void card_answer_verifies(void **state)
 	struct fx *f = *state;
 	unsigned char di[DIGESTINFO_SHA256_LEN];
 	assert_int_equal(proof_digest_info(f->challenge, di), PROOF_OK);
-	card_sign(f->auth_key, di, sizeof di, f);
+	soft_card_sign(f->auth_key, di, sizeof di, f);
 	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_OK);
 }
 
@@ -100,19 +100,19 @@ static void wrong_answers(void **state)
 	unsigned char di[DIGESTINFO_SHA256_LEN], other[PROOF_CHALLENGE_LEN];
 	assert_int_equal(proof_digest_info(f->challenge, di), PROOF_OK);
 
-	card_sign(f->other_key, di, sizeof di, f); /* another card */
+	soft_card_sign(f->other_key, di, sizeof di, f); /* another card */
 	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);
 
 	assert_int_equal(proof_challenge(other), PROOF_OK); /* a replayed answer to an old challenge */
-	card_sign(f->auth_key, di, sizeof di, f);
+	soft_card_sign(f->auth_key, di, sizeof di, f);
 	assert_int_equal(proof_verify(f->auth, other, f->sig, f->sig_len), PROOF_E_SIGNATURE);
 
 	unsigned char bare[DIGESTINFO_SHA256_LEN]; /* the challenge signed without the label */
 	assert_true(digestinfo_sha256(f->challenge, PROOF_CHALLENGE_LEN, NULL, 0, bare));
-	card_sign(f->auth_key, bare, sizeof bare, f);
+	soft_card_sign(f->auth_key, bare, sizeof bare, f);
 	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);
 
-	card_sign(f->auth_key, di, sizeof di, f);
+	soft_card_sign(f->auth_key, di, sizeof di, f);
 	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len - 1), PROOF_E_SIGNATURE);
 	f->sig[100] ^= 0x04;
 	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);

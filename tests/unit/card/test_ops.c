@@ -1,4 +1,4 @@
-/* test_job_ops.c — card/ops.c (issue 4's card operations) against the virtual card's interpreter
+/* test_ops.c — card/ops.c (the card operations of a login and a download) against the virtual card's interpreter
  * in-process and against hand-made card answers: PIN format before any APDU, VERIFY counters,
  * the GENERATE response parser on malformed input, the CDF entry byte-identical to the card's
  * own, the CDF walk, and the write protocol pulled after every single APDU: the model never

@@ -1,4 +1,4 @@
-// issue4.mjs — helpers for the issue-4 integration tests (login, signature-certificate jobs):
+// bridge-rig.mjs — the rig of the login and signature-certificate tests:
 // a private pcscd + the daemon with the test issuer + an event client; cards inserted and found
 // by id; login / download / job following through the real API over TLS; every daemon and card
 // log written to BUILD/tmp/logs so pin_logs.test.mjs can grep the whole suite's output.

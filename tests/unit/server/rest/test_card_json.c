@@ -1,6 +1,6 @@
-/* test_siths_json.c — the JSON of the cards API (server/cards.c) for models read from the
- * virtual card in-process: field names and values exactly as issue 3 spells them, nulls for
- * unknowns, the error object for a damaged card, and valid UTF-8 always. */
+/* test_card_json.c — the JSON of card models (server/rest/cardjson.c) read from the virtual
+ * card in-process: field names and values exactly as docs/api/openapi.yaml spells them, nulls
+ * for unknowns, the error object for a damaged card, and valid UTF-8 always. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,18 +12,11 @@
 
 #include <jansson.h>
 
-#include "cards.h"
+#include "cardjson.h"
 #include "siths.h"
 #include "sim/sim_apdu.h"
 #include "sim/sim_card.h"
 #include "sim/sim_p15.h"
-
-/* cards.c broadcasts through ws.c, which is not under test here. */
-void ws_broadcast(ws_server *s, const char *json)
-{
-	(void)s;
-	(void)json;
-}
 
 static char pki_dir[256];
 
@@ -53,7 +46,7 @@ static json_t *card_json(bool with_sig, uint16_t garbage_fid)
 	strcpy(m->reader_id, "r0123456789abcdef");
 	struct apdu_transport t = { sim_transmit, c };
 	(void)siths_read(&t, m);
-	json_t *j = cards_model_json(m);
+	json_t *j = cardjson_model(m);
 	free(m);
 	sim_card_free(c);
 	assert_non_null(j);
@@ -131,14 +124,14 @@ static void reader_json(void **state)
 {
 	(void)state;
 	struct card_reader r = { .id = "r0123456789abcdef", .name = "Virtual PCD 00 01", .card_present = false };
-	json_t *j = cards_reader_json(&r);
+	json_t *j = cardjson_reader(&r);
 	assert_string_equal(str(j, "id"), "r0123456789abcdef");
 	assert_string_equal(str(j, "name"), "Virtual PCD 00 01");
 	assert_true(json_is_false(json_object_get(j, "card_present")));
 	json_decref(j);
 	/* a reader name that is not UTF-8 must not break the JSON */
 	strcpy(r.name, "bad \xff\xfe name");
-	j = cards_reader_json(&r);
+	j = cardjson_reader(&r);
 	assert_non_null(j);
 	assert_true(json_is_null(json_object_get(j, "name")));
 	json_decref(j);
