@@ -17,42 +17,35 @@ unsigned cards_unavailable(json_t **out)
 
 /* ---- routes ---- */
 
-static unsigned snapshot(struct rest_ctx *ctx, struct card_snapshot *s, json_t **out)
+/* {"readers":[…]} or {"cards":[…]}: the core's snapshot as a list. */
+static unsigned snapshot_list(struct rest_ctx *ctx, bool readers, json_t **out)
 {
+	struct card_snapshot s;
 	if (!ctx->core)
 		return cards_unavailable(out);
-	card_err e = card_snapshot_get(ctx->core, s);
-	return e ? errmap_fail(out, e, "out of memory") : 0;
+	card_err e = card_snapshot_get(ctx->core, &s);
+	if (e)
+		return errmap_fail(out, e, "out of memory");
+	size_t n = readers ? s.n_readers : s.n_cards;
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < n; i++)
+		json_array_append_new(list, readers ? cardjson_reader(&s.readers[i])
+						    : cardjson_model(&s.cards[i]));
+	card_snapshot_free(&s);
+	*out = json_pack("{s:o}", readers ? "readers" : "cards", list ? list : json_array());
+	return 200;
 }
 
 unsigned cards_readers(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
 {
-	struct card_snapshot s;
 	(void)req;
-	unsigned st = snapshot(ctx, &s, out);
-	if (st)
-		return st;
-	json_t *list = json_array();
-	for (size_t i = 0; list && i < s.n_readers; i++)
-		json_array_append_new(list, cardjson_reader(&s.readers[i]));
-	card_snapshot_free(&s);
-	*out = json_pack("{s:o}", "readers", list ? list : json_array());
-	return 200;
+	return snapshot_list(ctx, true, out);
 }
 
 unsigned cards_list(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
 {
-	struct card_snapshot s;
 	(void)req;
-	unsigned st = snapshot(ctx, &s, out);
-	if (st)
-		return st;
-	json_t *list = json_array();
-	for (size_t i = 0; list && i < s.n_cards; i++)
-		json_array_append_new(list, cardjson_model(&s.cards[i]));
-	card_snapshot_free(&s);
-	*out = json_pack("{s:o}", "cards", list ? list : json_array());
-	return 200;
+	return snapshot_list(ctx, false, out);
 }
 
 unsigned cards_one(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)

@@ -121,16 +121,14 @@ void events_card(struct events *e, const struct card_event *ev)
 	case CARD_EV_PCSC_DOWN:
 		return;
 	case CARD_EV_READER_ADDED:
-		publish(e, reader_message("reader-added", ev->reader));
-		return;
 	case CARD_EV_READER_REMOVED:
-		publish(e, reader_message("reader-removed", ev->reader));
+		publish(e, reader_message(ev->kind == CARD_EV_READER_ADDED ? "reader-added" : "reader-removed",
+					  ev->reader));
 		return;
 	case CARD_EV_CARD_INSERTED:
-		publish(e, card_message("card-inserted", ev->card));
-		return;
 	case CARD_EV_CARD_UPDATED:
-		publish(e, card_message("card-updated", ev->card));
+		publish(e, card_message(ev->kind == CARD_EV_CARD_INSERTED ? "card-inserted" : "card-updated",
+					ev->card));
 		return;
 	case CARD_EV_CARD_REMOVED:
 		publish(e, removed_message(ev->card));
