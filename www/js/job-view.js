@@ -1,0 +1,123 @@
+// job-view.js — the download view (the user guide's steps 7 and 8): the job's progress bar and
+// stage from its events, then the result, with "try again" when another attempt can help. It
+// also accepts stage names the daemon does not send (pin, keygen, csr, …) as aliases.
+import { $, announce } from './dom.js';
+import { errorText, isPinError, isSessionError } from './errors.js';
+import { t } from '../i18n.js';
+
+const STAGES = ['queued', 'verify_pin', 'generate_key', 'build_csr', 'submit', 'validate', 'write', 'verify', 'done'];
+const STAGE_ALIASES = { verify_pin2: 'verify_pin', pin: 'verify_pin', keygen: 'generate_key', generate: 'generate_key',
+  csr: 'build_csr', request: 'build_csr', issue: 'submit', check: 'validate', write_cert: 'write', readback: 'verify', read_back: 'verify' };
+
+function stageText(ev) {
+  const s = STAGE_ALIASES[ev.stage] || ev.stage;
+  if (STAGES.includes(s)) return t(`stage_${s}`);
+  return ev.message || ev.stage || '';
+}
+
+/** The page's one #job-dialog: one job at a time. */
+export class JobView {
+  #dlg = $('#job-dialog');
+  #bar = $('#job-progress');
+  #cur = null;   // {cardId, percent, stage, bucket, done, resolve, err, retryable, pulled}
+  #bridge;
+  #hasCard;
+
+  /** hasCard(id): whether the card is present now (a pulled card must be back to try again). */
+  constructor({ bridge, hasCard }) {
+    this.#bridge = bridge;
+    this.#hasCard = hasCard;
+    $('#job-close').addEventListener('click', () => this.#close({ closed: true }));
+    $('#job-retry').addEventListener('click', () => this.#close({ retry: true }));
+    // While the card is written the view stays: Escape does nothing until the job has ended.
+    this.#dlg.addEventListener('cancel', (e) => { e.preventDefault(); if (this.#cur && this.#cur.done) this.#close({ closed: true }); });
+  }
+
+  /** Shows the download view for jobId until the user closes it. Resolves {pinError}|{retry}|{closed}. */
+  run(jobId, cardId) {
+    return new Promise((resolve) => {
+      this.#cur = { cardId, percent: 0, stage: '', bucket: -1, done: false, resolve };
+      this.#bar.value = 0;
+      $('#job-percent').textContent = '0%';
+      $('#job-stage').textContent = t('stage_queued');
+      $('#job-running').hidden = false;
+      $('#job-result').hidden = true;
+      $('#job-close').hidden = true;
+      $('#job-retry').hidden = true;
+      this.#dlg.showModal();
+      $('#job-started').setAttribute('tabindex', '-1');
+      $('#job-started').focus();
+      const mine = this.#cur;
+      this.#bridge.followJob(jobId, { onProgress: (ev) => { if (this.#cur === mine) this.#showProgress(ev); } })
+        .then(() => { if (this.#cur === mine) this.#showResult(true); })
+        .catch((err) => {
+          if (this.#cur !== mine) return;
+          if (isPinError(err) && err.code !== 'pin_blocked' && err.triesLeft !== 0) { this.#close({ pinError: err }); return; }
+          if (isSessionError(err)) this.#bridge.forget(cardId);
+          mine.err = err;
+          this.#showResult(false, err);
+        });
+    });
+  }
+
+  /** A card came or went: "try again" is possible only while the job's card is present. */
+  cardChanged() { this.#updateRetry(); }
+
+  get open() { return this.#cur !== null; }
+
+  #showProgress(ev) {
+    const cur = this.#cur;
+    if (!cur || cur.done) return;
+    const p = Math.max(cur.percent, Math.min(100, Math.max(0, Math.round(Number(ev.percent) || 0))));
+    cur.percent = p;
+    this.#bar.value = p;
+    $('#job-percent').textContent = `${p}%`;
+    const st = stageText(ev);
+    $('#job-stage').textContent = st;
+    // Announce stage changes and every 25 %, not every chunk.
+    const bucket = Math.floor(p / 25);
+    if (st !== cur.stage || bucket !== cur.bucket) announce(t('ann_progress', { stage: st, p }));
+    cur.stage = st; cur.bucket = bucket;
+  }
+
+  #showResult(ok, err) {
+    const cur = this.#cur;
+    cur.done = true;
+    $('#job-running').hidden = true;
+    $('#job-result').hidden = false;
+    $('#job-result').dataset.result = ok ? 'done' : 'failed';
+    $('#job-result').className = ok ? 'result result-ok' : 'result result-error';
+    $('#job-result-title').textContent = ok ? t('job_done_title') : t('job_failed_title');
+    $('#job-result-text').textContent = ok ? t('job_done_text') : errorText(err);
+    if (ok) { this.#bar.value = 100; $('#job-percent').textContent = '100%'; }
+    $('#job-close').hidden = false;
+    const retry = $('#job-retry');
+    cur.retryable = !ok && err && !isPinError(err);
+    retry.hidden = !cur.retryable;
+    this.#updateRetry();
+    announce(`${$('#job-result-title').textContent}. ${$('#job-result-text').textContent}`);
+    (ok || retry.hidden ? $('#job-close') : retry).focus();
+  }
+
+  #updateRetry() {
+    const cur = this.#cur;
+    if (!cur || !cur.retryable) return;
+    const back = this.#hasCard(cur.cardId);
+    // A card error followed by the card going away is a pulled card, whatever PC/SC called it:
+    // the advice is the same (put it back, try again).
+    if (!back && cur.err && /^card_/.test(cur.err.code || '')) cur.pulled = true;
+    $('#job-retry').disabled = !back;
+    $('#job-retry').setAttribute('aria-describedby', 'job-result-text');
+    if (cur.pulled || (cur.err && cur.err.code === 'card_removed')) {
+      $('#job-result-text').textContent = t('err_card_removed') + (back ? '' : ` ${t('wait_card')}`);
+    }
+  }
+
+  #close(value) {
+    if (!this.#cur) return;
+    const c = this.#cur;
+    this.#cur = null;
+    if (this.#dlg.open) this.#dlg.close();
+    c.resolve(value);
+  }
+}
