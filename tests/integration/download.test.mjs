@@ -40,6 +40,10 @@ test('login → download → progress → job-done → Finns; OpenSC signs with 
     const { end, progress } = await jobEnd(t, r.json.job, from);
     assert.equal(end.type, 'job-done', JSON.stringify(end));
     assert.equal(end.card, card.id);
+    // The one shape of job events (docs/api/events.md): card_id is the id; card, the same id, is
+    // the deprecated alias.
+    assert.equal(end.card_id, card.id);
+    assert.equal(end.stage, 'done');
 
     // Progress: every stage in order, percent never decreasing, ending at 100.
     const stages = [...new Set(progress.map((p) => p.stage))];
@@ -47,6 +51,7 @@ test('login → download → progress → job-done → Finns; OpenSC signs with 
     for (let i = 1; i < progress.length; i++) assert.ok(progress[i].percent >= progress[i - 1].percent, 'percent never decreases');
     assert.ok(progress.filter((p) => p.stage === 'write').length >= 3, 'per-chunk write progress');
     assert.ok(progress.every((p) => p.card === card.id && typeof p.message === 'string' && p.message));
+    assert.ok(progress.every((p) => p.card_id === card.id));
     assert.ok(progress.at(-1).percent < 100 && end.percent === 100);
 
     // card-updated with the certificate, before job-done.
@@ -59,6 +64,7 @@ test('login → download → progress → job-done → Finns; OpenSC signs with 
     assert.equal(st.json.state, 'done');
     assert.equal(st.json.percent, 100);
     assert.equal(st.json.card, card.id);
+    assert.equal(st.json.card_id, card.id);
 
     const m = await modelUntil(t, card.id, (x) => x.signature_certificate.present, 'Finns');
     assert.equal(m.signature_certificate.present, true);

@@ -33,6 +33,10 @@ test('wrong PIN2: job-failed wrong_pin with tries_left, counter down by exactly 
       assert.equal(end.type, 'job-failed');
       assert.equal(end.code, 'wrong_pin');
       assert.equal(end.tries_left, left);
+      // job-failed in its one shape: card_id (and the deprecated card alias), the stage it failed at.
+      assert.equal(end.card_id, card.id);
+      assert.equal(end.card, card.id);
+      assert.equal(end.stage, 'verify_pin');
       const m = await modelUntil(t, card.id, (x) => x.pins.pin2.tries_left === left, `PIN2 tries ${left}`);
       assert.equal(m.signature_certificate.present, false);
       assert.ok(countKind(card.output, 'verify') > verifies);
