@@ -111,7 +111,8 @@ int main(int argc, char **argv)
 		goto out;
 	const char *g = getenv("WS_HARNESS_GREETING");
 	json_error_t err;
-	if (g && !json_is_array(extra = json_loads(g, 0, &err))) {
+	extra = g ? json_loads(g, 0, &err) : NULL;
+	if (g && !json_is_array(extra)) { /* a macro: its argument is evaluated more than once */
 		fprintf(stderr, "ws_harness: WS_HARNESS_GREETING is not a JSON array\n");
 		goto out;
 	}
