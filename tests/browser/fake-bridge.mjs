@@ -191,8 +191,17 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     return undefined;
   }
 
+  // Every TCP socket of both listeners, from accept on: stop() destroys them all, so a browser's
+  // socket still in its TLS handshake or idle in its pool cannot hold server.close() open.
+  const sockets = new Set();
+  const track = (srv) => srv.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  track(server);
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   const wsServer = https.createServer(tls);
+  track(wsServer);
   wss = new WebSocketServer({ server: wsServer, path: '/v1/events' });
   wss.on('connection', (ws) => {
     if (ctl.wsRefuse) { ws.terminate(); return; }
@@ -237,8 +246,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     async stop() {
       for (const c of clients) c.terminate();
       const closed = Promise.all([new Promise((r) => server.close(r)), new Promise((r) => { wss.close(); wsServer.close(r); })]);
-      server.closeAllConnections();
-      wsServer.closeAllConnections();
+      for (const sock of sockets) sock.destroy();
       await closed;
     },
   });
