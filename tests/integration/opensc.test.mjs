@@ -184,8 +184,10 @@ test('the documented write protocol: GENERATE, write certificate + CDF entry; Op
       '-force_pubkey', join(dir, 'pub.pem'), '-CA', join(testPki(), 'person-3-ca.pem'), '-CAkey', join(testPki(), 'person-3-ca.key'),
       '-days', '365', '-extfile', join(dir, 'ext.cnf'), '-extensions', 'sig', '-outform', 'DER', '-out', join(dir, 'cert.der')], { stdio: 'pipe' });
     const cert = readFileSync(join(dir, 'cert.der'));
-    // 3: certificate into EF 4302 in chunks of at most 255 bytes.
-    const writes = ['00 A4 08 0C 04 50 15 43 02'];
+    // 3: certificate into EF 4302 in chunks of at most 255 bytes, PIN2 verified in this same card
+    // session: pcscd may power an unused card off between two clients' sessions, which ends the
+    // verification (seen on a loaded machine: every UPDATE BINARY then 6982).
+    const writes = ['00 20 00 02 06 36 35 34 33 32 31', '00 A4 08 0C 04 50 15 43 02'];
     for (let off = 0; off < cert.length; off += 255)
       writes.push(hexApdu(`00 D6 ${(off >> 8).toString(16).padStart(2, '0')} ${(off & 0xff).toString(16).padStart(2, '0')}`, cert.subarray(off, off + 255)));
     r = await sendApdus(pc, 0, writes, { conf });
