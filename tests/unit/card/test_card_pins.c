@@ -137,12 +137,17 @@ static card_err pin_work(card_session *s, const struct card_model *m, void *user
 	return e;
 }
 
-/* Runs one call in a card session, as card_with_card() does (the re-read is read_card). */
-static card_err run(struct inserted *k, struct work *w)
+/* Runs one call in a card session, as card_with_card() does (the re-read is read_card); with
+ * pull_ins the card is pulled at that command (before carrying it out, or after). */
+static card_err run_pulled(struct inserted *k, struct work *w, uint8_t pull_ins, bool after)
 {
 	rec_reset(k);
+	k->r.pull_ins = pull_ins;
+	k->r.after = after;
 	return card_session_run(&k->t, &k->m, &k->l, pin_work, w);
 }
+
+static card_err run(struct inserted *k, struct work *w) { return run_pulled(k, w, 0, false); }
 
 static card_err call(struct inserted *k, enum op op, enum card_pin_which which, const char *a, const char *b,
 		     int *tries)
@@ -385,13 +390,9 @@ static void pulled_during_the_command(void **state)
 		char before[24];
 		strcpy(before, k->m.pin1.last_change);
 		struct work w = { .op = OP_CHANGE, .which = CARD_PIN1, .a = "123456", .b = "55555555" };
-		rec_reset(k);
-		k->r.pull_ins = 0x24;
-		k->r.after = after;
-		assert_int_equal(card_session_run(&k->t, &k->m, &k->l, pin_work, &w), CARD_E_REMOVED);
+		assert_int_equal(run_pulled(k, &w, 0x24, after), CARD_E_REMOVED);
 		read_card(k); /* put back */
-		bool moved = strcmp(k->m.pin1.last_change, before) != 0;
-		assert_int_equal(moved, after);
+		assert_int_equal(strcmp(k->m.pin1.last_change, before) != 0, after);
 		assert_int_equal(holds(k, CARD_PIN1, after ? "55555555" : "123456"), true);
 		assert_int_equal(holds(k, CARD_PIN1, after ? "123456" : "55555555"), false);
 		done(k);
@@ -402,10 +403,7 @@ static void pulled_during_the_command(void **state)
 		read_card(k);
 		strcpy(before, k->m.pin2.last_change);
 		struct work u = { .op = OP_UNBLOCK, .which = CARD_PIN2, .a = "12345678", .b = "24682468" };
-		rec_reset(k);
-		k->r.pull_ins = 0x2C;
-		k->r.after = after;
-		assert_int_equal(card_session_run(&k->t, &k->m, &k->l, pin_work, &u), CARD_E_REMOVED);
+		assert_int_equal(run_pulled(k, &u, 0x2C, after), CARD_E_REMOVED);
 		read_card(k);
 		assert_int_equal(strcmp(k->m.pin2.last_change, before) != 0, after);
 		assert_int_equal(k->m.pin2.blocked, !after);
