@@ -150,6 +150,14 @@ test('pkcs15-tool --unblock-pin with the ISO driver: RESET RETRY COUNTER P1 00 u
     const s = await signs(c, 'pin2', '11112222');
     assert.ok(s.ok, s.stdout + s.stderr);
     assert.equal((await signs(c, 'pin2', '654321')).ok, false);
+    // The PUK changes its own value (CHANGE REFERENCE DATA on reference 03); the old one is gone.
+    r = await change('03', '12345678', '87654321', conf);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    r = await unblock('01', '12345678', '11223344');
+    assert.match(r.stderr, /PUK code incorrect; tries left: 2/);
+    r = await unblock('01', '87654321', '11223344');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok((await signs(c, 'pin1', '11223344')).ok);
   } finally { await pull(c); }
 });
 
