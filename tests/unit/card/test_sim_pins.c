@@ -44,8 +44,10 @@ static unsigned pin_cmd(struct sim_card *c, uint8_t ins, uint8_t p1, uint8_t p2,
 	size_t na = a ? strlen(a) : 0, nb = b ? strlen(b) : 0, n = 4;
 	if (na + nb) {
 		apdu[n++] = (uint8_t)(na + nb);
-		memcpy(apdu + n, a, na);
-		memcpy(apdu + n + na, b, nb);
+		if (na)
+			memcpy(apdu + n, a, na);
+		if (nb)
+			memcpy(apdu + n + na, b, nb);
 		n += na + nb;
 	}
 	return sw_of(sim_apdu_process(c, apdu, n, rbuf));
