@@ -125,8 +125,9 @@ card_err card_pin_status(card_session *s, enum card_pin_which which, int *tries_
 card_err card_verify_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left);
 
 /* CHANGE REFERENCE DATA (ISO 7816-4, P1 00): old_pin then new_pin in one APDU, each encoded as
- * the AODF says (reference, padding). CARD_OK: new_pin holds (counter at its maximum, verified
- * in this session); CARD_E_PIN_WRONG with *tries_left: old_pin was wrong, one try used, nothing
+ * the AODF says (reference, padding). CARD_OK: new_pin holds, its counter at the maximum
+ * (whether it also counts as verified in this session is the card's affair: VERIFY it before
+ * use); CARD_E_PIN_WRONG with *tries_left: old_pin was wrong, one try used, nothing
  * changed; CARD_E_PIN_BLOCKED (tries 0): blocked before or by this try — card_unblock_pin.
  * On a PIN that is not activated, old_pin is the letter's value and this activates it. */
 card_err card_change_pin(card_session *s, enum card_pin_which which, char *old_pin, char *new_pin,
