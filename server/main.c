@@ -1,35 +1,52 @@
-/* main.c — siths-bridge: parses the configuration, starts the card core and both loopback
- * listeners, logs the "ready" line, then waits for SIGINT/SIGTERM in the main thread and tears
- * everything down in reverse order. Exit 0 on a clean stop, 2 on bad usage, 1 on start failure. */
+/* main.c — siths-bridge: parses the configuration, then wires the layers together — the domain
+ * (sessions, issuer, job engine) and the card core, the REST context, the listeners — logs the
+ * "ready" line, waits for SIGINT/SIGTERM in the main thread and tears everything down in reverse
+ * order. The only file that knows every layer. Exit 0 on a clean stop, 2 on bad usage, 1 on
+ * start failure. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "cards.h"
 #include "config.h"
+#include "log.h"
+
+#include "cards.h"
+#include "events.h"
+#include "health.h"
+#include "jobs.h"
+#include "rest.h"
+#include "routes.h"
+
+#include "certcheck.h"
+#include "certjob.h"
+#include "issuer_testca.h"
+#include "session.h"
+
 #include "guard.h"
 #include "http.h"
-#include "log.h"
-#include "login.h"
 #include "ws.h"
 
-/* /health "pcsc" part: the daemon is degraded while pcscd cannot be reached. */
-static json_t *health_pcsc(void *user, bool *degraded)
-{
-	json_t *h = cards_health(user);
-	*degraded = !json_is_true(json_object_get(h, "reachable"));
-	return h;
-}
-
-static void listen_text(const struct cfg_listen *l, unsigned short port, char *buf, size_t n)
-{
-	snprintf(buf, n, strchr(l->addr, ':') ? "[%s]:%u" : "%s:%u", l->addr, port);
-}
+/* Everything the daemon runs, owned here. */
+struct daemon {
+	struct cfg cfg;
+	struct guard_origins origins;
+	struct health health;
+	struct rest_ctx ctx;
+	card_core *core;
+	struct session_store *sessions;
+	struct issuer *issuer;
+	struct certcheck_trust *trust;
+	struct certjobs *jobs;
+	struct events *events;
+	ws_server *ws;
+	http_server *http;
+	int https_fd;
+};
 
 /* One line naming the users whose loopback clients are served (docs/security.md). */
 static void log_peer_policy(const struct cfg *c)
@@ -59,105 +76,200 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int main(int argc, char **argv)
+/* 0 to go on; else the exit code (0 after --help/--version, 2 for bad usage). */
+static int parse_config(struct cfg *cfg, int argc, char **argv)
 {
-	struct cfg cfg;
-	struct guard_origins origins = { 0 };
-	struct api_ctx ctx = { 0 };
-	cards *core = NULL;
-	struct login login = { 0 };
-	ws_server *ws = NULL;
-	http_server *http = NULL;
-	sigset_t set;
 	const char *why = NULL;
-	int rc = 1, fd = -1, sig = 0;
-
-	api_json_wipe_on_free();
-	cfg_init(&cfg);
-	cfg_err ce = cfg_parse_args(&cfg, argc, argv, &why);
-	if (ce == CFG_EXIT_OK) {
-		rc = 0;
-		goto out;
-	}
+	cfg_err ce = cfg_parse_args(cfg, argc, argv, &why);
+	if (ce == CFG_EXIT_OK)
+		return -1;
 	if (ce) {
 		fprintf(stderr, "siths-bridge: %s\n", why ? why : cfg_strerror(ce));
-		rc = 2;
-		goto out;
+		return 2;
 	}
-	if (!cfg.cert_file || !cfg.key_file || !cfg.www_dir) {
+	if (!cfg->cert_file || !cfg->key_file || !cfg->www_dir) {
 		fprintf(stderr, "siths-bridge: --cert, --key and --www are required (see --help)\n");
-		rc = 2;
-		goto out;
+		return 2;
 	}
-	log_set_level((enum log_level)cfg.log_level);
-	log_peer_policy(&cfg);
-	block_signals(&set);
-	clock_gettime(CLOCK_MONOTONIC, &ctx.started);
-	ctx.cfg = &cfg;
+	return 0;
+}
 
-	http_err he = http_bind(&cfg.https, &fd, &ctx.https_port);
-	if (he) {
-		log_error("main", "https %s:%u: %s: %s", cfg.https.addr, cfg.https.port, http_strerror(he),
-		          strerror(errno));
-		goto out;
+/* `--test-issuer DIR`: the test CA and its root as the trust anchor. The test-only environment
+ * variable SITHS_TEST_ISSUER_FAULT picks an issuer_testca_fault. 0, or -1 after logging why. */
+static int open_test_issuer(struct daemon *d, const char *dir)
+{
+	const char *fname = getenv("SITHS_TEST_ISSUER_FAULT");
+	int fault = fname && *fname ? issuer_testca_fault_parse(fname) : ISSUER_TESTCA_FAULT_NONE;
+	char anchor[4096];
+	if (fault < 0) {
+		log_error("login", "SITHS_TEST_ISSUER_FAULT: unknown fault");
+		return -1;
 	}
-	if (guard_origins_init(&origins, ctx.https_port, cfg.allow_origins, cfg.n_allow_origins)) {
+	issuer_err ie = issuer_testca_open(dir, (enum issuer_testca_fault)fault, &d->issuer);
+	if (ie) {
+		log_error("login", "test issuer %s: %s", dir, issuer_strerror(ie));
+		return -1;
+	}
+	snprintf(anchor, sizeof(anchor), "%s/root-ca.pem", dir);
+	certcheck_err ce = certcheck_trust_load(anchor, &d->trust);
+	if (ce) {
+		log_error("login", "trust anchor %s: %s", anchor, certcheck_strerror(ce));
+		return -1;
+	}
+	log_warn("login", "certificate issuer: %s (a TEST issuer: development certificates only)",
+		 issuer_name(d->issuer));
+	return 0;
+}
+
+/* The card core and what works on cards: the issuer and the job engine, whose reports become
+ * events. Sessions and events exist before the core starts: its events end sessions. A core
+ * that does not start is not fatal (the card routes answer 503). 0, or -1 after logging why. */
+static int start_cards(struct daemon *d)
+{
+	if (session_store_new(NULL, NULL, &d->sessions) != SESSION_OK || !(d->events = events_new())) {
 		log_error("main", "out of memory");
-		goto out;
+		return -1;
 	}
+	d->ctx.sessions = d->sessions;
+	d->ctx.events = d->events;
+	card_err e = card_core_start(cards_event, &d->ctx, &d->core);
+	if (e) {
+		log_warn("main", "card core not started: %s", card_strerror(e));
+		d->core = NULL;
+		return 0;
+	}
+	if (d->cfg.test_issuer_dir && open_test_issuer(d, d->cfg.test_issuer_dir))
+		return -1;
+	if (!d->issuer)
+		log_info("login", "no certificate issuer configured: downloads answer issuer_unavailable");
+	struct certjob_deps deps = { .core = d->core, .issuer = d->issuer, .trust = d->trust,
+				     .report = events_job, .report_user = d->events };
+	if (certjob_new(&deps, &d->jobs) != CERTJOB_OK) {
+		log_error("main", "out of memory");
+		return -1;
+	}
+	d->ctx.core = d->core;
+	d->ctx.jobs = d->jobs;
+	health_add(&d->health, "pcsc", cards_health, d->core);
+	health_add(&d->health, "issuer", jobs_health_issuer, d->issuer);
+	return 0;
+}
 
-	card_err cre = cards_start(&core);
-	if (cre) {
-		log_warn("main", "card core not started: %s", card_strerror(cre));
-		core = NULL;
-	}
-	ws_err we = ws_start(&cfg, &origins, core ? cards_ws_greeting : NULL, core, &ws);
+static void publish(void *ws, const char *text)
+{
+	ws_broadcast(ws, text);
+}
+
+static unsigned wss_clients(void *ws)
+{
+	return ws_client_count(ws);
+}
+
+/* The WSS listener, greeting each client with the hello and the cards present; events go to it
+ * from now on. */
+static int start_ws(struct daemon *d)
+{
+	char *hello = events_hello();
+	struct ws_greeting g = { .hello = hello, .fn = events_greet, .user = d->core };
+	ws_err we = hello ? ws_start(&d->cfg, &d->origins, &g, &d->ws) : WS_E_NOMEM;
+	free(hello);
 	if (we) {
 		log_error("main", "wss: %s", ws_strerror(we));
-		goto out;
+		return -1;
 	}
-	ctx.ws = ws;
-	ctx.wss_port = ws_port(ws);
-	if (core) {
-		ctx.cards = core;
-		cards_set_ws(core, ws);
-		api_health_add(&ctx, "pcsc", health_pcsc, core);
-		if (login_start(&login, &cfg, cards_core(core), ws))
-			goto out;
-		ctx.login = &login;
-		cards_set_removed_hook(core, login_card_removed, &login);
-		api_health_add(&ctx, "issuer", login_health_issuer, &login);
-	}
+	d->health.wss_port = ws_port(d->ws);
+	d->health.wss_clients = wss_clients;
+	d->health.wss_clients_user = d->ws;
+	events_set_sink(d->events, publish, d->ws);
+	return 0;
+}
 
-	he = http_start(fd, &cfg, &ctx, &origins, &http);
-	fd = -1;
+static int start_https(struct daemon *d)
+{
+	struct http_setup su = { .cfg = &d->cfg, .origins = &d->origins, .routes = &routes_table,
+				 .ctx = &d->ctx, .https_port = d->health.https_port,
+				 .wss_port = d->health.wss_port };
+	http_err he = http_start(d->https_fd, &su, &d->http);
+	d->https_fd = -1;
 	if (he) {
 		log_error("main", "https: %s", http_strerror(he));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
 
+/* Start-up in the order of docs/architecture.md: the HTTPS socket first (its port is in the
+ * origin allowlist), the card core, WSS (needs the allowlist), then HTTPS (its CSP names the
+ * WSS port). 0, or -1 after logging why. */
+static int start(struct daemon *d)
+{
+	http_err he = http_bind(&d->cfg.https, &d->https_fd, &d->health.https_port);
+	if (he) {
+		log_error("main", "https %s:%u: %s: %s", d->cfg.https.addr, d->cfg.https.port,
+			  http_strerror(he), strerror(errno));
+		return -1;
+	}
+	if (guard_origins_init(&d->origins, d->health.https_port, d->cfg.allow_origins,
+			       d->cfg.n_allow_origins)) {
+		log_error("main", "out of memory");
+		return -1;
+	}
+	d->health.cfg = &d->cfg;
+	d->ctx.health = &d->health;
+	if (start_cards(d) || start_ws(d) || start_https(d))
+		return -1;
 	char h[80], w[80];
-	listen_text(&cfg.https, ctx.https_port, h, sizeof h);
-	listen_text(&cfg.wss, ctx.wss_port, w, sizeof w);
+	cfg_listen_text(&d->cfg.https, d->health.https_port, h, sizeof h);
+	cfg_listen_text(&d->cfg.wss, d->health.wss_port, w, sizeof w);
 	log_info("main", "ready https=%s wss=%s", h, w);
+	return 0;
+}
 
-	while (sigwait(&set, &sig) != 0)
-		;
-	log_info("main", "stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	http_stop(http);
-	if (core) {
-		cards_set_removed_hook(core, NULL, NULL);
-		cards_set_ws(core, NULL);
+/* The reverse: no new requests, no more events, running jobs finish (before the card core and
+ * WSS stop), WSS, the card core (whose events end sessions), then what they used. */
+static void stop(struct daemon *d)
+{
+	if (d->https_fd >= 0)
+		close(d->https_fd);
+	http_stop(d->http);
+	if (d->events)
+		events_set_sink(d->events, NULL, NULL);
+	certjob_free(d->jobs);
+	ws_stop(d->ws);
+	card_core_stop(d->core);
+	session_store_free(d->sessions);
+	events_free(d->events);
+	issuer_destroy(d->issuer);
+	certcheck_trust_free(d->trust);
+	guard_origins_free(&d->origins);
+	cfg_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .https_fd = -1 };
+	sigset_t set;
+	int rc, sig = 0;
+
+	rest_json_wipe_on_free();
+	cfg_init(&d.cfg);
+	rc = parse_config(&d.cfg, argc, argv);
+	if (rc) {
+		cfg_free(&d.cfg);
+		return rc < 0 ? 0 : rc;
 	}
-	login_stop(&login); /* waits for running jobs: before the card core and ws stop */
-	ws_stop(ws);
-	cards_stop(core);
-	guard_origins_free(&origins);
-	cfg_free(&cfg);
+	log_set_level((enum log_level)d.cfg.log_level);
+	log_peer_policy(&d.cfg);
+	block_signals(&set);
+	clock_gettime(CLOCK_MONOTONIC, &d.health.started);
+	rc = 1;
+	if (start(&d) == 0) {
+		while (sigwait(&set, &sig) != 0)
+			;
+		log_info("main", "stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		rc = 0;
+	}
+	stop(&d);
 	if (rc == 0 && sig)
 		log_info("main", "stopped");
 	return rc;

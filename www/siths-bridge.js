@@ -48,13 +48,9 @@ function defaultBase() {
   return DEFAULT_BASE;
 }
 
-// `listeners.wss` of /health: "127.0.0.1:29444", 29444, {port: 29444} or a full wss:// URL.
+// `listeners.wss` of /health: "ADDR:PORT", e.g. "127.0.0.1:29444" or "[::1]:29444".
 function wssUrlFrom(listener, base) {
-  if (typeof listener === 'string' && /^wss:\/\//.test(listener)) return listener;
-  let port = null;
-  if (typeof listener === 'number') port = listener;
-  else if (typeof listener === 'string') port = Number(listener.slice(listener.lastIndexOf(':') + 1));
-  else if (listener && typeof listener === 'object') port = Number(listener.port);
+  const port = typeof listener === 'string' ? Number(listener.slice(listener.lastIndexOf(':') + 1)) : NaN;
   if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
   // Same host name as the API, so the CSP (connect-src wss://127.0.0.1:P wss://localhost:P) allows it.
   return `wss://${new URL(base).hostname}:${port}/v1/events`;
@@ -119,8 +115,10 @@ export class SithsBridge extends EventTarget {
       try { json = JSON.parse(text); } catch { json = null; }
     }
     if (!res.ok) {
+      // A daemon error is {"error":{code, message[, tries_left]}}; libmicrohttpd's own refusals
+      // (e.g. 431, headers too large) have no JSON body: then the code is http_STATUS.
       const err = (json && json.error) || {};
-      const triesLeft = err.tries_left ?? (json && json.tries_left);
+      const triesLeft = err.tries_left;
       if (cardId && (res.status === 401 && triesLeft === undefined)) this.#sessions.delete(cardId);
       throw new BridgeError(typeof err.code === 'string' ? err.code : `http_${res.status}`,
         typeof err.message === 'string' ? err.message : `HTTP ${res.status}`,
@@ -132,15 +130,12 @@ export class SithsBridge extends EventTarget {
 
   /** GET /health: {status, version, listeners:{https, wss}, pcsc:{…}, issuer:{…}} */
   health() { return this.#request('GET', '/health'); }
-  /** GET /v1/readers → [{id, name, card_present}] */
-  async readers() { return (await this.#request('GET', '/v1/readers')).readers || []; }
+  /** GET /v1/readers → [{id, name, card_present, card_id}] */
+  async readers() { return (await this.#request('GET', '/v1/readers')).readers; }
   /** GET /v1/cards → [card model] */
-  async cards() { return (await this.#request('GET', '/v1/cards')).cards || []; }
+  async cards() { return (await this.#request('GET', '/v1/cards')).cards; }
   /** GET /v1/cards/{id} → card model */
-  async card(id) {
-    const r = await this.#request('GET', `/v1/cards/${encodeURIComponent(id)}`);
-    return r.card || r;
-  }
+  card(id) { return this.#request('GET', `/v1/cards/${encodeURIComponent(id)}`); }
 
   /** Logs in to a card with PIN1 (authentication code). Keeps the session token in memory. */
   async login(cardId, pin) {
@@ -182,7 +177,7 @@ export class SithsBridge extends EventTarget {
     return r.job;
   }
 
-  /** GET /v1/jobs/{id} → {job, card, state, stage, percent, message, code?, tries_left?} */
+  /** GET /v1/jobs/{id} → {job, card_id, state, stage, percent, message, code?, tries_left?} */
   job(jobId) { return this.#request('GET', `/v1/jobs/${encodeURIComponent(jobId)}`); }
 
   /**
@@ -199,7 +194,7 @@ export class SithsBridge extends EventTarget {
           if (ev.type === 'job-progress') { if (onProgress) onProgress(ev); return false; }
           this.#followers.delete(f);
           if (ev.type === 'job-done') resolve(ev);
-          else reject(new BridgeError(ev.code || 'job_failed', ev.message || 'job failed', { triesLeft: ev.tries_left, body: ev }));
+          else reject(new BridgeError(ev.code, ev.message, { triesLeft: ev.tries_left, body: ev }));
           return true;
         },
       };
@@ -302,10 +297,7 @@ export class SithsBridge extends EventTarget {
   }
 
   #dispatch(ev) {
-    if (ev.type === 'card-removed') {
-      const id = ev.card_id || ev.id || (ev.card && ev.card.id);
-      if (id) this.#sessions.delete(id);   // the daemon revokes it too
-    }
+    if (ev.type === 'card-removed') this.#sessions.delete(ev.card_id);   // the daemon revokes it too
     if (typeof ev.job === 'string' && ev.type.startsWith('job-')) {
       const list = this.#jobs.get(ev.job) || [];
       list.push(ev);
@@ -320,11 +312,10 @@ export class SithsBridge extends EventTarget {
   }
 }
 
-/** The id of the card an event is about (events carry `card` as an object or an id). */
+/** The id of the card an event is about: `card_id`, or the id of its card model `card`
+ * (docs/api/events.md); null for an event about no card. */
 export function eventCardId(ev) {
-  if (!ev) return null;
-  if (ev.card && typeof ev.card === 'object') return ev.card.id || null;
-  return ev.card_id || (typeof ev.card === 'string' ? ev.card : null) || (ev.type === 'card-removed' ? ev.id : null) || null;
+  return ev.card_id ?? ev.card?.id ?? null;
 }
 
 export default SithsBridge;

@@ -1,5 +1,5 @@
 /* err.h — card_err, the one error enum of the card core: every layer of card/ returns it, and
- * the server maps it to the wire (server/errmap.c). A leaf header: the core's internals include
+ * the server maps it to the wire (server/rest/errmap.c). A leaf header: the core's internals include
  * this one instead of the facade (card.h). */
 #ifndef SITHS_CARD_ERR_H
 #define SITHS_CARD_ERR_H

@@ -23,6 +23,15 @@ export const SEED_CARD = Object.freeze({
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json' };
+// The daemon's card model always lists its eIDs (none for a card whose authentication certificate
+// could not be read: the page then shows the card's own fields) and gives each eID a
+// signature_certificate (the card's). A test's card without them gets them here.
+function asDaemonModel(c) {
+  if (!Array.isArray(c.eids)) c.eids = [];
+  for (const e of c.eids) if (!e.signature_certificate) e.signature_certificate = c.signature_certificate;
+  return c;
+}
+
 export const STAGES = [['verify_pin', 10], ['generate_key', 35], ['build_csr', 50], ['submit', 60], ['validate', 70], ['write', 90], ['verify', 100]];
 
 /**
@@ -113,11 +122,11 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
       const tok = (req.headers.authorization || '').replace(/^Bearer /, '');
       if (!sessions.has(tok)) return err(res, 401, 'login_required', 'log in first');
       if (sessions.get(tok) !== c.id) return err(res, 403, 'wrong_card', 'session of another card');
-      if ([...jobs.values()].some((j) => j.card === c.id && j.state === 'running')) return err(res, 409, 'job_running', 'busy');
+      if ([...jobs.values()].some((j) => j.card_id === c.id && j.state === 'running')) return err(res, 409, 'job_running', 'busy');
       const pin = data && data.pin;
       if (typeof pin !== 'string' || !/^[0-9]{6,8}$/.test(pin)) return err(res, 400, 'bad_pin', 'PIN must be 6 to 8 digits');
       const id = `j${randomBytes(8).toString('hex')}`;
-      const job = { job: id, card: c.id, state: 'running', stage: 'queued', percent: 0 };
+      const job = { job: id, card_id: c.id, card: c.id, state: 'running', stage: 'queued', percent: 0 };
       jobs.set(id, job);
       json(res, 202, { job: id });
       runJob(job, c, pin);
@@ -153,10 +162,11 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
   async function runJob(job, card, pin) {
     const fail = (code, message, extra = {}) => {
       Object.assign(job, { state: 'failed', code, message, ...extra });
-      send({ type: 'job-failed', job: job.job, card: card.id, code, message, ...extra });
+      send({ type: 'job-failed', job: job.job, card_id: card.id, card: card.id, stage: job.stage, code, message, ...extra });
     };
     await wait(stepMs);
-    send({ type: 'job-progress', job: job.job, card: card.id, stage: 'verify_pin', percent: 5, message: 'verifying PIN2' });
+    Object.assign(job, { stage: 'verify_pin', percent: 5 });
+    send({ type: 'job-progress', job: job.job, card_id: card.id, card: card.id, stage: 'verify_pin', percent: 5, message: 'verifying PIN2' });
     const st = card.pins.pin2;
     if (st.blocked) return fail('pin_blocked', 'PIN2 blocked', { tries_left: 0 });
     if (pin !== ctl.pins.pin2) {
@@ -170,18 +180,28 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
       if (!cards.has(card.id)) return fail('card_removed', 'the card was removed');
       if (ctl.failNextJobAt === stage) { ctl.failNextJobAt = null; return fail(ctl.failCode || 'card_removed', 'failed (test)'); }
       Object.assign(job, { stage, percent: pct });
-      send({ type: 'job-progress', job: job.job, card: card.id, stage, percent: pct, message: stage });
+      send({ type: 'job-progress', job: job.job, card_id: card.id, card: card.id, stage, percent: pct, message: stage });
       await wait(stepMs);
     }
     card.signature_certificate = { present: true, valid_to: card.valid_to };
-    Object.assign(job, { state: 'done', stage: 'done', percent: 100 });
+    for (const e of card.eids) e.signature_certificate = card.signature_certificate;
+    Object.assign(job, { state: 'done', stage: 'done', percent: 100, message: 'done' });
     send({ type: 'card-updated', card });
-    send({ type: 'job-done', job: job.job, card: card.id });
+    send({ type: 'job-done', job: job.job, card_id: card.id, card: card.id, stage: 'done', percent: 100, message: 'done' });
     return undefined;
   }
 
+  // Every TCP socket of both listeners, from accept on: stop() destroys them all, so a browser's
+  // socket still in its TLS handshake or idle in its pool cannot hold server.close() open.
+  const sockets = new Set();
+  const track = (srv) => srv.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  track(server);
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   const wsServer = https.createServer(tls);
+  track(wsServer);
   wss = new WebSocketServer({ server: wsServer, path: '/v1/events' });
   wss.on('connection', (ws) => {
     if (ctl.wsRefuse) { ws.terminate(); return; }
@@ -197,7 +217,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     origin: `https://127.0.0.1:${server.address().port}`,
     url: (path) => `https://127.0.0.1:${server.address().port}${path}`,
     insert(card = SEED_CARD, readerId = 'r00000000000000a1') {
-      const c = structuredClone(card);
+      const c = asDaemonModel(structuredClone(card));
       const r = readers.get(readerId);
       c.reader = r.name; c.reader_id = r.id;
       r.card_present = true;
@@ -209,7 +229,7 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     update(id, patch) {
       const c = cards.get(id);
       if (!c) return null;
-      Object.assign(c, structuredClone(patch));
+      asDaemonModel(Object.assign(c, structuredClone(patch)));
       send({ type: 'card-updated', card: c });
       return c;
     },
@@ -220,14 +240,13 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
       const r = readers.get(c.reader_id);
       if (r) r.card_present = false;
       for (const [s, cid] of sessions) if (cid === id) sessions.delete(s);
-      send({ type: 'card-removed', id, card_id: id, reader: c.reader });
+      send({ type: 'card-removed', card_id: id, reader: c.reader, reader_id: c.reader_id });
     },
     disconnectClients() { for (const c of clients) c.terminate(); },
     async stop() {
       for (const c of clients) c.terminate();
       const closed = Promise.all([new Promise((r) => server.close(r)), new Promise((r) => { wss.close(); wsServer.close(r); })]);
-      server.closeAllConnections();
-      wsServer.closeAllConnections();
+      for (const sock of sockets) sock.destroy();
       await closed;
     },
   });

@@ -109,6 +109,10 @@ test('seed card: inserted and removed as WebSocket events within a second, every
   await late.open;
   const greet = await late.waitFor((m) => m.type === 'card-inserted', { what: 'greeting' });
   assert.equal(greet.card.id, c.id);
+  // The hello first, then the card in a message of its own, exactly as the card's event.
+  assert.equal(late.msgs[0].type, 'hello');
+  assert.equal(late.msgs[1], greet);
+  assert.deepEqual(greet.card, c);
   late.close();
 
   const from2 = events.mark();

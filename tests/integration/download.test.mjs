@@ -1,4 +1,4 @@
-// download.test.mjs — issue 4 end to end on real parts: login with PIN1, download of the signature
+// download.test.mjs — login and signature-certificate download end to end on real parts: login with PIN1, download of the signature
 // certificate with PIN2 as a job (events with increasing percent, job-done, card-updated, GET
 // /v1/jobs/{id}), the model shows the certificate, and independent checks: OpenSC lists it,
 // pkcs11-tool signs with PIN2 and openssl verifies with it, openssl verify against the test
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { curl, tmp, openscConf, opensc } from '../lib/harness.mjs';
-import { setup, insert, pull, loginOk, download, jobEnd, runJob, modelUntil, exportCerts, PIN2 } from '../lib/issue4.mjs';
+import { setup, insert, pull, loginOk, download, jobEnd, runJob, modelUntil, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
 
 const PKCS11 = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 let t;
@@ -40,6 +40,10 @@ test('login → download → progress → job-done → Finns; OpenSC signs with 
     const { end, progress } = await jobEnd(t, r.json.job, from);
     assert.equal(end.type, 'job-done', JSON.stringify(end));
     assert.equal(end.card, card.id);
+    // The one shape of job events (docs/api/events.md): card_id is the id; card, the same id, is
+    // the deprecated alias.
+    assert.equal(end.card_id, card.id);
+    assert.equal(end.stage, 'done');
 
     // Progress: every stage in order, percent never decreasing, ending at 100.
     const stages = [...new Set(progress.map((p) => p.stage))];
@@ -47,6 +51,7 @@ test('login → download → progress → job-done → Finns; OpenSC signs with 
     for (let i = 1; i < progress.length; i++) assert.ok(progress[i].percent >= progress[i - 1].percent, 'percent never decreases');
     assert.ok(progress.filter((p) => p.stage === 'write').length >= 3, 'per-chunk write progress');
     assert.ok(progress.every((p) => p.card === card.id && typeof p.message === 'string' && p.message));
+    assert.ok(progress.every((p) => p.card_id === card.id));
     assert.ok(progress.at(-1).percent < 100 && end.percent === 100);
 
     // card-updated with the certificate, before job-done.
@@ -59,6 +64,7 @@ test('login → download → progress → job-done → Finns; OpenSC signs with 
     assert.equal(st.json.state, 'done');
     assert.equal(st.json.percent, 100);
     assert.equal(st.json.card, card.id);
+    assert.equal(st.json.card_id, card.id);
 
     const m = await modelUntil(t, card.id, (x) => x.signature_certificate.present, 'Finns');
     assert.equal(m.signature_certificate.present, true);

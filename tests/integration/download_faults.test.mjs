@@ -1,4 +1,4 @@
-// download_faults.test.mjs — issue 4's "failure is part of the feature", against the virtual card
+// download_faults.test.mjs — the download's "failure is part of the feature", against the virtual card
 // and the real daemon: wrong PIN2 (tries reported and really decremented once), blocked PIN2
 // (job-failed pin_blocked, then 423), PIN2 of the wrong format (400, no try), the card pulled at
 // each stage (verify, generate-key, pso-cds, update-binary in the middle of the certificate):
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmp } from '../lib/harness.mjs';
-import { setup, insert, pull, loginOk, download, jobEnd, runJob, cardModel, modelUntil, exportCerts, countKind, reads, WRONG2 } from '../lib/issue4.mjs';
+import { setup, insert, pull, loginOk, download, jobEnd, runJob, cardModel, modelUntil, exportCerts, countKind, reads, WRONG2 } from '../lib/bridge-rig.mjs';
 
 // PIN2 VERIFYs the card answered (status reads included: only model reads send those).
 const pinVerifies = (card) => countKind(card.output, 'verify 00200002');
@@ -33,6 +33,10 @@ test('wrong PIN2: job-failed wrong_pin with tries_left, counter down by exactly 
       assert.equal(end.type, 'job-failed');
       assert.equal(end.code, 'wrong_pin');
       assert.equal(end.tries_left, left);
+      // job-failed in its one shape: card_id (and the deprecated card alias), the stage it failed at.
+      assert.equal(end.card_id, card.id);
+      assert.equal(end.card, card.id);
+      assert.equal(end.stage, 'verify_pin');
       const m = await modelUntil(t, card.id, (x) => x.pins.pin2.tries_left === left, `PIN2 tries ${left}`);
       assert.equal(m.signature_certificate.present, false);
       assert.ok(countKind(card.output, 'verify') > verifies);

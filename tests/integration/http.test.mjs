@@ -1,5 +1,5 @@
 // http.test.mjs — the HTTPS listener of the real daemon over real TLS (curl, openssl s_client,
-// node tls): /health, every refusal of issue 2 (Host 421, Origin 403, CORS preflight, 404/405/
+// node tls): /health, every refusal of the request pipeline (Host 421, Origin 403, CORS preflight, 404/405/
 // 413/415/400, traversal, symlinks), security headers, TLS versions and ciphers, the slowloris
 // deadline, the config file, loopback-only startup, clean exit on SIGTERM/SIGINT.
 // After every bad request the daemon must still answer /health.

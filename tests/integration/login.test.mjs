@@ -6,7 +6,7 @@
 // and logout (204, the token dead at once; 401 / 403 like the download; no card I/O).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, insert, pull, login, loginOk, download, modelUntil, countKind, reads, PIN1, WRONG1 } from '../lib/issue4.mjs';
+import { setup, insert, pull, login, loginOk, download, modelUntil, countKind, reads, PIN1, WRONG1 } from '../lib/bridge-rig.mjs';
 
 const OTHER = 'https://portal.example.test';
 let t;

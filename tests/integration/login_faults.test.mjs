@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tmp } from '../lib/harness.mjs';
-import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, countKind, reads, WRONG1 } from '../lib/issue4.mjs';
+import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, countKind, reads, WRONG1 } from '../lib/bridge-rig.mjs';
 
 // The login's proof command (ops_sign with the authentication key: INS 88).
 const PROOF = 'internal-auth';

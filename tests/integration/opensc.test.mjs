@@ -178,7 +178,7 @@ test('the documented write protocol: GENERATE, write certificate + CDF entry; Op
     const n = t.subarray(9, 265), e = t.subarray(267);
     const pub = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
     writeFileSync(join(dir, 'pub.pem'), pub.export({ type: 'spki', format: 'pem' }));
-    // An issuer's certificate for that key (the daemon's job in issue 4, here openssl).
+    // An issuer's certificate for that key (the daemon's download job does this; here openssl).
     writeFileSync(join(dir, 'ext.cnf'), '[sig]\nkeyUsage=critical,nonRepudiation\ncertificatePolicies=2.999.752.1.3\n');
     execFileSync('openssl', ['x509', '-new', '-subj', '/C=SE/O=Test/serialNumber=TSTNMT2321000156-10XK/CN=Olof Svensson Andersson',
       '-force_pubkey', join(dir, 'pub.pem'), '-CA', join(testPki(), 'person-3-ca.pem'), '-CAkey', join(testPki(), 'person-3-ca.key'),

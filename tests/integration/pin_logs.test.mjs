@@ -1,5 +1,5 @@
 // pin_logs.test.mjs — PINs never appear in any log at any level: greps every log the suite's
-// daemons and virtual cards wrote (tests/lib/issue4.mjs keeps them in BUILD/tmp/logs; the
+// daemons and virtual cards wrote (tests/lib/bridge-rig.mjs keeps them in BUILD/tmp/logs; the
 // daemon runs at --log-level debug, the cards with --verbose) for the test PINs and PUK. Runs
 // its own login / wrong-PIN / download round first, so it never passes on an empty set of logs.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD } from '../lib/harness.mjs';
-import { setup, insert, pull, login, loginOk, runJob, PIN1, PIN2, PUK, WRONG1, WRONG2 } from '../lib/issue4.mjs';
+import { setup, insert, pull, login, loginOk, runJob, PIN1, PIN2, PUK, WRONG1, WRONG2 } from '../lib/bridge-rig.mjs';
 
 const LOGS = join(BUILD, 'tmp', 'logs');
 const SECRETS = [PIN1, PIN2, PUK, WRONG1, WRONG2];

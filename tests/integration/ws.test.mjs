@@ -1,4 +1,4 @@
-// ws.test.mjs — the secure WebSocket listener (issue 2, WSS part) over real TLS with the npm `ws`
+// ws.test.mjs — the secure WebSocket listener over real TLS with the npm `ws`
 // client. The security and limit checks run against the real daemon (siths-bridge) and against
 // ws_harness, a test-only program that runs server/ws.c alone and lets the test call
 // ws_broadcast() from other threads (stdin commands) before card events exist.

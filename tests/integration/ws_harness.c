@@ -1,18 +1,24 @@
-/* ws_harness.c — test-only program (never installed): the WSS listener (server/ws.c) alone,
+/* ws_harness.c — test-only program (never installed): the WSS listener (server/net/ws.c) alone,
  * configured with the daemon's own options, driven by commands on stdin so ws.test.mjs can test
  * ws_broadcast() end to end from other threads. EOF on stdin stops it cleanly (leak-checked).
+ * Each client is greeted with the daemon's hello (rest/events.c), then with the messages of
+ * WS_HARNESS_GREETING.
  *
  * Commands, one per line:
  *   send JSON          ws_broadcast(JSON) from the main thread
  *   flood N BYTES      a new thread broadcasts N messages of about BYTES each, then prints "flooded"
  *   count              prints "clients N"
- * Environment: WS_HARNESS_GREETING = the JSON text the greeting callback returns for each client. */
+ * Environment: WS_HARNESS_GREETING = a JSON array of the messages that follow the hello, each
+ * handed to the listener as it is (one without a "type" included). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "config.h"
+#include "events.h"
 #include "guard.h"
 #include "log.h"
 #include "ws.h"
@@ -22,10 +28,14 @@ struct flood {
 	unsigned long n, bytes;
 };
 
-static char *greeting(void *user)
+/* ws_greeting_fn (user = the WS_HARNESS_GREETING array or NULL). */
+static void greeting(void *user, ws_json_fn send, void *to)
 {
-	const char *g = user;
-	return g ? strdup(g) : NULL;
+	const json_t *extra = user;
+	size_t i;
+	json_t *msg;
+	json_array_foreach(extra, i, msg)
+		send(to, msg);
 }
 
 static void *flood_thread(void *arg)
@@ -85,6 +95,8 @@ int main(int argc, char **argv)
 	struct cfg cfg;
 	struct guard_origins origins = { 0 };
 	ws_server *ws = NULL;
+	json_t *extra = NULL;
+	char *hello = NULL;
 	const char *why = NULL;
 	int rc = 1;
 
@@ -97,7 +109,16 @@ int main(int argc, char **argv)
 	log_set_level((enum log_level)cfg.log_level);
 	if (guard_origins_init(&origins, cfg.https.port, cfg.allow_origins, cfg.n_allow_origins) != 0)
 		goto out;
-	ws_err e = ws_start(&cfg, &origins, greeting, getenv("WS_HARNESS_GREETING"), &ws);
+	const char *g = getenv("WS_HARNESS_GREETING");
+	json_error_t err;
+	extra = g ? json_loads(g, 0, &err) : NULL;
+	if (g && !json_is_array(extra)) { /* a macro: its argument is evaluated more than once */
+		fprintf(stderr, "ws_harness: WS_HARNESS_GREETING is not a JSON array\n");
+		goto out;
+	}
+	hello = events_hello();
+	struct ws_greeting gr = { .hello = hello, .fn = greeting, .user = extra };
+	ws_err e = hello ? ws_start(&cfg, &origins, &gr, &ws) : WS_E_NOMEM;
 	if (e != WS_OK) {
 		fprintf(stderr, "ws_harness: %s\n", ws_strerror(e));
 		goto out;
@@ -108,6 +129,8 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	ws_stop(ws);
+	json_decref(extra);
+	free(hello);
 	guard_origins_free(&origins);
 	cfg_free(&cfg);
 	return rc;

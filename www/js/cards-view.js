@@ -2,7 +2,6 @@
 // loading, no reader / no card, the test-issuer and PC/SC markers, API errors and the daemon
 // being unreachable. It holds the page's cards, readers and health, loads them from the daemon
 // and keeps them live from its card and reader events; the buttons call the flows it is given.
-import { eventCardId } from '../siths-bridge.js';
 import { t, apply } from '../i18n.js';
 import { $, announce } from './dom.js';
 import { pinInfo } from './pin-dialog.js';
@@ -12,20 +11,14 @@ function isTestIssuer(h) {
   return Boolean(iss && iss.test === true);
 }
 
-function readerName(card) {
-  const r = card.reader;
-  return r && typeof r === 'object' ? (r.name || r.id || '') : (r || '');
-}
-
 function setField(panel, name, value) {
   for (const el of panel.querySelectorAll(`[data-field="${name}"]`)) el.textContent = value ?? '';
 }
 
-// The eIDs of a card, one table row each: the model's `eids`, or its top-level fields when the
-// daemon sent none (older daemons, a card whose authentication certificate could not be read).
+// The eIDs of a card, one table row each: the model's `eids`, or its top-level fields when it
+// lists none (a card whose authentication certificate could not be read).
 function eidsOf(card) {
-  const list = Array.isArray(card.eids) ? card.eids.filter((e) => e && typeof e === 'object') : [];
-  return list.length ? list : [card];
+  return card.eids.length ? card.eids : [card];
 }
 
 /** The page's #card-list and its notices. */
@@ -120,30 +113,24 @@ export class CardsView {
 
   // ---- live events ----
 
-  #onCardEvent(ev) {
+  #onCardEvent({ type, card }) {
     this.#touched();
-    const card = ev.card && typeof ev.card === 'object' ? ev.card : null;
-    if (card && card.id) {
-      const isNew = !this.#cards.has(card.id);
-      this.#cards.set(card.id, card);
-      this.#renderCard(card);
-      this.#renderEmpty();
-      if (isNew && ev.type === 'card-inserted') announce(t('ann_card_in', { name: card.holder || card.card_number || '' }));
-      this.#onCardsChanged();
-    } else {
-      this.refresh();
-    }
+    const isNew = !this.#cards.has(card.id);
+    this.#cards.set(card.id, card);
+    this.#renderCard(card);
+    this.#renderEmpty();
+    if (isNew && type === 'card-inserted') announce(t('ann_card_in', { name: card.holder || card.card_number || '' }));
+    this.#onCardsChanged();
   }
 
-  #onCardRemoved(ev) {
+  #onCardRemoved({ card_id: id }) {
     this.#touched();
-    const id = eventCardId(ev);
     // The daemon ends the card's sessions when it goes: forget ours too (a re-inserted card asks
     // for PIN1 again).
-    if (id) this.#bridge.forget(id);
-    if (id && this.#cards.delete(id)) announce(t('ann_card_out'));
+    this.#bridge.forget(id);
+    if (this.#cards.delete(id)) announce(t('ann_card_out'));
     this.#renderAll();
-    if (id) this.#onCardGone(id);
+    this.#onCardGone(id);
     this.#onCardsChanged();
   }
 
@@ -171,13 +158,11 @@ export class CardsView {
     return [...body.rows];
   }
 
-  // One eID row: its ids, and its signature certificate (its own if the entry has one, else the
-  // card's: the download is per card) as `Finns`, blocked, or the `Hämta …` action.
+  // One eID row: its ids, and its signature certificate as `Finns`, blocked, or the `Hämta …`
+  // action (the download is per card).
   #fillEidRow(row, eid, card, broken) {
     for (const f of ['hsa_id', 'upn', 'email']) setField(row, f, eid[f]);
-    const sig = eid.signature_certificate && typeof eid.signature_certificate === 'object'
-      ? eid.signature_certificate : card.signature_certificate;
-    const present = Boolean(sig && sig.present);
+    const present = eid.signature_certificate.present;
     const pin2 = pinInfo(card, 'pin2');
     $('.sign-present', row).hidden = !present;
     const blocked = $('.sign-blocked', row);
@@ -196,10 +181,10 @@ export class CardsView {
     for (const f of ['organisation', 'valid_to', 'valid_from', 'card_number', 'holder'])
       setField(panel, f, card[f]);
     setField(panel, 'trust_level', card.trust_level ?? '');
-    setField(panel, 'reader', readerName(card));
+    setField(panel, 'reader', card.reader);
 
     const err = panel.querySelector('.card-error');
-    const broken = card.status === 'error' || (card.error && typeof card.error === 'object');
+    const broken = card.status === 'error';
     err.hidden = !broken;
     err.textContent = broken ? t('card_error') : '';
 

@@ -1,18 +1,14 @@
 // job-view.js — the download view (the user guide's steps 7 and 8): the job's progress bar and
-// stage from its events, then the result, with "try again" when another attempt can help. It
-// also accepts stage names the daemon does not send (pin, keygen, csr, …) as aliases.
+// stage from its events, then the result, with "try again" when another attempt can help.
 import { $, announce } from './dom.js';
 import { errorText, isPinError, isSessionError } from './errors.js';
 import { t } from '../i18n.js';
 
+// The stages of docs/api/events.md; one added later is shown with the daemon's message.
 const STAGES = ['queued', 'verify_pin', 'generate_key', 'build_csr', 'submit', 'validate', 'write', 'verify', 'done'];
-const STAGE_ALIASES = { verify_pin2: 'verify_pin', pin: 'verify_pin', keygen: 'generate_key', generate: 'generate_key',
-  csr: 'build_csr', request: 'build_csr', issue: 'submit', check: 'validate', write_cert: 'write', readback: 'verify', read_back: 'verify' };
 
 function stageText(ev) {
-  const s = STAGE_ALIASES[ev.stage] || ev.stage;
-  if (STAGES.includes(s)) return t(`stage_${s}`);
-  return ev.message || ev.stage || '';
+  return STAGES.includes(ev.stage) ? t(`stage_${ev.stage}`) : ev.message;
 }
 
 /** The page's one #job-dialog: one job at a time. */
@@ -52,7 +48,7 @@ export class JobView {
         .then(() => { if (this.#cur === mine) this.#showResult(true); })
         .catch((err) => {
           if (this.#cur !== mine) return;
-          if (isPinError(err) && err.code !== 'pin_blocked' && err.triesLeft !== 0) { this.#close({ pinError: err }); return; }
+          if (isPinError(err) && err.code !== 'pin_blocked') { this.#close({ pinError: err }); return; }
           if (isSessionError(err)) this.#bridge.forget(cardId);
           mine.err = err;
           this.#showResult(false, err);
@@ -68,7 +64,7 @@ export class JobView {
   #showProgress(ev) {
     const cur = this.#cur;
     if (!cur || cur.done) return;
-    const p = Math.max(cur.percent, Math.min(100, Math.max(0, Math.round(Number(ev.percent) || 0))));
+    const p = Math.max(cur.percent, ev.percent);
     cur.percent = p;
     this.#bar.value = p;
     $('#job-percent').textContent = `${p}%`;
@@ -103,9 +99,9 @@ export class JobView {
     const cur = this.#cur;
     if (!cur || !cur.retryable) return;
     const back = this.#hasCard(cur.cardId);
-    // A card error followed by the card going away is a pulled card, whatever PC/SC called it:
-    // the advice is the same (put it back, try again).
-    if (!back && cur.err && /^card_/.test(cur.err.code || '')) cur.pulled = true;
+    // A card error followed by the card going away is a pulled card (a card pulled mid-APDU
+    // often shows as a card error first): the advice is the same (put it back, try again).
+    if (!back && cur.err && cur.err.code === 'card_error') cur.pulled = true;
     $('#job-retry').disabled = !back;
     $('#job-retry').setAttribute('aria-describedby', 'job-result-text');
     if (cur.pulled || (cur.err && cur.err.code === 'card_removed')) {

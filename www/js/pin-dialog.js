@@ -5,14 +5,13 @@ import { $, restoreFocus } from './dom.js';
 import { errorText } from './errors.js';
 import { t } from '../i18n.js';
 
-/** Length limits and tries left of a card's 'pin1' or 'pin2', with safe defaults. */
+/** Length limits and tries left of a card's 'pin1' or 'pin2' (null when the card has no such
+ * PIN): min_length 0 and max_length null mean "not stated", then 6 and 8 (docs/api/openapi.yaml). */
 export function pinInfo(card, which) {
-  const p = (card && card.pins && card.pins[which]) || {};
-  let min = Number(p.min_length ?? p.min_len);
-  let max = Number(p.max_length ?? p.max_len);
-  if (!Number.isInteger(min) || min < 4 || min > 16) min = 6;
-  if (!Number.isInteger(max) || max < min || max > 16) max = Math.max(min, 8);
-  const tries = Number.isInteger(p.tries_left) && p.tries_left >= 0 ? p.tries_left : null;
+  const p = card.pins[which] || {};
+  const min = p.min_length || 6;
+  const max = Math.max(min, p.max_length ?? 8);
+  const tries = p.tries_left ?? null;
   return { min, max, tries, blocked: p.blocked === true || tries === 0 };
 }
 

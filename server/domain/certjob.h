@@ -1,0 +1,88 @@
+/* certjob.h — the signature-certificate job engine: a download puts a new signature certificate
+ * on one card. Jobs on different cards run in parallel (a worker thread per job); the card core
+ * allows one piece of work per card at a time, so a job claims its card when it starts
+ * (card_claim_get). A job runs in one card session: verify PIN2, generate the signing key,
+ * card-signed CSR, issuer, validation, write with the CDF entry as the commit point, read back.
+ * Every step is reported through the engine's callback (the daemon turns it into events) and the
+ * latest state stays readable with certjob_status(). All functions are thread-safe.
+ * Ownership: the caller owns the engine (certjob_free) and the deps it borrows, which must
+ * outlive it; statuses are plain copies. */
+#ifndef SITHS_CERTJOB_H
+#define SITHS_CERTJOB_H
+
+#include <stdbool.h>
+
+#include "card.h"
+#include "certcheck.h"
+#include "issuer.h"
+
+#define CERTJOB_ID_LEN 33      /* "j" + 32 hex digits (128 random bits) */
+#define CERTJOB_KEEP 64        /* finished jobs kept for certjob_status() */
+#define CERTJOB_PIN_MAX 64
+
+typedef enum {
+	CERTJOB_OK = 0,
+	CERTJOB_E_NOMEM,
+	CERTJOB_E_BUSY,        /* the card is in use (a job or a login), or no room for a job */
+	CERTJOB_E_NO_ISSUER,   /* no issuer configured */
+	CERTJOB_E_RANDOM,      /* no random job id */
+	CERTJOB_E_THREAD,      /* the worker could not be started */
+	CERTJOB_E_ARG,
+} certjob_err;
+
+const char *certjob_strerror(certjob_err e);
+
+enum certjob_state { CERTJOB_RUNNING, CERTJOB_DONE, CERTJOB_FAILED };
+
+/* Why a job failed. The card's own failures carry their card_err; the wire names them. */
+enum certjob_failure {
+	CERTJOB_FAIL_NONE = 0,
+	CERTJOB_FAIL_CARD,               /* the card or its data: status.cause says what */
+	CERTJOB_FAIL_ISSUER_UNAVAILABLE, /* the issuer could not be reached or failed */
+	CERTJOB_FAIL_ISSUER_REFUSED,     /* the issuer refused the request */
+	CERTJOB_FAIL_CERT_INVALID,       /* the issued certificate failed validation: nothing written */
+};
+
+/* A job as it stands. */
+struct certjob_status {
+	char id[CERTJOB_ID_LEN + 1];
+	char card_id[CARD_ID_LEN];
+	enum certjob_state state;
+	const char *stage;               /* static: "queued", "verify_pin", …, "done" (docs/api/events.md) */
+	int percent;                     /* 0..100, never decreasing */
+	char message[400];
+	enum certjob_failure failure;    /* when FAILED */
+	card_err cause;                  /* with CERTJOB_FAIL_CARD: what the card core said */
+	int tries_left;                  /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
+};
+
+/* Called on the job's worker thread after every step and once at the end (state DONE or
+ * FAILED), in order, never with the engine's lock held; st is valid during the call only. */
+typedef void (*certjob_report_fn)(const struct certjob_status *st, void *user);
+
+struct certjob_deps {
+	card_core *core;
+	struct issuer *issuer;                /* NULL: downloads answer CERTJOB_E_NO_ISSUER */
+	const struct certcheck_trust *trust;  /* the SITHS trust anchor(s) for validation */
+	certjob_report_fn report;             /* NULL: nothing is reported */
+	void *report_user;
+};
+
+struct certjobs;
+
+certjob_err certjob_new(const struct certjob_deps *deps, struct certjobs **out);
+/* Waits for running jobs to end (the card core must still run), then frees. NULL is fine. */
+void certjob_free(struct certjobs *j);
+
+bool certjob_has_issuer(const struct certjobs *j);
+
+/* Starts a download on card_id with PIN2. The PIN is copied and the caller's buffer is wiped
+ * (OPENSSL_cleanse) in every case; the copy is wiped right after the VERIFY. The id of the new
+ * job goes to id_out. CERTJOB_E_BUSY when the card is in use. */
+certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
+			  char id_out[CERTJOB_ID_LEN + 1]);
+
+/* The job's current state into *out; false for an unknown id. */
+bool certjob_status(struct certjobs *j, const char *id, struct certjob_status *out);
+
+#endif

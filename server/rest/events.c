@@ -1,0 +1,183 @@
+/* events.c — every event message of docs/api/events.md, built here and nowhere else, and handed
+ * to the sink as text. The job's REST state shares the job events' fields, so it is built here
+ * too. */
+#include "events.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "cardjson.h"
+#include "errmap.h"
+
+#ifndef SITHS_VERSION
+#define SITHS_VERSION "0"
+#endif
+
+struct events {
+	pthread_mutex_t lock;   /* guards the sink: a message is never sent to one being removed */
+	events_text_fn send;
+	void *to;
+};
+
+struct events *events_new(void)
+{
+	struct events *e = calloc(1, sizeof(*e));
+	if (e)
+		pthread_mutex_init(&e->lock, NULL);
+	return e;
+}
+
+void events_free(struct events *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+void events_set_sink(struct events *e, events_text_fn send, void *to)
+{
+	pthread_mutex_lock(&e->lock);
+	e->send = send;
+	e->to = to;
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Sends msg (stolen) to the sink. */
+static void publish(struct events *e, json_t *msg)
+{
+	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
+	if (!text)
+		return;
+	pthread_mutex_lock(&e->lock);
+	if (e->send)
+		e->send(e->to, text);
+	pthread_mutex_unlock(&e->lock);
+	free(text);
+}
+
+/* ---- the messages ---- */
+
+static json_t *card_message(const char *type, const struct card_model *m)
+{
+	return json_pack("{s:s, s:o}", "type", type, "card", cardjson_model(m));
+}
+
+static json_t *reader_message(const char *type, const struct card_reader *r)
+{
+	return json_pack("{s:s, s:o}", "type", type, "reader", cardjson_reader(r));
+}
+
+/* card-removed names the reader as the card model does: its name and its id. */
+static json_t *removed_message(const struct card_model *m)
+{
+	return json_pack("{s:s, s:s, s:s, s:s}", "type", "card-removed", "card_id", m->id, "reader",
+			 m->reader, "reader_id", m->reader_id);
+}
+
+/* The job-failed code of a failed job (docs/api/events.md); the card's via errmap.h. */
+static const char *job_code(const struct certjob_status *st)
+{
+	switch (st->failure) {
+	case CERTJOB_FAIL_ISSUER_UNAVAILABLE: return "issuer_failed";
+	case CERTJOB_FAIL_ISSUER_REFUSED: return "issuer_refused";
+	case CERTJOB_FAIL_CERT_INVALID: return "cert_invalid";
+	case CERTJOB_FAIL_CARD:
+	case CERTJOB_FAIL_NONE: break;
+	}
+	return errmap_card(st->cause)->job_code;
+}
+
+/* A job's fields, shared by its three events (type set) and its REST state (type NULL): a failed
+ * job's event carries the code instead of the percent, its state both. */
+static json_t *job_json(const char *type, const struct certjob_status *st)
+{
+	bool failed = st->state == CERTJOB_FAILED;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "job", st->id, "card_id", st->card_id, "stage",
+			      st->stage, "message", st->message);
+	if (!o)
+		return NULL;
+	if (type)
+		json_object_set_new(o, "type", json_string(type));
+	/* Deprecated alias of card_id (docs/api/events.md): `card` is the card model elsewhere. */
+	json_object_set_new(o, "card", json_string(st->card_id));
+	if (!type || !failed)
+		json_object_set_new(o, "percent", json_integer(st->percent));
+	if (failed) {
+		json_object_set_new(o, "code", json_string(job_code(st)));
+		if (st->tries_left >= 0)
+			json_object_set_new(o, "tries_left", json_integer(st->tries_left));
+	}
+	return o;
+}
+
+/* ---- what happened ---- */
+
+void events_card(struct events *e, const struct card_event *ev)
+{
+	switch (ev->kind) {
+	case CARD_EV_PCSC_UP:
+	case CARD_EV_PCSC_DOWN:
+		return;
+	case CARD_EV_READER_ADDED:
+	case CARD_EV_READER_REMOVED:
+		publish(e, reader_message(ev->kind == CARD_EV_READER_ADDED ? "reader-added" : "reader-removed",
+					  ev->reader));
+		return;
+	case CARD_EV_CARD_INSERTED:
+	case CARD_EV_CARD_UPDATED:
+		publish(e, card_message(ev->kind == CARD_EV_CARD_INSERTED ? "card-inserted" : "card-updated",
+					ev->card));
+		return;
+	case CARD_EV_CARD_REMOVED:
+		publish(e, removed_message(ev->card));
+		return;
+	}
+}
+
+void events_job(const struct certjob_status *st, void *user)
+{
+	const char *type = st->state == CERTJOB_DONE     ? "job-done"
+			   : st->state == CERTJOB_FAILED ? "job-failed"
+							 : "job-progress";
+	publish(user, job_json(type, st));
+}
+
+json_t *events_job_state(const struct certjob_status *st)
+{
+	json_t *o = job_json(NULL, st);
+	const char *state = st->state == CERTJOB_DONE     ? "done"
+			    : st->state == CERTJOB_FAILED ? "failed"
+							  : "running";
+	if (o)
+		json_object_set_new(o, "state", json_string(state));
+	return o;
+}
+
+/* Sends msg (stolen) to the client being greeted. */
+static void greet_one(events_json_fn send, void *to, json_t *msg)
+{
+	if (msg)
+		send(to, msg);
+	json_decref(msg);
+}
+
+char *events_hello(void)
+{
+	json_t *msg = json_pack("{s:s, s:s}", "type", "hello", "version", SITHS_VERSION);
+	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
+	return text;
+}
+
+void events_greet(void *user, events_json_fn send, void *to)
+{
+	card_core *core = user;
+	struct card_snapshot s;
+	if (!core || card_snapshot_get(core, &s) != CARD_OK)
+		return;
+	for (size_t i = 0; i < s.n_cards; i++)
+		greet_one(send, to, card_message("card-inserted", &s.cards[i]));
+	card_snapshot_free(&s);
+}

@@ -1,0 +1,78 @@
+/* jobs.c — the start of a signature-certificate download and the job's state. Checks that need
+ * no card (card, session, body, PIN format, issuer, blocked PIN2) come first, so a refused
+ * request never costs a PIN try; the job itself runs in the engine (certjob.h). */
+#include "jobs.h"
+
+#include <openssl/crypto.h>
+
+#include "cards.h"
+#include "errmap.h"
+#include "events.h"
+#include "issuer.h"
+#include "login.h"
+#include "routes.h"
+
+/* What must hold before a job starts; 0 or the refusal's status with *out set. */
+static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req, const char *id,
+				char pin[LOGIN_PIN_BUF], json_t **out)
+{
+	struct card_model m;
+	unsigned st;
+	if (!id || card_get(ctx->core, id, &m) != CARD_OK)
+		return errmap_fail(out, CARD_E_NO_CARD, "no such card");
+	enum session_status s = session_check(ctx->sessions, req->bearer, id, req->origin);
+	if ((st = login_session_refusal(s, out)))
+		return st;
+	if ((st = login_pin_request(ctx->core, req, true, &m, pin, out)))
+		return st;
+	if (!certjob_has_issuer(ctx->jobs))
+		return rest_fail(out, 503, "issuer_unavailable", "no certificate issuer is configured");
+	if (m.pin2.blocked)
+		return login_pin_error(out, CARD_E_PIN_BLOCKED, 0, "signature code (PIN2)");
+	return 0;
+}
+
+unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
+{
+	char pin[LOGIN_PIN_BUF] = "", job[CERTJOB_ID_LEN + 1];
+	const char *id = rest_capture(req, "id");
+	unsigned st;
+	if (!ctx->core) {
+		st = cards_unavailable(out);
+		goto out;
+	}
+	if ((st = download_checks(ctx, req, id, pin, out)))
+		goto out;
+	certjob_err je = certjob_start(ctx->jobs, id, pin, job);
+	if (je == CERTJOB_E_BUSY)
+		st = errmap_fail(out, CARD_E_BUSY, "a download is already running for this card");
+	else if (je)
+		st = rest_fail(out, 500, "internal_error", certjob_strerror(je));
+	else if (!(*out = json_pack("{s:s}", "job", job)))
+		st = rest_fail(out, 500, "internal_error", "out of memory");
+	else
+		st = 202;
+out:
+	OPENSSL_cleanse(pin, sizeof(pin));
+	return st;
+}
+
+unsigned jobs_get(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
+{
+	struct certjob_status s;
+	const char *id = rest_capture(req, "id");
+	if (!ctx->jobs || !id || !certjob_status(ctx->jobs, id, &s))
+		return rest_fail(out, 404, "job_not_found", "no such job");
+	*out = events_job_state(&s);
+	return *out ? 200 : rest_fail(out, 500, "internal_error", "out of memory");
+}
+
+json_t *jobs_health_issuer(void *user, bool *degraded)
+{
+	const struct issuer *is = user;
+	*degraded = false;
+	if (!is)
+		return json_pack("{s:b}", "configured", 0);
+	return json_pack("{s:b, s:s, s:b}", "configured", 1, "name", issuer_name(is), "test",
+			 issuer_is_test(is));
+}
