@@ -28,6 +28,8 @@ static const struct {
 	[CARD_E_BAD_DATA] = { "bad_data", "the card holds malformed data" },
 	[CARD_E_BUSY] = { "card_in_use", "a card operation is already running on this card" },
 	[CARD_E_PIN_FORMAT] = { "pin_format", "the PIN does not have the format the card requires" },
+	[CARD_E_PUK_BLOCKED] = { "puk_blocked", "the PUK is blocked: the card must be replaced" },
+	[CARD_E_PIN_NOT_ACTIVATED] = { "pin_not_activated", "the PIN has not been activated yet" },
 };
 
 const char *card_strerror(card_err e)

@@ -231,9 +231,14 @@ card_err iso_pin_status(const struct apdu_transport *t, uint8_t ref, struct iso_
 	struct apdu a = { .ins = 0x20, .p2 = ref };
 	st->tries_left = -1;
 	st->blocked = st->verified = false;
+	st->activated = true;
 	card_err e = apdu_run(t, &a, NULL, 0, NULL, &sw);
 	if (e == CARD_OK) {
 		st->verified = true;
+		return CARD_OK;
+	}
+	if (sw == 0x6984) { /* as a SmartCard-HSM's transport PIN: set it before use */
+		st->activated = false;
 		return CARD_OK;
 	}
 	int tries = apdu_sw_tries(sw);

@@ -47,8 +47,9 @@ card_err iso_read_der(const struct apdu_transport *t, const struct iso_file *fi,
 struct iso_pin_status {
 	int tries_left;          /* -1 unknown */
 	bool blocked, verified;
+	bool activated;          /* false on 6984: reference data not usable yet (transport state) */
 };
-/* Empty VERIFY (case 1) for reference ref: 63Cx, 6983 or 9000. Never sends a PIN. */
+/* Empty VERIFY (case 1) for reference ref: 63Cx, 6983, 6984 or 9000. Never sends a PIN. */
 card_err iso_pin_status(const struct apdu_transport *t, uint8_t ref, struct iso_pin_status *st);
 
 #endif

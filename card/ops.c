@@ -18,13 +18,15 @@
 
 /* ---- PIN ---- */
 
-bool ops_pin_format_ok(const struct card_pin *p, const char *pin)
+#define CODE_MAX 64            /* longest code this core sends (p15.c bounds min/max lengths) */
+
+static bool code_ok(unsigned min_len, unsigned max_len, const char *pin)
 {
-	if (!p || !p->present || !pin)
+	if (!pin)
 		return false;
 	size_t len = strlen(pin);
-	unsigned max = p->max_len ? p->max_len : SITHS_PIN_MAX;
-	if (len == 0 || len < p->min_len || len > max || len > 64)
+	unsigned max = max_len ? max_len : SITHS_PIN_MAX;
+	if (len == 0 || len < min_len || len > max || len > CODE_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (pin[i] < '0' || pin[i] > '9')
@@ -32,24 +34,119 @@ bool ops_pin_format_ok(const struct card_pin *p, const char *pin)
 	return true;
 }
 
-card_err ops_verify(const struct apdu_transport *t, const struct card_pin *p, char *pin,
-		    int *tries_left)
+bool ops_pin_format_ok(const struct card_pin *p, const char *pin)
 {
-	card_err e = CARD_E_WRONG_DATA;
+	return p && p->present && code_ok(p->min_len, p->max_len, pin);
+}
+
+/* One code as the command data the AODF describes: its digits in ASCII (ascii-numeric and UTF-8
+ * are the same for digits), padded with padChar to storedLength when needs-padding is set. */
+static card_err encode(const struct siths_pin *p, const char *pin, uint8_t *out, size_t cap, size_t *len)
+{
+	if (!p->present || (p->type != P15_PIN_TYPE_ASCII && p->type != P15_PIN_TYPE_UTF8))
+		return CARD_E_NOT_SUPPORTED;
+	if (!code_ok(p->min_len, p->max_len, pin))
+		return CARD_E_WRONG_DATA;
+	size_t n = strlen(pin), total = n;
+	if (p->flags & P15_PIN_NEEDS_PADDING)
+		total = p->stored_len;
+	if (total < n || total > cap)
+		return CARD_E_WRONG_DATA;
+	memcpy(out, pin, n);
+	memset(out + n, p->pad_char, total - n);
+	*len = total;
+	return CARD_OK;
+}
+
+/* Sends one PIN command (never again, whatever comes back) and maps its status word. */
+static card_err pin_cmd(const struct apdu_transport *t, uint8_t ins, uint8_t ref, const uint8_t *data,
+			size_t n, int *tries_left)
+{
 	uint16_t sw = 0;
-	size_t len = pin ? strlen(pin) : 0;
-	if (tries_left)
-		*tries_left = -1;
-	if (!ops_pin_format_ok(p, pin))
-		goto out;
-	struct apdu a = { .ins = 0x20, .p2 = p->ref, .data = (const uint8_t *)pin, .lc = len };
-	e = apdu_run(t, &a, NULL, 0, NULL, &sw);
+	struct apdu a = { .ins = ins, .p2 = ref, .data = data, .lc = n };
+	card_err e = apdu_run(t, &a, NULL, 0, NULL, &sw);
+	if (!e)
+		return CARD_OK;
+	if (sw == 0x6984)
+		return CARD_E_PIN_NOT_ACTIVATED;
 	if ((e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED) && tries_left)
 		*tries_left = apdu_sw_tries(sw);
-out:
-	if (pin)
-		OPENSSL_cleanse(pin, len);
 	return e;
+}
+
+static void wipe(char *code)
+{
+	if (code)
+		OPENSSL_cleanse(code, strlen(code));
+}
+
+card_err ops_verify(const struct apdu_transport *t, const struct siths_pin *p, char *pin,
+		    int *tries_left)
+{
+	uint8_t data[CODE_MAX];
+	size_t n = 0;
+	if (tries_left)
+		*tries_left = -1;
+	card_err e = encode(p, pin, data, sizeof(data), &n);
+	if (!e)
+		e = pin_cmd(t, 0x20, p->ref, data, n, tries_left);
+	OPENSSL_cleanse(data, sizeof(data));
+	wipe(pin);
+	return e;
+}
+
+/* A PIN command with two codes in its data (P1 00), refused here when the AODF flag `disabled`
+ * is set. With verify_after, a success is followed by a VERIFY with the first code. */
+struct two_codes {
+	uint8_t ins;
+	uint32_t disabled;
+	const struct siths_pin *pin;          /* the PIN the command is for (P2, second code) */
+	const struct siths_pin *first_rules;  /* how the first code is encoded */
+	char *first, *second;
+	bool verify_after;
+};
+
+static card_err send_two(const struct apdu_transport *t, const struct two_codes *c, int *tries_left)
+{
+	uint8_t data[2 * CODE_MAX];
+	size_t k = 0, m = 0;
+	card_err e = CARD_E_NOT_SUPPORTED;
+	if (tries_left)
+		*tries_left = -1;
+	if (!(c->pin->flags & c->disabled) && (e = encode(c->first_rules, c->first, data, CODE_MAX, &k)) == CARD_OK &&
+	    (e = encode(c->pin, c->second, data + k, CODE_MAX, &m)) == CARD_OK)
+		e = pin_cmd(t, c->ins, c->pin->ref, data, k + m, tries_left);
+	if (!e && c->verify_after) {
+		e = pin_cmd(t, 0x20, c->pin->ref, data, k, NULL);
+		if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED || e == CARD_E_PIN_NOT_ACTIVATED)
+			e = CARD_E_CARD_ERROR;
+	}
+	OPENSSL_cleanse(data, sizeof(data));
+	wipe(c->first);
+	wipe(c->second);
+	return e;
+}
+
+card_err ops_change(const struct apdu_transport *t, const struct siths_pin *p, char *old_pin,
+		    char *new_pin, int *tries_left)
+{
+	struct two_codes c = { 0x24, P15_PIN_CHANGE_DISABLED, p, p, old_pin, new_pin, false };
+	return send_two(t, &c, tries_left);
+}
+
+card_err ops_unblock(const struct apdu_transport *t, const struct siths_pin *p,
+		     const struct siths_pin *puk, char *puk_code, char *new_pin, int *tries_left)
+{
+	struct two_codes c = { 0x2C, P15_PIN_UNBLOCK_DISABLED, p, puk, puk_code, new_pin, false };
+	card_err e = send_two(t, &c, tries_left);
+	return e == CARD_E_PIN_BLOCKED ? CARD_E_PUK_BLOCKED : e;
+}
+
+card_err ops_activate(const struct apdu_transport *t, const struct siths_pin *p, char *pin,
+		      int *tries_left)
+{
+	struct two_codes c = { 0x24, P15_PIN_CHANGE_DISABLED, p, p, pin, pin, true };
+	return send_two(t, &c, tries_left);
 }
 
 /* ---- signatures and keys ---- */

@@ -1,9 +1,10 @@
-/* ops.h — the card operations the session (session.c) runs inside card_with_card(): VERIFY a
- * PIN (format checked against the AODF first, never retried, the PIN wiped after use),
- * signatures with the authentication or signing key, GENERATE ASYMMETRIC KEY PAIR for the
- * signing key, and writing the signature certificate with the CDF entry as the commit point
- * (docs/virtual-card.md). Every card answer is untrusted. No allocation outlives a call.
- * The types shared with the session's callers (keys, public key, progress) are card.h's. */
+/* ops.h — the card operations the session (session.c) runs inside card_with_card(): the PIN
+ * commands VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER (codes checked against and
+ * encoded as the AODF says before anything is sent, each command sent once and never retried,
+ * every code wiped after use), signatures with the authentication or signing key, GENERATE
+ * ASYMMETRIC KEY PAIR for the signing key, and writing the signature certificate with the CDF
+ * entry as the commit point (docs/virtual-card.md). Every card answer is untrusted. No
+ * allocation outlives a call. The types shared with the session's callers are card.h's. */
 #ifndef SITHS_OPS_H
 #define SITHS_OPS_H
 
@@ -19,12 +20,34 @@
  * the SITHS length). Checked before any APDU: a malformed PIN must not cost a try. */
 bool ops_pin_format_ok(const struct card_pin *p, const char *pin);
 
-/* VERIFY p->ref with pin. The PIN (strlen(pin) bytes) and every copy made here are wiped with
+/* The PIN commands. Every code passed in (strlen bytes) and every copy made here are wiped with
  * OPENSSL_cleanse before returning, whatever the outcome; the caller still wipes its own copies.
- * CARD_E_PIN_WRONG with *tries_left set, CARD_E_PIN_BLOCKED (tries 0), CARD_E_WRONG_DATA for a
- * PIN that fails ops_pin_format_ok (nothing sent). tries_left may be NULL. */
-card_err ops_verify(const struct apdu_transport *t, const struct card_pin *p, char *pin,
+ * Codes are checked against their PIN's rules first: CARD_E_WRONG_DATA when one breaks them,
+ * CARD_E_NOT_SUPPORTED for a PIN the card does not let change/unblock (AODF flags) or a PIN type
+ * this core does not encode (BCD) — nothing sent in either case. Then one APDU (P1 00: every
+ * code in its data), whose answer maps: 63Cx → CARD_E_PIN_WRONG with *tries_left, 6983 / 63C0 →
+ * CARD_E_PIN_BLOCKED (tries 0), 6984 → CARD_E_PIN_NOT_ACTIVATED, 6A80 → CARD_E_WRONG_DATA.
+ * tries_left may be NULL; -1 when the card did not say. */
+
+/* VERIFY p->ref with pin. */
+card_err ops_verify(const struct apdu_transport *t, const struct siths_pin *p, char *pin,
 		    int *tries_left);
+
+/* CHANGE REFERENCE DATA p->ref: old_pin then new_pin. */
+card_err ops_change(const struct apdu_transport *t, const struct siths_pin *p, char *old_pin,
+		    char *new_pin, int *tries_left);
+
+/* RESET RETRY COUNTER p->ref: the PUK (puk's rules) then new_pin. The counter and a blocked
+ * status are the PUK's: CARD_E_PIN_WRONG with the PUK's tries left, CARD_E_PUK_BLOCKED. */
+card_err ops_unblock(const struct apdu_transport *t, const struct siths_pin *p,
+		     const struct siths_pin *puk, char *puk_code, char *new_pin, int *tries_left);
+
+/* The PIN in the transport state takes pin for good: CHANGE REFERENCE DATA with pin as the old
+ * value (the letter's) and as the new one, then VERIFY with it, so that on CARD_OK it is verified
+ * as after ops_verify. A PIN status word to that VERIFY is the card's fault (CARD_E_CARD_ERROR):
+ * the card has just taken the code. */
+card_err ops_activate(const struct apdu_transport *t, const struct siths_pin *p, char *pin,
+		      int *tries_left);
 
 /* The card signs data (a DigestInfo, PKCS#1 v1.5 on the card) with key key_ref: CARD_KEY_AUTH
  * by MSE SET AT + INTERNAL AUTHENTICATE (the login proof), CARD_KEY_SIGN by MSE SET DST + PSO

@@ -251,6 +251,19 @@ static der_err each_object(const uint8_t *p, size_t n, const uint32_t *tags, siz
 
 /* ---- AODF ---- */
 
+/* A GeneralizedTime as it stands (YYYYMMDDHHMMSS[.fff](Z|±hhmm)): only its characters are checked. */
+static der_err gtime(const struct der_tlv *t, char *out, size_t cap)
+{
+	if (t->constructed || t->len < 10 || t->len >= cap)
+		return DER_E_VALUE;
+	for (size_t i = 0; i < t->len; i++)
+		if (!strchr("0123456789.,+-Z", t->v[i]) || !t->v[i])
+			return DER_E_VALUE;
+	memcpy(out, t->v, t->len);
+	out[t->len] = 0;
+	return DER_OK;
+}
+
 static der_err pin_attrs(struct obj *o, struct p15_pin *pin)
 {
 	struct der d;
@@ -276,7 +289,8 @@ static der_err pin_attrs(struct obj *o, struct p15_pin *pin)
 		pin->pad_char = v.v[0];
 		pin->has_pad = true;
 	}
-	der_optional(&d, 0x18, &v); /* lastPinChange */
+	if (der_optional(&d, 0x18, &v))
+		TRY(gtime(&v, pin->last_change, sizeof(pin->last_change)));
 	if (der_optional(&d, 0x30, &v)) {
 		TRY(parse_path(&d, &v, &pin->path));
 		pin->has_path = true;

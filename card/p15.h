@@ -78,8 +78,9 @@ struct p15_common {
 	struct p15_id auth_id;    /* the PIN protecting the object (for a PIN: the one unblocking it) */
 };
 
-enum { P15_PIN_LOCAL = 1 << 1, P15_PIN_INITIALIZED = 1 << 4, P15_PIN_NEEDS_PADDING = 1 << 5,
-       P15_PIN_UNBLOCKING = 1 << 6, P15_PIN_SO = 1 << 7 };
+enum { P15_PIN_LOCAL = 1 << 1, P15_PIN_CHANGE_DISABLED = 1 << 2, P15_PIN_UNBLOCK_DISABLED = 1 << 3,
+       P15_PIN_INITIALIZED = 1 << 4, P15_PIN_NEEDS_PADDING = 1 << 5, P15_PIN_UNBLOCKING = 1 << 6,
+       P15_PIN_SO = 1 << 7 };
 enum { P15_PIN_TYPE_BCD = 0, P15_PIN_TYPE_ASCII = 1, P15_PIN_TYPE_UTF8 = 2 };
 
 struct p15_pin {
@@ -90,6 +91,7 @@ struct p15_pin {
 	uint32_t ref;
 	bool has_pad;
 	uint8_t pad_char;
+	char last_change[24];     /* lastPinChange GeneralizedTime as the card wrote it; "" absent */
 	bool has_path;
 	struct p15_path path;
 };

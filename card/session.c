@@ -1,6 +1,6 @@
 /* session.c — the operations of a card session (card.h): each public call checks what the
- * session knows (model, layout) and runs one worker of ops.c; the PIN is never kept, never
- * retried. The session lives on the stack of card_session_run() for one piece of work. */
+ * session knows (model, layout) and runs one worker of ops.c; PINs and PUKs are never kept,
+ * never retried. The session lives on the stack of card_session_run() for one piece of work. */
 #include "session.h"
 
 #include <openssl/crypto.h>
@@ -35,9 +35,16 @@ out:
 	return e;
 }
 
-static const struct card_pin *pin_of(const card_session *s, enum card_pin_which which)
+/* The PIN's rules and encoding from the AODF, kept in the layout with the model. */
+static const struct siths_pin *pin_of(const card_session *s, enum card_pin_which which)
 {
-	return which == CARD_PIN2 ? &s->m->pin2 : &s->m->pin1;
+	return which == CARD_PIN2 ? &s->l->pin2 : &s->l->pin1;
+}
+
+/* Our format check (nothing sent) or the card's 6A80 to a code: either way, its format. */
+static card_err format_is_pin(card_err e)
+{
+	return e == CARD_E_WRONG_DATA ? CARD_E_PIN_FORMAT : e;
 }
 
 /* After the VERIFY was accepted, a PIN status word to another command is the card's fault and
@@ -55,18 +62,36 @@ bool card_pin_format_ok(const struct card_pin *p, const char *pin)
 card_err card_pin_status(card_session *s, enum card_pin_which which, int *tries_left)
 {
 	struct iso_pin_status st;
-	card_err e = iso_pin_status(s->t, pin_of(s, which)->ref, &st);
+	const struct siths_pin *p = pin_of(s, which);
+	card_err e = p->present ? iso_pin_status(s->t, p->ref, &st) : CARD_E_NOT_SUPPORTED;
 	*tries_left = e ? -1 : st.tries_left;
 	if (!e && st.blocked)
 		e = CARD_E_PIN_BLOCKED;
+	else if (!e && !st.activated)
+		e = CARD_E_PIN_NOT_ACTIVATED;
 	return e;
 }
 
 card_err card_verify_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left)
 {
-	card_err e = ops_verify(s->t, pin_of(s, which), pin, tries_left);
-	/* Our format check (nothing sent) or the card's 6A80 to the PIN: either way, its format. */
-	return e == CARD_E_WRONG_DATA ? CARD_E_PIN_FORMAT : e;
+	return format_is_pin(ops_verify(s->t, pin_of(s, which), pin, tries_left));
+}
+
+card_err card_change_pin(card_session *s, enum card_pin_which which, char *old_pin, char *new_pin,
+			 int *tries_left)
+{
+	return format_is_pin(ops_change(s->t, pin_of(s, which), old_pin, new_pin, tries_left));
+}
+
+card_err card_unblock_pin(card_session *s, enum card_pin_which which, char *puk, char *new_pin,
+			  int *tries_left)
+{
+	return format_is_pin(ops_unblock(s->t, pin_of(s, which), &s->l->puk, puk, new_pin, tries_left));
+}
+
+card_err card_activate_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left)
+{
+	return format_is_pin(ops_activate(s->t, pin_of(s, which), pin, tries_left));
 }
 
 card_err card_sign(card_session *s, enum card_key key, const uint8_t *di, size_t n, uint8_t *sig,

@@ -271,6 +271,25 @@ static const struct p15_pin *find_puk(const struct rd *r, const struct p15_pin *
 	return NULL;
 }
 
+/* PIN1 = the authentication key's PIN, PIN2 = the signing key's (else the AODF's first two user
+ * PINs), the PUK = the one that unblocks PIN1. */
+static void pick_pins(const struct rd *r, const struct p15_pin **p1, const struct p15_pin **p2,
+		      const struct p15_pin **puk)
+{
+	*p1 = r->auth_key ? pin_by_id(r, &r->auth_key->c.auth_id) : NULL;
+	*p2 = r->sign_key ? pin_by_id(r, &r->sign_key->c.auth_id) : NULL;
+	if (!*p1)
+		*p1 = nth_user_pin(r, 0);
+	if (!*p2)
+		*p2 = nth_user_pin(r, *p1 == nth_user_pin(r, 0) ? 1 : 0);
+	*puk = find_puk(r, *p1);
+}
+
+static unsigned pin_max_len(const struct p15_pin *p)
+{
+	return p->max_len ? p->max_len : p->stored_len;
+}
+
 /* Copies the AODF data and asks the card for the counter. Only transport errors are returned:
  * a card that does not support the empty VERIFY just leaves tries_left unknown. */
 static card_err pin_state(struct rd *r, const struct p15_pin *p, struct card_pin *out)
@@ -280,10 +299,12 @@ static card_err pin_state(struct rd *r, const struct p15_pin *p, struct card_pin
 	if (!p)
 		return CARD_OK;
 	out->present = true;
+	out->activated = true;
 	put_text(out->label, sizeof(out->label), (const unsigned char *)p->c.label, strlen(p->c.label));
+	memcpy(out->last_change, p->last_change, sizeof(out->last_change));
 	out->ref = (unsigned char)p->ref;
 	out->min_len = p->min_len;
-	out->max_len = p->max_len ? p->max_len : p->stored_len;
+	out->max_len = pin_max_len(p);
 	if (!p->has_ref || p->ref > 0xFF)
 		return CARD_OK;
 	/* The PINs usually share one DF: select it once (VERIFY does not change the current DF). */
@@ -300,23 +321,20 @@ static card_err pin_state(struct rd *r, const struct p15_pin *p, struct card_pin
 		out->tries_left = st.tries_left;
 		out->blocked = st.blocked;
 		out->verified = st.verified;
+		out->activated = st.activated;
 	}
 	return CARD_OK;
 }
 
 static card_err read_pins(struct rd *r)
 {
-	const struct p15_pin *p1 = r->auth_key ? pin_by_id(r, &r->auth_key->c.auth_id) : NULL;
-	const struct p15_pin *p2 = r->sign_key ? pin_by_id(r, &r->sign_key->c.auth_id) : NULL;
-	if (!p1)
-		p1 = nth_user_pin(r, 0);
-	if (!p2)
-		p2 = nth_user_pin(r, p1 == nth_user_pin(r, 0) ? 1 : 0);
+	const struct p15_pin *p1, *p2, *puk;
+	pick_pins(r, &p1, &p2, &puk);
 	card_err e = pin_state(r, p1, &r->m->pin1);
 	if (!e)
 		e = pin_state(r, p2, &r->m->pin2);
 	if (!e)
-		e = pin_state(r, find_puk(r, p1), &r->m->puk);
+		e = pin_state(r, puk, &r->m->puk);
 	return e;
 }
 
@@ -565,9 +583,29 @@ static card_err default_sign_path(const struct p15_path *cdf, struct p15_path *o
 	return CARD_OK;
 }
 
+static void pin_rules(const struct p15_pin *p, struct siths_pin *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!p || p->ref > 0xFF)
+		return;
+	out->present = true;
+	out->ref = (uint8_t)p->ref; /* pinReference DEFAULT 0 */
+	out->min_len = p->min_len;
+	out->max_len = pin_max_len(p);
+	out->type = p->type;
+	out->flags = p->flags;
+	out->stored_len = p->stored_len;
+	out->pad_char = p->has_pad ? p->pad_char : 0x00;
+}
+
 /* Everything of the layout but the authentication certificate, from the directory files read. */
 static card_err layout_of(const struct rd *r, struct siths_layout *l)
 {
+	const struct p15_pin *p1, *p2, *puk;
+	pick_pins(r, &p1, &p2, &puk);
+	pin_rules(p1, &l->pin1);
+	pin_rules(p2, &l->pin2);
+	pin_rules(puk, &l->puk);
 	const struct p15_path *cdf = first_df(r, P15_DF_CDF);
 	if (!cdf || !r->auth_key || !r->sign_key || !r->auth_key->has_ref || !r->sign_key->has_ref ||
 	    r->auth_key->ref > 0xFF || r->sign_key->ref > 0xFF)

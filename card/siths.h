@@ -35,8 +35,21 @@ int siths_trust_level(const char *oid);
 
 #define SITHS_SIGN_CERT_FID 0x4302
 
+/* How a PIN is presented to the card, from its AODF entry: the rules of the card model's
+ * card_pin plus the encoding of the command data. */
+struct siths_pin {
+	bool present;
+	uint8_t ref;                 /* P2 of VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER */
+	unsigned min_len, max_len;   /* as the model's card_pin */
+	uint32_t type;               /* P15_PIN_TYPE_* */
+	uint32_t flags;              /* P15_PIN_* (needs-padding, change/unblock-disabled) */
+	unsigned stored_len;         /* padded to this with pad_char when needs-padding */
+	uint8_t pad_char;            /* the AODF's padChar, else 00 (as OpenSC) */
+};
+
 struct siths_layout {
 	bool usable;                 /* complete: the card operations can use it */
+	struct siths_pin pin1, pin2, puk; /* puk: the one that unblocks PIN1 (SITHS: both PINs) */
 	struct p15_app app;
 	struct p15_path cdf;         /* the (first) CDF */
 	struct p15_path sign_cert;   /* the signature certificate's EF (no range) */

@@ -96,20 +96,60 @@ enum card_pin_which { CARD_PIN1, CARD_PIN2 };  /* authentication, signature code
 enum card_key { CARD_KEY_AUTH, CARD_KEY_SIGN }; /* the authentication, the signing key */
 
 /* True when pin is only ASCII digits and its length is within the card's min/max for p (max
- * not stated = 8, the SITHS length). No card I/O: check before card_with_card(), so that a
- * malformed PIN never costs a try. */
+ * not stated = 8, the SITHS length). No card I/O: check every code — a PIN, a new PIN (against
+ * the PIN it is for), a PUK (against m->puk) — before card_with_card(), so that a malformed one
+ * never costs a try. */
 bool card_pin_format_ok(const struct card_pin *p, const char *pin);
 
+/* The PIN calls below send each command once and never again, whatever comes back. Every code
+ * passed in (strlen bytes) and every copy made here are wiped with OPENSSL_cleanse before they
+ * return, whatever the outcome; the caller wipes its own copies. tries_left may be NULL (not for
+ * card_pin_status); it is -1 when the card did not say. Common outcomes:
+ *   CARD_E_PIN_FORMAT        a code fails card_pin_format_ok (nothing sent), or the card's 6A80
+ *   CARD_E_NOT_SUPPORTED     the AODF forbids the command (change-/unblock-disabled) or uses a
+ *                            PIN type this core does not encode (nothing sent)
+ *   CARD_E_REMOVED, _COMM, … the card went during the command: it holds either the old or the
+ *                            new code, never a mixture; the model read at its reinsertion tells
+ *                            which (card_pin.last_change moved: the new one).
+ * After card_with_card() the model is re-read (CARD_EV_CARD_UPDATED) with the new counters,
+ * states and last_change of PIN1, PIN2 and the PUK. */
+
 /* The PIN's counter from an empty VERIFY (no PIN is sent): CARD_OK with *tries_left (-1 when
- * the card does not say), CARD_E_PIN_BLOCKED (tries 0) when it is blocked. */
+ * the card does not say), CARD_E_PIN_BLOCKED (tries 0) when it is blocked,
+ * CARD_E_PIN_NOT_ACTIVATED (tries -1) when it still holds its letter's value. */
 card_err card_pin_status(card_session *s, enum card_pin_which which, int *tries_left);
 
-/* VERIFY with pin. The PIN (strlen(pin) bytes) and every copy made here are wiped with
- * OPENSSL_cleanse before returning, whatever the outcome; the caller wipes its own copies.
- * CARD_E_PIN_WRONG with *tries_left, CARD_E_PIN_BLOCKED (tries 0), CARD_E_PIN_FORMAT when the
- * PIN fails card_pin_format_ok (nothing sent) or the card refuses its format. Never retried.
- * tries_left may be NULL. */
+/* VERIFY with pin: CARD_OK (verified in this session), CARD_E_PIN_WRONG with *tries_left,
+ * CARD_E_PIN_BLOCKED (tries 0), CARD_E_PIN_NOT_ACTIVATED (not compared, no try used:
+ * card_activate_pin first). */
 card_err card_verify_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left);
+
+/* CHANGE REFERENCE DATA (ISO 7816-4, P1 00): old_pin then new_pin in one APDU, each encoded as
+ * the AODF says (reference, padding). CARD_OK: new_pin holds, its counter at the maximum
+ * (whether it also counts as verified in this session is the card's affair: VERIFY it before
+ * use); CARD_E_PIN_WRONG with *tries_left: old_pin was wrong, one try used, nothing
+ * changed; CARD_E_PIN_BLOCKED (tries 0): blocked before or by this try — card_unblock_pin.
+ * On a PIN that is not activated, old_pin is the letter's value and this activates it. */
+card_err card_change_pin(card_session *s, enum card_pin_which which, char *old_pin, char *new_pin,
+			 int *tries_left);
+
+/* RESET RETRY COUNTER (ISO 7816-4, P1 00) with the PUK (model m->puk, the rules of its AODF
+ * entry) then new_pin: unblocks the PIN and sets it. CARD_OK: new_pin holds, the PIN's counter
+ * and the PUK's are at their maximum (not verified: the holder presents it next);
+ * CARD_E_PIN_WRONG with *tries_left = the PUK's tries left: the PUK was wrong, one PUK try used;
+ * CARD_E_PUK_BLOCKED (tries 0): the PUK is blocked, before or by this try — final, the card
+ * must be replaced. Works on a blocked PIN, an unblocked one and one not yet activated. */
+card_err card_unblock_pin(card_session *s, enum card_pin_which which, char *puk, char *new_pin,
+			  int *tries_left);
+
+/* Activates a PIN that still holds its letter's value (model activated false: a reserve card's
+ * PIN2 when the letter holds two codes, whose security code = the login code): pin, the code the
+ * holder entered, becomes that PIN for good — CHANGE REFERENCE DATA with pin as the old (the
+ * letter's) and the new value — and is then VERIFYed, so that on CARD_OK the PIN is verified in
+ * this session as after card_verify_pin (the download job goes on to GENERATE). Outcomes as
+ * card_change_pin; a PIN status word to the VERIFY after an accepted change is the card's fault
+ * (CARD_E_CARD_ERROR). On an activated PIN it changes the code to itself. */
+card_err card_activate_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left);
 
 /* The card signs di (a DER DigestInfo, at most 255 bytes; PKCS#1 v1.5 on the card) with key:
  * CARD_KEY_AUTH by INTERNAL AUTHENTICATE (the proof of possession of a login), CARD_KEY_SIGN by

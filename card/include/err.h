@@ -29,6 +29,8 @@ typedef enum {
 	CARD_E_BAD_DATA,          /* malformed DER, certificate or response from the card */
 	CARD_E_BUSY,              /* another card_with_card() (or claim) holds this card */
 	CARD_E_PIN_FORMAT,        /* a PIN the card's format refuses: not sent, or 6A80 to the VERIFY */
+	CARD_E_PUK_BLOCKED,       /* the PUK is blocked (6983 / 63C0 to RESET RETRY COUNTER): final */
+	CARD_E_PIN_NOT_ACTIVATED, /* 6984: the PIN still holds its letter's value (card_activate_pin) */
 	CARD_E__COUNT
 } card_err;
 

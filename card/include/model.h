@@ -22,6 +22,8 @@ struct card_reader {
 
 enum card_type { CARD_TYPE_UNKNOWN = 0, CARD_TYPE_ORDINARY, CARD_TYPE_RESERVE };
 
+/* PIN1, PIN2 and the PUK as the AODF declares them and the card reports them (empty VERIFY at
+ * every read, which never costs a try). */
 struct card_pin {
 	bool present;                /* the AODF names this PIN */
 	char label[64];
@@ -30,6 +32,15 @@ struct card_pin {
 	int tries_left;              /* from an empty VERIFY; -1 = unknown */
 	bool blocked;
 	bool verified;               /* only meaningful inside card_with_card() */
+	/* false: the PIN still holds the initial value of the card's letter and must be activated
+	 * (card_activate_pin) before it is usable — the card answers its VERIFY with 6984 "reference
+	 * data not usable" and does not tell its counter. A reserve card's PIN2 when the letter holds
+	 * two codes (docs/virtual-card.md, "PIN states"). True when the card does not say. */
+	bool activated;
+	/* The AODF's lastPinChange (GeneralizedTime as the card wrote it), "" when the card keeps
+	 * none. A card that keeps it moves it with every new value: comparing it with the one before
+	 * a change tells, after a card pulled during the change, which code holds. */
+	char last_change[24];
 };
 
 struct card_cert_info {

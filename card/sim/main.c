@@ -41,6 +41,8 @@ static void usage(FILE *f)
 	      "                        answering; KIND: select read-binary update-binary verify\n"
 	      "                        change-ref reset-retry mse pso-cds internal-auth generate-key\n"
 	      "                        get-response get-challenge other\n"
+	      "  --drop-after-commit KIND[:K]  carry that APDU out (state saved), then pull the card\n"
+	      "                        before answering it\n"
 	      "  --garbage-at KIND[:K]  answer that APDU with random bytes instead (broken card)\n"
 	      "  --corrupt FID:MODE    test only: damage EF FID (hex) at start, MODE truncate|garbage\n"
 	      "  --export-certs DIR    write the card's certificates (DER+PEM) and public keys, exit\n"
@@ -119,6 +121,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			bad = parse_long(val, 1, 1000000000L, &o->v.drop_after);
 		else if (!strcmp(a, "--drop-at"))
 			bad = parse_trigger(val, &o->v.drop_at);
+		else if (!strcmp(a, "--drop-after-commit"))
+			bad = parse_trigger(val, &o->v.drop_after_commit);
 		else if (!strcmp(a, "--garbage-at"))
 			bad = parse_trigger(val, &o->v.garbage_at);
 		else if (!strcmp(a, "--corrupt"))
@@ -186,7 +190,8 @@ static struct sim_card *open_card(const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .v = { .host = "127.0.0.1", .drop_at = { -1, 0 }, .garbage_at = { -1, 0 } } };
+	struct opts o = { .v = { .host = "127.0.0.1", .drop_at = { -1, 0 }, .drop_after_commit = { -1, 0 },
+				 .garbage_at = { -1, 0 } } };
 	int r = parse_args(argc, argv, &o);
 	if (r) {
 		usage(r > 0 ? stdout : stderr);

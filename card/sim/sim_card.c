@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -60,9 +61,9 @@ static struct sim_card *card_new(void)
 		return NULL;
 	memcpy(c->files, layout, sizeof(layout));
 	static const struct sim_pin pins[SIM_NPINS] = {
-		{ SIM_PIN1_REF, 6, 8, 3, 3, { 0 }, { 0 } },
-		{ SIM_PIN2_REF, 6, 8, 3, 3, { 0 }, { 0 } },
-		{ SIM_PUK_REF, 8, 8, 3, 3, { 0 }, { 0 } },
+		{ .ref = SIM_PIN1_REF, .min_len = 6, .max_len = 8, .tries = 3, .max_tries = 3 },
+		{ .ref = SIM_PIN2_REF, .min_len = 6, .max_len = 8, .tries = 3, .max_tries = 3 },
+		{ .ref = SIM_PUK_REF, .min_len = 8, .max_len = 8, .tries = 3, .max_tries = 3 },
 	};
 	memcpy(c->pins, pins, sizeof(pins));
 	c->keys[0] = (struct sim_key){ SIM_AUTH_KEY_REF, SIM_PIN1_REF, SIM_FID_AUTH_PUB, false, NULL };
@@ -203,6 +204,72 @@ enum sim_err sim_card_generate_key(struct sim_card *c, struct sim_key *k)
 	return set_pubkey(c, k);
 }
 
+/* ---- PIN changes ---- */
+
+static bool gtime_parse(const char *s, time_t *out)
+{
+	struct tm tm;
+	char z = 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(s) != 15 || sscanf(s, "%4d%2d%2d%2d%2d%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+				      &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = timegm(&tm);
+	return *out != (time_t)-1;
+}
+
+/* lastPinChange = now, but always later than the one before: two changes within one second must
+ * still read as two (a reader compares it to tell whether a change took place). */
+static void stamp(struct sim_pin *pin)
+{
+	time_t now = time(NULL), before;
+	struct tm tm;
+	if (pin->changed[0] && gtime_parse(pin->changed, &before) && now <= before)
+		now = before + 1;
+	gmtime_r(&now, &tm);
+	strftime(pin->changed, sizeof(pin->changed), "%Y%m%d%H%M%SZ", &tm);
+}
+
+static enum sim_err build_aodf(struct sim_card *c)
+{
+	const char *changed[SIM_NPINS];
+	struct sim_der d;
+	for (size_t i = 0; i < SIM_NPINS; i++)
+		changed[i] = c->pins[i].changed;
+	sim_der_init(&d);
+	sim_p15_aodf(&d, changed);
+	return set_der(c, SIM_FID_AODF, &d, 0);
+}
+
+enum sim_err sim_card_set_pin(struct sim_card *c, struct sim_pin *pin, const uint8_t *v, size_t n)
+{
+	struct sim_pin before = *pin;
+	struct sim_file *aodf = sim_card_file(c, SIM_FID_AODF);
+	uint8_t *old_aodf = aodf->data;
+	size_t old_size = aodf->size;
+	enum sim_err rc = sim_pin_set(pin, v, n);
+	aodf->data = NULL; /* kept in old_aodf until the new card is saved */
+	if (rc == SIM_OK) {
+		pin->transport = false;
+		stamp(pin);
+		rc = build_aodf(c);
+	}
+	if (rc == SIM_OK)
+		rc = sim_card_save(c);
+	if (rc != SIM_OK) {
+		free(aodf->data);
+		aodf->data = old_aodf;
+		aodf->size = old_size;
+		*pin = before;
+	} else {
+		free(old_aodf);
+	}
+	OPENSSL_cleanse(&before, sizeof(before));
+	return rc;
+}
+
 static enum sim_err build_p15(struct sim_card *c, const struct sim_p15_info *in)
 {
 	struct sim_der d;
@@ -212,12 +279,11 @@ static enum sim_err build_p15(struct sim_card *c, const struct sim_p15_info *in)
 	BUILD(SIM_FID_DIR, sim_p15_efdir(&d), 0);
 	BUILD(SIM_FID_ODF, sim_p15_odf(&d), 0);
 	BUILD(SIM_FID_TOKENINFO, sim_p15_tokeninfo(&d, in), 0);
-	BUILD(SIM_FID_AODF, sim_p15_aodf(&d), 0);
 	BUILD(SIM_FID_PRKDF, sim_p15_prkdf(&d), 0);
 	BUILD(SIM_FID_PUKDF, sim_p15_pukdf(&d), 0);
 	BUILD(SIM_FID_CDF, sim_p15_cdf(&d, in), SIM_CDF_SIZE);
 #undef BUILD
-	return SIM_OK;
+	return build_aodf(c);
 }
 
 static enum sim_err create_certs(struct sim_card *c, const struct sim_profile *p, const char *pki,
@@ -250,6 +316,7 @@ out:
 	return rc;
 }
 
+/* The values of the card's letter, set at personalisation (now). */
 static enum sim_err set_pins(struct sim_card *c, const struct sim_profile *p)
 {
 	const char *v[SIM_NPINS] = { p->pin1, p->pin2, p->puk };
@@ -257,7 +324,9 @@ static enum sim_err set_pins(struct sim_card *c, const struct sim_profile *p)
 		enum sim_err rc = sim_pin_set(&c->pins[i], (const uint8_t *)v[i], strlen(v[i]));
 		if (rc != SIM_OK)
 			return rc;
+		stamp(&c->pins[i]);
 	}
+	sim_card_pin(c, SIM_PIN2_REF)->transport = !p->pin2_activated;
 	return SIM_OK;
 }
 
@@ -280,7 +349,7 @@ enum sim_err sim_card_create(const struct sim_profile *p, const char *pki_dir, s
 		}
 	if ((rc = create_certs(c, p, pki_dir, &in, err, errlen)) != SIM_OK)
 		goto out;
-	if ((rc = build_p15(c, &in)) != SIM_OK || (rc = set_pins(c, p)) != SIM_OK) {
+	if ((rc = set_pins(c, p)) != SIM_OK || (rc = build_p15(c, &in)) != SIM_OK) {
 		snprintf(err, errlen, "building the card failed: %s", sim_strerror(rc));
 		goto out;
 	}
@@ -372,9 +441,9 @@ static json_t *state_json(struct sim_card *c)
 	for (size_t i = 0; ok && i < SIM_NPINS; i++) {
 		const struct sim_pin *p = &c->pins[i];
 		snprintf(k, sizeof(k), "%02X", p->ref);
-		ok = json_object_set_new(pins, k, json_pack("{s:o,s:o,s:i}", "salt", hex(p->salt, sizeof(p->salt)),
-							      "hash", hex(p->hash, sizeof(p->hash)), "tries",
-							      (int)p->tries)) == 0;
+		ok = json_object_set_new(pins, k, json_pack("{s:o,s:o,s:i,s:b,s:s}", "salt", hex(p->salt, sizeof(p->salt)),
+							      "hash", hex(p->hash, sizeof(p->hash)), "tries", (int)p->tries,
+							      "transport", p->transport, "changed", p->changed)) == 0;
 	}
 	if (ok && json_object_set_new(root, "format", json_string("siths-cardsim-state-1")) == 0 &&
 	    json_object_set(root, "files", files) == 0 && json_object_set(root, "keys", keys) == 0 &&
@@ -486,6 +555,20 @@ static int load_fixed(json_t *j, uint8_t *dst, size_t n)
 	return ok ? 0 : -1;
 }
 
+/* "transport" and "changed" are optional: a state file written before they existed holds PINs
+ * the holder has set, at a time nobody knows. */
+static int load_pin_state(struct sim_pin *p, json_t *o)
+{
+	json_t *tr = json_object_get(o, "transport"), *ch = json_object_get(o, "changed");
+	time_t t;
+	if ((tr && !json_is_boolean(tr)) ||
+	    (ch && (!json_is_string(ch) || (json_string_length(ch) && !gtime_parse(json_string_value(ch), &t)))))
+		return -1;
+	p->transport = json_is_true(tr);
+	snprintf(p->changed, sizeof(p->changed), "%s", ch ? json_string_value(ch) : "");
+	return 0;
+}
+
 static int load_pins(struct sim_card *c, json_t *pins)
 {
 	char k[8];
@@ -496,7 +579,7 @@ static int load_pins(struct sim_card *c, json_t *pins)
 		if (!json_is_object(o) || !json_is_integer(t) || json_integer_value(t) < 0 ||
 		    json_integer_value(t) > (json_int_t)p->max_tries ||
 		    load_fixed(json_object_get(o, "salt"), p->salt, sizeof(p->salt)) ||
-		    load_fixed(json_object_get(o, "hash"), p->hash, sizeof(p->hash)))
+		    load_fixed(json_object_get(o, "hash"), p->hash, sizeof(p->hash)) || load_pin_state(p, o))
 			return -1;
 		p->tries = (unsigned)json_integer_value(t);
 	}

@@ -27,6 +27,11 @@ struct sim_pin {
 	uint8_t ref;
 	size_t min_len, max_len;
 	unsigned tries, max_tries;
+	/* Still the value of the card's letter, never set by its holder (a reserve card's PIN2 when
+	 * the letter has two codes): VERIFY answers 6984 until CHANGE REFERENCE DATA or RESET RETRY
+	 * COUNTER sets a value (docs/virtual-card.md, "PIN states"). */
+	bool transport;
+	char changed[16];           /* the AODF's lastPinChange, YYYYMMDDHHMMSSZ; "" = not known */
 	uint8_t salt[16], hash[32]; /* SHA-256(salt || PIN): the PIN itself is never stored */
 };
 
@@ -79,8 +84,13 @@ size_t sim_card_pin_index(const struct sim_card *c, const struct sim_pin *pin);
 
 /* Constant-time comparison of a candidate PIN with the stored hash. */
 bool sim_pin_matches(const struct sim_pin *pin, const uint8_t *v, size_t n);
-/* Stores a new PIN value (hash with fresh salt); tries reset to the maximum. */
+/* Stores a new PIN value (hash with fresh salt); tries reset to the maximum. Memory only. */
 enum sim_err sim_pin_set(struct sim_pin *pin, const uint8_t *v, size_t n);
+/* The holder sets a new value for pin, as one change of the card's memory: the value, its counter
+ * back to the maximum, the transport state ended, a later lastPinChange in the AODF — then the
+ * card is saved (atomically). When that fails nothing of it stays in memory either, so the card
+ * holds exactly the old or the new value, never a mixture. */
+enum sim_err sim_card_set_pin(struct sim_card *c, struct sim_pin *pin, const uint8_t *v, size_t n);
 /* Replaces the key's pair with a new RSA-2048 key and rewrites its public key file. */
 enum sim_err sim_card_generate_key(struct sim_card *c, struct sim_key *k);
 

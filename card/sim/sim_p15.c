@@ -83,7 +83,7 @@ void sim_p15_tokeninfo(struct sim_der *d, const struct sim_p15_info *in)
 }
 
 static void pin_obj(struct sim_der *d, const char *label, uint8_t auth_id, unsigned long flags,
-		    unsigned min, unsigned max, uint8_t ref, uint8_t unblocked_by)
+		    unsigned min, unsigned max, uint8_t ref, uint8_t unblocked_by, const char *changed)
 {
 	size_t m = sim_der_open(d, 0x30);
 	common_obj(d, label, OBJ_MODIFIABLE, unblocked_by);
@@ -98,17 +98,19 @@ static void pin_obj(struct sim_der *d, const char *label, uint8_t auth_id, unsig
 	sim_der_uint(d, 0x02, max);      /* storedLength */
 	sim_der_uint(d, 0x02, max);      /* maxLength */
 	sim_der_uint(d, 0x80, ref);      /* pinReference [0] */
+	if (changed && changed[0])       /* lastPinChange GeneralizedTime */
+		sim_der_put(d, 0x18, changed, strlen(changed));
 	path(d, 0);
 	sim_der_close(d, s);
 	sim_der_close(d, t);
 	sim_der_close(d, m);
 }
 
-void sim_p15_aodf(struct sim_der *d)
+void sim_p15_aodf(struct sim_der *d, const char *const changed[3])
 {
-	pin_obj(d, "legitimering", SIM_ID_AUTH, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN1_REF, SIM_ID_PUK);
-	pin_obj(d, "underskrift", SIM_ID_SIGN, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN2_REF, SIM_ID_PUK);
-	pin_obj(d, "PUK", SIM_ID_PUK, PIN_LOCAL | PIN_INITIALIZED | PIN_UNBLOCKING, 8, 8, SIM_PUK_REF, 0);
+	pin_obj(d, "legitimering", SIM_ID_AUTH, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN1_REF, SIM_ID_PUK, changed[0]);
+	pin_obj(d, "underskrift", SIM_ID_SIGN, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN2_REF, SIM_ID_PUK, changed[1]);
+	pin_obj(d, "PUK", SIM_ID_PUK, PIN_LOCAL | PIN_INITIALIZED | PIN_UNBLOCKING, 8, 8, SIM_PUK_REF, 0, changed[2]);
 }
 
 static void prkey(struct sim_der *d, const char *label, uint8_t key_id, unsigned long usage, uint8_t ref)

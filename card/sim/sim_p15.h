@@ -52,7 +52,8 @@ struct sim_p15_info {
 void sim_p15_efdir(struct sim_der *d);
 void sim_p15_odf(struct sim_der *d);
 void sim_p15_tokeninfo(struct sim_der *d, const struct sim_p15_info *in);
-void sim_p15_aodf(struct sim_der *d);
+/* PIN1, PIN2, PUK; changed[i] = that PIN's lastPinChange (YYYYMMDDHHMMSSZ), NULL or "": left out. */
+void sim_p15_aodf(struct sim_der *d, const char *const changed[3]);
 void sim_p15_prkdf(struct sim_der *d);
 void sim_p15_pukdf(struct sim_der *d);
 /* The CDF content without padding: auth cert, person CA, root CA, then the signature

@@ -1,6 +1,7 @@
 /* sim_pins.c — the virtual card's PIN commands. A wrong PIN or PUK costs a try, persisted before
  * the answer; a right one restores its counter; a malformed new value is refused without costing
- * a try. Values are compared through their stored hash only (sim_pin_matches). */
+ * a try. A new value is one atomic change of the card (sim_card_set_pin): if it cannot be saved
+ * the card keeps the old one. Values are compared through their stored hash only. */
 #include "sim_pins.h"
 
 #include <stddef.h>
@@ -28,13 +29,25 @@ static uint16_t wrong_pin(struct sim_card *c, struct sim_pin *p)
 	return sw == SIM_SW_OK ? (uint16_t)(0x63C0 | p->tries) : sw;
 }
 
+/* Counter back to the maximum, persisted; in memory too only if it could be saved. */
+static uint16_t restore_counter(struct sim_card *c, struct sim_pin *p)
+{
+	unsigned before = p->tries;
+	if (before == p->max_tries)
+		return SIM_SW_OK;
+	p->tries = p->max_tries;
+	uint16_t sw = sim_cmd_save(c);
+	if (sw != SIM_SW_OK)
+		p->tries = before;
+	return sw;
+}
+
 /* Marks a correctly presented PIN: counter back to the maximum, verified for this session. */
 static uint16_t right_pin(struct sim_card *c, struct sim_pin *p)
 {
-	bool changed = p->tries != p->max_tries;
-	p->tries = p->max_tries;
-	*verified(c, p) = true;
-	return changed ? sim_cmd_save(c) : SIM_SW_OK;
+	uint16_t sw = restore_counter(c, p);
+	*verified(c, p) = sw == SIM_SW_OK;
+	return sw;
 }
 
 static bool pin_format_ok(const struct sim_pin *p, const uint8_t *v, size_t n)
@@ -63,6 +76,9 @@ uint16_t sim_pins_verify(struct sim_card *c, const struct sim_cmd *k, struct sim
 	}
 	if (!p->tries)
 		return SIM_SW_BLOCKED;
+	/* The letter's value is not a PIN yet: nothing to compare, no try used, its counter not told. */
+	if (p->transport)
+		return SIM_SW_NOT_USABLE;
 	if (!k->lc)
 		return *verified(c, p) ? SIM_SW_OK : tries_sw(p);
 	sim_cmd_delay(c, 40);
@@ -73,10 +89,10 @@ static uint16_t set_new_pin(struct sim_card *c, struct sim_pin *p, const uint8_t
 {
 	if (!pin_format_ok(p, v, n))
 		return SIM_SW_WRONG_DATA;
-	if (sim_pin_set(p, v, n) != SIM_OK)
+	if (sim_card_set_pin(c, p, v, n) != SIM_OK)
 		return SIM_SW_MEMORY;
 	*verified(c, p) = true;
-	return sim_cmd_save(c);
+	return SIM_SW_OK;
 }
 
 uint16_t sim_pins_change_ref(struct sim_card *c, const struct sim_cmd *k, struct sim_rsp *r)
@@ -89,10 +105,13 @@ uint16_t sim_pins_change_ref(struct sim_card *c, const struct sim_cmd *k, struct
 		return SIM_SW_REF_NOT_FOUND;
 	if (!p->tries)
 		return SIM_SW_BLOCKED;
-	if (k->p1 == 1) /* new value only: the PIN must be verified in this session */
+	/* New value only: the PIN must be verified in this session (never so in the transport state,
+	 * whose value must be presented: P1 00). */
+	if (k->p1 == 1)
 		return *verified(c, p) ? set_new_pin(c, p, k->data, k->lc) : SIM_SW_SECURITY;
 	if (k->lc < 2 * p->min_len || k->lc > 2 * p->max_len)
 		return SIM_SW_WRONG_LENGTH;
+	sim_cmd_delay(c, 40);
 	/* Old and new value are not padded: only the split at the stored PIN's length can match. */
 	for (size_t n = p->min_len; n <= p->max_len; n++) {
 		size_t rest = k->lc - n;
@@ -100,6 +119,23 @@ uint16_t sim_pins_change_ref(struct sim_card *c, const struct sim_cmd *k, struct
 			return set_new_pin(c, p, k->data + n, rest);
 	}
 	return wrong_pin(c, p);
+}
+
+/* After the PUK was accepted: P1 00/02 set the new value, 01/03 only restore the counter (a PIN
+ * in the transport state stays in it). */
+static uint16_t reset_pin(struct sim_card *c, struct sim_pin *p, uint8_t p1, const uint8_t *v, size_t n)
+{
+	if (p1 == 0x01 || p1 == 0x03) { /* saved even when unchanged: the PUK's counter may have been */
+		unsigned before = p->tries;
+		p->tries = p->max_tries;
+		uint16_t sw = sim_cmd_save(c);
+		if (sw != SIM_SW_OK)
+			p->tries = before;
+		return sw;
+	}
+	uint16_t sw = set_new_pin(c, p, v, n);
+	*verified(c, p) = false; /* unblocked, not verified: the holder presents it next */
+	return sw;
 }
 
 uint16_t sim_pins_reset_retry(struct sim_card *c, const struct sim_cmd *k, struct sim_rsp *r)
@@ -116,13 +152,9 @@ uint16_t sim_pins_reset_retry(struct sim_card *c, const struct sim_cmd *k, struc
 	if (k->p1 >= 2) { /* the PUK was verified earlier in this session */
 		if (!*verified(c, puk))
 			return SIM_SW_SECURITY;
-		if (k->p1 == 3) {
-			if (k->lc)
-				return SIM_SW_WRONG_LENGTH;
-			p->tries = p->max_tries;
-			return sim_cmd_save(c);
-		}
-		return set_new_pin(c, p, k->data, k->lc);
+		if (k->p1 == 3 && k->lc)
+			return SIM_SW_WRONG_LENGTH;
+		return reset_pin(c, p, k->p1, k->data, k->lc);
 	}
 	size_t given = k->p1 == 0 ? plen : k->lc;
 	if (k->lc < given || given == 0)
@@ -131,14 +163,14 @@ uint16_t sim_pins_reset_retry(struct sim_card *c, const struct sim_cmd *k, struc
 		return SIM_SW_WRONG_DATA; /* checked first, so a bad new PIN costs no PUK try */
 	if (!puk->tries)
 		return SIM_SW_BLOCKED;
+	sim_cmd_delay(c, 40);
 	if (!sim_pin_matches(puk, k->data, given))
 		return wrong_pin(c, puk);
+	/* The PUK's counter is restored in the same save as the PIN (or not at all). */
+	unsigned puk_before = puk->tries;
 	puk->tries = puk->max_tries;
-	if (k->p1 == 0) {
-		uint16_t sw = set_new_pin(c, p, k->data + plen, k->lc - plen);
-		*verified(c, p) = false;
-		return sw;
-	}
-	p->tries = p->max_tries;
-	return sim_cmd_save(c);
+	uint16_t sw = reset_pin(c, p, k->p1, k->data + plen, k->lc - given);
+	if (sw != SIM_SW_OK)
+		puk->tries = puk_before;
+	return sw;
 }

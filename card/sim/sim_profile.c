@@ -40,6 +40,7 @@ void sim_profile_default(struct sim_profile *p)
 	set(p->pin1, sizeof(p->pin1), "123456");
 	set(p->pin2, sizeof(p->pin2), "654321");
 	set(p->puk, sizeof(p->puk), "12345678");
+	p->pin2_activated = true;
 }
 
 void sim_profile_wipe(struct sim_profile *p) { OPENSSL_cleanse(p, sizeof(*p)); }
@@ -61,7 +62,7 @@ static int str_field(json_t *o, const char *key, char *dst, size_t n, char *err,
 
 static const char *const known[] = { "card_type", "trust_level", "holder", "given_name", "surname",
 	"organisation", "hsa_id", "upn", "email", "card_number", "valid_from", "valid_to", "pins",
-	"with_signature_certificate", "comment", NULL };
+	"pin2_activated", "with_signature_certificate", "comment", NULL };
 
 static int check_keys(json_t *o, char *err, size_t errlen)
 {
@@ -93,6 +94,20 @@ static int load_pins(struct sim_profile *p, json_t *o, bool *pin2_given, char *e
 	    str_field(pins, "pin2", p->pin2, sizeof(p->pin2), err, errlen) ||
 	    str_field(pins, "puk", p->puk, sizeof(p->puk), err, errlen))
 		return -1;
+	return 0;
+}
+
+/* A JSON boolean member into *dst; absent is fine. */
+static int bool_field(json_t *o, const char *key, bool *dst, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "\"%s\" must be true or false", key);
+		return -1;
+	}
+	*dst = json_is_true(v);
 	return 0;
 }
 
@@ -137,14 +152,9 @@ static int load_obj(struct sim_profile *p, json_t *o, char *err, size_t errlen)
 		}
 		p->trust_level = (int)json_integer_value(v);
 	}
-	if ((v = json_object_get(o, "with_signature_certificate"))) {
-		if (!json_is_boolean(v)) {
-			snprintf(err, errlen, "\"with_signature_certificate\" must be true or false");
-			return -1;
-		}
-		p->with_signature_certificate = json_is_true(v);
-	}
-	if (load_pins(p, o, &pin2_given, err, errlen))
+	if (bool_field(o, "with_signature_certificate", &p->with_signature_certificate, err, errlen) ||
+	    bool_field(o, "pin2_activated", &p->pin2_activated, err, errlen) ||
+	    load_pins(p, o, &pin2_given, err, errlen))
 		return -1;
 	/* A reserve card whose letter holds two codes uses the login code as signature code. */
 	if (p->card_type == SIM_CARD_RESERVE && !pin2_given)
@@ -205,6 +215,9 @@ enum sim_err sim_profile_check(const struct sim_profile *p, char *err, size_t er
 		bad = "pin1 and pin2 must be 6 to 8 digits";
 	else if (!digits(p->puk, 8, 8))
 		bad = "puk must be 8 digits";
+	else if (!p->pin2_activated && (p->card_type != SIM_CARD_RESERVE || p->with_signature_certificate))
+		bad = "pin2_activated false is a reserve card's state before its first signature certificate: "
+		      "needs card_type reserve and no with_signature_certificate";
 	else if (!p->holder[0] || !p->given_name[0] || !p->surname[0] || !p->organisation[0] ||
 		 !p->hsa_id[0] || !p->upn[0] || !p->email[0])
 		bad = "holder, organisation, hsa_id, upn and email must not be empty";

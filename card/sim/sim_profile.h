@@ -25,11 +25,15 @@ struct sim_profile {
 	char valid_from[11];          /* YYYY-MM-DD, certificates' notBefore (00:00:00Z) */
 	char valid_to[11];            /* YYYY-MM-DD, certificates' notAfter (23:59:59Z) */
 	char pin1[9], pin2[9], puk[9];
+	/* false: PIN2 is still the letter's value (the security code) and must be activated by its
+	 * holder before it signs — a reserve card whose letter holds two codes. Only for a reserve
+	 * card without a signature certificate (one is only ever downloaded with PIN2). */
+	bool pin2_activated;
 	bool with_signature_certificate;
 };
 
 /* The seed's card: Olof Svensson Andersson, Västra Götalandsregionen, trust level 3, no
- * signature certificate, PIN1 123456, PIN2 654321, PUK 12345678. */
+ * signature certificate, PIN1 123456, PIN2 654321 (activated), PUK 12345678. */
 void sim_profile_default(struct sim_profile *p);
 
 /* Overrides fields of *p from the JSON card file `path`; on error writes a reason to err. */

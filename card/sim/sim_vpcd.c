@@ -176,7 +176,7 @@ static void control(struct sim_card *c, int fd, uint8_t code, const struct sim_v
 }
 
 struct counters {
-	long answered, drop_seen, garbage_seen;
+	long answered, drop_seen, commit_seen, garbage_seen;
 };
 
 static bool fires(const struct sim_trigger *t, long *seen, enum sim_kind kind)
@@ -209,7 +209,7 @@ static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const ui
 static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, struct stopper *s)
 {
 	uint8_t *in = malloc(65536), *out = malloc(SIM_RAPDU_MAX);
-	struct counters n = { 0, 0, 0 };
+	struct counters n = { 0, 0, 0, 0 };
 	int rc = -1;
 	if (!in || !out)
 		goto out;
@@ -255,6 +255,14 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 			log_apdu(kind, in, len, out, olen);
 		/* The command may carry a PIN: wipe the receive buffer now. */
 		OPENSSL_cleanse(in, len);
+		/* Pulled once the card's memory holds the command's effect, before the host hears of it:
+		 * the host sees the same failure as with --drop-at, the card the other outcome. */
+		if (fires(&o->drop_after_commit, &n.commit_seen, kind)) {
+			fprintf(stderr, "siths-cardsim: card pulled (--drop-after-commit %s:%ld) after carrying the command out\n",
+				sim_kind_name(kind), o->drop_after_commit.k);
+			rc = 2;
+			break;
+		}
 		if (send_frame(fd, out, olen) != 0)
 			break;
 		if (o->drop_after > 0 && ++n.answered >= o->drop_after) {

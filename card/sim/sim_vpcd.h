@@ -27,6 +27,7 @@ struct sim_vpcd_opts {
 	long wait_ms;       /* keep retrying the connection this long (vpcd not listening yet) */
 	long drop_after;    /* >0: close after this many APDUs were answered */
 	struct sim_trigger drop_at;    /* close the connection instead of answering */
+	struct sim_trigger drop_after_commit; /* carry the command out (saved), then close unanswered */
 	struct sim_trigger garbage_at; /* answer random bytes (1-40, maybe no SW) instead */
 	bool verbose;       /* log each command header and status word (never command data) */
 };

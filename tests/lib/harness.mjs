@@ -258,12 +258,16 @@ export { readFileSync };
 
 // ---- virtual card helpers (docs/virtual-card.md) ----
 
-// The virtual card's ATR and an OPENSC_CONF that maps it to OpenSC's generic ISO driver.
+// The virtual card's ATR and an OPENSC_CONF that maps it to a generic ISO driver of OpenSC:
+// "MaskTech" (signs; its PIN change is VERIFY + CHANGE REFERENCE DATA P1 01 and its unblock
+// uses its own references) or "default" (plain ISO 7816-4 PIN commands: CHANGE REFERENCE DATA
+// P1 00 old‖new, RESET RETRY COUNTER P1 00 PUK‖new; cannot sign).
 export const CARDSIM_ATR = '3b:89:80:01:53:49:54:48:53:2d:53:49:4d:27';
-export function openscConf({ mapAtr = true } = {}) {
+export function openscConf({ mapAtr = true, driver = 'MaskTech' } = {}) {
   const f = join(tmp('opensc-'), 'opensc.conf');
   writeFileSync(f, ['app default {',
-    mapAtr ? `  card_atr ${CARDSIM_ATR} { driver = "MaskTech"; name = "SITHS virtual card"; }` : '',
+    driver === 'default' ? '  enable_default_driver = true;' : '',
+    mapAtr ? `  card_atr ${CARDSIM_ATR} { driver = "${driver}"; name = "SITHS virtual card"; }` : '',
     '  framework pkcs15 { use_file_caching = no; }', '}', ''].join('\n'));
   return f;
 }

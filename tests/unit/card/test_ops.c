@@ -53,24 +53,30 @@ static void verify_counts(void **state)
 	(void)state;
 	struct sim_card *c = fx_sim_card(NULL);
 	struct card_model m;
-	model(c, &m);
+	struct siths_layout l;
+	struct fx_simt r = { c, -1, 0 };
+	struct apdu_transport rt = { fx_sim_transmit, &r };
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(siths_read_layout(&rt, &m, &l), CARD_OK);
+	sim_card_reset_session(c);
 	struct fx_simt s = { c, -1, 0 };
 	struct apdu_transport t = { fx_sim_transmit, &s };
 	int tries = 99;
 	char pin[16];
 	strcpy(pin, "12a456");
-	assert_int_equal(ops_verify(&t, &m.pin2, pin, &tries), CARD_E_WRONG_DATA);
+	assert_int_equal(ops_verify(&t, &l.pin2, pin, &tries), CARD_E_WRONG_DATA);
 	assert_int_equal(s.count, 0); /* nothing sent for a malformed PIN */
 	assert_int_equal(pin[0], 0);  /* and the buffer is wiped anyway */
 	strcpy(pin, "111111");
-	assert_int_equal(ops_verify(&t, &m.pin2, pin, &tries), CARD_E_PIN_WRONG);
+	assert_int_equal(ops_verify(&t, &l.pin2, pin, &tries), CARD_E_PIN_WRONG);
 	assert_int_equal(tries, 2);
 	assert_int_equal(s.count, 1); /* one VERIFY, never retried */
 	assert_memory_equal(pin, "\0\0\0\0\0\0", 6);
 	strcpy(pin, "654321");
-	assert_int_equal(ops_verify(&t, &m.pin2, pin, &tries), CARD_OK);
+	assert_int_equal(ops_verify(&t, &l.pin2, pin, &tries), CARD_OK);
 	model(c, &m);
 	assert_int_equal(m.pin2.tries_left, 3);
+	siths_layout_free(&l);
 	sim_card_free(c);
 }
 
@@ -177,7 +183,7 @@ static void write_pulled_everywhere(void **state)
 		struct fx_simt s = { c, -1, 0 };
 		struct apdu_transport t = { fx_sim_transmit, &s };
 		char pin[] = "654321";
-		assert_int_equal(ops_verify(&t, &m.pin2, pin, NULL), CARD_OK);
+		assert_int_equal(ops_verify(&t, &l.pin2, pin, NULL), CARD_OK);
 		s.count = 0;
 		s.pull_after = total < 0 ? -1 : pull;
 		size_t last = 0;
@@ -230,7 +236,7 @@ static void sign_and_generate(void **state)
 	assert_int_equal(ops_generate(&t, (uint8_t)l.sign_key_ref, &k), CARD_E_SECURITY);
 	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_E_SECURITY);
 	char pin[] = "654321";
-	assert_int_equal(ops_verify(&t, &m.pin2, pin, NULL), CARD_OK);
+	assert_int_equal(ops_verify(&t, &l.pin2, pin, NULL), CARD_OK);
 	assert_int_equal(ops_generate(&t, (uint8_t)l.sign_key_ref, &k), CARD_OK);
 	assert_int_equal(k.n_len, 256);
 	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_OK);

@@ -69,6 +69,14 @@ static struct file build(void (*fn)(struct sim_der *))
 }
 static struct sim_p15_info info = { SIM_CARD_RESERVE, "9752269885715693047", 1200, 1100, 1000, 900 };
 static void b_tokeninfo(struct sim_der *d) { sim_p15_tokeninfo(d, &info); }
+/* The AODF with a lastPinChange on PIN2 only (one changed since personalisation, as a card that
+ * keeps it and one that does not are both real). */
+static void b_aodf(struct sim_der *d)
+{
+	const char *changed[3] = { NULL, "20250102030405Z", "" };
+	sim_p15_aodf(d, changed);
+}
+
 static void b_cdf(struct sim_der *d) { sim_p15_cdf(d, &info); }
 
 /* Hand-made objects of other cards, built with the sim's DER writer so lengths are right. */
@@ -155,9 +163,14 @@ static void sim_files(void **state)
 	assert_string_equal(g_ti.manufacturer, "siths-bridge siths-cardsim");
 	free(f.p);
 
-	f = build(sim_p15_aodf);
+	f = build(b_aodf);
 	assert_int_equal(pa_aodf(f.p, f.n), DER_OK);
 	assert_int_equal(g_aodf.n, 3);
+	assert_string_equal(g_aodf.o[0].last_change, "");
+	assert_string_equal(g_aodf.o[1].last_change, "20250102030405Z");
+	assert_true(g_aodf.o[1].has_path); /* the path after it still parses */
+	assert_string_equal(g_aodf.o[2].last_change, "");
+	assert_false(g_aodf.o[1].flags & (P15_PIN_CHANGE_DISABLED | P15_PIN_UNBLOCK_DISABLED | P15_PIN_NEEDS_PADDING));
 	assert_string_equal(g_aodf.o[0].c.label, "legitimering");
 	assert_int_equal(g_aodf.o[0].ref, 1);
 	assert_int_equal(g_aodf.o[0].min_len, 6);
@@ -301,6 +314,10 @@ static void precise_errors(void **state)
 		  DER_E_VALUE, "min length > max length" },
 		{ pa_aodf, "30 15 30 00 30 03 04 01 01 A1 0C 30 0A 03 02 06 40 0A 01 01 02 01 06",
 		  DER_E_MISSING, "storedLength missing" },
+		{ pa_aodf, "30 1D 30 00 30 03 04 01 01 A1 14 30 12 03 02 06 40 0A 01 01 02 01 06 02 01 08 18 03 32 30 5A",
+		  DER_E_VALUE, "lastPinChange too short for a time" },
+		{ pa_aodf, "30 24 30 00 30 03 04 01 01 A1 1B 30 19 03 02 06 40 0A 01 01 02 01 06 02 01 08 "
+			   "18 0A 32 30 32 35 30 31 30 32 30 58", DER_E_VALUE, "lastPinChange with a letter" },
 		{ pa_cdf, "30 13 30 00 30 03 04 01 01 A1 0A 30 08 30 06 04 04 3F 00 43", DER_E_LENGTH, "path cut" },
 		{ pa_cdf, "30 0E 30 00 30 03 04 01 01 A1 05 30 03 04 01 00", DER_E_TAG, "certificate value not a path" },
 		{ pa_cdf, "30 11 30 00 30 05 04 01 01 01 00 A1 06 30 04 30 02 04 00", DER_E_VALUE, "BOOLEAN of length 0" },
@@ -354,7 +371,7 @@ static void nesting_bomb(void **state)
 static void every_truncation(void **state)
 {
 	(void)state;
-	void (*builders[])(struct sim_der *) = { sim_p15_aodf, sim_p15_prkdf, sim_p15_pukdf, b_cdf, b_tokeninfo, sim_p15_odf };
+	void (*builders[])(struct sim_der *) = { b_aodf, sim_p15_prkdf, sim_p15_pukdf, b_cdf, b_tokeninfo, sim_p15_odf };
 	any_parse parsers[] = { pa_aodf, pa_prkdf, pa_pukdf, pa_cdf, pa_ti, pa_odf };
 	for (size_t k = 0; k < 6; k++) {
 		struct file f = build(builders[k]);
@@ -381,7 +398,7 @@ static void fuzz(void **state)
 {
 	(void)state;
 	any_parse parsers[] = { pa_aodf, pa_prkdf, pa_pukdf, pa_cdf, pa_ti, pa_odf, pa_dir };
-	struct file f = build(sim_p15_aodf);
+	struct file f = build(b_aodf);
 	uint8_t r[600];
 	for (int i = 0; i < 30000; i++) {
 		RAND_bytes(r, sizeof(r));

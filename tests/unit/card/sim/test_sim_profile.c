@@ -67,6 +67,12 @@ static void reserve_card_with_two_codes(void **state)
 	assert_int_equal(load("{\"card_type\":\"reserve\",\"pins\":{\"pin1\":\"111111\",\"pin2\":\"222222\"}}",
 			      &p, err, sizeof(err)), SIM_OK);
 	assert_string_equal(p.pin2, "222222");
+	assert_true(p.pin2_activated);
+	/* The letter's two codes, PIN2 not yet activated: its value is the security code. */
+	assert_int_equal(load("{\"card_type\":\"reserve\",\"pin2_activated\":false,\"pins\":{\"pin1\":\"24681357\"}}",
+			      &p, err, sizeof(err)), SIM_OK);
+	assert_false(p.pin2_activated);
+	assert_string_equal(p.pin2, "24681357");
 }
 
 static void malformed_card_files(void **state)
@@ -82,6 +88,10 @@ static void malformed_card_files(void **state)
 		{ "{\"pins\":{\"pin1\":\"12345\"}}", "pin1" }, { "{\"pins\":{\"pin2\":\"12345a\"}}", "pin1 and pin2" },
 		{ "{\"pins\":{\"puk\":\"1234567\"}}", "puk" }, { "{\"pins\":[]}", "pins" },
 		{ "{\"with_signature_certificate\":1}", "with_signature_certificate" },
+		{ "{\"pin2_activated\":\"no\"}", "pin2_activated" },
+		{ "{\"pin2_activated\":false}", "needs card_type reserve" },
+		{ "{\"card_type\":\"reserve\",\"pin2_activated\":false,\"with_signature_certificate\":true}",
+		  "no with_signature_certificate" },
 		{ "{\"upn\":\"a\\u0000b\"}", "card.json" }, { "{\"a\":1,\"a\":2}", "duplicate" },
 		{ "{\"organisation\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", "organisation" },
