@@ -7,19 +7,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-declare -A took
-status=0
-step() { # step NAME CMD...: runs CMD, records its time, remembers a failure
-  local name=$1 t0=$SECONDS rc=0; shift
-  echo "== fresh-debian: $name ==" >&2
-  "$@" || rc=$?
-  took[$name]="$((SECONDS - t0)) s$([ $rc -eq 0 ] || echo ", FAILED ($rc)")"
-  [ $rc -eq 0 ] || status=1
-  return $rc
-}
-
 # ---- first half, on the host: the root (tests/lib/debroot.sh) and the checkout in it -------------
 
+DEBROOT_TAG=fresh-debian
 . "$top/tests/lib/debroot.sh"
 
 # The checkout as a clone has it, in /root, where a new user clones to.
@@ -87,10 +77,10 @@ count_packages() {
 inside() {
   local k
   debroot_mount
-  step packages count_packages || true
-  step test run_tests || true
-  step test-again run_tests_again || true
-  step demo run_demo || true
+  debroot_step packages count_packages || true
+  debroot_step test run_tests || true
+  debroot_step test-again run_tests_again || true
+  debroot_step demo run_demo || true
   for k in packages test test-again demo; do echo "$k=${took[$k]}"; done > "$root/fresh-times"
   # The first run's own summary (the whole suite; the second ran the unit tests only).
   { cat "$root/fresh-packages" 2>/dev/null || true
@@ -114,7 +104,7 @@ chmod 755 "$root"
 trap 'debroot_cleanup "${SITHS_FRESH_KEEP:-}"' EXIT
 t_all=$SECONDS
 
-if step debootstrap debroot_make && step export export_checkout; then
+if debroot_step debootstrap debroot_make && debroot_step export export_checkout; then
   debroot_proxy_env
   unshare --mount --propagation private "$0" --inside "$root" || status=1
   [ -s "$root/fresh-times" ] && while IFS='=' read -r k v; do took[$k]=$v; done < "$root/fresh-times"

@@ -4,6 +4,19 @@
 # debroot_mount must run in a private mount namespace (unshare --mount --propagation private), so
 # that every mount disappears with it and nothing can reach the host's /dev, /proc or /sys.
 
+# debroot_step NAME CMD...: runs CMD, records its time in took[NAME] (", FAILED (rc)" appended when it
+# failed) and sets status=1 on a failure; returns CMD's exit code. DEBROOT_TAG names the caller.
+declare -gA took
+status=0
+debroot_step() {
+  local name=$1 t0=$SECONDS rc=0; shift
+  echo "== ${DEBROOT_TAG:-debroot}: $name ==" >&2
+  "$@" || rc=$?
+  took[$name]="$((SECONDS - t0)) s$([ $rc -eq 0 ] || echo ", FAILED ($rc)")"
+  [ $rc -eq 0 ] || status=1
+  return $rc
+}
+
 # debootstrap, installed when missing.
 debroot_need_tools() {
   command -v debootstrap >/dev/null && return 0
@@ -87,11 +100,14 @@ debroot_mount() {
   mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
 }
 
-debroot_run() { # debroot_run DIR CMD: CMD by /bin/sh in a root login's environment, in DIR
+debroot_run() { debroot_chroot "" "$@"; }     # debroot_run DIR CMD: CMD by /bin/sh in DIR
+debroot_exec() { debroot_chroot exec "$@"; }  # the same in place of the caller: after
+                                              # "debroot_exec DIR 'exec CMD' &", $! is CMD's pid
+debroot_chroot() { # in a root login's environment
   # shellcheck disable=SC2086 # the proxy settings are NAME=value words
-  chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb \
+  $1 chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${DEBROOT_PROXY_ENV:-} \
-    /bin/sh -c "cd $1 && $2"
+    /bin/sh -c "cd $2 && $3"
 }
 
 # Processes still running inside the root are the caller's (nothing else runs there): stopped by
