@@ -2,7 +2,8 @@
 # Proves the Debian packages the way an admin meets them: builds them (build-deb.sh), runs lintian,
 # debootstraps a fresh Debian 12 root (tests/lib/debroot.sh) and there installs both with apt-get,
 # checks their files, man pages and configuration file, runs the virtual card in pcscd through the
-# packaged reader and the daemon as the packaged unit starts it (in a private network namespace),
+# vpcd reader that comes with them and the daemon as the packaged unit starts it (in a private
+# network namespace),
 # asks /health over TLS against the CA the packaged localhost-ca.sh made, then purges both and
 # compares the root's file list with the one taken before the install. Prints each step's time.
 # Needs root. SITHS_PKG_KEEP=1 keeps the root (its path is printed) for a look afterwards.
@@ -91,7 +92,7 @@ files() {
   [ $missing -eq 0 ] || return 1
   for f in /usr/bin/siths-bridge /usr/libexec/siths-bridge/localhost-ca.sh /usr/share/siths-bridge/www/index.html \
            /usr/share/siths-bridge/trust-localhost-ca.sh /lib/systemd/system/siths-bridge.service \
-           /usr/share/doc/siths-bridge/README.Debian.gz /usr/bin/siths-cardsim /etc/reader.conf.d/siths-cardsim \
+           /usr/share/doc/siths-bridge/README.Debian.gz /usr/bin/siths-cardsim /etc/reader.conf.d/vpcd \
            /usr/share/siths-bridge-cardsim/test-siths-pki.sh; do
     [ -e "$root$f" ] || fail "$f is not installed" || return 1
   done
@@ -183,19 +184,23 @@ import json, sys
 h = json.load(open(sys.argv[1]))
 print("  /health:", json.dumps(h), file=sys.stderr)
 ok = h["status"] == "ok" and h["version"] == sys.argv[2] and h["pcsc"]["reachable"] is True \
-    and h["pcsc"]["cards"] >= 1
+    and h["pcsc"]["cards"] == 1
 sys.exit(0 if ok else 1)
 EOF
   in_root "curl -fsS --noproxy '*' --max-time 20 -H 'Sec-Fetch-Site: same-origin' https://localhost:${https##*:}/v1/readers" \
     > "$root/pkgtest/readers.json" || fail "/v1/readers with the system store's trust failed" || return 1
-  grep -q '"SITHS cardsim' "$root/pkgtest/readers.json" ||
-    fail "no 'SITHS cardsim' reader in /v1/readers: $(cat "$root/pkgtest/readers.json")"
+  python3 - "$root/pkgtest/readers.json" <<'EOF' || fail "the card is not in 'Virtual PCD 00 00' alone"
+import json, sys
+r = json.load(open(sys.argv[1]))["readers"]
+print("  /v1/readers:", ", ".join(f'{x["name"]}{" (card)" if x["card_present"] else ""}' for x in r), file=sys.stderr)
+sys.exit(0 if [x["name"] for x in r if x["card_present"]] == ["Virtual PCD 00 00"] else 1)
+EOF
 }
 
 run_checks() {
   local port pre exec https
   ip link set lo up
-  port=$(sed -nE 's/^CHANNELID[[:space:]]+(0x[0-9A-Fa-f]+).*/\1/p' "$root/etc/reader.conf.d/siths-cardsim")
+  port=$(sed -nE 's/^CHANNELID[[:space:]]+(0x[0-9A-Fa-f]+).*/\1/p' "$root/etc/reader.conf.d/vpcd")
   port=$((port))
   # pcscd's debug log says when it is ready, after its readers (so vpcd) listen.
   start_logged pcscd 'pcscd --foreground --debug' 'daemon ready' || return 1
@@ -207,8 +212,8 @@ run_checks() {
   ln -s private/siths-bridge "$root/var/lib/siths-bridge"
   pre=$(unit_command ExecStartPre) && exec=$(unit_command ExecStart) || return 1
   in_root "$pre" >&2 || return 1
-  # Ready, and the card read in the packaged reader.
-  start_logged bridge "$exec" ' ready https=' ': card .* in "SITHS cardsim ' || return 1
+  # Ready, and the card read in vpcd's reader.
+  start_logged bridge "$exec" ' ready https=' ': card .* in "Virtual PCD 00 00"' || return 1
   https=$(sed -nE 's/.* ready https=([^ ]+) .*/\1/p' "$root/pkgtest/bridge.log")
   # The system-store half of trust-localhost-ca.sh (root's NSS database is the home side).
   in_root '/usr/share/siths-bridge/trust-localhost-ca.sh install /var/lib/siths-bridge/certs/ca.pem' >&2 &&
