@@ -69,45 +69,59 @@ man_covers_help() {
 # Every key the daemon takes in a file (its options with a value, but config) is in the conffile,
 # commented out; uncommented (with an existing user for allow-uid), the daemon loads every line.
 conffile_covers_keys() {
-  local conf="$root/etc/siths-bridge/siths-bridge.conf" k missing=""
+  local conf="$root/etc/siths-bridge/siths-bridge.conf" k missing="" rc=0
   for k in $(in_root 'siths-bridge --help' | sed -nE 's/^ +--([a-z-]+) [A-Z].*/\1/p'); do
     [ "$k" = config ] && continue
     grep -qE "^#$k = " "$conf" || missing="$missing $k"
   done
-  [ -z "$missing" ] || fail "siths-bridge.conf lacks the keys$missing"
-  grep -qE '^[^#[:space:]]' "$conf" && fail "siths-bridge.conf sets a key (all must be commented out)"
+  [ -z "$missing" ] || { say "siths-bridge.conf lacks the keys$missing"; rc=1; }
+  if grep -E '^[^#[:space:]]' "$conf" >&2; then say "siths-bridge.conf sets a key (all must be commented out)"; rc=1; fi
   sed -nE 's/^#([a-z-]+ = .*)/\1/p' "$conf" | sed -E 's/^allow-uid = .*/allow-uid = root/' \
     > "$root/pkgtest/all-keys.conf"
   in_root 'siths-bridge --config /pkgtest/all-keys.conf --help >/dev/null' ||
-    fail "the daemon refused siths-bridge.conf with every key uncommented"
+    { say "the daemon refused siths-bridge.conf with every key uncommented"; rc=1; }
+  return $rc
 }
 
-files() {
-  local p f missing=0
+# Every file dpkg lists for the two packages is there, and the ones the rest relies on.
+installed_files() {
+  local p f rc=0
   for p in siths-bridge siths-bridge-cardsim; do
     while IFS= read -r f; do
-      [ -e "$root$f" ] || { say "$p: $f is missing"; missing=1; }
+      [ -e "$root$f" ] || { say "$p: $f is missing"; rc=1; }
     done < <(in_root "dpkg -L $p")
   done
-  [ $missing -eq 0 ] || return 1
   for f in /usr/bin/siths-bridge /usr/libexec/siths-bridge/localhost-ca.sh /usr/share/siths-bridge/www/index.html \
            /usr/share/siths-bridge/trust-localhost-ca.sh /lib/systemd/system/siths-bridge.service \
            /usr/share/doc/siths-bridge/README.Debian.gz /usr/bin/siths-cardsim /etc/reader.conf.d/vpcd \
            /usr/share/siths-bridge-cardsim/test-siths-pki.sh; do
-    [ -e "$root$f" ] || fail "$f is not installed" || return 1
+    [ -e "$root$f" ] || { say "$f is not installed"; rc=1; }
   done
-  # The main package carries no test tool.
-  in_root 'dpkg -L siths-bridge' | grep -E 'cardsim|test-siths-pki' && fail "siths-bridge ships a test tool" && return 1
+  return $rc
+}
+
+# The main package carries no test tool; its configuration is a conffile; its unit is not enabled.
+package_rules() {
+  local rc=0
+  in_root 'dpkg -L siths-bridge' | grep -E 'cardsim|test-siths-pki' >&2 && { say "siths-bridge ships a test tool"; rc=1; }
   in_root "dpkg-query -W -f='\${Conffiles}' siths-bridge" | grep -q '/etc/siths-bridge/siths-bridge.conf ' ||
-    fail "siths-bridge.conf is not a conffile" || return 1
-  # Installed, not enabled.
-  if ls "$root"/etc/systemd/system/*.wants/siths-bridge.service >/dev/null 2>&1; then
-    fail "siths-bridge.service was enabled"; return 1
+    { say "siths-bridge.conf is not a conffile"; rc=1; }
+  if ls "$root"/etc/systemd/system/*.wants/siths-bridge.service >&2 2>/dev/null; then
+    say "siths-bridge.service was enabled"; rc=1
   fi
   in_root 'siths-bridge --help >/dev/null && siths-bridge --version' | grep -qx "siths-bridge $version" ||
-    fail "siths-bridge --version is not $version" || return 1
-  man_covers_help siths-bridge siths-bridge.1 && man_covers_help siths-cardsim siths-cardsim.1 &&
-    conffile_covers_keys
+    { say "siths-bridge --help or --version failed, or the version is not $version"; rc=1; }
+  return $rc
+}
+
+files() { # every check runs, so that one run names every problem
+  local rc=0
+  installed_files || rc=1
+  package_rules || rc=1
+  man_covers_help siths-bridge siths-bridge.1 || rc=1
+  man_covers_help siths-cardsim siths-cardsim.1 || rc=1
+  conffile_covers_keys || rc=1
+  return $rc
 }
 
 purge() {
