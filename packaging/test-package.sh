@@ -1,12 +1,11 @@
 #!/bin/bash
 # Proves the Debian packages the way an admin meets them: builds them (build-deb.sh), runs lintian,
 # debootstraps a fresh Debian 12 root (tests/lib/debroot.sh) and there installs both with apt-get,
-# checks their files, man pages and configuration file, runs the virtual card in pcscd through the
-# vpcd reader that comes with them and the daemon as the packaged unit starts it (in a private
-# network namespace),
-# asks /health over TLS against the CA the packaged localhost-ca.sh made, then purges both and
-# compares the root's file list with the one taken before the install. Prints each step's time.
-# Needs root. SITHS_PKG_KEEP=1 keeps the root (its path is printed) for a look afterwards.
+# checks their files, man pages and configuration file; in a private network namespace it runs the
+# virtual card in pcscd through the vpcd reader that comes with them and the daemon as the packaged
+# unit starts it, and asks /health over TLS against the CA the packaged localhost-ca.sh made; then
+# purges both and compares the root's file list with the one taken before the install. Prints
+# each step's time. Needs root. SITHS_PKG_KEEP=1 keeps the root (its path is printed) afterwards.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 DEBROOT_TAG=test-package
@@ -44,8 +43,8 @@ prepare() {
 install_debs() {
   apt_root "install -y ./debs/siths-bridge_${version}_amd64.deb ./debs/siths-bridge-cardsim_${version}_amd64.deb" \
     > "$root/pkgtest/install.log" 2>&1 || { tail -n 30 "$root/pkgtest/install.log" >&2; return 1; }
-  grep -E '^(Setting up|Unpacking) ' "$root/pkgtest/install.log" | grep -c '^Setting up' |
-    xargs printf '  %s packages set up (the two and their dependencies, all from Debian 12)\n' >&2
+  grep -c '^Setting up ' "$root/pkgtest/install.log" |
+    xargs printf '  %s packages set up (the two and their dependencies from the Debian 12 sources)\n' >&2
 }
 
 # The long options a program's --help lists ("--name" words at the start of a line).
@@ -125,8 +124,8 @@ purge() {
   in_root 'dpkg -l siths-bridge siths-bridge-cardsim 2>/dev/null' | grep -E '^[a-z]{2} ' | grep -v '^un ' &&
     fail "dpkg still knows a package" && return 1
   snapshot "$root/pkgtest/after.list"
-  # What may differ: the test user's home and temporary and runtime files, apt's and dpkg's own
-  # databases, logs and caches.
+  # What may differ: the home of the test's user (root), the test's own folder, temporary and
+  # runtime files, apt's and dpkg's own databases, logs and caches.
   diff=$(diff "$root/pkgtest/before.list" "$root/pkgtest/after.list" | grep -E '^[<>]' |
     grep -vE '^. (root|tmp|run|pkgtest|var/lib/dpkg|var/lib/apt|var/cache/apt|var/cache/debconf)(/|	)' |
     grep -vE '^. var/log/(apt/|apt	|dpkg\.log|alternatives\.log)' || true)
