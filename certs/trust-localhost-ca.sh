@@ -1,9 +1,9 @@
 #!/bin/bash
 # trust-localhost-ca.sh — makes browsers and the system trust (or stop trusting) the local root CA
-# made by localhost-ca.sh. Without --nssdb it uses the system store (update-ca-certificates), the
-# NSS database Chromium uses (~/.pki/nssdb) and every Firefox profile; with --nssdb DIR (repeatable)
-# it touches only those databases (tests use a private one). It refuses a CA without critical name
-# constraints: only a root that cannot vouch for other sites may be installed this way.
+# made by localhost-ca.sh. Without --nssdb it uses the system store (update-ca-certificates; as root
+# only), the NSS database Chromium uses (~/.pki/nssdb) and every Firefox profile; with --nssdb DIR
+# (repeatable) it touches only those databases (tests use a private one). It refuses a CA without
+# critical name constraints: only a root that cannot vouch for other sites may be installed this way.
 #
 #   trust-localhost-ca.sh install CA.pem [--nssdb DIR]...
 #   trust-localhost-ca.sh uninstall      [--nssdb DIR]...
@@ -83,6 +83,8 @@ nss_install() {
 
 system_store() {
   command -v update-ca-certificates >/dev/null || { echo "trust: no update-ca-certificates, system store skipped"; return 0; }
+  # A desktop user trusts the CA in their own browsers; only root may change the system store.
+  [ "$(id -u)" -eq 0 ] || { echo "trust: not root, system store left as it is"; return 0; }
   if [ "$1" = install ]; then
     install -D -m 0644 "$ca" "$SYS_FILE"
     update-ca-certificates >/dev/null

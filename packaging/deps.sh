@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs what siths-bridge needs on Debian 12 (idempotent: no apt or download when everything is
 # present). `deps.sh` is what the demo needs: build, run, the virtual card, trusting the local CA.
-# `deps.sh --test` adds what the tests need; `deps.sh --list [--test]` prints the Debian packages
-# and installs nothing. Run as root (or with sudo available).
+# `deps.sh --test` adds what the tests need; `deps.sh --package` is what packaging/build-deb.sh
+# needs (the Build-Depends of packaging/debian/control, debhelper's tools and lintian);
+# `deps.sh --list [--test|--package]` prints the Debian packages and installs nothing. Run as root
+# (or with sudo available).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 PKGS="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libssl-dev openssl
@@ -11,9 +13,25 @@ procps"
 # opensc: the independent reader of our cards; gdb: a test that finds a process hung takes its
 # threads' stacks for the failure message. Node.js and npm come from node.sh, not from Debian.
 TEST_PKGS="libcmocka-dev opensc chromium gdb"
-test=false
-[ "${1:-}" = "--list" ] && { shift; [ "${1:-}" = "--test" ] && PKGS="$PKGS $TEST_PKGS"; echo $PKGS; exit 0; }
-[ "${1:-}" = "--test" ] && { test=true; PKGS="$PKGS $TEST_PKGS"; }
+# The package build's: Build-Depends from debian/control (one list, not two), version constraints
+# dropped, debhelper-compat (a name only debhelper provides) as debhelper.
+package_pkgs() {
+  awk '/^Build-Depends:/ { on = 1; sub(/^Build-Depends:/, ""); print; next }
+       on && /^[ \t]/ { print; next } { on = 0 }' "$here/debian/control" |
+    tr ',' '\n' | sed -e 's/[([].*//' -e 's/[[:space:]]//g' -e 's/^debhelper-compat$/debhelper/' |
+    grep -v '^$'
+  echo build-essential dpkg-dev fakeroot lintian
+}
+
+list=false test=false
+[ "${1:-}" = "--list" ] && { list=true; shift; }
+case "${1:-}" in
+  --test) test=true; PKGS="$PKGS $TEST_PKGS" ;;
+  --package) PKGS=$(package_pkgs | tr '\n' ' ') ;;
+  "") ;;
+  *) echo "usage: $0 [--list] [--test|--package]" >&2; exit 2 ;;
+esac
+if $list; then echo $PKGS; exit 0; fi
 
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 missing=""

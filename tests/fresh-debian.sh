@@ -7,117 +7,22 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-declare -A took
-status=0
-step() { # step NAME CMD...: runs CMD, records its time, remembers a failure
-  local name=$1 t0=$SECONDS rc=0; shift
-  echo "== fresh-debian: $name ==" >&2
-  "$@" || rc=$?
-  took[$name]="$((SECONDS - t0)) s$([ $rc -eq 0 ] || echo ", FAILED ($rc)")"
-  [ $rc -eq 0 ] || status=1
-  return $rc
-}
+# ---- first half, on the host: the root (tests/lib/debroot.sh) and the checkout in it -------------
 
-# ---- first half, on the host ------------------------------------------------------------------
+DEBROOT_TAG=fresh-debian
+. "$top/tests/lib/debroot.sh"
 
-# The Debian mirrors this machine uses (from its apt sources), else Debian's defaults.
-apt_uris() {
-  cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}'
-  grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'
-}
-
-# This machine's npm registry and CA file setting (a TLS-inspecting proxy needs the latter).
-npm_settings() {
-  registry=https://registry.npmjs.org/; cafile=""
-  . "$top/packaging/node.sh"
-  local nb
-  nb=$(siths_node_bindir 2>/dev/null) || return 0
-  registry=$(PATH="$nb:$PATH" npm config get registry)
-  cafile=$(PATH="$nb:$PATH" npm config get cafile)
-  [ "$cafile" != null ] || cafile=""
-}
-
-make_root() {
-  local mirror security
-  mirror=$(apt_uris | grep -E '/debian/?$' | head -n1 || true)
-  security=$(apt_uris | grep -E '/debian-security/?$' | head -n1 || true)
-  mirror=${mirror:-http://deb.debian.org/debian}; security=${security:-http://deb.debian.org/debian-security}
-  debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
-    { tail -n 30 "$root.log" >&2; rm -f "$root.log"; return 1; }
-  rm -f "$root.log"
-  # As an installed Debian 12 has them: the release, its updates and its security archive.
-  rm -f "$root/etc/apt/sources.list"
-  printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: %s\n\nTypes: deb\nURIs: %s\nSuites: bookworm-security\nComponents: main\nSigned-By: %s\n' \
-    "$mirror" /usr/share/keyrings/debian-archive-keyring.gpg "$security" /usr/share/keyrings/debian-archive-keyring.gpg \
-    > "$root/etc/apt/sources.list.d/debian.sources"
-  cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-  [ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
-  # A root without an init: packages must not start their services in it (as in any build chroot).
-  printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
-  chmod 755 "$root/usr/sbin/policy-rc.d"
-  copy_network_settings
-}
-
-# This machine's way out to the two registries: apt proxy settings, locally added CA certificates
-# (a TLS-inspecting proxy's), npm's registry and CA file. Nothing the project needs is copied.
-copy_network_settings() {
-  local n=0 f
-  grep -hsiE '^\s*Acquire::[a-z]+::Proxy' /etc/apt/apt.conf /etc/apt/apt.conf.d/* \
-    > "$root/etc/apt/apt.conf.d/90proxy" || rm -f "$root/etc/apt/apt.conf.d/90proxy"
-  mkdir -p "$root/usr/local/share/ca-certificates"
-  for f in /usr/local/share/ca-certificates/*.crt /etc/ssl/certs/*.pem; do
-    [ -f "$f" ] && [ ! -L "$f" ] || continue
-    n=$((n + 1)); cp "$f" "$root/usr/local/share/ca-certificates/host-$n.crt"
-  done
-  npm_settings
-  # Where this machine's npm trusts a CA file, the fresh root's npm trusts its system bundle,
-  # which holds the anchors copied above once ca-certificates is installed.
-  { echo "registry=$registry"; [ -z "$cafile" ] || echo "cafile=/etc/ssl/certs/ca-certificates.crt"; } \
-    > "$root/etc/npmrc"
-}
-
-# The checkout as a clone has it: tracked and new files, nothing that .gitignore keeps out.
+# The checkout as a clone has it, in /root, where a new user clones to.
 export_checkout() {
   local dst="$root/root/siths-bridge"
-  mkdir -p "$dst"
-  if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
-    git -C "$top" ls-files -z --cached --others --exclude-standard |
-      while IFS= read -r -d '' f; do [ -e "$top/$f" ] && printf '%s\0' "$f"; done |
-      tar -C "$top" --null -T - -cf - | tar -C "$dst" -xf -
-  else
-    tar -C "$top" --exclude='./build*' --exclude=node_modules --exclude=.git -cf - . | tar -C "$dst" -xf -
-  fi
+  "$top/packaging/export-tree.sh" "$top" "$dst"
   chmod -R u+rwX,go+rX "$dst"
-}
-
-cleanup() {
-  # Processes still running inside the root are ours (nothing else runs there): stop them by pid.
-  local p
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -KILL "${p#/proc/}" 2>/dev/null || true
-  done
-  if [ -n "${SITHS_FRESH_KEEP:-}" ]; then echo "fresh-debian: root kept in $root" >&2
-  else rm -rf --one-file-system "$root"; fi
 }
 
 # ---- second half, in a private mount namespace: every mount made here disappears with it, so
 # nothing can reach the host's /dev, /proc or /sys -------------------------------------------------
 
-in_root() { # in_root CMD: CMD in a root login's environment, in the checkout
-  # shellcheck disable=SC2086 # the proxy settings are NAME=value words
-  chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/sh TERM=dumb \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${SITHS_FRESH_PROXY_ENV:-} \
-    /bin/sh -c "cd /root/siths-bridge && $1"
-}
-
-mount_root() {
-  mount --bind "$root" "$root"          # unshare (pcscd, the tests) fails in a plain directory
-  mount -t proc proc "$root/proc"
-  mount -t sysfs sysfs "$root/sys"
-  mount --bind /dev "$root/dev"
-  mount --bind /dev/pts "$root/dev/pts"
-  mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
-}
+in_root() { debroot_run /root/siths-bridge "$1"; } # in_root CMD: CMD in the checkout, as root
 
 run_tests() { in_root tests/run.sh 2>&1 | tee "$root/fresh-test.log"; }
 
@@ -171,11 +76,11 @@ count_packages() {
 
 inside() {
   local k
-  mount_root
-  step packages count_packages || true
-  step test run_tests || true
-  step test-again run_tests_again || true
-  step demo run_demo || true
+  debroot_mount
+  debroot_step packages count_packages || true
+  debroot_step test run_tests || true
+  debroot_step test-again run_tests_again || true
+  debroot_step demo run_demo || true
   for k in packages test test-again demo; do echo "$k=${took[$k]}"; done > "$root/fresh-times"
   # The first run's own summary (the whole suite; the second ran the unit tests only).
   { cat "$root/fresh-packages" 2>/dev/null || true
@@ -193,21 +98,14 @@ fi
 # ---- main ---------------------------------------------------------------------------------------
 
 [ "$(id -u)" -eq 0 ] || { echo "fresh-debian: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
-command -v debootstrap >/dev/null || {
-  echo "fresh-debian: installing debootstrap" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >&2
-}
+debroot_need_tools
 root=$(mktemp -d /var/tmp/siths-fresh.XXXXXX)
 chmod 755 "$root"
-trap cleanup EXIT
+trap 'debroot_cleanup "${SITHS_FRESH_KEEP:-}"' EXIT
 t_all=$SECONDS
 
-if step debootstrap make_root && step export export_checkout; then
-  # Proxy settings, and CA bundle settings that point at the system's bundle, pass through.
-  SITHS_FRESH_PROXY_ENV=$(env | grep -E '^((https?|no)_proxy|(HTTPS?|NO)_PROXY|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|CURL_CA_BUNDLE)=[^ ]*$' |
-    tr '\n' ' ' || true)
-  export SITHS_FRESH_PROXY_ENV
+if debroot_step debootstrap debroot_make && debroot_step export export_checkout; then
+  debroot_proxy_env
   unshare --mount --propagation private "$0" --inside "$root" || status=1
   [ -s "$root/fresh-times" ] && while IFS='=' read -r k v; do took[$k]=$v; done < "$root/fresh-times"
 fi
