@@ -16,7 +16,8 @@ card_err apdu_encode(const struct apdu *a, uint8_t *buf, size_t cap, size_t *len
 	if (a->lc > 65535 || a->ne > APDU_MAX_DATA || (a->lc && !a->data))
 		return CARD_E_WRONG_LENGTH;
 	bool ext = a->extended || a->lc > 255 || a->ne > 256;
-	size_t need = 4 + (a->lc ? (ext ? 3 : 1) + a->lc : 0) + (a->ne ? (ext ? (a->lc ? 2 : 3) : 1) : 0);
+	size_t need =
+		4 + (a->lc ? (ext ? 3 : 1) + a->lc : 0) + (a->ne ? (ext ? (a->lc ? 2 : 3) : 1) : 0);
 	if (need > cap)
 		return CARD_E_WRONG_LENGTH;
 	size_t k = 0;
@@ -72,8 +73,8 @@ static card_err append(uint8_t *out, size_t cap, size_t *len, const uint8_t *p, 
 	return CARD_OK;
 }
 
-card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a,
-		       uint8_t *out, size_t cap, size_t *out_len, uint16_t *sw)
+card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a, uint8_t *out,
+		       size_t cap, size_t *out_len, uint16_t *sw)
 {
 	/* The command may carry a PIN (VERIFY): the buffer is wiped before it is freed. */
 	const size_t cmd_cap = 4 + 3 + 65535 + 2;
@@ -99,7 +100,9 @@ card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a,
 			e = CARD_E_COMM;
 			goto out;
 		}
-		struct apdu gr = { .cla = a->cla, .ins = 0xC0, .ne = (*sw & 0xFF) ? (*sw & 0xFF) : 256 };
+		struct apdu gr = { .cla = a->cla,
+				   .ins = 0xC0,
+				   .ne = (*sw & 0xFF) ? (*sw & 0xFF) : 256 };
 		if ((e = exchange(t, &gr, cmd, resp, &dn, sw)) != CARD_OK)
 			goto out;
 		if ((e = append(out, cap, &total, resp, dn)) != CARD_OK)
@@ -115,13 +118,14 @@ out:
 	return e;
 }
 
-card_err apdu_run(const struct apdu_transport *t, const struct apdu *a,
-		  uint8_t *out, size_t cap, size_t *out_len, uint16_t *sw)
+card_err apdu_run(const struct apdu_transport *t, const struct apdu *a, uint8_t *out, size_t cap,
+		  size_t *out_len, uint16_t *sw)
 {
 	uint16_t s = 0;
 	size_t dummy = 0;
 	uint8_t none[1];
-	card_err e = apdu_transmit(t, a, out ? out : none, out ? cap : 0, out_len ? out_len : &dummy, &s);
+	card_err e = apdu_transmit(t, a, out ? out : none, out ? cap : 0,
+				   out_len ? out_len : &dummy, &s);
 	if (sw)
 		*sw = s;
 	return e ? e : apdu_sw_err(s);
@@ -130,16 +134,29 @@ card_err apdu_run(const struct apdu_transport *t, const struct apdu *a,
 card_err apdu_sw_err(uint16_t sw)
 {
 	switch (sw) {
-	case 0x9000: case 0x6282: return CARD_OK;
-	case 0x6983: case 0x63C0: return CARD_E_PIN_BLOCKED;
+	case 0x9000:
+	case 0x6282: return CARD_OK;
+	case 0x6983:
+	case 0x63C0: return CARD_E_PIN_BLOCKED;
 	case 0x6982: return CARD_E_SECURITY;
-	case 0x6985: case 0x6986: return CARD_E_CONDITIONS;
-	case 0x6A82: case 0x6A83: case 0x6A88: return CARD_E_FILE_NOT_FOUND;
-	case 0x6B00: case 0x6A84: return CARD_E_RANGE;
+	case 0x6985:
+	case 0x6986: return CARD_E_CONDITIONS;
+	case 0x6A82:
+	case 0x6A83:
+	case 0x6A88: return CARD_E_FILE_NOT_FOUND;
+	case 0x6B00:
+	case 0x6A84: return CARD_E_RANGE;
 	case 0x6700: return CARD_E_WRONG_LENGTH;
 	case 0x6A80: return CARD_E_WRONG_DATA;
-	case 0x6D00: case 0x6E00: case 0x6A81: case 0x6A86: case 0x6A87:
-	case 0x6881: case 0x6882: case 0x6883: case 0x6884: return CARD_E_NOT_SUPPORTED;
+	case 0x6D00:
+	case 0x6E00:
+	case 0x6A81:
+	case 0x6A86:
+	case 0x6A87:
+	case 0x6881:
+	case 0x6882:
+	case 0x6883:
+	case 0x6884: return CARD_E_NOT_SUPPORTED;
 	}
 	if ((sw & 0xFFF0) == 0x63C0)
 		return CARD_E_PIN_WRONG;

@@ -19,7 +19,7 @@
 #include "siths.h"
 
 #define MAX_SLOTS 16
-#define READ_ATTEMPTS 3  /* a card reset by another program while we read it is read again */
+#define READ_ATTEMPTS 3 /* a card reset by another program while we read it is read again */
 #define GONE_WAIT_MS 3000
 
 struct slot {
@@ -204,12 +204,14 @@ static void on_card_present(void *user, pcsc_monitor *mon, const char *name)
 		atr_hex(atr, pcsc_card_atr(pc, atr, sizeof(atr)), m.atr, sizeof(m.atr));
 		e = read_model(pc, &m, &l);
 	}
-	if (e == CARD_E_REMOVED || e == CARD_E_NO_SERVICE || e == CARD_E_NO_READER || e == CARD_E_CANCELLED)
+	if (e == CARD_E_REMOVED || e == CARD_E_NO_SERVICE || e == CARD_E_NO_READER ||
+	    e == CARD_E_CANCELLED)
 		goto out; /* the monitor reports what happened next */
 	if (e && m.status != CARD_STATUS_ERROR) {
 		m.status = CARD_STATUS_ERROR;
 		m.error = e;
-		snprintf(m.error_detail, sizeof(m.error_detail), "reading the card: %s", card_strerror(e));
+		snprintf(m.error_detail, sizeof(m.error_detail), "reading the card: %s",
+			 card_strerror(e));
 		siths_card_id(&m, m.id);
 	}
 	pthread_mutex_lock(&c->lock);
@@ -263,8 +265,12 @@ card_err card_core_start(card_event_fn fn, void *user, card_core **out)
 	c->fn = fn;
 	c->user = user;
 	struct pcsc_handlers h = {
-		.service = on_service, .reader_added = on_reader_added, .reader_removed = on_reader_removed,
-		.card_present = on_card_present, .card_absent = on_card_absent, .user = c,
+		.service = on_service,
+		.reader_added = on_reader_added,
+		.reader_removed = on_reader_removed,
+		.card_present = on_card_present,
+		.card_absent = on_card_absent,
+		.user = c,
 	};
 	card_err e = pcsc_monitor_start(&h, &c->mon);
 	if (e) {
@@ -493,8 +499,8 @@ static bool wait_gone(card_core *c, const char *id, long timeout_ms)
 
 bool card_gone(card_core *c, const char *id, card_err e)
 {
-	if (e == CARD_E_REMOVED || e == CARD_E_NO_CARD || e == CARD_E_NO_READER || e == CARD_E_NO_SERVICE ||
-	    e == CARD_E_RESET)
+	if (e == CARD_E_REMOVED || e == CARD_E_NO_CARD || e == CARD_E_NO_READER ||
+	    e == CARD_E_NO_SERVICE || e == CARD_E_RESET)
 		return true;
 	if (e != CARD_E_COMM && e != CARD_E_CARD_ERROR)
 		return false;

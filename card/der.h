@@ -12,15 +12,15 @@
 
 typedef enum {
 	DER_OK = 0,
-	DER_E_END,           /* no more TLVs (not an error for loops) */
-	DER_E_TRUNCATED,     /* a tag or length runs past the end of the data */
-	DER_E_LENGTH,        /* the length does not fit in the enclosing data or in 4 bytes */
-	DER_E_INDEFINITE,    /* indefinite length (0x80): not allowed in DER */
-	DER_E_TAG,           /* an unexpected tag, or a tag number too large */
-	DER_E_DEPTH,         /* nested deeper than DER_MAX_DEPTH */
-	DER_E_MISSING,       /* a mandatory element is absent */
-	DER_E_VALUE,         /* a value is malformed (empty path, integer too big, bad bit string) */
-	DER_E_TOO_MANY,      /* more objects than this reader keeps */
+	DER_E_END,        /* no more TLVs (not an error for loops) */
+	DER_E_TRUNCATED,  /* a tag or length runs past the end of the data */
+	DER_E_LENGTH,     /* the length does not fit in the enclosing data or in 4 bytes */
+	DER_E_INDEFINITE, /* indefinite length (0x80): not allowed in DER */
+	DER_E_TAG,        /* an unexpected tag, or a tag number too large */
+	DER_E_DEPTH,      /* nested deeper than DER_MAX_DEPTH */
+	DER_E_MISSING,    /* a mandatory element is absent */
+	DER_E_VALUE,      /* a value is malformed (empty path, integer too big, bad bit string) */
+	DER_E_TOO_MANY,   /* more objects than this reader keeps */
 } der_err;
 
 const char *der_strerror(der_err e);
@@ -33,11 +33,11 @@ struct der {
 };
 
 struct der_tlv {
-	uint32_t tag;        /* identifier octets as a number: 0x30, 0xA1, 0x7F49, 0x5F20 */
+	uint32_t tag; /* identifier octets as a number: 0x30, 0xA1, 0x7F49, 0x5F20 */
 	bool constructed;
 	const uint8_t *v;
 	size_t len;
-	size_t hdr;          /* bytes of identifier + length */
+	size_t hdr; /* bytes of identifier + length */
 };
 
 void der_init(struct der *d, const uint8_t *p, size_t n);
@@ -63,7 +63,7 @@ der_err der_enter(const struct der *parent, const struct der_tlv *t, struct der 
 der_err der_check_tree(const uint8_t *p, size_t n);
 
 /* Value readers. */
-der_err der_uint(const struct der_tlv *t, uint32_t *out);   /* non-negative, fits 32 bits */
+der_err der_uint(const struct der_tlv *t, uint32_t *out); /* non-negative, fits 32 bits */
 der_err der_bool(const struct der_tlv *t, bool *out);
 /* BIT STRING as named bits: bit i of *out is ASN.1 bit i (MSB of the first byte is bit 0);
  * bits beyond 31 are ignored. */

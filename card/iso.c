@@ -18,7 +18,8 @@ static void parse_fcp(const uint8_t *p, size_t n, struct iso_file *fi)
 	if (der_next(&d, &t) != DER_OK || (t.tag != 0x62 && t.tag != 0x6F) || der_enter(&d, &t, &c))
 		return;
 	while (der_next(&c, &v) == DER_OK) {
-		if ((v.tag == 0x80 || (v.tag == 0x81 && !fi->size_known)) && v.len >= 1 && v.len <= 4) {
+		if ((v.tag == 0x80 || (v.tag == 0x81 && !fi->size_known)) && v.len >= 1 &&
+		    v.len <= 4) {
 			size_t s = 0;
 			for (size_t i = 0; i < v.len; i++)
 				s = s << 8 | v.v[i];
@@ -172,7 +173,9 @@ static card_err read_ef(const struct apdu_transport *t, const struct iso_file *f
 		size_t want = end - offset - got > 256 ? 256 : end - offset - got;
 		size_t off = offset + got, rn = 0, ce = 0;
 		uint16_t sw = 0;
-		struct apdu a = { .ins = 0xB0, .p1 = (uint8_t)(off >> 8), .p2 = (uint8_t)off,
+		struct apdu a = { .ins = 0xB0,
+				  .p1 = (uint8_t)(off >> 8),
+				  .p2 = (uint8_t)off,
 				  .ne = exact ? want : 256 };
 		if ((e = apdu_transmit(t, &a, buf + got, want, &rn, &sw)) != CARD_OK)
 			break;

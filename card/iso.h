@@ -16,7 +16,7 @@
 
 struct iso_file {
 	bool size_known;
-	size_t size;             /* from FCP tag 80 (or 81) when size_known */
+	size_t size; /* from FCP tag 80 (or 81) when size_known */
 };
 
 /* Absolute path (must start with 3F00). Tries SELECT P1=08 first, then FID by FID from the MF
@@ -45,9 +45,9 @@ card_err iso_read_der(const struct apdu_transport *t, const struct iso_file *fi,
 		      size_t max, enum iso_der kind, uint8_t **out, size_t *len);
 
 struct iso_pin_status {
-	int tries_left;          /* -1 unknown */
+	int tries_left; /* -1 unknown */
 	bool blocked, verified;
-	bool activated;          /* false on 6984: reference data not usable yet (transport state) */
+	bool activated; /* false on 6984: reference data not usable yet (transport state) */
 };
 /* Empty VERIFY (case 1) for reference ref: 63Cx, 6983, 6984 or 9000. Never sends a PIN. */
 card_err iso_pin_status(const struct apdu_transport *t, uint8_t ref, struct iso_pin_status *st);

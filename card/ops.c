@@ -13,12 +13,12 @@
 #include "iso.h"
 
 #define SITHS_PIN_MAX 8
-#define CHUNK 255              /* UPDATE BINARY data per short APDU */
-#define MAX_OFFSET 0x7FFF      /* 15-bit offset of READ/UPDATE BINARY */
+#define CHUNK 255         /* UPDATE BINARY data per short APDU */
+#define MAX_OFFSET 0x7FFF /* 15-bit offset of READ/UPDATE BINARY */
 
 /* ---- PIN ---- */
 
-#define CODE_MAX 64            /* longest code this core sends (p15.c bounds min/max lengths) */
+#define CODE_MAX 64 /* longest code this core sends (p15.c bounds min/max lengths) */
 
 static bool code_ok(unsigned min_len, unsigned max_len, const char *pin)
 {
@@ -41,7 +41,8 @@ bool ops_pin_format_ok(const struct card_pin *p, const char *pin)
 
 /* One code as the command data the AODF describes: its digits in ASCII (ascii-numeric and UTF-8
  * are the same for digits), padded with padChar to storedLength when needs-padding is set. */
-static card_err encode(const struct siths_pin *p, const char *pin, uint8_t *out, size_t cap, size_t *len)
+static card_err encode(const struct siths_pin *p, const char *pin, uint8_t *out, size_t cap,
+		       size_t *len)
 {
 	if (!p->present || (p->type != P15_PIN_TYPE_ASCII && p->type != P15_PIN_TYPE_UTF8))
 		return CARD_E_NOT_SUPPORTED;
@@ -59,8 +60,8 @@ static card_err encode(const struct siths_pin *p, const char *pin, uint8_t *out,
 }
 
 /* Sends one PIN command (never again, whatever comes back) and maps its status word. */
-static card_err pin_cmd(const struct apdu_transport *t, uint8_t ins, uint8_t ref, const uint8_t *data,
-			size_t n, int *tries_left)
+static card_err pin_cmd(const struct apdu_transport *t, uint8_t ins, uint8_t ref,
+			const uint8_t *data, size_t n, int *tries_left)
 {
 	uint16_t sw = 0;
 	struct apdu a = { .ins = ins, .p2 = ref, .data = data, .lc = n };
@@ -100,8 +101,8 @@ card_err ops_verify(const struct apdu_transport *t, const struct siths_pin *p, c
 struct two_codes {
 	uint8_t ins;
 	uint32_t disabled;
-	const struct siths_pin *pin;          /* the PIN the command is for (P2, second code) */
-	const struct siths_pin *first_rules;  /* how the first code is encoded */
+	const struct siths_pin *pin;         /* the PIN the command is for (P2, second code) */
+	const struct siths_pin *first_rules; /* how the first code is encoded */
 	char *first, *second;
 	bool verify_after;
 };
@@ -113,12 +114,14 @@ static card_err send_two(const struct apdu_transport *t, const struct two_codes 
 	card_err e = CARD_E_NOT_SUPPORTED;
 	if (tries_left)
 		*tries_left = -1;
-	if (!(c->pin->flags & c->disabled) && (e = encode(c->first_rules, c->first, data, CODE_MAX, &k)) == CARD_OK &&
+	if (!(c->pin->flags & c->disabled) &&
+	    (e = encode(c->first_rules, c->first, data, CODE_MAX, &k)) == CARD_OK &&
 	    (e = encode(c->pin, c->second, data + k, CODE_MAX, &m)) == CARD_OK)
 		e = pin_cmd(t, c->ins, c->pin->ref, data, k + m, tries_left);
 	if (!e && c->verify_after) {
 		e = pin_cmd(t, 0x20, c->pin->ref, data, k, NULL);
-		if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED || e == CARD_E_PIN_NOT_ACTIVATED)
+		if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED ||
+		    e == CARD_E_PIN_NOT_ACTIVATED)
 			e = CARD_E_CARD_ERROR;
 	}
 	OPENSSL_cleanse(data, sizeof(data));
@@ -167,8 +170,12 @@ card_err ops_sign(const struct apdu_transport *t, enum card_key use, uint8_t key
 	card_err e = mse_set(t, use == CARD_KEY_AUTH ? 0xA4 : 0xB6, key_ref);
 	if (e)
 		return e;
-	struct apdu a = { .ins = use == CARD_KEY_AUTH ? 0x88 : 0x2A, .p1 = use == CARD_KEY_AUTH ? 0x00 : 0x9E,
-			  .p2 = use == CARD_KEY_AUTH ? 0x00 : 0x9A, .data = data, .lc = n, .ne = 256 };
+	struct apdu a = { .ins = use == CARD_KEY_AUTH ? 0x88 : 0x2A,
+			  .p1 = use == CARD_KEY_AUTH ? 0x00 : 0x9E,
+			  .p2 = use == CARD_KEY_AUTH ? 0x00 : 0x9A,
+			  .data = data,
+			  .lc = n,
+			  .ne = 256 };
 	e = apdu_run(t, &a, sig, cap, sig_len, NULL);
 	if (!e && *sig_len == 0)
 		e = CARD_E_BAD_DATA;
@@ -226,11 +233,14 @@ card_err ops_generate(const struct apdu_transport *t, uint8_t key_ref, struct ca
 
 /* ---- the certificate write ---- */
 
-static card_err update_binary(const struct apdu_transport *t, size_t off, const uint8_t *p, size_t n)
+static card_err update_binary(const struct apdu_transport *t, size_t off, const uint8_t *p,
+			      size_t n)
 {
 	if (off + n > MAX_OFFSET + 1)
 		return CARD_E_RANGE;
-	struct apdu a = { .ins = 0xD6, .p1 = (uint8_t)(off >> 8), .p2 = (uint8_t)off, .data = p, .lc = n };
+	struct apdu a = {
+		.ins = 0xD6, .p1 = (uint8_t)(off >> 8), .p2 = (uint8_t)off, .data = p, .lc = n
+	};
 	return apdu_run(t, &a, NULL, 0, NULL, NULL);
 }
 
@@ -272,17 +282,18 @@ card_err ops_cdf_entry(const struct siths_layout *l, size_t cert_len, uint8_t *o
 		memmove(ln + 1, ln, nl++);
 		ln[0] = 0;
 	}
-	bool ok = put_tlv(common, sizeof common, &kc, 0x0C, (const uint8_t *)label, sizeof(label) - 1) &&
-		  put_tlv(common, sizeof common, &kc, 0x03, flags, sizeof flags) &&
-		  put_tlv(cls, sizeof cls, &kl, 0x04, l->sign_id.b, l->sign_id.len) &&
-		  put_tlv(path, sizeof path, &kp, 0x04, l->sign_cert.b, l->sign_cert.len) &&
-		  put_tlv(path, sizeof path, &kp, 0x02, index0, 1) &&
-		  put_tlv(path, sizeof path, &kp, 0x80, ln, nl) &&
-		  put_hdr(attrs, sizeof attrs, &ka, 0x30, kp + 2) &&
-		  put_tlv(attrs, sizeof attrs, &ka, 0x30, path, kp) &&
-		  put_tlv(body, sizeof body, &kb, 0x30, common, kc) &&
-		  put_tlv(body, sizeof body, &kb, 0x30, cls, kl) &&
-		  put_tlv(body, sizeof body, &kb, 0xA1, attrs, ka);
+	bool ok = put_tlv(common, sizeof common, &kc, 0x0C, (const uint8_t *)label,
+			  sizeof(label) - 1) &&
+		put_tlv(common, sizeof common, &kc, 0x03, flags, sizeof flags) &&
+		put_tlv(cls, sizeof cls, &kl, 0x04, l->sign_id.b, l->sign_id.len) &&
+		put_tlv(path, sizeof path, &kp, 0x04, l->sign_cert.b, l->sign_cert.len) &&
+		put_tlv(path, sizeof path, &kp, 0x02, index0, 1) &&
+		put_tlv(path, sizeof path, &kp, 0x80, ln, nl) &&
+		put_hdr(attrs, sizeof attrs, &ka, 0x30, kp + 2) &&
+		put_tlv(attrs, sizeof attrs, &ka, 0x30, path, kp) &&
+		put_tlv(body, sizeof body, &kb, 0x30, common, kc) &&
+		put_tlv(body, sizeof body, &kb, 0x30, cls, kl) &&
+		put_tlv(body, sizeof body, &kb, 0xA1, attrs, ka);
 	*len = 0;
 	if (!ok || !put_tlv(out, cap, len, 0x30, body, kb))
 		return CARD_E_INTERNAL;
@@ -295,8 +306,8 @@ static bool is_sign_entry(const struct siths_layout *l, const struct der_tlv *e)
 	struct der d, c;
 	struct der_tlv common, cls, id;
 	der_init(&d, e->v, e->len);
-	if (der_expect(&d, 0x30, &common) || der_expect(&d, 0x30, &cls) || der_enter(&d, &cls, &c) ||
-	    der_expect(&c, 0x04, &id))
+	if (der_expect(&d, 0x30, &common) || der_expect(&d, 0x30, &cls) ||
+	    der_enter(&d, &cls, &c) || der_expect(&c, 0x04, &id))
 		return false;
 	return id.len == l->sign_id.len && memcmp(id.v, l->sign_id.b, id.len) == 0;
 }
@@ -355,7 +366,8 @@ card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_
 			     const uint8_t *der, size_t n, card_progress_fn fn, void *user)
 {
 	uint8_t *cdf = NULL, *back = NULL, entry[160], zeros[CHUNK] = { 0 };
-	size_t cdf_len = 0, cdf_size = 0, end = 0, old = SIZE_MAX, old_len = 0, elen = 0, back_len = 0;
+	size_t cdf_len = 0, cdf_size = 0, end = 0, old = SIZE_MAX, old_len = 0, elen = 0,
+	       back_len = 0;
 	struct iso_file fi;
 	card_err e;
 	if ((e = ops_cdf_entry(l, n, entry, sizeof(entry) - 2, &elen)) != CARD_OK)

@@ -5,9 +5,16 @@
 
 #include <string.h>
 
-const uint8_t p15_aid[12] = { 0xA0, 0x00, 0x00, 0x00, 0x63, 0x50, 0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35 };
+const uint8_t p15_aid[12] = {
+	0xA0, 0x00, 0x00, 0x00, 0x63, 0x50, 0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35
+};
 
-#define TRY(x) do { der_err e_ = (x); if (e_ != DER_OK) return e_; } while (0)
+#define TRY(x)                     \
+	do {                       \
+		der_err e_ = (x);  \
+		if (e_ != DER_OK)  \
+			return e_; \
+	} while (0)
 
 bool p15_path_absolute(const struct p15_path *p)
 {
@@ -169,15 +176,12 @@ der_err p15_parse_tokeninfo(const uint8_t *p, size_t n, struct p15_tokeninfo *ou
 			if (!out->manufacturer[0])
 				TRY(der_string(&v, out->manufacturer, sizeof(out->manufacturer)));
 			break;
-		case 0x80:
-			TRY(der_string(&v, out->label, sizeof(out->label)));
-			break;
+		case 0x80: TRY(der_string(&v, out->label, sizeof(out->label))); break;
 		case 0x03:
 			TRY(der_bits(&v, &out->flags));
 			have_flags = true;
 			break;
-		default:
-			break; /* later versions add fields: tolerated */
+		default: break; /* later versions add fields: tolerated */
 		}
 	}
 	if (e != DER_E_END)
@@ -191,10 +195,10 @@ der_err p15_parse_tokeninfo(const uint8_t *p, size_t n, struct p15_tokeninfo *ou
  * [1] typeAttributes }. Leaves `klass` and the content of [1] open for the caller. */
 struct obj {
 	struct p15_common common;
-	struct der body;          /* inside the object */
-	struct der_tlv klass;     /* class attributes (SEQUENCE) */
-	struct der type;          /* inside [1] */
-	struct der_tlv type_first;/* the first element inside [1] */
+	struct der body;           /* inside the object */
+	struct der_tlv klass;      /* class attributes (SEQUENCE) */
+	struct der type;           /* inside [1] */
+	struct der_tlv type_first; /* the first element inside [1] */
 };
 
 static der_err parse_common(const struct der *parent, const struct der_tlv *t, struct p15_common *c)
@@ -350,7 +354,8 @@ static der_err key_common(struct obj *o, struct p15_key *k)
 	return DER_OK;
 }
 
-static der_err one_key(const struct der *d, const struct der_tlv *t, struct p15_keys *ks, bool public)
+static der_err one_key(const struct der *d, const struct der_tlv *t, struct p15_keys *ks,
+		       bool public)
 {
 	struct obj o;
 	struct p15_key k;

@@ -19,17 +19,17 @@
 
 struct reader {
 	char *name;
-	DWORD state;     /* last dwEventState, fed back as dwCurrentState */
-	bool present;    /* card present as last reported */
+	DWORD state;  /* last dwEventState, fed back as dwCurrentState */
+	bool present; /* card present as last reported */
 };
 
 struct pcsc_monitor {
 	struct pcsc_handlers h;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;      /* signalled on stop (back-off wait) and on thread exit */
+	pthread_cond_t cond; /* signalled on stop (back-off wait) and on thread exit */
 	bool stopping, exited, ctx_valid;
-	SCARDCONTEXT ctx;         /* written by the monitor thread under lock */
+	SCARDCONTEXT ctx; /* written by the monitor thread under lock */
 	struct reader readers[MAX_READERS];
 	size_t n_readers;
 	DWORD pnp_state;
@@ -49,10 +49,14 @@ static card_err map_rv(LONG rv)
 {
 	switch (rv) {
 	case SCARD_S_SUCCESS: return CARD_OK;
-	case SCARD_W_REMOVED_CARD: case SCARD_E_NO_SMARTCARD: return CARD_E_REMOVED;
+	case SCARD_W_REMOVED_CARD:
+	case SCARD_E_NO_SMARTCARD: return CARD_E_REMOVED;
 	case SCARD_W_RESET_CARD: return CARD_E_RESET;
-	case SCARD_E_NO_SERVICE: case SCARD_E_SERVICE_STOPPED: case SCARD_F_COMM_ERROR: return CARD_E_NO_SERVICE;
-	case SCARD_E_READER_UNAVAILABLE: case SCARD_E_UNKNOWN_READER: return CARD_E_NO_READER;
+	case SCARD_E_NO_SERVICE:
+	case SCARD_E_SERVICE_STOPPED:
+	case SCARD_F_COMM_ERROR: return CARD_E_NO_SERVICE;
+	case SCARD_E_READER_UNAVAILABLE:
+	case SCARD_E_UNKNOWN_READER: return CARD_E_NO_READER;
 	case SCARD_E_SHARING_VIOLATION: return CARD_E_SHARING;
 	case SCARD_E_CANCELLED: return CARD_E_CANCELLED;
 	case SCARD_E_NO_MEMORY: return CARD_E_NOMEM;
@@ -101,12 +105,13 @@ card_err pcsc_card_open(pcsc_monitor *m, const char *reader, pcsc_card **out)
 	if (m) {
 		c->ctx = m->ctx;
 	} else {
-		if ((e = map_rv(SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &c->ctx))) != CARD_OK)
+		if ((e = map_rv(SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &c->ctx))) !=
+		    CARD_OK)
 			goto fail;
 		c->own_ctx = true;
 	}
-	e = map_rv(SCardConnect(c->ctx, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-				&c->h, &c->proto));
+	e = map_rv(SCardConnect(c->ctx, reader, SCARD_SHARE_SHARED,
+				SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &c->h, &c->proto));
 	if (e) {
 		c->h = 0;
 		goto fail;
@@ -142,8 +147,9 @@ card_err pcsc_card_reconnect(pcsc_card *c, bool reset)
 	if (c->in_tx)
 		SCardEndTransaction(c->h, SCARD_LEAVE_CARD);
 	c->in_tx = false;
-	card_err e = map_rv(SCardReconnect(c->h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-					  reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD, &c->proto));
+	card_err e = map_rv(SCardReconnect(c->h, SCARD_SHARE_SHARED,
+					   SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+					   reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD, &c->proto));
 	return e ? e : begin(c);
 }
 
@@ -243,7 +249,8 @@ static card_err sync_readers(pcsc_monitor *m)
 		char *name = strdup(p);
 		if (!name)
 			break;
-		m->readers[m->n_readers++] = (struct reader){ .name = name, .state = SCARD_STATE_UNAWARE };
+		m->readers[m->n_readers++] =
+			(struct reader){ .name = name, .state = SCARD_STATE_UNAWARE };
 		if (m->h.reader_added)
 			m->h.reader_added(m->h.user, name);
 	}
@@ -257,7 +264,8 @@ static card_err sync_readers(pcsc_monitor *m)
 static void reader_changed(pcsc_monitor *m, struct reader *r, DWORD ev)
 {
 	bool now = (ev & SCARD_STATE_PRESENT) && !(ev & SCARD_STATE_EMPTY);
-	bool swapped = now && r->present && (ev >> 16) != (r->state >> 16) && r->state != SCARD_STATE_UNAWARE;
+	bool swapped = now && r->present && (ev >> 16) != (r->state >> 16) &&
+		r->state != SCARD_STATE_UNAWARE;
 	if (r->present && (!now || swapped)) {
 		r->present = false;
 		if (m->h.card_absent)
@@ -294,7 +302,8 @@ static card_err wait_once(pcsc_monitor *m)
 	for (size_t i = 0; i < n && i < m->n_readers; i++) {
 		if (!(st[i].dwEventState & SCARD_STATE_CHANGED))
 			continue;
-		if (st[i].dwEventState & (SCARD_STATE_UNKNOWN | SCARD_STATE_IGNORE | SCARD_STATE_UNAVAILABLE))
+		if (st[i].dwEventState &
+		    (SCARD_STATE_UNKNOWN | SCARD_STATE_IGNORE | SCARD_STATE_UNAVAILABLE))
 			continue; /* the reader is going: sync_readers below removes it */
 		reader_changed(m, &m->readers[i], st[i].dwEventState);
 	}

@@ -86,7 +86,8 @@ card_err card_change_pin(card_session *s, enum card_pin_which which, char *old_p
 card_err card_unblock_pin(card_session *s, enum card_pin_which which, char *puk, char *new_pin,
 			  int *tries_left)
 {
-	return format_is_pin(ops_unblock(s->t, pin_of(s, which), &s->l->puk, puk, new_pin, tries_left));
+	return format_is_pin(
+		ops_unblock(s->t, pin_of(s, which), &s->l->puk, puk, new_pin, tries_left));
 }
 
 card_err card_activate_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left)

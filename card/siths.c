@@ -30,9 +30,9 @@ struct rd {
 	struct p15_cdf cdf;
 	const struct p15_key *auth_key, *sign_key;
 	const struct p15_path *pukdf;  /* in odf; read on demand */
-	const struct p15_path *pin_df;  /* the DF the last PIN status was asked in */
-	bool keep_auth;                 /* keep the authentication certificate's DER for a layout */
-	uint8_t *auth_der;              /* that DER (malloc'd) once read */
+	const struct p15_path *pin_df; /* the DF the last PIN status was asked in */
+	bool keep_auth;                /* keep the authentication certificate's DER for a layout */
+	uint8_t *auth_der;             /* that DER (malloc'd) once read */
 	size_t auth_der_len;
 };
 
@@ -40,8 +40,8 @@ struct rd {
 static bool fatal(card_err e)
 {
 	return e == CARD_E_REMOVED || e == CARD_E_RESET || e == CARD_E_NO_SERVICE ||
-	       e == CARD_E_NO_READER || e == CARD_E_NO_CARD || e == CARD_E_CANCELLED ||
-	       e == CARD_E_NOMEM || e == CARD_E_COMM || e == CARD_E_SHARING;
+		e == CARD_E_NO_READER || e == CARD_E_NO_CARD || e == CARD_E_CANCELLED ||
+		e == CARD_E_NOMEM || e == CARD_E_COMM || e == CARD_E_SHARING;
 }
 
 static card_err fail(struct rd *r, card_err e, const char *what, const char *why)
@@ -62,7 +62,11 @@ static void put_text(char *dst, size_t cap, const unsigned char *s, size_t n)
 	size_t k = 0;
 	for (size_t i = 0; i < n && k + 4 < cap;) {
 		unsigned char c = s[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		size_t len = c < 0x80        ? 1
+			: (c & 0xE0) == 0xC0 ? 2
+			: (c & 0xF0) == 0xE0 ? 3
+			: (c & 0xF8) == 0xF0 ? 4
+					     : 0;
 		bool ok = len && i + len <= n && !(len == 1 && c < 0x20) && !(len == 2 && c < 0xC2);
 		for (size_t j = 1; ok && j < len; j++)
 			ok = (s[i + j] & 0xC0) == 0x80;
@@ -117,8 +121,8 @@ static card_err read_obj(struct rd *r, const struct p15_path *p, enum iso_der ki
 	card_err e = select_obj(r, p, &fi);
 	if (e)
 		return e;
-	return iso_read_der(r->t, &fi, p->has_range ? p->index : 0, p->has_range ? p->length : 0, kind,
-			    buf, len);
+	return iso_read_der(r->t, &fi, p->has_range ? p->index : 0, p->has_range ? p->length : 0,
+			    kind, buf, len);
 }
 
 static void path_name(const struct p15_path *p, char *out, size_t cap)
@@ -151,12 +155,30 @@ static card_err read_parse(struct rd *r, const char *what, const struct p15_path
 }
 
 /* Adapters: the p15 parsers with a uniform signature. */
-static der_err parse_odf(const uint8_t *p, size_t n, void *out) { return p15_parse_odf(p, n, out); }
-static der_err parse_ti(const uint8_t *p, size_t n, void *out) { return p15_parse_tokeninfo(p, n, out); }
-static der_err parse_aodf(const uint8_t *p, size_t n, void *out) { return p15_parse_aodf(p, n, out); }
-static der_err parse_prkdf(const uint8_t *p, size_t n, void *out) { return p15_parse_prkdf(p, n, out); }
-static der_err parse_pukdf(const uint8_t *p, size_t n, void *out) { return p15_parse_pukdf(p, n, out); }
-static der_err parse_cdf(const uint8_t *p, size_t n, void *out) { return p15_parse_cdf(p, n, out); }
+static der_err parse_odf(const uint8_t *p, size_t n, void *out)
+{
+	return p15_parse_odf(p, n, out);
+}
+static der_err parse_ti(const uint8_t *p, size_t n, void *out)
+{
+	return p15_parse_tokeninfo(p, n, out);
+}
+static der_err parse_aodf(const uint8_t *p, size_t n, void *out)
+{
+	return p15_parse_aodf(p, n, out);
+}
+static der_err parse_prkdf(const uint8_t *p, size_t n, void *out)
+{
+	return p15_parse_prkdf(p, n, out);
+}
+static der_err parse_pukdf(const uint8_t *p, size_t n, void *out)
+{
+	return p15_parse_pukdf(p, n, out);
+}
+static der_err parse_cdf(const uint8_t *p, size_t n, void *out)
+{
+	return p15_parse_cdf(p, n, out);
+}
 
 /* EF.DIR is optional, and may list no PKCS#15 application: then select by the standard AID. */
 static card_err find_app(struct rd *r)
@@ -189,11 +211,20 @@ static card_err read_dfs(struct rd *r)
 	for (size_t i = 0; i < r->odf.n && !e; i++) {
 		const struct p15_path *p = &r->odf.e[i].path;
 		switch (r->odf.e[i].kind) {
-		case P15_DF_AODF: e = read_parse(r, "EF.AODF", p, ISO_DER_SEQ, parse_aodf, &r->aodf); break;
-		case P15_DF_PRKDF: e = read_parse(r, "EF.PrKDF", p, ISO_DER_SEQ, parse_prkdf, &r->prk); break;
-		case P15_DF_PUKDF: r->pukdf = p; break; /* read only if a signature certificate needs it */
-		case P15_DF_CDF: e = read_parse(r, "EF.CDF", p, ISO_DER_SEQ, parse_cdf, &r->cdf); break;
-		default: break; /* trusted/useful certificates, data objects: not part of the model */
+		case P15_DF_AODF:
+			e = read_parse(r, "EF.AODF", p, ISO_DER_SEQ, parse_aodf, &r->aodf);
+			break;
+		case P15_DF_PRKDF:
+			e = read_parse(r, "EF.PrKDF", p, ISO_DER_SEQ, parse_prkdf, &r->prk);
+			break;
+		case P15_DF_PUKDF:
+			r->pukdf = p;
+			break; /* read only if a signature certificate needs it */
+		case P15_DF_CDF:
+			e = read_parse(r, "EF.CDF", p, ISO_DER_SEQ, parse_cdf, &r->cdf);
+			break;
+		default:
+			break; /* trusted/useful certificates, data objects: not part of the model */
 		}
 	}
 	return e;
@@ -214,9 +245,11 @@ static void token_fields(struct rd *r)
 	} else {
 		size_t k = 0;
 		for (size_t i = 0; i < ti->serial_len && k + 3 < sizeof(m->card_number); i++)
-			k += (size_t)snprintf(m->card_number + k, sizeof(m->card_number) - k, "%02X", ti->serial[i]);
+			k += (size_t)snprintf(m->card_number + k, sizeof(m->card_number) - k,
+					      "%02X", ti->serial[i]);
 	}
-	put_text(m->token_label, sizeof(m->token_label), (const unsigned char *)ti->label, strlen(ti->label));
+	put_text(m->token_label, sizeof(m->token_label), (const unsigned char *)ti->label,
+		 strlen(ti->label));
 	put_text(m->manufacturer, sizeof(m->manufacturer), (const unsigned char *)ti->manufacturer,
 		 strlen(ti->manufacturer));
 	m->type = strstr(ti->label, "Reserv") ? CARD_TYPE_RESERVE : CARD_TYPE_ORDINARY;
@@ -231,7 +264,8 @@ static void pick_keys(struct rd *r)
 		if (k->usage & P15_USE_NONREP) {
 			if (!r->sign_key)
 				r->sign_key = k;
-		} else if ((k->usage & (P15_USE_SIGN | P15_USE_SIGN_RECOVER | P15_USE_DECRYPT)) && !r->auth_key) {
+		} else if ((k->usage & (P15_USE_SIGN | P15_USE_SIGN_RECOVER | P15_USE_DECRYPT)) &&
+			   !r->auth_key) {
 			r->auth_key = k;
 		}
 	}
@@ -300,7 +334,8 @@ static card_err pin_state(struct rd *r, const struct p15_pin *p, struct card_pin
 		return CARD_OK;
 	out->present = true;
 	out->activated = true;
-	put_text(out->label, sizeof(out->label), (const unsigned char *)p->c.label, strlen(p->c.label));
+	put_text(out->label, sizeof(out->label), (const unsigned char *)p->c.label,
+		 strlen(p->c.label));
 	memcpy(out->last_change, p->last_change, sizeof(out->last_change));
 	out->ref = (unsigned char)p->ref;
 	out->min_len = p->min_len;
@@ -353,7 +388,9 @@ static void name_field(X509_NAME *name, int nid, char *out, size_t cap)
 {
 	int i = X509_NAME_get_index_by_NID(name, nid, -1);
 	unsigned char *u = NULL;
-	int n = i < 0 ? -1 : ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+	int n = i < 0
+		? -1
+		: ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
 	if (n >= 0)
 		put_text(out, cap, u, (size_t)n);
 	OPENSSL_free(u);
@@ -374,12 +411,15 @@ static void alt_names(X509 *x, struct card_cert_info *ci)
 	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		if (g->type == GEN_EMAIL && !ci->email[0]) {
-			put_text(ci->email, sizeof(ci->email), ASN1_STRING_get0_data(g->d.rfc822Name),
+			put_text(ci->email, sizeof(ci->email),
+				 ASN1_STRING_get0_data(g->d.rfc822Name),
 				 (size_t)ASN1_STRING_length(g->d.rfc822Name));
-		} else if (g->type == GEN_OTHERNAME && OBJ_obj2nid(g->d.otherName->type_id) == NID_ms_upn &&
+		} else if (g->type == GEN_OTHERNAME &&
+			   OBJ_obj2nid(g->d.otherName->type_id) == NID_ms_upn &&
 			   g->d.otherName->value->type == V_ASN1_UTF8STRING && !ci->upn[0]) {
 			const ASN1_UTF8STRING *s = g->d.otherName->value->value.utf8string;
-			put_text(ci->upn, sizeof(ci->upn), ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
+			put_text(ci->upn, sizeof(ci->upn), ASN1_STRING_get0_data(s),
+				 (size_t)ASN1_STRING_length(s));
 		}
 	}
 	GENERAL_NAMES_free(gens);
@@ -456,10 +496,12 @@ static card_err auth_cert(struct rd *r)
 	/* Only the authentication key's own certificate serves the card operations (the layout). */
 	bool keep = c && r->keep_auth;
 	for (size_t i = 0; !c && i < r->cdf.n; i++)
-		if (!r->cdf.o[i].authority && (!r->sign_key || !p15_id_eq(&r->cdf.o[i].id, &r->sign_key->id)))
+		if (!r->cdf.o[i].authority &&
+		    (!r->sign_key || !p15_id_eq(&r->cdf.o[i].id, &r->sign_key->id)))
 			c = &r->cdf.o[i];
 	if (!c)
-		return fail(r, CARD_E_FILE_NOT_FOUND, "authentication certificate", "not listed in the CDF");
+		return fail(r, CARD_E_FILE_NOT_FOUND, "authentication certificate",
+			    "not listed in the CDF");
 	X509 *x = NULL;
 	card_err e = read_cert(r, c, &x, keep ? &r->auth_der : NULL, &r->auth_der_len);
 	if (e)
@@ -607,8 +649,8 @@ static card_err layout_of(const struct rd *r, struct siths_layout *l)
 	pin_rules(p2, &l->pin2);
 	pin_rules(puk, &l->puk);
 	const struct p15_path *cdf = first_df(r, P15_DF_CDF);
-	if (!cdf || !r->auth_key || !r->sign_key || !r->auth_key->has_ref || !r->sign_key->has_ref ||
-	    r->auth_key->ref > 0xFF || r->sign_key->ref > 0xFF)
+	if (!cdf || !r->auth_key || !r->sign_key || !r->auth_key->has_ref ||
+	    !r->sign_key->has_ref || r->auth_key->ref > 0xFF || r->sign_key->ref > 0xFF)
 		return CARD_E_NOT_SUPPORTED;
 	l->app = r->app;
 	l->cdf = *cdf;
@@ -646,7 +688,8 @@ static card_err read_model(struct rd *r)
 	return e;
 }
 
-card_err siths_read_layout(const struct apdu_transport *t, struct card_model *m, struct siths_layout *l)
+card_err siths_read_layout(const struct apdu_transport *t, struct card_model *m,
+			   struct siths_layout *l)
 {
 	struct card_model keep = *m;
 	memset(m, 0, sizeof(*m));
@@ -697,7 +740,8 @@ card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *
 	if ((e = layout_of(r, l)) != CARD_OK)
 		goto out;
 	const struct p15_cert *ac = cert_for(r, r->auth_key);
-	e = ac ? read_obj(r, &ac->path, ISO_DER_ONE, &l->auth_cert, &l->auth_cert_len) : CARD_E_FILE_NOT_FOUND;
+	e = ac ? read_obj(r, &ac->path, ISO_DER_ONE, &l->auth_cert, &l->auth_cert_len)
+	       : CARD_E_FILE_NOT_FOUND;
 	l->usable = e == CARD_OK;
 out:
 	free(r);

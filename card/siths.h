@@ -39,23 +39,23 @@ int siths_trust_level(const char *oid);
  * card_pin plus the encoding of the command data. */
 struct siths_pin {
 	bool present;
-	uint8_t ref;                 /* P2 of VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER */
-	unsigned min_len, max_len;   /* as the model's card_pin */
-	uint32_t type;               /* P15_PIN_TYPE_* */
-	uint32_t flags;              /* P15_PIN_* (needs-padding, change/unblock-disabled) */
-	unsigned stored_len;         /* padded to this with pad_char when needs-padding */
-	uint8_t pad_char;            /* the AODF's padChar, else 00 (as OpenSC) */
+	uint8_t ref;               /* P2 of VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER */
+	unsigned min_len, max_len; /* as the model's card_pin */
+	uint32_t type;             /* P15_PIN_TYPE_* */
+	uint32_t flags;            /* P15_PIN_* (needs-padding, change/unblock-disabled) */
+	unsigned stored_len;       /* padded to this with pad_char when needs-padding */
+	uint8_t pad_char;          /* the AODF's padChar, else 00 (as OpenSC) */
 };
 
 struct siths_layout {
-	bool usable;                 /* complete: the card operations can use it */
+	bool usable;                      /* complete: the card operations can use it */
 	struct siths_pin pin1, pin2, puk; /* puk: the one that unblocks PIN1 (SITHS: both PINs) */
 	struct p15_app app;
-	struct p15_path cdf;         /* the (first) CDF */
-	struct p15_path sign_cert;   /* the signature certificate's EF (no range) */
-	struct p15_id sign_id;       /* iD of the signing key (= of its certificate entry) */
+	struct p15_path cdf;       /* the (first) CDF */
+	struct p15_path sign_cert; /* the signature certificate's EF (no range) */
+	struct p15_id sign_id;     /* iD of the signing key (= of its certificate entry) */
 	uint32_t auth_key_ref, sign_key_ref;
-	uint8_t *auth_cert;          /* DER of the authentication certificate, malloc'd */
+	uint8_t *auth_cert; /* DER of the authentication certificate, malloc'd */
 	size_t auth_cert_len;
 };
 
@@ -63,7 +63,8 @@ struct siths_layout {
  * card operations, read once when the card appears. l->usable is false when the read did not
  * get that far or the card has no such layout (siths_layout_read() tells why). The caller frees
  * l with siths_layout_free() whatever the outcome. */
-card_err siths_read_layout(const struct apdu_transport *t, struct card_model *m, struct siths_layout *l);
+card_err siths_read_layout(const struct apdu_transport *t, struct card_model *m,
+			   struct siths_layout *l);
 
 /* Reads the layout alone (caller frees with siths_layout_free). CARD_E_NOT_SUPPORTED when the
  * card has no CDF, no key references or no signing key. */

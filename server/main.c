@@ -62,7 +62,7 @@ static void log_peer_policy(const struct cfg *c)
 	if (n >= sizeof extra) /* cut: the list is only informative */
 		memcpy(extra + sizeof extra - 5, " ...", 5);
 	log_info("main", "serving loopback clients of uid %u%s%s", (unsigned)geteuid(),
-	         n ? ", also allowed:" : " only", extra);
+		 n ? ", also allowed:" : " only", extra);
 }
 
 /* Blocks the stop signals in every thread (they inherit the mask) so that only sigwait sees them;
@@ -88,7 +88,8 @@ static int parse_config(struct cfg *cfg, int argc, char **argv)
 		return 2;
 	}
 	if (!cfg->cert_file || !cfg->key_file || !cfg->www_dir) {
-		fprintf(stderr, "siths-bridge: --cert, --key and --www are required (see --help)\n");
+		fprintf(stderr,
+			"siths-bridge: --cert, --key and --www are required (see --help)\n");
 		return 2;
 	}
 	return 0;
@@ -126,7 +127,8 @@ static int open_test_issuer(struct daemon *d, const char *dir)
  * that does not start is not fatal (the card routes answer 503). 0, or -1 after logging why. */
 static int start_cards(struct daemon *d)
 {
-	if (session_store_new(NULL, NULL, &d->sessions) != SESSION_OK || !(d->events = events_new())) {
+	if (session_store_new(NULL, NULL, &d->sessions) != SESSION_OK ||
+	    !(d->events = events_new())) {
 		log_error("main", "out of memory");
 		return -1;
 	}
@@ -141,9 +143,13 @@ static int start_cards(struct daemon *d)
 	if (d->cfg.test_issuer_dir && open_test_issuer(d, d->cfg.test_issuer_dir))
 		return -1;
 	if (!d->issuer)
-		log_info("login", "no certificate issuer configured: downloads answer issuer_unavailable");
-	struct certjob_deps deps = { .core = d->core, .issuer = d->issuer, .trust = d->trust,
-				     .report = events_job, .report_user = d->events };
+		log_info("login",
+			 "no certificate issuer configured: downloads answer issuer_unavailable");
+	struct certjob_deps deps = { .core = d->core,
+				     .issuer = d->issuer,
+				     .trust = d->trust,
+				     .report = events_job,
+				     .report_user = d->events };
 	if (certjob_new(&deps, &d->jobs) != CERTJOB_OK) {
 		log_error("main", "out of memory");
 		return -1;
@@ -186,8 +192,11 @@ static int start_ws(struct daemon *d)
 
 static int start_https(struct daemon *d)
 {
-	struct http_setup su = { .cfg = &d->cfg, .origins = &d->origins, .routes = &routes_table,
-				 .ctx = &d->ctx, .https_port = d->health.https_port,
+	struct http_setup su = { .cfg = &d->cfg,
+				 .origins = &d->origins,
+				 .routes = &routes_table,
+				 .ctx = &d->ctx,
+				 .https_port = d->health.https_port,
 				 .wss_port = d->health.wss_port };
 	http_err he = http_start(d->https_fd, &su, &d->http);
 	d->https_fd = -1;

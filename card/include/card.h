@@ -16,13 +16,13 @@
 typedef struct card_core card_core;
 
 enum card_event_kind {
-	CARD_EV_PCSC_UP,        /* pcscd reachable (again) */
-	CARD_EV_PCSC_DOWN,      /* pcscd gone: readers and cards were removed before this event */
+	CARD_EV_PCSC_UP,   /* pcscd reachable (again) */
+	CARD_EV_PCSC_DOWN, /* pcscd gone: readers and cards were removed before this event */
 	CARD_EV_READER_ADDED,
 	CARD_EV_READER_REMOVED,
-	CARD_EV_CARD_INSERTED,  /* card: the model just read (possibly with status error) */
-	CARD_EV_CARD_REMOVED,   /* card: the last model of the card that went */
-	CARD_EV_CARD_UPDATED,   /* card: the model re-read after card_with_card() */
+	CARD_EV_CARD_INSERTED, /* card: the model just read (possibly with status error) */
+	CARD_EV_CARD_REMOVED,  /* card: the last model of the card that went */
+	CARD_EV_CARD_UPDATED,  /* card: the model re-read after card_with_card() */
 };
 
 struct card_event {
@@ -45,8 +45,10 @@ card_err card_core_start(card_event_fn fn, void *user, card_core **out);
 void card_core_stop(card_core *core);
 
 struct card_snapshot {
-	struct card_reader *readers; size_t n_readers;
-	struct card_model *cards;    size_t n_cards;
+	struct card_reader *readers;
+	size_t n_readers;
+	struct card_model *cards;
+	size_t n_cards;
 	bool pcsc_up;
 };
 
@@ -92,7 +94,7 @@ bool card_gone(card_core *core, const char *id, card_err e);
 
 /* ---- the session's operations (inside card_with_card only) ---- */
 
-enum card_pin_which { CARD_PIN1, CARD_PIN2 };  /* authentication, signature code (model pin1/2) */
+enum card_pin_which { CARD_PIN1, CARD_PIN2 };   /* authentication, signature code (model pin1/2) */
 enum card_key { CARD_KEY_AUTH, CARD_KEY_SIGN }; /* the authentication, the signing key */
 
 /* True when pin is only ASCII digits and its length is within the card's min/max for p (max
@@ -159,7 +161,7 @@ card_err card_activate_pin(card_session *s, enum card_pin_which which, char *pin
 card_err card_sign(card_session *s, enum card_key key, const uint8_t *di, size_t n, uint8_t *sig,
 		   size_t cap, size_t *sig_len);
 
-#define CARD_MAX_MODULUS 512  /* 4096-bit RSA */
+#define CARD_MAX_MODULUS 512 /* 4096-bit RSA */
 #define CARD_MAX_EXPONENT 8
 
 /* An RSA public key as the card gives it: big-endian, without leading zeros. */

@@ -28,24 +28,31 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("usage: siths-cardsim --port N --pki DIR --state FILE [options]\n"
-	      "       siths-cardsim --export-certs DIR --state FILE [--pki DIR] [--card FILE.json]\n"
+	      "       siths-cardsim --export-certs DIR --state FILE [--pki DIR] [--card "
+	      "FILE.json]\n"
 	      "  --port N              vpcd reader port (pcscd reader.conf CHANNELID), e.g. 35963\n"
 	      "  --host ADDR           vpcd host (default 127.0.0.1)\n"
 	      "  --pki DIR             test SITHS hierarchy from certs/test-siths-pki.sh DIR\n"
-	      "  --state FILE          the card's persistent memory; created from the profile if missing\n"
+	      "  --state FILE          the card's persistent memory; created from the profile if "
+	      "missing\n"
 	      "  --card FILE.json      card profile overrides (used when the state is created)\n"
 	      "  --delay realistic     real-card timings (key generation ~4 s, signing ~0.3 s)\n"
 	      "  --wait SECONDS        keep retrying the vpcd connection this long (default 10)\n"
 	      "  --drop-after N        pull the card after N APDUs were answered\n"
-	      "  --drop-at KIND[:K]    pull the card at the K-th (default 1st) APDU of KIND, before\n"
+	      "  --drop-at KIND[:K]    pull the card at the K-th (default 1st) APDU of KIND, "
+	      "before\n"
 	      "                        answering; KIND: select read-binary update-binary verify\n"
-	      "                        change-ref reset-retry mse pso-cds internal-auth generate-key\n"
+	      "                        change-ref reset-retry mse pso-cds internal-auth "
+	      "generate-key\n"
 	      "                        get-response get-challenge other\n"
-	      "  --drop-after-commit KIND[:K]  carry that APDU out (state saved), then pull the card\n"
+	      "  --drop-after-commit KIND[:K]  carry that APDU out (state saved), then pull the "
+	      "card\n"
 	      "                        before answering it\n"
 	      "  --garbage-at KIND[:K]  answer that APDU with random bytes instead (broken card)\n"
-	      "  --corrupt FID:MODE    test only: damage EF FID (hex) at start, MODE truncate|garbage\n"
-	      "  --export-certs DIR    write the card's certificates (DER+PEM) and public keys, exit\n"
+	      "  --corrupt FID:MODE    test only: damage EF FID (hex) at start, MODE "
+	      "truncate|garbage\n"
+	      "  --export-certs DIR    write the card's certificates (DER+PEM) and public keys, "
+	      "exit\n"
 	      "  --verbose             log command headers and status words (never command data)\n"
 	      "  --help                this text\n",
 	      f);
@@ -114,7 +121,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--card"))
 			o->card = val;
 		else if (!strcmp(a, "--delay"))
-			bad = strcmp(val, "realistic") == 0 ? (o->realistic = true, 0) : strcmp(val, "fast") != 0;
+			bad = strcmp(val, "realistic") == 0 ? (o->realistic = true, 0)
+							    : strcmp(val, "fast") != 0;
 		else if (!strcmp(a, "--wait"))
 			bad = parse_long(val, 0, 3600, &wait_s);
 		else if (!strcmp(a, "--drop-after"))
@@ -141,7 +149,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->v.port = (int)port;
 	o->v.wait_ms = wait_s * 1000;
 	if (!o->state || (!o->export_dir && (port < 0 || !o->pki))) {
-		fprintf(stderr, "siths-cardsim: --state and (--port and --pki, or --export-certs) are required\n");
+		fprintf(stderr,
+			"siths-cardsim: --state and (--port and --pki, or --export-certs) are "
+			"required\n");
 		return -1;
 	}
 	return 0;
@@ -177,7 +187,8 @@ static struct sim_card *open_card(const struct opts *o)
 	if (o->card)
 		rc = sim_profile_load(&p, o->card, err, sizeof(err));
 	if (rc == SIM_OK && !o->pki && access(o->state, F_OK) != 0) {
-		snprintf(err, sizeof(err), "%s does not exist and no --pki was given to create it", o->state);
+		snprintf(err, sizeof(err), "%s does not exist and no --pki was given to create it",
+			 o->state);
 		rc = SIM_E_ARG;
 	}
 	if (rc == SIM_OK)
@@ -190,7 +201,9 @@ static struct sim_card *open_card(const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .v = { .host = "127.0.0.1", .drop_at = { -1, 0 }, .drop_after_commit = { -1, 0 },
+	struct opts o = { .v = { .host = "127.0.0.1",
+				 .drop_at = { -1, 0 },
+				 .drop_after_commit = { -1, 0 },
 				 .garbage_at = { -1, 0 } } };
 	int r = parse_args(argc, argv, &o);
 	if (r) {

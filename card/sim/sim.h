@@ -5,11 +5,11 @@
 
 enum sim_err {
 	SIM_OK = 0,
-	SIM_E_NOMEM,   /* allocation failed */
-	SIM_E_IO,      /* file or socket I/O failed (errno kept) */
-	SIM_E_FORMAT,  /* malformed card file, state file or PKI file */
-	SIM_E_CRYPTO,  /* an OpenSSL operation failed */
-	SIM_E_ARG,     /* invalid argument or profile value */
+	SIM_E_NOMEM,  /* allocation failed */
+	SIM_E_IO,     /* file or socket I/O failed (errno kept) */
+	SIM_E_FORMAT, /* malformed card file, state file or PKI file */
+	SIM_E_CRYPTO, /* an OpenSSL operation failed */
+	SIM_E_ARG,    /* invalid argument or profile value */
 };
 
 /* Static English text for an error code; never NULL. */

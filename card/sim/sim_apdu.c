@@ -119,11 +119,16 @@ static const struct {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const char *const kind_names[SIM_K_COUNT] = { "select", "read-binary", "update-binary", "verify",
-	"change-ref", "reset-retry", "mse", "pso-cds", "internal-auth", "generate-key", "get-response",
-	"get-challenge", "other" };
+static const char *const kind_names[SIM_K_COUNT] = {
+	"select",       "read-binary",   "update-binary", "verify",        "change-ref",
+	"reset-retry",  "mse",           "pso-cds",       "internal-auth", "generate-key",
+	"get-response", "get-challenge", "other"
+};
 
-const char *sim_kind_name(enum sim_kind k) { return k < SIM_K_COUNT ? kind_names[k] : "other"; }
+const char *sim_kind_name(enum sim_kind k)
+{
+	return k < SIM_K_COUNT ? kind_names[k] : "other";
+}
 
 int sim_kind_from_name(const char *name)
 {

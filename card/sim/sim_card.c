@@ -66,8 +66,10 @@ static struct sim_card *card_new(void)
 		{ .ref = SIM_PUK_REF, .min_len = 8, .max_len = 8, .tries = 3, .max_tries = 3 },
 	};
 	memcpy(c->pins, pins, sizeof(pins));
-	c->keys[0] = (struct sim_key){ SIM_AUTH_KEY_REF, SIM_PIN1_REF, SIM_FID_AUTH_PUB, false, NULL };
-	c->keys[1] = (struct sim_key){ SIM_SIGN_KEY_REF, SIM_PIN2_REF, SIM_FID_SIGN_PUB, true, NULL };
+	c->keys[0] =
+		(struct sim_key){ SIM_AUTH_KEY_REF, SIM_PIN1_REF, SIM_FID_AUTH_PUB, false, NULL };
+	c->keys[1] =
+		(struct sim_key){ SIM_SIGN_KEY_REF, SIM_PIN2_REF, SIM_FID_SIGN_PUB, true, NULL };
 	sim_card_reset_session(c);
 	return c;
 }
@@ -118,14 +120,18 @@ struct sim_key *sim_card_key(struct sim_card *c, uint8_t ref)
 	return NULL;
 }
 
-size_t sim_card_pin_index(const struct sim_card *c, const struct sim_pin *pin) { return (size_t)(pin - c->pins); }
+size_t sim_card_pin_index(const struct sim_card *c, const struct sim_pin *pin)
+{
+	return (size_t)(pin - c->pins);
+}
 
 static int pin_hash(const struct sim_pin *pin, const uint8_t *v, size_t n, uint8_t out[32])
 {
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	unsigned len = 0;
-	int ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL) && EVP_DigestUpdate(m, pin->salt, sizeof(pin->salt)) &&
-		 EVP_DigestUpdate(m, v, n) && EVP_DigestFinal_ex(m, out, &len) && len == 32;
+	int ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL) &&
+		EVP_DigestUpdate(m, pin->salt, sizeof(pin->salt)) && EVP_DigestUpdate(m, v, n) &&
+		EVP_DigestFinal_ex(m, out, &len) && len == 32;
 	EVP_MD_CTX_free(m);
 	return ok;
 }
@@ -146,7 +152,8 @@ enum sim_err sim_pin_set(struct sim_pin *pin, const uint8_t *v, size_t n)
 	return SIM_OK;
 }
 
-static enum sim_err set_file(struct sim_card *c, uint16_t fid, const uint8_t *p, size_t n, size_t size)
+static enum sim_err set_file(struct sim_card *c, uint16_t fid, const uint8_t *p, size_t n,
+			     size_t size)
 {
 	struct sim_file *f = sim_card_file(c, fid);
 	uint8_t *d = calloc(1, size ? size : 1);
@@ -166,7 +173,8 @@ static enum sim_err set_file(struct sim_card *c, uint16_t fid, const uint8_t *p,
 
 static enum sim_err set_der(struct sim_card *c, uint16_t fid, struct sim_der *d, size_t size)
 {
-	enum sim_err rc = d->failed ? SIM_E_NOMEM : set_file(c, fid, d->buf, d->len, size ? size : d->len);
+	enum sim_err rc =
+		d->failed ? SIM_E_NOMEM : set_file(c, fid, d->buf, d->len, size ? size : d->len);
 	sim_der_free(d);
 	return rc;
 }
@@ -211,8 +219,10 @@ static bool gtime_parse(const char *s, time_t *out)
 	struct tm tm;
 	char z = 0;
 	memset(&tm, 0, sizeof(tm));
-	if (strlen(s) != 15 || sscanf(s, "%4d%2d%2d%2d%2d%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-				      &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+	if (strlen(s) != 15 ||
+	    sscanf(s, "%4d%2d%2d%2d%2d%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec, &z) != 7 ||
+	    z != 'Z')
 		return false;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -274,8 +284,13 @@ static enum sim_err build_p15(struct sim_card *c, const struct sim_p15_info *in)
 {
 	struct sim_der d;
 	enum sim_err rc;
-#define BUILD(fid, call, size) \
-	do { sim_der_init(&d); call; if ((rc = set_der(c, fid, &d, size)) != SIM_OK) return rc; } while (0)
+#define BUILD(fid, call, size)                                  \
+	do {                                                    \
+		sim_der_init(&d);                               \
+		call;                                           \
+		if ((rc = set_der(c, fid, &d, size)) != SIM_OK) \
+			return rc;                              \
+	} while (0)
 	BUILD(SIM_FID_DIR, sim_p15_efdir(&d), 0);
 	BUILD(SIM_FID_ODF, sim_p15_odf(&d), 0);
 	BUILD(SIM_FID_TOKENINFO, sim_p15_tokeninfo(&d, in), 0);
@@ -292,12 +307,16 @@ static enum sim_err create_certs(struct sim_card *c, const struct sim_profile *p
 	X509 *auth = NULL, *sign = NULL, *ca = NULL, *root = NULL;
 	enum sim_err rc = sim_pki_load_cas(pki, p->trust_level, &ca, &root);
 	if (rc != SIM_OK) {
-		snprintf(err, errlen, "cannot read the test PKI in %s (run certs/test-siths-pki.sh %s)", pki, pki);
+		snprintf(err, errlen,
+			 "cannot read the test PKI in %s (run certs/test-siths-pki.sh %s)", pki,
+			 pki);
 		goto out;
 	}
 	if ((rc = sim_pki_issue(pki, p, c->keys[0].pkey, false, &auth)) != SIM_OK ||
-	    (p->with_signature_certificate && (rc = sim_pki_issue(pki, p, c->keys[1].pkey, true, &sign)) != SIM_OK)) {
-		snprintf(err, errlen, "cannot issue the card certificates from %s: %s", pki, sim_strerror(rc));
+	    (p->with_signature_certificate &&
+	     (rc = sim_pki_issue(pki, p, c->keys[1].pkey, true, &sign)) != SIM_OK)) {
+		snprintf(err, errlen, "cannot issue the card certificates from %s: %s", pki,
+			 sim_strerror(rc));
 		goto out;
 	}
 	if ((rc = set_cert(c, SIM_FID_AUTH_CERT, auth, 0, &in->auth_cert_len)) != SIM_OK ||
@@ -330,8 +349,8 @@ static enum sim_err set_pins(struct sim_card *c, const struct sim_profile *p)
 	return SIM_OK;
 }
 
-enum sim_err sim_card_create(const struct sim_profile *p, const char *pki_dir, struct sim_card **out,
-			     char *err, size_t errlen)
+enum sim_err sim_card_create(const struct sim_profile *p, const char *pki_dir,
+			     struct sim_card **out, char *err, size_t errlen)
 {
 	struct sim_p15_info in = { p->card_type, p->card_number, 0, 0, 0, 0 };
 	enum sim_err rc = sim_profile_check(p, err, errlen);
@@ -425,7 +444,8 @@ static json_t *key_pem(EVP_PKEY *k)
 
 static json_t *state_json(struct sim_card *c)
 {
-	json_t *root = json_object(), *files = json_object(), *keys = json_object(), *pins = json_object();
+	json_t *root = json_object(), *files = json_object(), *keys = json_object(),
+	       *pins = json_object();
 	char k[8];
 	int ok = root && files && keys && pins;
 	for (size_t i = 0; ok && i < SIM_NFILES; i++) {
@@ -441,13 +461,16 @@ static json_t *state_json(struct sim_card *c)
 	for (size_t i = 0; ok && i < SIM_NPINS; i++) {
 		const struct sim_pin *p = &c->pins[i];
 		snprintf(k, sizeof(k), "%02X", p->ref);
-		ok = json_object_set_new(pins, k, json_pack("{s:o,s:o,s:i,s:b,s:s}", "salt", hex(p->salt, sizeof(p->salt)),
-							      "hash", hex(p->hash, sizeof(p->hash)), "tries", (int)p->tries,
-							      "transport", p->transport, "changed", p->changed)) == 0;
+		ok = json_object_set_new(pins, k,
+					 json_pack("{s:o,s:o,s:i,s:b,s:s}", "salt",
+						   hex(p->salt, sizeof(p->salt)), "hash",
+						   hex(p->hash, sizeof(p->hash)), "tries",
+						   (int)p->tries, "transport", p->transport,
+						   "changed", p->changed)) == 0;
 	}
 	if (ok && json_object_set_new(root, "format", json_string("siths-cardsim-state-1")) == 0 &&
-	    json_object_set(root, "files", files) == 0 && json_object_set(root, "keys", keys) == 0 &&
-	    json_object_set(root, "pins", pins) == 0) {
+	    json_object_set(root, "files", files) == 0 &&
+	    json_object_set(root, "keys", keys) == 0 && json_object_set(root, "pins", pins) == 0) {
 		json_decref(files);
 		json_decref(keys);
 		json_decref(pins);
@@ -562,7 +585,9 @@ static int load_pin_state(struct sim_pin *p, json_t *o)
 	json_t *tr = json_object_get(o, "transport"), *ch = json_object_get(o, "changed");
 	time_t t;
 	if ((tr && !json_is_boolean(tr)) ||
-	    (ch && (!json_is_string(ch) || (json_string_length(ch) && !gtime_parse(json_string_value(ch), &t)))))
+	    (ch &&
+	     (!json_is_string(ch) ||
+	      (json_string_length(ch) && !gtime_parse(json_string_value(ch), &t)))))
 		return -1;
 	p->transport = json_is_true(tr);
 	snprintf(p->changed, sizeof(p->changed), "%s", ch ? json_string_value(ch) : "");
@@ -579,7 +604,8 @@ static int load_pins(struct sim_card *c, json_t *pins)
 		if (!json_is_object(o) || !json_is_integer(t) || json_integer_value(t) < 0 ||
 		    json_integer_value(t) > (json_int_t)p->max_tries ||
 		    load_fixed(json_object_get(o, "salt"), p->salt, sizeof(p->salt)) ||
-		    load_fixed(json_object_get(o, "hash"), p->hash, sizeof(p->hash)) || load_pin_state(p, o))
+		    load_fixed(json_object_get(o, "hash"), p->hash, sizeof(p->hash)) ||
+		    load_pin_state(p, o))
 			return -1;
 		p->tries = (unsigned)json_integer_value(t);
 	}
@@ -602,8 +628,8 @@ static enum sim_err load(const char *path, struct sim_card **out, char *err, siz
 	}
 	if (!json_is_string(json_object_get(j, "format")) ||
 	    strcmp(json_string_value(json_object_get(j, "format")), "siths-cardsim-state-1") ||
-	    load_files(c, json_object_get(j, "files")) || load_keys(c, json_object_get(j, "keys")) ||
-	    load_pins(c, json_object_get(j, "pins"))) {
+	    load_files(c, json_object_get(j, "files")) ||
+	    load_keys(c, json_object_get(j, "keys")) || load_pins(c, json_object_get(j, "pins"))) {
 		snprintf(err, errlen, "%s: not a valid siths-cardsim state file", path);
 		goto out;
 	}
@@ -685,8 +711,12 @@ static enum sim_err write_pub(const char *dir, const char *name, EVP_PKEY *k)
 /* True if the CDF content (up to its 00 terminator) holds a path to the signature cert EF. */
 static bool cdf_lists_sign_cert(const struct sim_file *cdf)
 {
-	static const uint8_t p[6] = { 0x3F, 0x00, SIM_FID_APP >> 8, SIM_FID_APP & 0xFF,
-				      SIM_FID_SIGN_CERT >> 8, SIM_FID_SIGN_CERT & 0xFF };
+	static const uint8_t p[6] = { 0x3F,
+				      0x00,
+				      SIM_FID_APP >> 8,
+				      SIM_FID_APP & 0xFF,
+				      SIM_FID_SIGN_CERT >> 8,
+				      SIM_FID_SIGN_CERT & 0xFF };
 	for (size_t i = 0; i + sizeof(p) <= cdf->size; i++)
 		if (!memcmp(cdf->data + i, p, sizeof(p)))
 			return true;
@@ -695,8 +725,13 @@ static bool cdf_lists_sign_cert(const struct sim_file *cdf)
 
 enum sim_err sim_card_export(struct sim_card *c, const char *dir, char *err, size_t errlen)
 {
-	static const struct { uint16_t fid; const char *name; } certs[] = {
-		{ SIM_FID_AUTH_CERT, "auth-cert" }, { SIM_FID_CA_CERT, "person-ca" }, { SIM_FID_ROOT_CERT, "root-ca" },
+	static const struct {
+		uint16_t fid;
+		const char *name;
+	} certs[] = {
+		{ SIM_FID_AUTH_CERT, "auth-cert" },
+		{ SIM_FID_CA_CERT, "person-ca" },
+		{ SIM_FID_ROOT_CERT, "root-ca" },
 	};
 	enum sim_err rc = SIM_OK;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {

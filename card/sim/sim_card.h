@@ -16,11 +16,11 @@
 enum sim_acc { SIM_ACC_NEVER, SIM_ACC_PIN2 }; /* write access of an EF; reading is always allowed */
 
 struct sim_file {
-	uint16_t fid, parent;  /* parent 0 for the MF */
+	uint16_t fid, parent; /* parent 0 for the MF */
 	bool df;
 	enum sim_acc write;
-	size_t size;           /* EF size as reported in FCP tag 80 */
-	uint8_t *data;         /* size bytes, owned by the card */
+	size_t size;   /* EF size as reported in FCP tag 80 */
+	uint8_t *data; /* size bytes, owned by the card */
 };
 
 struct sim_pin {
@@ -50,22 +50,22 @@ struct sim_card {
 	struct sim_file files[SIM_NFILES];
 	struct sim_pin pins[SIM_NPINS];
 	struct sim_key keys[SIM_NKEYS];
-	char *state_path;       /* NULL: in memory only */
-	bool realistic;         /* --delay realistic */
+	char *state_path; /* NULL: in memory only */
+	bool realistic;   /* --delay realistic */
 	/* The card session: cleared by power off/on and reset. */
 	struct {
 		bool verified[SIM_NPINS];
-		uint16_t df, ef;    /* current DF; current EF or 0 */
-		int dst_key, at_key;/* key ref chosen by MSE SET B6 / A4, -1 if none */
-		uint8_t *pending;   /* remaining response data for GET RESPONSE */
+		uint16_t df, ef;     /* current DF; current EF or 0 */
+		int dst_key, at_key; /* key ref chosen by MSE SET B6 / A4, -1 if none */
+		uint8_t *pending;    /* remaining response data for GET RESPONSE */
 		size_t pending_len, pending_off;
 	} s;
 };
 
 /* Creates a card in memory from profile p, with keys generated now and certificates issued
  * from the test PKI in pki_dir. */
-enum sim_err sim_card_create(const struct sim_profile *p, const char *pki_dir, struct sim_card **out,
-			     char *err, size_t errlen);
+enum sim_err sim_card_create(const struct sim_profile *p, const char *pki_dir,
+			     struct sim_card **out, char *err, size_t errlen);
 /* Loads state_path if it exists (without writing it), else creates the card from p and saves it there. */
 enum sim_err sim_card_open(const char *state_path, const struct sim_profile *p, const char *pki_dir,
 			   struct sim_card **out, char *err, size_t errlen);

@@ -23,4 +23,7 @@ void sim_cmd_delay(const struct sim_card *c, long ms)
 		;
 }
 
-uint16_t sim_cmd_save(struct sim_card *c) { return sim_card_save(c) == SIM_OK ? SIM_SW_OK : SIM_SW_MEMORY; }
+uint16_t sim_cmd_save(struct sim_card *c)
+{
+	return sim_card_save(c) == SIM_OK ? SIM_SW_OK : SIM_SW_MEMORY;
+}

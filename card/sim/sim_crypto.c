@@ -13,7 +13,8 @@
 #include "sim_pins.h"
 
 /* Walks simple BER-TLVs (one-byte tags, lengths up to 81 xx) in [p, p+n); calls fn for each. */
-static uint16_t each_tlv(const uint8_t *p, size_t n, uint16_t (*fn)(void *, uint8_t, const uint8_t *, size_t), void *u)
+static uint16_t each_tlv(const uint8_t *p, size_t n,
+			 uint16_t (*fn)(void *, uint8_t, const uint8_t *, size_t), void *u)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -39,7 +40,10 @@ static uint16_t each_tlv(const uint8_t *p, size_t n, uint16_t (*fn)(void *, uint
 	return SIM_SW_OK;
 }
 
-struct mse { struct sim_card *c; int key; };
+struct mse {
+	struct sim_card *c;
+	int key;
+};
 
 static uint16_t mse_tlv(void *u, uint8_t tag, const uint8_t *v, size_t n)
 {
@@ -47,14 +51,14 @@ static uint16_t mse_tlv(void *u, uint8_t tag, const uint8_t *v, size_t n)
 	switch (tag) {
 	case 0x80: /* algorithm reference: RSA PKCS#1 v1.5 is the only one, any value accepted */
 	case 0x89:
-	case 0x95:
-		return n ? SIM_SW_OK : SIM_SW_WRONG_DATA;
+	case 0x95: return n ? SIM_SW_OK : SIM_SW_WRONG_DATA;
 	case 0x81: /* file reference: must name DF.PKCS15 (or the MF) */
 		if (n < 2 || n % 2)
 			return SIM_SW_WRONG_DATA;
 		{
 			uint16_t fid = (uint16_t)(v[n - 2] << 8 | v[n - 1]);
-			return fid == SIM_FID_APP || fid == SIM_FID_MF ? SIM_SW_OK : SIM_SW_REF_NOT_FOUND;
+			return fid == SIM_FID_APP || fid == SIM_FID_MF ? SIM_SW_OK
+								       : SIM_SW_REF_NOT_FOUND;
 		}
 	case 0x83:
 	case 0x84:
@@ -64,8 +68,7 @@ static uint16_t mse_tlv(void *u, uint8_t tag, const uint8_t *v, size_t n)
 			return SIM_SW_REF_NOT_FOUND;
 		m->key = v[0];
 		return SIM_SW_OK;
-	default:
-		return SIM_SW_WRONG_DATA;
+	default: return SIM_SW_WRONG_DATA;
 	}
 }
 
@@ -92,7 +95,8 @@ uint16_t sim_crypto_mse(struct sim_card *c, const struct sim_cmd *k, struct sim_
 }
 
 /* PKCS#1 v1.5 type-1 padding of `in` (a DigestInfo or raw challenge) and RSA with the key. */
-static uint16_t rsa_sign(struct sim_card *c, struct sim_key *key, const struct sim_cmd *k, struct sim_rsp *r)
+static uint16_t rsa_sign(struct sim_card *c, struct sim_key *key, const struct sim_cmd *k,
+			 struct sim_rsp *r)
 {
 	if (!k->lc)
 		return SIM_SW_WRONG_LENGTH;
@@ -103,8 +107,9 @@ static uint16_t rsa_sign(struct sim_card *c, struct sim_key *key, const struct s
 	uint8_t sig[256];
 	size_t siglen = sizeof(sig);
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key->pkey, NULL);
-	int ok = ctx && EVP_PKEY_sign_init(ctx) > 0 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
-		 EVP_PKEY_sign(ctx, sig, &siglen, k->data, k->lc) > 0;
+	int ok = ctx && EVP_PKEY_sign_init(ctx) > 0 &&
+		EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+		EVP_PKEY_sign(ctx, sig, &siglen, k->data, k->lc) > 0;
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok)
 		return SIM_SW_MEMORY;
@@ -151,8 +156,10 @@ static void public_key_template(const struct sim_key *key, struct sim_rsp *r)
 	uint8_t mod[256], exp[8];
 	struct sim_der d;
 	sim_der_init(&d);
-	if (EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_N, &n) && EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_E, &e) &&
-	    BN_bn2binpad(n, mod, sizeof(mod)) == sizeof(mod) && BN_num_bytes(e) <= (int)sizeof(exp)) {
+	if (EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_N, &n) &&
+	    EVP_PKEY_get_bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_E, &e) &&
+	    BN_bn2binpad(n, mod, sizeof(mod)) == sizeof(mod) &&
+	    BN_num_bytes(e) <= (int)sizeof(exp)) {
 		int elen = BN_bn2bin(e, exp);
 		size_t m = sim_der_open(&d, 0x7F49);
 		sim_der_put(&d, 0x81, mod, sizeof(mod));

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sim_der_init(struct sim_der *d) { memset(d, 0, sizeof(*d)); }
+void sim_der_init(struct sim_der *d)
+{
+	memset(d, 0, sizeof(*d));
+}
 
 void sim_der_free(struct sim_der *d)
 {
@@ -135,4 +138,7 @@ void sim_der_bits(struct sim_der *d, unsigned long bits)
 	sim_der_put(d, 0x03, b, 1 + nbytes);
 }
 
-void sim_der_utf8(struct sim_der *d, const char *s) { sim_der_put(d, 0x0C, s, strlen(s)); }
+void sim_der_utf8(struct sim_der *d, const char *s)
+{
+	sim_der_put(d, 0x0C, s, strlen(s));
+}

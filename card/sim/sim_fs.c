@@ -43,7 +43,9 @@ static struct sim_file *by_path(struct sim_card *c, uint16_t start, const uint8_
 static struct sim_file *by_name(struct sim_card *c, const uint8_t *p, size_t n)
 {
 	/* Right-truncated DF names select too (ISO 7816-4 7.1.1). */
-	return n >= 1 && n <= sizeof(sim_p15_aid) && !memcmp(p, sim_p15_aid, n) ? sim_card_file(c, SIM_FID_APP) : NULL;
+	return n >= 1 && n <= sizeof(sim_p15_aid) && !memcmp(p, sim_p15_aid, n)
+		? sim_card_file(c, SIM_FID_APP)
+		: NULL;
 }
 
 static void fcp(const struct sim_file *f, unsigned tag, struct sim_rsp *r)
@@ -75,7 +77,8 @@ uint16_t sim_fs_select(struct sim_card *c, const struct sim_cmd *k, struct sim_r
 	case 0x00:
 		if (k->lc != 0 && k->lc != 2)
 			return SIM_SW_LC_P1P2;
-		f = k->lc ? by_fid(c, (uint16_t)(k->data[0] << 8 | k->data[1])) : sim_card_file(c, SIM_FID_MF);
+		f = k->lc ? by_fid(c, (uint16_t)(k->data[0] << 8 | k->data[1]))
+			  : sim_card_file(c, SIM_FID_MF);
 		break;
 	case 0x01:
 	case 0x02:
@@ -101,8 +104,7 @@ uint16_t sim_fs_select(struct sim_card *c, const struct sim_cmd *k, struct sim_r
 			return SIM_SW_LC_P1P2;
 		f = by_path(c, k->p1 == 0x08 ? SIM_FID_MF : c->s.df, k->data, k->lc);
 		break;
-	default:
-		return SIM_SW_P1P2;
+	default: return SIM_SW_P1P2;
 	}
 	if (!f)
 		return SIM_SW_NOT_FOUND;
@@ -121,7 +123,10 @@ uint16_t sim_fs_select(struct sim_card *c, const struct sim_cmd *k, struct sim_r
 	return SIM_SW_OK;
 }
 
-static struct sim_file *current_ef(struct sim_card *c) { return c->s.ef ? sim_card_file(c, c->s.ef) : NULL; }
+static struct sim_file *current_ef(struct sim_card *c)
+{
+	return c->s.ef ? sim_card_file(c, c->s.ef) : NULL;
+}
 
 uint16_t sim_fs_read_binary(struct sim_card *c, const struct sim_cmd *k, struct sim_rsp *r)
 {

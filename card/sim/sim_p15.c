@@ -5,18 +5,26 @@
 
 #include <string.h>
 
-const uint8_t sim_p15_aid[12] = { 0xA0, 0x00, 0x00, 0x00, 0x63, 0x50, 0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35 };
+const uint8_t sim_p15_aid[12] = { 0xA0, 0x00, 0x00, 0x00, 0x63, 0x50,
+				  0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35 };
 
 /* Bits of the PKCS#15 BIT STRINGs used below. */
 enum { OBJ_PRIVATE = 1 << 0, OBJ_MODIFIABLE = 1 << 1 };
 enum { PIN_LOCAL = 1 << 1, PIN_INITIALIZED = 1 << 4, PIN_UNBLOCKING = 1 << 6 };
 enum { USE_SIGN = 1 << 2, USE_VERIFY = 1 << 6, USE_NONREP = 1 << 9 };
-enum { ACC_SENSITIVE = 1 << 0, ACC_ALWAYS_SENSITIVE = 1 << 2, ACC_NEVER_EXTRACTABLE = 1 << 3, ACC_LOCAL = 1 << 4 };
+enum {
+	ACC_SENSITIVE = 1 << 0,
+	ACC_ALWAYS_SENSITIVE = 1 << 2,
+	ACC_NEVER_EXTRACTABLE = 1 << 3,
+	ACC_LOCAL = 1 << 4
+};
 enum { TOKEN_PRN_GENERATION = 1 << 2 };
 
 static void path(struct sim_der *d, uint16_t fid)
 {
-	uint8_t p[6] = { 0x3F, 0x00, SIM_FID_APP >> 8, SIM_FID_APP & 0xFF, (uint8_t)(fid >> 8), (uint8_t)fid };
+	uint8_t p[6] = {
+		0x3F, 0x00, SIM_FID_APP >> 8, SIM_FID_APP & 0xFF, (uint8_t)(fid >> 8), (uint8_t)fid
+	};
 	size_t m = sim_der_open(d, 0x30);
 	sim_der_put(d, 0x04, p, fid ? 6 : 4);
 	sim_der_close(d, m);
@@ -25,7 +33,9 @@ static void path(struct sim_der *d, uint16_t fid)
 /* Path with index and length, as CDF entries use it (length [0] is the exact certificate size). */
 static void path_part(struct sim_der *d, uint16_t fid, size_t len)
 {
-	uint8_t p[6] = { 0x3F, 0x00, SIM_FID_APP >> 8, SIM_FID_APP & 0xFF, (uint8_t)(fid >> 8), (uint8_t)fid };
+	uint8_t p[6] = {
+		0x3F, 0x00, SIM_FID_APP >> 8, SIM_FID_APP & 0xFF, (uint8_t)(fid >> 8), (uint8_t)fid
+	};
 	size_t m = sim_der_open(d, 0x30);
 	sim_der_put(d, 0x04, p, 6);
 	sim_der_uint(d, 0x02, 0);
@@ -33,7 +43,10 @@ static void path_part(struct sim_der *d, uint16_t fid, size_t len)
 	sim_der_close(d, m);
 }
 
-static void id(struct sim_der *d, uint8_t v) { sim_der_put(d, 0x04, &v, 1); }
+static void id(struct sim_der *d, uint8_t v)
+{
+	sim_der_put(d, 0x04, &v, 1);
+}
 
 static void common_obj(struct sim_der *d, const char *label, unsigned long flags, uint8_t auth_id)
 {
@@ -72,7 +85,8 @@ void sim_p15_odf(struct sim_der *d)
 
 void sim_p15_tokeninfo(struct sim_der *d, const struct sim_p15_info *in)
 {
-	const char *label = in->card_type == SIM_CARD_RESERVE ? "SITHS e-id Reservkort" : "SITHS e-id Ordinarie kort";
+	const char *label = in->card_type == SIM_CARD_RESERVE ? "SITHS e-id Reservkort"
+							      : "SITHS e-id Ordinarie kort";
 	size_t m = sim_der_open(d, 0x30);
 	sim_der_uint(d, 0x02, 0);
 	sim_der_put(d, 0x04, in->card_number, strlen(in->card_number));
@@ -83,7 +97,8 @@ void sim_p15_tokeninfo(struct sim_der *d, const struct sim_p15_info *in)
 }
 
 static void pin_obj(struct sim_der *d, const char *label, uint8_t auth_id, unsigned long flags,
-		    unsigned min, unsigned max, uint8_t ref, uint8_t unblocked_by, const char *changed)
+		    unsigned min, unsigned max, uint8_t ref, uint8_t unblocked_by,
+		    const char *changed)
 {
 	size_t m = sim_der_open(d, 0x30);
 	common_obj(d, label, OBJ_MODIFIABLE, unblocked_by);
@@ -95,10 +110,10 @@ static void pin_obj(struct sim_der *d, const char *label, uint8_t auth_id, unsig
 	sim_der_bits(d, flags);
 	sim_der_put(d, 0x0A, "\x01", 1); /* ascii-numeric */
 	sim_der_uint(d, 0x02, min);
-	sim_der_uint(d, 0x02, max);      /* storedLength */
-	sim_der_uint(d, 0x02, max);      /* maxLength */
-	sim_der_uint(d, 0x80, ref);      /* pinReference [0] */
-	if (changed && changed[0])       /* lastPinChange GeneralizedTime */
+	sim_der_uint(d, 0x02, max); /* storedLength */
+	sim_der_uint(d, 0x02, max); /* maxLength */
+	sim_der_uint(d, 0x80, ref); /* pinReference [0] */
+	if (changed && changed[0])  /* lastPinChange GeneralizedTime */
 		sim_der_put(d, 0x18, changed, strlen(changed));
 	path(d, 0);
 	sim_der_close(d, s);
@@ -108,12 +123,16 @@ static void pin_obj(struct sim_der *d, const char *label, uint8_t auth_id, unsig
 
 void sim_p15_aodf(struct sim_der *d, const char *const changed[3])
 {
-	pin_obj(d, "legitimering", SIM_ID_AUTH, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN1_REF, SIM_ID_PUK, changed[0]);
-	pin_obj(d, "underskrift", SIM_ID_SIGN, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN2_REF, SIM_ID_PUK, changed[1]);
-	pin_obj(d, "PUK", SIM_ID_PUK, PIN_LOCAL | PIN_INITIALIZED | PIN_UNBLOCKING, 8, 8, SIM_PUK_REF, 0, changed[2]);
+	pin_obj(d, "legitimering", SIM_ID_AUTH, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN1_REF,
+		SIM_ID_PUK, changed[0]);
+	pin_obj(d, "underskrift", SIM_ID_SIGN, PIN_LOCAL | PIN_INITIALIZED, 6, 8, SIM_PIN2_REF,
+		SIM_ID_PUK, changed[1]);
+	pin_obj(d, "PUK", SIM_ID_PUK, PIN_LOCAL | PIN_INITIALIZED | PIN_UNBLOCKING, 8, 8,
+		SIM_PUK_REF, 0, changed[2]);
 }
 
-static void prkey(struct sim_der *d, const char *label, uint8_t key_id, unsigned long usage, uint8_t ref)
+static void prkey(struct sim_der *d, const char *label, uint8_t key_id, unsigned long usage,
+		  uint8_t ref)
 {
 	size_t m = sim_der_open(d, 0x30);
 	common_obj(d, label, OBJ_PRIVATE, key_id);

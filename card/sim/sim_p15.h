@@ -10,35 +10,35 @@
 #include "sim_der.h"
 #include "sim_profile.h"
 
-#define SIM_FID_MF        0x3F00
-#define SIM_FID_DIR       0x2F00
-#define SIM_FID_APP       0x5015 /* DF.PKCS15, DF name = SIM_P15_AID */
-#define SIM_FID_ODF       0x5031
+#define SIM_FID_MF 0x3F00
+#define SIM_FID_DIR 0x2F00
+#define SIM_FID_APP 0x5015 /* DF.PKCS15, DF name = SIM_P15_AID */
+#define SIM_FID_ODF 0x5031
 #define SIM_FID_TOKENINFO 0x5032
-#define SIM_FID_AODF      0x4401
-#define SIM_FID_PRKDF     0x4402
-#define SIM_FID_PUKDF     0x4403
-#define SIM_FID_CDF       0x4404
+#define SIM_FID_AODF 0x4401
+#define SIM_FID_PRKDF 0x4402
+#define SIM_FID_PUKDF 0x4403
+#define SIM_FID_CDF 0x4404
 #define SIM_FID_AUTH_CERT 0x4301
 #define SIM_FID_SIGN_CERT 0x4302
-#define SIM_FID_CA_CERT   0x4303 /* person CA of the card's trust level */
+#define SIM_FID_CA_CERT 0x4303 /* person CA of the card's trust level */
 #define SIM_FID_ROOT_CERT 0x4304
-#define SIM_FID_AUTH_PUB  0x4501 /* RSAPublicKey DER of the authentication key */
-#define SIM_FID_SIGN_PUB  0x4502 /* RSAPublicKey DER of the signing key, rewritten by GENERATE */
+#define SIM_FID_AUTH_PUB 0x4501 /* RSAPublicKey DER of the authentication key */
+#define SIM_FID_SIGN_PUB 0x4502 /* RSAPublicKey DER of the signing key, rewritten by GENERATE */
 
-#define SIM_CDF_SIZE       1024  /* entries, then 00 padding */
-#define SIM_SIGN_CERT_SIZE 3072  /* all zero while no signature certificate is present */
+#define SIM_CDF_SIZE 1024       /* entries, then 00 padding */
+#define SIM_SIGN_CERT_SIZE 3072 /* all zero while no signature certificate is present */
 
 #define SIM_PIN1_REF 0x01
 #define SIM_PIN2_REF 0x02
-#define SIM_PUK_REF  0x03
+#define SIM_PUK_REF 0x03
 #define SIM_AUTH_KEY_REF 0x01 /* usable after PIN1 */
 #define SIM_SIGN_KEY_REF 0x02 /* usable after PIN2; GENERATE needs PIN2 */
 
 /* PKCS#15 object ids (iD / authId): key i and its certificate share id i. */
 #define SIM_ID_AUTH 0x01
 #define SIM_ID_SIGN 0x02
-#define SIM_ID_PUK  0x03
+#define SIM_ID_PUK 0x03
 
 extern const uint8_t sim_p15_aid[12];
 

@@ -14,11 +14,20 @@ static struct sim_pin *pin_for(struct sim_card *c, uint8_t p2)
 	return (p2 & 0x60) ? NULL : sim_card_pin(c, p2 & 0x1F);
 }
 
-static bool *verified(struct sim_card *c, const struct sim_pin *p) { return &c->s.verified[sim_card_pin_index(c, p)]; }
+static bool *verified(struct sim_card *c, const struct sim_pin *p)
+{
+	return &c->s.verified[sim_card_pin_index(c, p)];
+}
 
-bool sim_pins_verified(struct sim_card *c, uint8_t ref) { return *verified(c, sim_card_pin(c, ref)); }
+bool sim_pins_verified(struct sim_card *c, uint8_t ref)
+{
+	return *verified(c, sim_card_pin(c, ref));
+}
 
-static uint16_t tries_sw(const struct sim_pin *p) { return p->tries ? (uint16_t)(0x63C0 | p->tries) : SIM_SW_BLOCKED; }
+static uint16_t tries_sw(const struct sim_pin *p)
+{
+	return p->tries ? (uint16_t)(0x63C0 | p->tries) : SIM_SW_BLOCKED;
+}
 
 static uint16_t wrong_pin(struct sim_card *c, struct sim_pin *p)
 {
@@ -123,9 +132,11 @@ uint16_t sim_pins_change_ref(struct sim_card *c, const struct sim_cmd *k, struct
 
 /* After the PUK was accepted: P1 00/02 set the new value, 01/03 only restore the counter (a PIN
  * in the transport state stays in it). */
-static uint16_t reset_pin(struct sim_card *c, struct sim_pin *p, uint8_t p1, const uint8_t *v, size_t n)
+static uint16_t reset_pin(struct sim_card *c, struct sim_pin *p, uint8_t p1, const uint8_t *v,
+			  size_t n)
 {
-	if (p1 == 0x01 || p1 == 0x03) { /* saved even when unchanged: the PUK's counter may have been */
+	if (p1 == 0x01 ||
+	    p1 == 0x03) { /* saved even when unchanged: the PUK's counter may have been */
 		unsigned before = p->tries;
 		p->tries = p->max_tries;
 		uint16_t sw = sim_cmd_save(c);

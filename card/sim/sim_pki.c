@@ -52,15 +52,16 @@ enum sim_err sim_pki_load_cas(const char *dir, int level, X509 **person, X509 **
 
 static int add_entry(X509_NAME *n, const char *field, const char *value)
 {
-	return X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0);
+	return X509_NAME_add_entry_by_txt(n, field, MBSTRING_UTF8, (const unsigned char *)value, -1,
+					  -1, 0);
 }
 
 static int set_subject(X509 *x, const struct sim_profile *p)
 {
 	X509_NAME *n = X509_get_subject_name(x);
 	return add_entry(n, "C", "SE") && add_entry(n, "O", p->organisation) &&
-	       add_entry(n, "GN", p->given_name) && add_entry(n, "SN", p->surname) &&
-	       add_entry(n, "serialNumber", p->hsa_id) && add_entry(n, "CN", p->holder);
+		add_entry(n, "GN", p->given_name) && add_entry(n, "SN", p->surname) &&
+		add_entry(n, "serialNumber", p->hsa_id) && add_entry(n, "CN", p->holder);
 }
 
 /* YYYY-MM-DD + fixed time of day → ASN1_TIME in x. */
@@ -96,16 +97,18 @@ static int add_extensions(X509 *x, X509 *ca, const struct sim_profile *p, bool s
 	 * parsed as separators by the extension config syntax. */
 	if (strpbrk(p->upn, ",;\n") || strpbrk(p->email, ",;\n"))
 		return 0;
-	snprintf(san, sizeof(san), "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:%s,email:%s", p->upn, p->email);
+	snprintf(san, sizeof(san), "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:%s,email:%s", p->upn,
+		 p->email);
 	snprintf(pol, sizeof(pol), SIM_POLICY_PREFIX "%d", p->trust_level);
 	return add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") &&
-	       add_ext(x, ca, NID_key_usage, signature ? "critical,nonRepudiation"
-						      : "critical,digitalSignature,keyEncipherment") &&
-	       (signature || add_ext(x, ca, NID_ext_key_usage, "clientAuth,emailProtection")) &&
-	       add_ext(x, ca, NID_subject_alt_name, san) &&
-	       add_ext(x, ca, NID_certificate_policies, pol) &&
-	       add_ext(x, ca, NID_subject_key_identifier, "hash") &&
-	       add_ext(x, ca, NID_authority_key_identifier, "keyid:always");
+		add_ext(x, ca, NID_key_usage,
+			signature ? "critical,nonRepudiation"
+				  : "critical,digitalSignature,keyEncipherment") &&
+		(signature || add_ext(x, ca, NID_ext_key_usage, "clientAuth,emailProtection")) &&
+		add_ext(x, ca, NID_subject_alt_name, san) &&
+		add_ext(x, ca, NID_certificate_policies, pol) &&
+		add_ext(x, ca, NID_subject_key_identifier, "hash") &&
+		add_ext(x, ca, NID_authority_key_identifier, "keyid:always");
 }
 
 static int random_serial(X509 *x)

@@ -9,13 +9,17 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-static void set(char *dst, size_t n, const char *s) { snprintf(dst, n, "%s", s); }
+static void set(char *dst, size_t n, const char *s)
+{
+	snprintf(dst, n, "%s", s);
+}
 
 static void split_holder(struct sim_profile *p)
 {
 	const char *sp = strchr(p->holder, ' ');
 	if (sp) {
-		snprintf(p->given_name, sizeof(p->given_name), "%.*s", (int)(sp - p->holder), p->holder);
+		snprintf(p->given_name, sizeof(p->given_name), "%.*s", (int)(sp - p->holder),
+			 p->holder);
 		set(p->surname, sizeof(p->surname), sp + 1);
 	} else {
 		set(p->given_name, sizeof(p->given_name), p->holder);
@@ -43,7 +47,10 @@ void sim_profile_default(struct sim_profile *p)
 	p->pin2_activated = true;
 }
 
-void sim_profile_wipe(struct sim_profile *p) { OPENSSL_cleanse(p, sizeof(*p)); }
+void sim_profile_wipe(struct sim_profile *p)
+{
+	OPENSSL_cleanse(p, sizeof(*p));
+}
 
 /* Copies a JSON string member into dst; absent is fine, wrong type or too long is an error. */
 static int str_field(json_t *o, const char *key, char *dst, size_t n, char *err, size_t errlen)
@@ -53,22 +60,27 @@ static int str_field(json_t *o, const char *key, char *dst, size_t n, char *err,
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= n ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
-		snprintf(err, errlen, "\"%s\" must be a non-empty string shorter than %zu bytes", key, n);
+		snprintf(err, errlen, "\"%s\" must be a non-empty string shorter than %zu bytes",
+			 key, n);
 		return -1;
 	}
 	set(dst, n, json_string_value(v));
 	return 0;
 }
 
-static const char *const known[] = { "card_type", "trust_level", "holder", "given_name", "surname",
-	"organisation", "hsa_id", "upn", "email", "card_number", "valid_from", "valid_to", "pins",
-	"pin2_activated", "with_signature_certificate", "comment", NULL };
+static const char *const known[] = {
+	"card_type",    "trust_level", "holder", "given_name",     "surname",
+	"organisation", "hsa_id",      "upn",    "email",          "card_number",
+	"valid_from",   "valid_to",    "pins",   "pin2_activated", "with_signature_certificate",
+	"comment",      NULL
+};
 
 static int check_keys(json_t *o, char *err, size_t errlen)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		size_t i = 0;
 		while (known[i] && strcmp(known[i], k))
 			i++;
@@ -132,8 +144,9 @@ static int load_obj(struct sim_profile *p, json_t *o, char *err, size_t errlen)
 	names_given = json_object_get(o, "given_name") || json_object_get(o, "surname");
 	if (holder_given)
 		split_holder(p);
-	if (names_given && (str_field(o, "given_name", p->given_name, sizeof(p->given_name), err, errlen) ||
-			    str_field(o, "surname", p->surname, sizeof(p->surname), err, errlen)))
+	if (names_given &&
+	    (str_field(o, "given_name", p->given_name, sizeof(p->given_name), err, errlen) ||
+	     str_field(o, "surname", p->surname, sizeof(p->surname), err, errlen)))
 		return -1;
 	if (type[0]) {
 		if (!strcmp(type, "ordinary"))
@@ -152,7 +165,8 @@ static int load_obj(struct sim_profile *p, json_t *o, char *err, size_t errlen)
 		}
 		p->trust_level = (int)json_integer_value(v);
 	}
-	if (bool_field(o, "with_signature_certificate", &p->with_signature_certificate, err, errlen) ||
+	if (bool_field(o, "with_signature_certificate", &p->with_signature_certificate, err,
+		       errlen) ||
 	    bool_field(o, "pin2_activated", &p->pin2_activated, err, errlen) ||
 	    load_pins(p, o, &pin2_given, err, errlen))
 		return -1;
@@ -196,8 +210,8 @@ static bool date_ok(const char *s)
 	int y, m, d;
 	char tail;
 	return strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
-	       sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 1950 && y <= 2049 &&
-	       m >= 1 && m <= 12 && d >= 1 && d <= 31;
+		sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 1950 && y <= 2049 &&
+		m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
 enum sim_err sim_profile_check(const struct sim_profile *p, char *err, size_t errlen)
@@ -215,8 +229,10 @@ enum sim_err sim_profile_check(const struct sim_profile *p, char *err, size_t er
 		bad = "pin1 and pin2 must be 6 to 8 digits";
 	else if (!digits(p->puk, 8, 8))
 		bad = "puk must be 8 digits";
-	else if (!p->pin2_activated && (p->card_type != SIM_CARD_RESERVE || p->with_signature_certificate))
-		bad = "pin2_activated false is a reserve card's state before its first signature certificate: "
+	else if (!p->pin2_activated &&
+		 (p->card_type != SIM_CARD_RESERVE || p->with_signature_certificate))
+		bad = "pin2_activated false is a reserve card's state before its first signature "
+		      "certificate: "
 		      "needs card_type reserve and no with_signature_certificate";
 	else if (!p->holder[0] || !p->given_name[0] || !p->surname[0] || !p->organisation[0] ||
 		 !p->hsa_id[0] || !p->upn[0] || !p->email[0])

@@ -13,17 +13,17 @@ enum sim_card_type { SIM_CARD_ORDINARY, SIM_CARD_RESERVE };
 
 struct sim_profile {
 	enum sim_card_type card_type;
-	int trust_level;              /* 2 or 3 */
-	char holder[128];             /* CN, e.g. "Olof Svensson Andersson" */
-	char given_name[128];         /* givenName; default: first word of holder */
-	char surname[128];            /* surname; default: the rest of holder */
+	int trust_level;      /* 2 or 3 */
+	char holder[128];     /* CN, e.g. "Olof Svensson Andersson" */
+	char given_name[128]; /* givenName; default: first word of holder */
+	char surname[128];    /* surname; default: the rest of holder */
 	char organisation[128];
-	char hsa_id[64];              /* subject serialNumber */
+	char hsa_id[64]; /* subject serialNumber */
 	char upn[128];
 	char email[128];
-	char card_number[20];         /* 19 digits, TokenInfo serialNumber */
-	char valid_from[11];          /* YYYY-MM-DD, certificates' notBefore (00:00:00Z) */
-	char valid_to[11];            /* YYYY-MM-DD, certificates' notAfter (23:59:59Z) */
+	char card_number[20]; /* 19 digits, TokenInfo serialNumber */
+	char valid_from[11];  /* YYYY-MM-DD, certificates' notBefore (00:00:00Z) */
+	char valid_to[11];    /* YYYY-MM-DD, certificates' notAfter (23:59:59Z) */
 	char pin1[9], pin2[9], puk[9];
 	/* false: PIN2 is still the letter's value (the security code) and must be activated by its
 	 * holder before it signs — a reserve card whose letter holds two codes. Only for a reserve

@@ -21,7 +21,8 @@
 
 #include "sim_apdu.h"
 
-const uint8_t sim_atr[14] = { 0x3B, 0x89, 0x80, 0x01, 'S', 'I', 'T', 'H', 'S', '-', 'S', 'I', 'M', 0x27 };
+const uint8_t sim_atr[14] = { 0x3B, 0x89, 0x80, 0x01, 'S', 'I', 'T',
+			      'H',  'S',  '-',  'S',  'I', 'M', 0x27 };
 
 enum { CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4 };
 enum { FIRST_FRAME_MS = 10000 };
@@ -62,7 +63,8 @@ static int stopper_wait(struct stopper *s, int fd, long timeout_ms)
 	for (;;) {
 		if (*s->stop)
 			return -1;
-		int r = ppoll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, timeout_ms >= 0 ? &t : NULL, &s->waiting);
+		int r = ppoll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, timeout_ms >= 0 ? &t : NULL,
+			      &s->waiting);
 		if (r >= 0)
 			return r > 0;
 		if (errno != EINTR)
@@ -146,7 +148,8 @@ static int send_frame(int fd, const uint8_t *p, size_t n)
 	for (size_t i = 0; i < 2; i++) {
 		size_t off = 0;
 		while (off < parts[i].n) {
-			ssize_t w = send(fd, (const uint8_t *)parts[i].b + off, parts[i].n - off, MSG_NOSIGNAL);
+			ssize_t w = send(fd, (const uint8_t *)parts[i].b + off, parts[i].n - off,
+					 MSG_NOSIGNAL);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0)
@@ -157,21 +160,17 @@ static int send_frame(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static void control(struct sim_card *c, int fd, uint8_t code, const struct sim_vpcd_opts *o, int *err)
+static void control(struct sim_card *c, int fd, uint8_t code, const struct sim_vpcd_opts *o,
+		    int *err)
 {
 	if (o->verbose)
 		fprintf(stderr, "siths-cardsim: control %u\n", code);
 	switch (code) {
 	case CTRL_OFF:
 	case CTRL_ON:
-	case CTRL_RESET:
-		sim_card_reset_session(c);
-		break;
-	case CTRL_ATR:
-		*err = send_frame(fd, sim_atr, sizeof(sim_atr));
-		break;
-	default: /* unknown control codes expect no answer */
-		break;
+	case CTRL_RESET: sim_card_reset_session(c); break;
+	case CTRL_ATR: *err = send_frame(fd, sim_atr, sizeof(sim_atr)); break;
+	default: /* unknown control codes expect no answer */ break;
 	}
 }
 
@@ -194,7 +193,8 @@ static size_t garbage(uint8_t *out)
 }
 
 /* Header and status word only. For PIN commands not even the length: it would tell the PIN's. */
-static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const uint8_t *out, size_t olen)
+static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const uint8_t *out,
+		     size_t olen)
 {
 	bool pin = kind == SIM_K_VERIFY || kind == SIM_K_CHANGE_REF || kind == SIM_K_RESET_RETRY;
 	uint8_t h[4] = { 0 };
@@ -202,8 +202,9 @@ static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const ui
 	memcpy(h, in, len < 4 ? len : 4);
 	if (!pin)
 		snprintf(n, sizeof(n), "%zu", len);
-	fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %s -> %02X%02X\n", sim_kind_name(kind), h[0], h[1],
-		h[2], h[3], n, olen >= 2 ? out[olen - 2] : 0, olen >= 2 ? out[olen - 1] : 0);
+	fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %s -> %02X%02X\n",
+		sim_kind_name(kind), h[0], h[1], h[2], h[3], n, olen >= 2 ? out[olen - 2] : 0,
+		olen >= 2 ? out[olen - 1] : 0);
 }
 
 static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, struct stopper *s)
@@ -216,8 +217,11 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 	/* vpcd asks for the ATR as soon as it takes a card. It serves one card per reader port: a
 	 * second card is accepted by the kernel but never spoken to, and would wait for ever. */
 	if (stopper_wait(s, fd, FIRST_FRAME_MS) == 0) {
-		fprintf(stderr, "siths-cardsim: vpcd accepted the connection but never spoke to the card within %d s "
-				"(another card already in this reader?)\n", FIRST_FRAME_MS / 1000);
+		fprintf(stderr,
+			"siths-cardsim: vpcd accepted the connection but never spoke to the card "
+			"within %d s "
+			"(another card already in this reader?)\n",
+			FIRST_FRAME_MS / 1000);
 		rc = 3;
 		goto out;
 	}
@@ -240,13 +244,15 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 		}
 		enum sim_kind kind = sim_apdu_kind(in, len);
 		if (fires(&o->drop_at, &n.drop_seen, kind)) {
-			fprintf(stderr, "siths-cardsim: card pulled (--drop-at %s:%ld)\n", sim_kind_name(kind), o->drop_at.k);
+			fprintf(stderr, "siths-cardsim: card pulled (--drop-at %s:%ld)\n",
+				sim_kind_name(kind), o->drop_at.k);
 			rc = 2;
 			break;
 		}
 		size_t olen;
 		if (fires(&o->garbage_at, &n.garbage_seen, kind)) {
-			fprintf(stderr, "siths-cardsim: answered garbage (--garbage-at %s:%ld)\n", sim_kind_name(kind), o->garbage_at.k);
+			fprintf(stderr, "siths-cardsim: answered garbage (--garbage-at %s:%ld)\n",
+				sim_kind_name(kind), o->garbage_at.k);
 			olen = garbage(out);
 		} else {
 			olen = sim_apdu_process(c, in, len, out);
@@ -258,7 +264,9 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 		/* Pulled once the card's memory holds the command's effect, before the host hears of it:
 		 * the host sees the same failure as with --drop-at, the card the other outcome. */
 		if (fires(&o->drop_after_commit, &n.commit_seen, kind)) {
-			fprintf(stderr, "siths-cardsim: card pulled (--drop-after-commit %s:%ld) after carrying the command out\n",
+			fprintf(stderr,
+				"siths-cardsim: card pulled (--drop-after-commit %s:%ld) after "
+				"carrying the command out\n",
 				sim_kind_name(kind), o->drop_after_commit.k);
 			rc = 2;
 			break;
@@ -266,7 +274,8 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 		if (send_frame(fd, out, olen) != 0)
 			break;
 		if (o->drop_after > 0 && ++n.answered >= o->drop_after) {
-			fprintf(stderr, "siths-cardsim: card pulled (--drop-after %ld)\n", o->drop_after);
+			fprintf(stderr, "siths-cardsim: card pulled (--drop-after %ld)\n",
+				o->drop_after);
 			rc = 2;
 			break;
 		}
@@ -278,14 +287,16 @@ out:
 	return *s->stop ? 1 : rc;
 }
 
-enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop)
+enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o,
+			  volatile sig_atomic_t *stop)
 {
 	struct stopper s;
 	stopper_begin(&s, stop);
 	int fd = connect_wait(o, &s);
 	if (fd < 0) {
 		stopper_end(&s);
-		fprintf(stderr, "siths-cardsim: cannot connect to vpcd at %s:%d: %s\n", o->host, o->port, strerror(errno));
+		fprintf(stderr, "siths-cardsim: cannot connect to vpcd at %s:%d: %s\n", o->host,
+			o->port, strerror(errno));
 		return SIM_E_IO;
 	}
 	fprintf(stderr, "siths-cardsim: connected to %s:%d\n", o->host, o->port);
@@ -297,13 +308,9 @@ enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, vol
 	case 0:
 		fprintf(stderr, "siths-cardsim: vpcd closed the connection (reader gone)\n");
 		return SIM_OK;
-	case 1:
-		fprintf(stderr, "siths-cardsim: stopped by signal\n");
-		return SIM_OK;
-	case 2:
-		return SIM_OK;
-	case 3:
-		return SIM_E_IO;
+	case 1: fprintf(stderr, "siths-cardsim: stopped by signal\n"); return SIM_OK;
+	case 2: return SIM_OK;
+	case 3: return SIM_E_IO;
 	default:
 		fprintf(stderr, "siths-cardsim: connection to vpcd lost: %s\n", strerror(errno));
 		return SIM_E_IO;

@@ -24,16 +24,18 @@ struct sim_trigger {
 struct sim_vpcd_opts {
 	const char *host;
 	int port;
-	long wait_ms;       /* keep retrying the connection this long (vpcd not listening yet) */
-	long drop_after;    /* >0: close after this many APDUs were answered */
-	struct sim_trigger drop_at;    /* close the connection instead of answering */
-	struct sim_trigger drop_after_commit; /* carry the command out (saved), then close unanswered */
+	long wait_ms;    /* keep retrying the connection this long (vpcd not listening yet) */
+	long drop_after; /* >0: close after this many APDUs were answered */
+	struct sim_trigger drop_at; /* close the connection instead of answering */
+	struct sim_trigger
+		drop_after_commit;     /* carry the command out (saved), then close unanswered */
 	struct sim_trigger garbage_at; /* answer random bytes (1-40, maybe no SW) instead */
-	bool verbose;       /* log each command header and status word (never command data) */
+	bool verbose; /* log each command header and status word (never command data) */
 };
 
 /* Connects, then serves vpcd until it closes the connection, a fault drops it, or *stop is set
  * (by a signal handler). Messages go to stderr, including the line "connected to HOST:PORT". */
-enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o, volatile sig_atomic_t *stop);
+enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o,
+			  volatile sig_atomic_t *stop);
 
 #endif

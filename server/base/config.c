@@ -21,13 +21,24 @@
 #define SITHS_VERSION "0"
 #endif
 
-enum opt_kind { K_LISTEN, K_STR, K_ORIGIN, K_UID, K_LEVEL, K_SIZE, K_UINT, K_CONFIG, K_HELP, K_VERSION };
+enum opt_kind {
+	K_LISTEN,
+	K_STR,
+	K_ORIGIN,
+	K_UID,
+	K_LEVEL,
+	K_SIZE,
+	K_UINT,
+	K_CONFIG,
+	K_HELP,
+	K_VERSION
+};
 
 struct opt {
 	const char *name;
-	const char *arg;         /* metavariable for --help, NULL: no argument */
+	const char *arg; /* metavariable for --help, NULL: no argument */
 	enum opt_kind kind;
-	size_t off;              /* field in struct cfg */
+	size_t off; /* field in struct cfg */
 	unsigned long long min, max;
 	const char *help;
 };
@@ -35,8 +46,10 @@ struct opt {
 #define F(field) offsetof(struct cfg, field)
 
 static const struct opt opts[] = {
-	{ "https", "ADDR:PORT", K_LISTEN, F(https), 0, 0, "HTTPS listener (default 127.0.0.1:29443)" },
-	{ "wss", "ADDR:PORT", K_LISTEN, F(wss), 0, 0, "WebSocket listener (default 127.0.0.1:29444)" },
+	{ "https", "ADDR:PORT", K_LISTEN, F(https), 0, 0,
+	  "HTTPS listener (default 127.0.0.1:29443)" },
+	{ "wss", "ADDR:PORT", K_LISTEN, F(wss), 0, 0,
+	  "WebSocket listener (default 127.0.0.1:29444)" },
 	{ "cert", "FILE", K_STR, F(cert_file), 0, 0, "PEM server certificate (chain)" },
 	{ "key", "FILE", K_STR, F(key_file), 0, 0, "PEM private key of the certificate" },
 	{ "www", "DIR", K_STR, F(www_dir), 0, 0, "directory of the page served at /" },
@@ -44,16 +57,22 @@ static const struct opt opts[] = {
 	{ "allow-uid", "UID|USERNAME", K_UID, 0, 0, 0,
 	  "also serve this user's loopback clients (default: own uid only), repeatable" },
 	{ "config", "FILE", K_CONFIG, 0, 0, 0, "read these settings from FILE first" },
-	{ "log-level", "LEVEL", K_LEVEL, F(log_level), 0, 0, "error|warn|info|debug (default info)" },
-	{ "test-issuer", "DIR", K_STR, F(test_issuer_dir), 0, 0, "use the test certificate issuer in DIR" },
+	{ "log-level", "LEVEL", K_LEVEL, F(log_level), 0, 0,
+	  "error|warn|info|debug (default info)" },
+	{ "test-issuer", "DIR", K_STR, F(test_issuer_dir), 0, 0,
+	  "use the test certificate issuer in DIR" },
 	{ "max-body", "BYTES", K_SIZE, F(max_body), 16, 16u << 20, "largest request body" },
 	{ "max-header", "BYTES", K_SIZE, F(max_header), 1024, 1u << 20, "largest request header" },
-	{ "max-connections", "N", K_UINT, F(max_connections), 1, 10000, "concurrent HTTPS connections" },
-	{ "max-per-ip", "N", K_UINT, F(max_per_ip), 1, 10000, "concurrent connections per address" },
-	{ "conn-timeout", "SECONDS", K_UINT, F(conn_timeout_s), 1, 3600, "idle/slow connection timeout" },
+	{ "max-connections", "N", K_UINT, F(max_connections), 1, 10000,
+	  "concurrent HTTPS connections" },
+	{ "max-per-ip", "N", K_UINT, F(max_per_ip), 1, 10000,
+	  "concurrent connections per address" },
+	{ "conn-timeout", "SECONDS", K_UINT, F(conn_timeout_s), 1, 3600,
+	  "idle/slow connection timeout" },
 	{ "ws-max-message", "BYTES", K_SIZE, F(ws_max_message), 128, 16u << 20,
 	  "largest WebSocket message from a client" },
-	{ "ws-max-clients", "N", K_UINT, F(ws_max_clients), 1, 1000, "concurrent WebSocket clients" },
+	{ "ws-max-clients", "N", K_UINT, F(ws_max_clients), 1, 1000,
+	  "concurrent WebSocket clients" },
 	{ "help", NULL, K_HELP, 0, 0, 0, "show this help" },
 	{ "version", NULL, K_VERSION, 0, 0, 0, "show the version" },
 };
@@ -134,7 +153,7 @@ void cfg_free(struct cfg *c)
 }
 
 static cfg_err fail(struct cfg *c, cfg_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 static cfg_err fail(struct cfg *c, cfg_err e, const char *fmt, ...)
 {
 	va_list ap;
@@ -233,7 +252,8 @@ bool cfg_origin_valid(const char *o)
 static cfg_err add_origin(struct cfg *c, const char *v)
 {
 	if (!cfg_origin_valid(v))
-		return fail(c, CFG_E_VALUE, "allow-origin must be scheme://host[:port], got '%.80s'", v);
+		return fail(c, CFG_E_VALUE,
+			    "allow-origin must be scheme://host[:port], got '%.80s'", v);
 	char **n = realloc(c->allow_origins, (c->n_allow_origins + 1) * sizeof *n);
 	if (!n)
 		return fail(c, CFG_E_NOMEM, "out of memory");
@@ -300,7 +320,7 @@ static cfg_err add_uid(struct cfg *c, const char *v)
 		return fail(c, e, "out of memory");
 	if (e && isdigit((unsigned char)*v))
 		return fail(c, e, "--allow-uid: expected a uid 0..%u or a user name, got '%.80s'",
-		            (unsigned)((uid_t)-1 - 1), v);
+			    (unsigned)((uid_t)-1 - 1), v);
 	if (e)
 		return fail(c, e, "--allow-uid: no user named '%.80s' on this system", v);
 	uid_t *n = realloc(c->allow_uids, (c->n_allow_uids + 1) * sizeof *n);
@@ -322,8 +342,10 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 	case K_LISTEN:
 		e = cfg_parse_listen(v, (struct cfg_listen *)(void *)field);
 		if (e == CFG_E_NOT_LOOPBACK)
-			return fail(c, e, "--%s: only 127.0.0.1, [::1] or localhost may be used, got '%.80s'",
-			            o->name, v);
+			return fail(
+				c, e,
+				"--%s: only 127.0.0.1, [::1] or localhost may be used, got '%.80s'",
+				o->name, v);
 		if (e)
 			return fail(c, e, "--%s: expected ADDR:PORT, got '%.80s'", o->name, v);
 		return CFG_OK;
@@ -338,22 +360,22 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 		*slot = d;
 		return CFG_OK;
 	}
-	case K_ORIGIN:
-		return add_origin(c, v);
-	case K_UID:
-		return add_uid(c, v);
+	case K_ORIGIN: return add_origin(c, v);
+	case K_UID: return add_uid(c, v);
 	case K_LEVEL: {
 		int lvl = log_level_parse(v);
 		if (lvl < 0)
-			return fail(c, CFG_E_VALUE, "--log-level: expected error|warn|info|debug, got '%.40s'", v);
+			return fail(c, CFG_E_VALUE,
+				    "--log-level: expected error|warn|info|debug, got '%.40s'", v);
 		*(int *)(void *)field = lvl;
 		return CFG_OK;
 	}
 	case K_SIZE:
 	case K_UINT:
 		if (!parse_ull(v, &n) || n < o->min || n > o->max)
-			return fail(c, CFG_E_VALUE, "--%s: expected a number %llu..%llu, got '%.40s'",
-			            o->name, o->min, o->max, v);
+			return fail(c, CFG_E_VALUE,
+				    "--%s: expected a number %llu..%llu, got '%.40s'", o->name,
+				    o->min, o->max, v);
 		if (o->kind == K_SIZE)
 			*(size_t *)(void *)field = (size_t)n;
 		else
@@ -361,8 +383,7 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 		return CFG_OK;
 	case K_CONFIG:
 	case K_HELP:
-	case K_VERSION:
-		break;
+	case K_VERSION: break;
 	}
 	return fail(c, CFG_E_USAGE, "--%s cannot be set here", o->name);
 }
@@ -417,7 +438,8 @@ cfg_err cfg_load_file(struct cfg *c, const char *path, const char **why)
 
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		e = fail(c, CFG_E_FILE, "cannot read config file %.120s: %s", path, strerror(errno));
+		e = fail(c, CFG_E_FILE, "cannot read config file %.120s: %s", path,
+			 strerror(errno));
 		goto out;
 	}
 	ssize_t n;
@@ -451,25 +473,29 @@ out:
 
 void cfg_usage(FILE *f, const char *prog)
 {
-	fprintf(f, "usage: %s [OPTION]...\n"
-	        "siths-bridge %s: lets a web page use a SITHS eID card over loopback HTTPS + WSS.\n\n",
-	        prog ? prog : "siths-bridge", SITHS_VERSION);
+	fprintf(f,
+		"usage: %s [OPTION]...\n"
+		"siths-bridge %s: lets a web page use a SITHS eID card over loopback HTTPS + "
+		"WSS.\n\n",
+		prog ? prog : "siths-bridge", SITHS_VERSION);
 	for (size_t i = 0; i < N_OPTS; i++) {
 		char left[40];
 		snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-		         opts[i].arg ? opts[i].arg : "");
+			 opts[i].arg ? opts[i].arg : "");
 		fprintf(f, "  %-28s %s\n", left, opts[i].help);
 	}
-	fprintf(f, "\nThe config file holds 'key = value' lines with the same names (no --).\n"
-	        "Listeners are loopback only; command-line options override the file.\n");
+	fprintf(f,
+		"\nThe config file holds 'key = value' lines with the same names (no --).\n"
+		"Listeners are loopback only; command-line options override the file.\n");
 }
 
 /* getopt_long's table, built from opts[] (val = index + 256, no short options). */
 static void build_longopts(struct option *lo)
 {
 	for (size_t i = 0; i < N_OPTS; i++)
-		lo[i] = (struct option){ opts[i].name, opts[i].arg ? required_argument : no_argument, NULL,
-		                         (int)(256 + i) };
+		lo[i] = (struct option){ opts[i].name,
+					 opts[i].arg ? required_argument : no_argument, NULL,
+					 (int)(256 + i) };
 	lo[N_OPTS] = (struct option){ 0 };
 }
 
@@ -486,7 +512,8 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 	/* Pass 1: only --config, so that everything else on the command line overrides the file. */
 	optind = 0;
 	while ((r = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
-		if (r >= 256 && opts[r - 256].kind == K_CONFIG && (e = cfg_load_file(c, optarg, NULL)))
+		if (r >= 256 && opts[r - 256].kind == K_CONFIG &&
+		    (e = cfg_load_file(c, optarg, NULL)))
 			goto out;
 	}
 
@@ -495,7 +522,7 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 		if (r == '?' || r == ':') {
 			const char *arg = argv[optind - 1];
 			e = fail(c, CFG_E_USAGE, "%s option '%.60s' (try --help)",
-			         r == '?' ? "unknown" : "missing argument for", arg ? arg : "");
+				 r == '?' ? "unknown" : "missing argument for", arg ? arg : "");
 			goto out;
 		}
 		const struct opt *o = &opts[r - 256];

@@ -11,47 +11,47 @@
 
 typedef enum {
 	CFG_OK = 0,
-	CFG_EXIT_OK,       /* --help or --version was printed: exit 0 */
-	CFG_E_USAGE,     /* unknown option or missing argument */
-	CFG_E_VALUE,     /* an option's value is malformed (bad ADDR:PORT, level, number,
+	CFG_EXIT_OK,        /* --help or --version was printed: exit 0 */
+	CFG_E_USAGE,        /* unknown option or missing argument */
+	CFG_E_VALUE,        /* an option's value is malformed (bad ADDR:PORT, level, number,
 	                    * an --allow-uid user name that does not exist) */
 	CFG_E_NOT_LOOPBACK, /* a listener address that is not 127.0.0.1 / ::1 / localhost */
-	CFG_E_FILE,      /* --config file unreadable or malformed */
+	CFG_E_FILE,         /* --config file unreadable or malformed */
 	CFG_E_NOMEM,
 } cfg_err;
 
 const char *cfg_strerror(cfg_err e);
 
 struct cfg_listen {
-	char addr[64];          /* numeric loopback address, "127.0.0.1" or "::1" */
-	unsigned short port;    /* 0 = pick an ephemeral port (tests); the real one is logged */
+	char addr[64];       /* numeric loopback address, "127.0.0.1" or "::1" */
+	unsigned short port; /* 0 = pick an ephemeral port (tests); the real one is logged */
 };
 
 struct cfg {
-	struct cfg_listen https;        /* default 127.0.0.1:29443 */
-	struct cfg_listen wss;          /* default 127.0.0.1:29444 */
-	char *cert_file;                /* PEM server certificate (chain) */
-	char *key_file;                 /* PEM private key */
-	char *www_dir;                  /* static page root */
-	char **allow_origins;           /* extra allowed origins, exact "scheme://host[:port]" */
+	struct cfg_listen https; /* default 127.0.0.1:29443 */
+	struct cfg_listen wss;   /* default 127.0.0.1:29444 */
+	char *cert_file;         /* PEM server certificate (chain) */
+	char *key_file;          /* PEM private key */
+	char *www_dir;           /* static page root */
+	char **allow_origins;    /* extra allowed origins, exact "scheme://host[:port]" */
 	size_t n_allow_origins;
 	/* Users besides the daemon's own euid whose loopback clients are served (--allow-uid,
 	 * repeatable; names resolved with getpwnam_r while parsing). See docs/security.md. */
 	uid_t *allow_uids;
 	size_t n_allow_uids;
-	int log_level;                  /* enum log_level */
-	char *test_issuer_dir;          /* --test-issuer DIR, NULL when not set */
+	int log_level;         /* enum log_level */
+	char *test_issuer_dir; /* --test-issuer DIR, NULL when not set */
 
 	/* Limits (config-file keys of the same name; defaults in config.c). */
-	size_t max_body;                /* request body bytes (413 above) */
-	size_t max_header;              /* request header bytes */
-	unsigned max_connections;       /* concurrent HTTPS connections */
-	unsigned conn_timeout_s;        /* idle/slow connection timeout (slowloris) */
-	size_t ws_max_message;          /* largest WebSocket message accepted from a client */
+	size_t max_body;          /* request body bytes (413 above) */
+	size_t max_header;        /* request header bytes */
+	unsigned max_connections; /* concurrent HTTPS connections */
+	unsigned conn_timeout_s;  /* idle/slow connection timeout (slowloris) */
+	size_t ws_max_message;    /* largest WebSocket message accepted from a client */
 	unsigned ws_max_clients;
-	unsigned max_per_ip;            /* concurrent HTTPS connections from one address */
+	unsigned max_per_ip; /* concurrent HTTPS connections from one address */
 
-	char why[256];                  /* storage for the last error reason (see cfg_parse_args) */
+	char why[256]; /* storage for the last error reason (see cfg_parse_args) */
 };
 
 /* Fills defaults. */

@@ -32,8 +32,14 @@ int log_level_parse(const char *name)
 	return -1;
 }
 
-void log_set_level(enum log_level lvl) { g_level = lvl; }
-enum log_level log_get_level(void) { return g_level; }
+void log_set_level(enum log_level lvl)
+{
+	g_level = lvl;
+}
+enum log_level log_get_level(void)
+{
+	return g_level;
+}
 
 void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
 {

@@ -15,7 +15,7 @@ enum log_level log_get_level(void);
 
 /* Thread-safe; the whole line is written with one write(2). */
 void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* Copies s, untrusted (a path, a header), into out for a log line: printable ASCII only, quotes,
  * backslashes and everything else as '?', at most outsz-1 bytes, cut with "..."; NULL gives
@@ -23,8 +23,8 @@ void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
 void log_safe(const char *s, char *out, size_t outsz);
 
 #define log_error(c, ...) log_msg(LOG_LVL_ERROR, c, __VA_ARGS__)
-#define log_warn(c, ...)  log_msg(LOG_LVL_WARN, c, __VA_ARGS__)
-#define log_info(c, ...)  log_msg(LOG_LVL_INFO, c, __VA_ARGS__)
+#define log_warn(c, ...) log_msg(LOG_LVL_WARN, c, __VA_ARGS__)
+#define log_info(c, ...) log_msg(LOG_LVL_INFO, c, __VA_ARGS__)
 #define log_debug(c, ...) log_msg(LOG_LVL_DEBUG, c, __VA_ARGS__)
 
 #endif

@@ -24,14 +24,17 @@ const char *certcheck_strerror(certcheck_err e)
 	case CERTCHECK_E_ARG: return "invalid argument";
 	case CERTCHECK_E_TRUST: return "trust anchor unusable";
 	case CERTCHECK_E_MALFORMED: return "issued certificate is malformed";
-	case CERTCHECK_E_KEY_MISMATCH: return "issued certificate is for another key than the card generated";
+	case CERTCHECK_E_KEY_MISMATCH:
+		return "issued certificate is for another key than the card generated";
 	case CERTCHECK_E_AUTH_CERT: return "authentication certificate has no HSA-id";
-	case CERTCHECK_E_HSA_ID: return "issued certificate has another HSA-id than the authentication certificate";
+	case CERTCHECK_E_HSA_ID:
+		return "issued certificate has another HSA-id than the authentication certificate";
 	case CERTCHECK_E_KEY_USAGE: return "issued certificate is not for nonRepudiation only";
 	case CERTCHECK_E_IS_CA: return "issued certificate is a CA certificate";
 	case CERTCHECK_E_NOT_YET_VALID: return "issued certificate is not yet valid";
 	case CERTCHECK_E_EXPIRED: return "issued certificate has expired";
-	case CERTCHECK_E_CHAIN: return "issued certificate does not chain to the SITHS trust anchor";
+	case CERTCHECK_E_CHAIN:
+		return "issued certificate does not chain to the SITHS trust anchor";
 	}
 	return "unknown certificate check error";
 }
@@ -131,7 +134,7 @@ certcheck_err certcheck_trust_load(const char *pem_path, struct certcheck_trust 
 /* ---- the checks ------------------------------------------------------------------------------ */
 
 static certcheck_err fail(certcheck_err e, char *detail, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static certcheck_err fail(certcheck_err e, char *detail, size_t cap, const char *fmt, ...)
 {
@@ -165,9 +168,11 @@ static certcheck_err check_hsa_id(const X509 *cert, const X509 *auth, char *deta
 	char *want = hsa_id(auth), *got = hsa_id(cert);
 	certcheck_err rc = CERTCHECK_OK;
 	if (!want)
-		rc = fail(CERTCHECK_E_AUTH_CERT, detail, cap, "authentication certificate has no single HSA-id");
+		rc = fail(CERTCHECK_E_AUTH_CERT, detail, cap,
+			  "authentication certificate has no single HSA-id");
 	else if (!got)
-		rc = fail(CERTCHECK_E_HSA_ID, detail, cap, "no single HSA-id (subject serialNumber), expected %s", want);
+		rc = fail(CERTCHECK_E_HSA_ID, detail, cap,
+			  "no single HSA-id (subject serialNumber), expected %s", want);
 	else if (strcmp(want, got) != 0)
 		rc = fail(CERTCHECK_E_HSA_ID, detail, cap, "HSA-id %s, expected %s", got, want);
 	OPENSSL_free(want);
@@ -204,10 +209,11 @@ static certcheck_err check_time(const X509 *cert, time_t now, char *detail, size
 }
 
 static certcheck_err check_chain(const struct certcheck_trust *t, X509 *cert,
-				 STACK_OF(X509) *chain, time_t now, char *detail, size_t cap)
+				 STACK_OF(X509) * chain, time_t now, char *detail, size_t cap)
 {
 	if (chain && sk_X509_num(chain) > CERTCHECK_MAX_CHAIN)
-		return fail(CERTCHECK_E_CHAIN, detail, cap, "chain of %d certificates", sk_X509_num(chain));
+		return fail(CERTCHECK_E_CHAIN, detail, cap, "chain of %d certificates",
+			    sk_X509_num(chain));
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	if (!ctx || X509_STORE_CTX_init(ctx, t->store, cert, chain) != 1) {
 		X509_STORE_CTX_free(ctx);
@@ -224,8 +230,8 @@ static certcheck_err check_chain(const struct certcheck_trust *t, X509 *cert,
 	return rc;
 }
 
-certcheck_err certcheck_signature_cert(const struct certcheck_trust *t, const struct certcheck_in *in,
-				       char *detail, size_t cap)
+certcheck_err certcheck_signature_cert(const struct certcheck_trust *t,
+				       const struct certcheck_in *in, char *detail, size_t cap)
 {
 	if (detail && cap)
 		detail[0] = '\0';
@@ -237,7 +243,8 @@ certcheck_err certcheck_signature_cert(const struct certcheck_trust *t, const st
 	if (!pub)
 		rc = fail(CERTCHECK_E_MALFORMED, detail, cap, "no readable public key");
 	else if (EVP_PKEY_eq(pub, in->card_key) != 1)
-		rc = fail(CERTCHECK_E_KEY_MISMATCH, detail, cap, "public key differs from the card's new key");
+		rc = fail(CERTCHECK_E_KEY_MISMATCH, detail, cap,
+			  "public key differs from the card's new key");
 	else if ((rc = check_hsa_id(in->cert, in->auth_cert, detail, cap)) == CERTCHECK_OK &&
 		 (rc = check_usage(in->cert, detail, cap)) == CERTCHECK_OK &&
 		 (rc = check_time(in->cert, now, detail, cap)) == CERTCHECK_OK)

@@ -19,19 +19,27 @@
 
 /* Shares of the bar, after the real timings of a card (docs/virtual-card.md, --delay realistic):
  * the key generation takes seconds, the write is a dozen APDUs, the rest is short. */
-enum { P_VERIFY = 2, P_GENERATE = 5, P_CSR = 60, P_SUBMIT = 68, P_VALIDATE = 75, P_WRITE = 78,
-       P_VERIFY_BACK = 96, P_DONE = 100 };
+enum {
+	P_VERIFY = 2,
+	P_GENERATE = 5,
+	P_CSR = 60,
+	P_SUBMIT = 68,
+	P_VALIDATE = 75,
+	P_WRITE = 78,
+	P_VERIFY_BACK = 96,
+	P_DONE = 100
+};
 
 struct job {
-	struct certjob_status st;        /* guarded by the engine's lock */
-	char pin[CERTJOB_PIN_MAX + 1];   /* wiped right after VERIFY */
-	card_claim *claim;               /* the card, from certjob_start until the worker's work ends */
+	struct certjob_status st;      /* guarded by the engine's lock */
+	char pin[CERTJOB_PIN_MAX + 1]; /* wiped right after VERIFY */
+	card_claim *claim; /* the card, from certjob_start until the worker's work ends */
 	struct certjobs *owner;
 };
 
 struct certjobs {
 	struct certjob_deps d;
-	pthread_mutex_t lock;            /* guards everything below and every job's state */
+	pthread_mutex_t lock; /* guards everything below and every job's state */
 	pthread_cond_t idle;
 	unsigned running;
 	struct job *jobs[CERTJOB_KEEP + 8]; /* oldest first */
@@ -77,9 +85,9 @@ static void progress(struct job *jb, const char *stage, int percent, const char 
 }
 
 /* Records the failure the job ends with (the first one wins). */
-__attribute__((format(printf, 5, 6)))
-static void set_failure(struct job *jb, enum certjob_failure why, card_err e, int tries_left,
-			const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void set_failure(struct job *jb,
+							      enum certjob_failure why, card_err e,
+							      int tries_left, const char *fmt, ...)
 {
 	va_list ap;
 	pthread_mutex_lock(&jb->owner->lock);
@@ -115,11 +123,12 @@ static void finish(struct job *jb, bool ok)
 	if (ok) {
 		st->stage = "done";
 		st->percent = P_DONE;
-		snprintf(st->message, sizeof(st->message), "the signature certificate is on the card");
+		snprintf(st->message, sizeof(st->message),
+			 "the signature certificate is on the card");
 		log_info("job", "job %s on card %s: done", st->id, st->card_id);
 	} else {
-		log_warn("job", "job %s on card %s failed at %s: %s (%s)", st->id, st->card_id, st->stage,
-			 failure_name(st), st->message);
+		log_warn("job", "job %s on card %s failed at %s: %s (%s)", st->id, st->card_id,
+			 st->stage, failure_name(st), st->message);
 	}
 	report_unlock(jb);
 }
@@ -179,7 +188,8 @@ static card_err stage_verify(struct work *w)
 		set_failure(jb, CERTJOB_FAIL_CARD, e, 0,
 			    "the signature code (PIN2) is blocked: unblock it with the PUK");
 	else if (e == CARD_E_PIN_FORMAT)
-		set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "the signature code has the wrong format");
+		set_failure(jb, CERTJOB_FAIL_CARD, e, -1,
+			    "the signature code has the wrong format");
 	return e;
 }
 
@@ -192,8 +202,8 @@ static card_err stage_generate(struct work *w)
 		return e;
 	csr_err ce = csr_rsa_pubkey(pk.n, pk.n_len, pk.e, pk.e_len, &w->pub);
 	if (ce) {
-		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1, "the card's new key is unusable: %s",
-			    csr_strerror(ce));
+		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1,
+			    "the card's new key is unusable: %s", csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -217,8 +227,8 @@ static card_err stage_csr(struct work *w)
 	if (ce == CSR_E_SIGNER && s.err)
 		return s.err;
 	if (ce) {
-		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1, "certificate request: %s",
-			    csr_strerror(ce));
+		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1,
+			    "certificate request: %s", csr_strerror(ce));
 		return CARD_E_BAD_DATA;
 	}
 	return CARD_OK;
@@ -227,15 +237,18 @@ static card_err stage_csr(struct work *w)
 static card_err stage_issue(struct work *w)
 {
 	struct certjobs *j = w->jb->owner;
-	struct issue_ctx ctx = { .card_id = w->jb->st.card_id, .session_ok = true, .auth_cert = w->auth,
+	struct issue_ctx ctx = { .card_id = w->jb->st.card_id,
+				 .session_ok = true,
+				 .auth_cert = w->auth,
 				 .trust_level = w->m->auth.trust_level };
 	progress(w->jb, "submit", P_SUBMIT, "sending the request to the issuer");
 	issuer_err ie = issuer_issue(j->d.issuer, w->csr, w->csr_len, &ctx, &w->res);
 	if (ie) {
-		set_failure(w->jb, ie == ISSUER_E_UNAVAILABLE ? CERTJOB_FAIL_ISSUER_UNAVAILABLE
-							      : CERTJOB_FAIL_ISSUER_REFUSED, CARD_OK, -1,
-			    "the issuer did not issue a certificate: %s%s%s", issuer_strerror(ie),
-			    w->res.detail[0] ? ": " : "", w->res.detail);
+		set_failure(w->jb,
+			    ie == ISSUER_E_UNAVAILABLE ? CERTJOB_FAIL_ISSUER_UNAVAILABLE
+						       : CERTJOB_FAIL_ISSUER_REFUSED,
+			    CARD_OK, -1, "the issuer did not issue a certificate: %s%s%s",
+			    issuer_strerror(ie), w->res.detail[0] ? ": " : "", w->res.detail);
 		return CARD_E_CANCELLED;
 	}
 	return CARD_OK;
@@ -244,14 +257,17 @@ static card_err stage_issue(struct work *w)
 static card_err stage_validate(struct work *w)
 {
 	char detail[200] = "";
-	struct certcheck_in in = { .cert = w->res.cert, .chain = w->res.chain, .card_key = w->pub,
-				   .auth_cert = w->auth };
+	struct certcheck_in in = {
+		.cert = w->res.cert, .chain = w->res.chain, .card_key = w->pub, .auth_cert = w->auth
+	};
 	progress(w->jb, "validate", P_VALIDATE, "checking the new certificate");
-	certcheck_err ce = certcheck_signature_cert(w->jb->owner->d.trust, &in, detail, sizeof(detail));
+	certcheck_err ce =
+		certcheck_signature_cert(w->jb->owner->d.trust, &in, detail, sizeof(detail));
 	if (ce) {
 		set_failure(w->jb, CERTJOB_FAIL_CERT_INVALID, CARD_OK, -1,
 			    "the issued certificate was refused, nothing was written: %s (%s)%s%s",
-			    certcheck_strerror(ce), certcheck_errcode(ce), detail[0] ? ": " : "", detail);
+			    certcheck_strerror(ce), certcheck_errcode(ce), detail[0] ? ": " : "",
+			    detail);
 		return CARD_E_CANCELLED;
 	}
 	w->cert_len = i2d_X509(w->res.cert, &w->cert);
@@ -263,16 +279,20 @@ static void write_progress(size_t done, size_t total, void *user)
 {
 	struct job *jb = user;
 	char msg[96];
-	snprintf(msg, sizeof(msg), "writing the certificate to the card (%zu of %zu bytes)", done, total);
-	progress(jb, "write", P_WRITE + (int)((P_VERIFY_BACK - P_WRITE) * done / (total ? total : 1)), msg);
+	snprintf(msg, sizeof(msg), "writing the certificate to the card (%zu of %zu bytes)", done,
+		 total);
+	progress(jb, "write",
+		 P_WRITE + (int)((P_VERIFY_BACK - P_WRITE) * done / (total ? total : 1)), msg);
 }
 
 static card_err stage_write(struct work *w)
 {
 	progress(w->jb, "write", P_WRITE, "writing the certificate to the card");
-	card_err e = card_write_sign_cert(w->s, w->cert, (size_t)w->cert_len, write_progress, w->jb);
+	card_err e =
+		card_write_sign_cert(w->s, w->cert, (size_t)w->cert_len, write_progress, w->jb);
 	if (!e)
-		progress(w->jb, "verify", P_VERIFY_BACK, "certificate read back and compared; refreshing the card");
+		progress(w->jb, "verify", P_VERIFY_BACK,
+			 "certificate read back and compared; refreshing the card");
 	return e;
 }
 
@@ -300,7 +320,8 @@ static void *worker(void *arg)
 	struct job *jb = arg;
 	struct certjobs *j = jb->owner;
 	char card_id[CARD_ID_LEN];
-	memcpy(card_id, jb->st.card_id, sizeof(card_id)); /* jb may be dropped once it is finished */
+	memcpy(card_id, jb->st.card_id,
+	       sizeof(card_id)); /* jb may be dropped once it is finished */
 	card_err e = card_claim_run(jb->claim, job_work, jb);
 	jb->claim = NULL;
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
@@ -314,8 +335,7 @@ static void *worker(void *arg)
 	}
 	if (e && card_gone(j->d.core, card_id, e))
 		set_failure(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1,
-			    "the card was removed during the download: %s",
-			    card_strerror(e));
+			    "the card was removed during the download: %s", card_strerror(e));
 	else if (e)
 		set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "the card answered unexpectedly: %s",
 			    card_strerror(e));
@@ -372,7 +392,8 @@ static bool make_room(struct certjobs *j)
 	for (size_t i = 0; i < j->n_jobs; i++) {
 		if (j->jobs[i]->st.state != CERTJOB_RUNNING) {
 			free(j->jobs[i]);
-			memmove(&j->jobs[i], &j->jobs[i + 1], (j->n_jobs - i - 1) * sizeof(j->jobs[0]));
+			memmove(&j->jobs[i], &j->jobs[i + 1],
+				(j->n_jobs - i - 1) * sizeof(j->jobs[0]));
 			j->n_jobs--;
 			return true;
 		}

@@ -16,17 +16,17 @@
 #include "certcheck.h"
 #include "issuer.h"
 
-#define CERTJOB_ID_LEN 33      /* "j" + 32 hex digits (128 random bits) */
-#define CERTJOB_KEEP 64        /* finished jobs kept for certjob_status() */
+#define CERTJOB_ID_LEN 33 /* "j" + 32 hex digits (128 random bits) */
+#define CERTJOB_KEEP 64   /* finished jobs kept for certjob_status() */
 #define CERTJOB_PIN_MAX 64
 
 typedef enum {
 	CERTJOB_OK = 0,
 	CERTJOB_E_NOMEM,
-	CERTJOB_E_BUSY,        /* the card is in use (a job or a login), or no room for a job */
-	CERTJOB_E_NO_ISSUER,   /* no issuer configured */
-	CERTJOB_E_RANDOM,      /* no random job id */
-	CERTJOB_E_THREAD,      /* the worker could not be started */
+	CERTJOB_E_BUSY,      /* the card is in use (a job or a login), or no room for a job */
+	CERTJOB_E_NO_ISSUER, /* no issuer configured */
+	CERTJOB_E_RANDOM,    /* no random job id */
+	CERTJOB_E_THREAD,    /* the worker could not be started */
 	CERTJOB_E_ARG,
 } certjob_err;
 
@@ -40,7 +40,7 @@ enum certjob_failure {
 	CERTJOB_FAIL_CARD,               /* the card or its data: status.cause says what */
 	CERTJOB_FAIL_ISSUER_UNAVAILABLE, /* the issuer could not be reached or failed */
 	CERTJOB_FAIL_ISSUER_REFUSED,     /* the issuer refused the request */
-	CERTJOB_FAIL_CERT_INVALID,       /* the issued certificate failed validation: nothing written */
+	CERTJOB_FAIL_CERT_INVALID, /* the issued certificate failed validation: nothing written */
 };
 
 /* A job as it stands. */
@@ -48,12 +48,12 @@ struct certjob_status {
 	char id[CERTJOB_ID_LEN + 1];
 	char card_id[CARD_ID_LEN];
 	enum certjob_state state;
-	const char *stage;               /* static: "queued", "verify_pin", …, "done" (docs/api/events.md) */
-	int percent;                     /* 0..100, never decreasing */
+	const char *stage; /* static: "queued", "verify_pin", …, "done" (docs/api/events.md) */
+	int percent;       /* 0..100, never decreasing */
 	char message[400];
-	enum certjob_failure failure;    /* when FAILED */
-	card_err cause;                  /* with CERTJOB_FAIL_CARD: what the card core said */
-	int tries_left;                  /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
+	enum certjob_failure failure; /* when FAILED */
+	card_err cause;               /* with CERTJOB_FAIL_CARD: what the card core said */
+	int tries_left;               /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
 };
 
 /* Called on the job's worker thread after every step and once at the end (state DONE or
@@ -62,9 +62,9 @@ typedef void (*certjob_report_fn)(const struct certjob_status *st, void *user);
 
 struct certjob_deps {
 	card_core *core;
-	struct issuer *issuer;                /* NULL: downloads answer CERTJOB_E_NO_ISSUER */
-	const struct certcheck_trust *trust;  /* the SITHS trust anchor(s) for validation */
-	certjob_report_fn report;             /* NULL: nothing is reported */
+	struct issuer *issuer;               /* NULL: downloads answer CERTJOB_E_NO_ISSUER */
+	const struct certcheck_trust *trust; /* the SITHS trust anchor(s) for validation */
+	certjob_report_fn report;            /* NULL: nothing is reported */
 	void *report_user;
 };
 

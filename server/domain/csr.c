@@ -15,7 +15,7 @@
 #include <openssl/param_build.h>
 #include <openssl/x509v3.h>
 
-#define MAX_MODULUS_BYTES 1024  /* 8192 bits: anything larger is hostile input */
+#define MAX_MODULUS_BYTES 1024 /* 8192 bits: anything larger is hostile input */
 #define MAX_EXPONENT_BYTES 8
 
 const char *csr_strerror(csr_err e)
@@ -24,10 +24,12 @@ const char *csr_strerror(csr_err e)
 	case CSR_OK: return "ok";
 	case CSR_E_NOMEM: return "out of memory";
 	case CSR_E_ARG: return "invalid argument";
-	case CSR_E_AUTH_CERT: return "authentication certificate has no usable subject or subjectAltName";
+	case CSR_E_AUTH_CERT:
+		return "authentication certificate has no usable subject or subjectAltName";
 	case CSR_E_KEY: return "public key is not a usable RSA key";
 	case CSR_E_SIGNER: return "signing the certificate request failed";
-	case CSR_E_SIGNATURE: return "certificate request signature does not verify with the new public key";
+	case CSR_E_SIGNATURE:
+		return "certificate request signature does not verify with the new public key";
 	case CSR_E_OPENSSL: return "OpenSSL failure while building the certificate request";
 	}
 	return "unknown CSR error";
@@ -51,8 +53,8 @@ csr_err csr_rsa_pubkey(const unsigned char *n, size_t n_len, const unsigned char
 		goto out;
 	}
 	/* An even or tiny exponent or a short modulus is not a key a card would generate. */
-	if (!BN_is_odd(be) || BN_cmp(be, BN_value_one()) <= 0 || BN_num_bits(bn) < CSR_MIN_RSA_BITS ||
-	    !BN_is_odd(bn)) {
+	if (!BN_is_odd(be) || BN_cmp(be, BN_value_one()) <= 0 ||
+	    BN_num_bits(bn) < CSR_MIN_RSA_BITS || !BN_is_odd(bn)) {
 		rc = CSR_E_KEY;
 		goto out;
 	}
@@ -76,7 +78,8 @@ out:
 
 static bool key_usable(EVP_PKEY *pub)
 {
-	return EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pub) >= CSR_MIN_RSA_BITS;
+	return EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA &&
+		EVP_PKEY_get_bits(pub) >= CSR_MIN_RSA_BITS;
 }
 
 /* requestedExtensions: the auth certificate's subjectAltName (UPN + e-mail) and keyUsage
@@ -119,7 +122,8 @@ static csr_err set_signature(X509_REQ *req, unsigned char *sig, size_t sig_len)
 		goto out;
 	rc = CSR_E_OPENSSL;
 	if (!X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL, NULL) ||
-	    !X509_REQ_set1_signature_algo(req, alg) || !ASN1_BIT_STRING_set(bits, sig, (int)sig_len))
+	    !X509_REQ_set1_signature_algo(req, alg) ||
+	    !ASN1_BIT_STRING_set(bits, sig, (int)sig_len))
 		goto out;
 	/* A signature is whole bytes: say "0 unused bits" explicitly instead of letting the encoder
 	 * strip trailing zero bits. */
@@ -167,8 +171,8 @@ csr_err csr_build(const X509 *auth_cert, EVP_PKEY *pub, csr_sign_fn sign, void *
 	if (!req || !(sig = OPENSSL_zalloc(sig_cap)))
 		goto out;
 	rc = CSR_E_OPENSSL;
-	if (!X509_REQ_set_version(req, X509_REQ_VERSION_1) || !X509_REQ_set_subject_name(req, subj) ||
-	    !X509_REQ_set_pubkey(req, pub))
+	if (!X509_REQ_set_version(req, X509_REQ_VERSION_1) ||
+	    !X509_REQ_set_subject_name(req, subj) || !X509_REQ_set_pubkey(req, pub))
 		goto out;
 	if ((rc = add_extensions(req, auth_cert)) != CSR_OK)
 		goto out;

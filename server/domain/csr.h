@@ -17,12 +17,12 @@
 typedef enum {
 	CSR_OK = 0,
 	CSR_E_NOMEM,
-	CSR_E_ARG,           /* NULL argument */
-	CSR_E_AUTH_CERT,     /* the authentication certificate has no subject or a malformed SAN */
-	CSR_E_KEY,           /* the public key is not RSA, too small, or the modulus/exponent is malformed */
-	CSR_E_SIGNER,        /* the signer callback failed (its own detail stays in its user data) */
-	CSR_E_SIGNATURE,     /* the signature does not verify with the public key (wrong key, garbage) */
-	CSR_E_OPENSSL,       /* an unexpected OpenSSL failure */
+	CSR_E_ARG,       /* NULL argument */
+	CSR_E_AUTH_CERT, /* the authentication certificate has no subject or a malformed SAN */
+	CSR_E_KEY, /* the public key is not RSA, too small, or the modulus/exponent is malformed */
+	CSR_E_SIGNER,    /* the signer callback failed (its own detail stays in its user data) */
+	CSR_E_SIGNATURE, /* the signature does not verify with the public key (wrong key, garbage) */
+	CSR_E_OPENSSL,   /* an unexpected OpenSSL failure */
 } csr_err;
 
 const char *csr_strerror(csr_err e);

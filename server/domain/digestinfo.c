@@ -11,8 +11,9 @@ static bool hash2(const void *a, size_t a_len, const void *b, size_t b_len, unsi
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned int n = 0;
 	bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
-		  (!a_len || EVP_DigestUpdate(c, a, a_len)) && (!b_len || EVP_DigestUpdate(c, b, b_len)) &&
-		  EVP_DigestFinal_ex(c, md, &n) && n == 32;
+		(!a_len || EVP_DigestUpdate(c, a, a_len)) &&
+		(!b_len || EVP_DigestUpdate(c, b, b_len)) && EVP_DigestFinal_ex(c, md, &n) &&
+		n == 32;
 	EVP_MD_CTX_free(c);
 	return ok;
 }

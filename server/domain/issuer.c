@@ -12,8 +12,10 @@ const char *issuer_strerror(issuer_err e)
 	case ISSUER_E_NO_SESSION: return "no logged-in session for this card";
 	case ISSUER_E_CSR_MALFORMED: return "certificate request is malformed";
 	case ISSUER_E_CSR_SIGNATURE: return "certificate request signature does not verify";
-	case ISSUER_E_SUBJECT: return "certificate request subject differs from the authentication certificate";
-	case ISSUER_E_AUTH_CERT: return "authentication certificate was not issued by this issuer's CA";
+	case ISSUER_E_SUBJECT:
+		return "certificate request subject differs from the authentication certificate";
+	case ISSUER_E_AUTH_CERT:
+		return "authentication certificate was not issued by this issuer's CA";
 	case ISSUER_E_TRUST_LEVEL: return "issuer has no CA for the card's trust level";
 	case ISSUER_E_CARD_VALIDITY: return "the card's validity has ended";
 	case ISSUER_E_UNAVAILABLE: return "issuer unavailable";

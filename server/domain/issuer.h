@@ -15,18 +15,18 @@
 typedef enum {
 	ISSUER_OK = 0,
 	ISSUER_E_NOMEM,
-	ISSUER_E_ARG,              /* NULL or inconsistent arguments */
-	ISSUER_E_CONFIG,           /* CA files missing, unreadable, malformed, key not matching */
-	ISSUER_E_NO_SESSION,       /* not issued without a logged-in session of this card */
-	ISSUER_E_CSR_MALFORMED,    /* the request is not a PKCS#10 DER */
-	ISSUER_E_CSR_SIGNATURE,    /* the request's signature does not verify */
-	ISSUER_E_SUBJECT,          /* the request's subject differs from the authentication cert's */
-	ISSUER_E_AUTH_CERT,        /* the auth certificate is not from this issuer's CA */
-	ISSUER_E_TRUST_LEVEL,      /* no CA for the card's trust level */
-	ISSUER_E_CARD_VALIDITY,    /* the card (auth certificate) is expired: nothing to issue */
-	ISSUER_E_UNAVAILABLE,      /* the issuer could not be reached or failed (EST, fault injection) */
-	ISSUER_E_REJECTED,         /* the issuer refused the request */
-	ISSUER_E_INTERNAL,         /* unexpected library failure */
+	ISSUER_E_ARG,           /* NULL or inconsistent arguments */
+	ISSUER_E_CONFIG,        /* CA files missing, unreadable, malformed, key not matching */
+	ISSUER_E_NO_SESSION,    /* not issued without a logged-in session of this card */
+	ISSUER_E_CSR_MALFORMED, /* the request is not a PKCS#10 DER */
+	ISSUER_E_CSR_SIGNATURE, /* the request's signature does not verify */
+	ISSUER_E_SUBJECT,       /* the request's subject differs from the authentication cert's */
+	ISSUER_E_AUTH_CERT,     /* the auth certificate is not from this issuer's CA */
+	ISSUER_E_TRUST_LEVEL,   /* no CA for the card's trust level */
+	ISSUER_E_CARD_VALIDITY, /* the card (auth certificate) is expired: nothing to issue */
+	ISSUER_E_UNAVAILABLE, /* the issuer could not be reached or failed (EST, fault injection) */
+	ISSUER_E_REJECTED,    /* the issuer refused the request */
+	ISSUER_E_INTERNAL,    /* unexpected library failure */
 } issuer_err;
 
 const char *issuer_strerror(issuer_err e);
@@ -36,19 +36,19 @@ const char *issuer_errcode(issuer_err e);
 /* What the job knows about the request. All pointers are borrowed for the call. */
 struct issue_ctx {
 	const char *card_id;
-	bool session_ok;          /* the job checked a valid login session of this card */
-	const X509 *auth_cert;    /* the card's authentication certificate */
-	time_t card_not_after;    /* end of the card's validity; 0 = the auth cert's notAfter */
-	int trust_level;          /* SITHS trust level of the card: 2 or 3 */
+	bool session_ok;       /* the job checked a valid login session of this card */
+	const X509 *auth_cert; /* the card's authentication certificate */
+	time_t card_not_after; /* end of the card's validity; 0 = the auth cert's notAfter */
+	int trust_level;       /* SITHS trust level of the card: 2 or 3 */
 };
 
 struct issue_result {
-	X509 *cert;               /* the new signature certificate */
-	STACK_OF(X509) *chain;    /* issuing CA first, up to (and including) the root if known */
-	char detail[200];         /* human detail of a failure (never secrets), "" if none */
+	X509 *cert;             /* the new signature certificate */
+	STACK_OF(X509) * chain; /* issuing CA first, up to (and including) the root if known */
+	char detail[200];       /* human detail of a failure (never secrets), "" if none */
 };
 
-void issue_result_free(struct issue_result *r);  /* frees members, keeps r; NULL is fine */
+void issue_result_free(struct issue_result *r); /* frees members, keeps r; NULL is fine */
 
 struct issuer;
 

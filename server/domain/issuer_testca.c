@@ -29,8 +29,8 @@
 #define LEVEL_MIN 2
 #define LEVEL_MAX 3
 
-#define CSR_MAX_DER 16384     /* a 2048..8192-bit request is far below this */
-#define SERIAL_BYTES 16       /* 127 random bits after clearing the sign bit */
+#define CSR_MAX_DER 16384 /* a 2048..8192-bit request is far below this */
+#define SERIAL_BYTES 16   /* 127 random bits after clearing the sign bit */
 #define UPN_OID "1.3.6.1.4.1.311.20.2.3"
 #define FAULT_HSA_ID "TSTFAULT0000000000-OTHER"
 #define DAY 86400
@@ -43,7 +43,7 @@ struct ca {
 struct testca {
 	struct issuer base;
 	enum issuer_testca_fault fault;
-	pthread_mutex_t lock;         /* one issuance at a time: keys are shared OpenSSL objects */
+	pthread_mutex_t lock; /* one issuance at a time: keys are shared OpenSSL objects */
 	X509 *root;
 	struct ca level[LEVEL_MAX + 1];
 };
@@ -114,7 +114,8 @@ static issuer_err load_level(struct testca *ti, const char *dir, int level)
 		rc = ISSUER_E_CONFIG;
 	}
 	if (rc == ISSUER_OK && X509_verify(ca->cert, X509_get0_pubkey(ti->root)) != 1) {
-		log_error("issuer", "test issuer: %s is not issued by %s", cert_path, PKI_ROOT_CERT);
+		log_error("issuer", "test issuer: %s is not issued by %s", cert_path,
+			  PKI_ROOT_CERT);
 		rc = ISSUER_E_CONFIG;
 	}
 	return rc;
@@ -173,7 +174,7 @@ static issuer_err add_san(X509 *x, const X509 *auth)
 	for (int i = 0; src && i < sk_GENERAL_NAME_num(src); i++) {
 		GENERAL_NAME *g = sk_GENERAL_NAME_value(src, i);
 		int keep = g->type == GEN_EMAIL ||
-			   (g->type == GEN_OTHERNAME && OBJ_cmp(g->d.otherName->type_id, upn) == 0);
+			(g->type == GEN_OTHERNAME && OBJ_cmp(g->d.otherName->type_id, upn) == 0);
 		if (!keep)
 			continue;
 		GENERAL_NAME *copy = GENERAL_NAME_dup(g);
@@ -217,7 +218,7 @@ static issuer_err add_extensions(const struct testca *ti, X509 *x, X509 *ca, con
 	X509V3_CTX v3;
 	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
 	const char *ku = ti->fault == ISSUER_TESTCA_FAULT_KEY_USAGE ? "critical,digitalSignature"
-							      : "critical,nonRepudiation";
+								    : "critical,nonRepudiation";
 	issuer_err rc;
 	if ((rc = add_conf_ext(x, &v3, NID_basic_constraints, "critical,CA:FALSE")) ||
 	    (rc = add_conf_ext(x, &v3, NID_key_usage, ku)) ||
@@ -247,7 +248,8 @@ static issuer_err rogue_ca(const X509 *real, X509 **cert, EVP_PKEY **key)
 	    !X509_gmtime_adj(X509_getm_notAfter(c), 3650L * DAY) || !X509_set_pubkey(c, *key) ||
 	    add_conf_ext(c, &v3, NID_basic_constraints, "critical,CA:TRUE") ||
 	    add_conf_ext(c, &v3, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-	    add_conf_ext(c, &v3, NID_subject_key_identifier, "hash") || !X509_sign(c, *key, EVP_sha256()))
+	    add_conf_ext(c, &v3, NID_subject_key_identifier, "hash") ||
+	    !X509_sign(c, *key, EVP_sha256()))
 		goto out;
 	*cert = c;
 	c = NULL;
@@ -273,7 +275,7 @@ static int sig_alg_ok(const X509_REQ *req)
 	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
 	int nid = OBJ_obj2nid(obj);
 	int sha2_rsa = nid == NID_sha256WithRSAEncryption || nid == NID_sha384WithRSAEncryption ||
-		       nid == NID_sha512WithRSAEncryption; /* no SHA-1, no MD5 */
+		nid == NID_sha512WithRSAEncryption; /* no SHA-1, no MD5 */
 	return sha2_rsa && (ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF);
 }
 
@@ -348,7 +350,7 @@ out:
 	return rc;
 }
 
-static issuer_err chain_of(X509 *issuing, X509 *root, STACK_OF(X509) **out)
+static issuer_err chain_of(X509 *issuing, X509 *root, STACK_OF(X509) * *out)
 {
 	*out = sk_X509_new_null();
 	if (*out && X509_add_cert(*out, issuing, X509_ADD_FLAG_UP_REF) &&
@@ -364,9 +366,11 @@ static issuer_err chain_of(X509 *issuing, X509 *root, STACK_OF(X509) **out)
 static issuer_err check_request(const X509_REQ *req, const struct issue_ctx *ctx,
 				const struct ca *ca)
 {
-	if (X509_NAME_cmp(X509_REQ_get_subject_name(req), X509_get_subject_name(ctx->auth_cert)) != 0)
+	if (X509_NAME_cmp(X509_REQ_get_subject_name(req), X509_get_subject_name(ctx->auth_cert)) !=
+	    0)
 		return ISSUER_E_SUBJECT;
-	if (X509_NAME_cmp(X509_get_issuer_name(ctx->auth_cert), X509_get_subject_name(ca->cert)) != 0 ||
+	if (X509_NAME_cmp(X509_get_issuer_name(ctx->auth_cert), X509_get_subject_name(ca->cert)) !=
+		    0 ||
 	    X509_verify((X509 *)ctx->auth_cert, X509_get0_pubkey(ca->cert)) != 1)
 		return ISSUER_E_AUTH_CERT;
 	return ISSUER_OK;
@@ -376,9 +380,10 @@ static void log_issued(const X509 *x, const struct issue_ctx *ctx)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	log_warn("issuer", "TEST issuer issued a signature certificate (serial %s) for card %s, "
-		 "trust level %d: not valid outside development", hex ? hex : "?",
-		 ctx->card_id ? ctx->card_id : "?", ctx->trust_level);
+	log_warn("issuer",
+		 "TEST issuer issued a signature certificate (serial %s) for card %s, "
+		 "trust level %d: not valid outside development",
+		 hex ? hex : "?", ctx->card_id ? ctx->card_id : "?", ctx->trust_level);
 	OPENSSL_free(hex);
 	BN_free(bn);
 }
@@ -402,7 +407,8 @@ static issuer_err ti_issue(struct issuer *is, const unsigned char *csr_der, size
 		return ISSUER_E_NO_SESSION;
 	if (ctx->trust_level < LEVEL_MIN || ctx->trust_level > LEVEL_MAX ||
 	    !ti->level[ctx->trust_level].cert) {
-		snprintf(out->detail, sizeof out->detail, "no person CA for trust level %d", ctx->trust_level);
+		snprintf(out->detail, sizeof out->detail, "no person CA for trust level %d",
+			 ctx->trust_level);
 		return ISSUER_E_TRUST_LEVEL;
 	}
 	const struct ca *ca = &ti->level[ctx->trust_level];
@@ -493,7 +499,8 @@ issuer_err issuer_testca_open(const char *dir, enum issuer_testca_fault fault, s
 	char root_path[PATH_MAX];
 	issuer_err rc = ISSUER_E_CONFIG;
 	int levels = 0;
-	if (snprintf(root_path, sizeof root_path, "%s/%s", dir, PKI_ROOT_CERT) >= (int)sizeof root_path ||
+	if (snprintf(root_path, sizeof root_path, "%s/%s", dir, PKI_ROOT_CERT) >=
+		    (int)sizeof root_path ||
 	    (rc = load_cert(root_path, &ti->root)) != ISSUER_OK)
 		goto out;
 	for (int l = LEVEL_MAX; l >= LEVEL_MIN; l--) {
@@ -507,8 +514,9 @@ issuer_err issuer_testca_open(const char *dir, enum issuer_testca_fault fault, s
 		rc = ISSUER_E_CONFIG;
 		goto out;
 	}
-	log_warn("issuer", "TEST issuer active (%s, fault %s): issues development certificates only",
-		 dir, fault_names[fault]);
+	log_warn("issuer",
+		 "TEST issuer active (%s, fault %s): issues development certificates only", dir,
+		 fault_names[fault]);
 	*out = &ti->base;
 	ti = NULL;
 	rc = ISSUER_OK;

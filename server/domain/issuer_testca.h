@@ -15,9 +15,9 @@ enum issuer_testca_fault {
 	ISSUER_TESTCA_FAULT_FAIL,          /* every issue() fails with ISSUER_E_UNAVAILABLE */
 	ISSUER_TESTCA_FAULT_OTHER_KEY,     /* certificate for a fresh key instead of the CSR's */
 	ISSUER_TESTCA_FAULT_OTHER_SUBJECT, /* another HSA-id in the subject */
-	ISSUER_TESTCA_FAULT_OTHER_CHAIN,   /* signed by a throw-away CA outside the SITHS hierarchy */
-	ISSUER_TESTCA_FAULT_EXPIRED,       /* validity ended yesterday */
-	ISSUER_TESTCA_FAULT_KEY_USAGE,     /* keyUsage digitalSignature instead of nonRepudiation */
+	ISSUER_TESTCA_FAULT_OTHER_CHAIN, /* signed by a throw-away CA outside the SITHS hierarchy */
+	ISSUER_TESTCA_FAULT_EXPIRED,     /* validity ended yesterday */
+	ISSUER_TESTCA_FAULT_KEY_USAGE,   /* keyUsage digitalSignature instead of nonRepudiation */
 };
 
 /* "none", "fail", "other-key", "other-subject", "other-chain", "expired", "key-usage".

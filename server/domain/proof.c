@@ -38,9 +38,10 @@ proof_err proof_digest_info(const unsigned char challenge[PROOF_CHALLENGE_LEN],
 {
 	if (!challenge || !out)
 		return PROOF_E_ARG;
-	return digestinfo_sha256(PROOF_LABEL, strlen(PROOF_LABEL), challenge, PROOF_CHALLENGE_LEN, out)
-		       ? PROOF_OK
-		       : PROOF_E_OPENSSL;
+	return digestinfo_sha256(PROOF_LABEL, strlen(PROOF_LABEL), challenge, PROOF_CHALLENGE_LEN,
+				 out)
+		? PROOF_OK
+		: PROOF_E_OPENSSL;
 }
 
 proof_err proof_verify(const X509 *auth_cert, const unsigned char challenge[PROOF_CHALLENGE_LEN],
@@ -49,7 +50,8 @@ proof_err proof_verify(const X509 *auth_cert, const unsigned char challenge[PROO
 	if (!auth_cert || !challenge || !sig)
 		return PROOF_E_ARG;
 	EVP_PKEY *pub = X509_get0_pubkey(auth_cert);
-	if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pub) < MIN_RSA_BITS)
+	if (!pub || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA ||
+	    EVP_PKEY_get_bits(pub) < MIN_RSA_BITS)
 		return PROOF_E_KEY;
 	if (sig_len != (size_t)EVP_PKEY_get_size(pub))
 		return PROOF_E_SIGNATURE; /* PKCS#1 signatures are exactly modulus-sized */
@@ -92,7 +94,8 @@ static card_err login_work(card_session *s, const struct card_model *m, void *us
 		e = CARD_E_INTERNAL;
 		goto out;
 	}
-	if ((e = card_sign(s, CARD_KEY_AUTH, di, sizeof(di), sig, sizeof(sig), &sig_len)) != CARD_OK)
+	if ((e = card_sign(s, CARD_KEY_AUTH, di, sizeof(di), sig, sizeof(sig), &sig_len)) !=
+	    CARD_OK)
 		goto out;
 	card_auth_cert(s, &der, &der_len);
 	const unsigned char *p = der;

@@ -20,10 +20,10 @@
 
 typedef enum {
 	PROOF_OK = 0,
-	PROOF_E_ARG,        /* NULL or a challenge of the wrong length */
-	PROOF_E_RANDOM,     /* the CSPRNG failed */
-	PROOF_E_KEY,        /* the authentication certificate has no usable RSA (>= 2048) key */
-	PROOF_E_SIGNATURE,  /* the card's answer does not verify: not this card, or a wrong key */
+	PROOF_E_ARG,       /* NULL or a challenge of the wrong length */
+	PROOF_E_RANDOM,    /* the CSPRNG failed */
+	PROOF_E_KEY,       /* the authentication certificate has no usable RSA (>= 2048) key */
+	PROOF_E_SIGNATURE, /* the card's answer does not verify: not this card, or a wrong key */
 	PROOF_E_OPENSSL,
 } proof_err;
 
@@ -42,8 +42,8 @@ proof_err proof_verify(const X509 *auth_cert, const unsigned char challenge[PROO
 
 /* What a login's card work found besides its card_err. */
 struct proof_outcome {
-	int tries_left;     /* PIN1 tries after a wrong PIN; -1 = unknown */
-	bool proof_failed;  /* the PIN was right but the card's signature did not verify */
+	int tries_left;    /* PIN1 tries after a wrong PIN; -1 = unknown */
+	bool proof_failed; /* the PIN was right but the card's signature did not verify */
 };
 
 /* A login's card work, in one card session on card_id (card_with_card): VERIFY PIN1 with pin,

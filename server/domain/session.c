@@ -16,7 +16,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#define ID_MAX 256     /* card ids are short; this only bounds hostile input */
+#define ID_MAX 256 /* card ids are short; this only bounds hostile input */
 #define ORIGIN_MAX 512
 
 struct entry {

@@ -21,8 +21,8 @@
 typedef enum {
 	SESSION_OK = 0,
 	SESSION_E_NOMEM,
-	SESSION_E_RANDOM,  /* the CSPRNG failed: no token is better than a weak one */
-	SESSION_E_ARG,     /* NULL, empty or over-long card id / origin */
+	SESSION_E_RANDOM, /* the CSPRNG failed: no token is better than a weak one */
+	SESSION_E_ARG,    /* NULL, empty or over-long card id / origin */
 } session_err;
 
 const char *session_strerror(session_err e);
@@ -30,9 +30,9 @@ const char *session_strerror(session_err e);
 /* Result of checking a presented token against the card and Origin of a request. */
 enum session_status {
 	SESSION_VALID = 0,
-	SESSION_MISSING,      /* no token, malformed, unknown, logged out or revoked (card removed) */
-	SESSION_EXPIRED,      /* known but older than SESSION_LIFETIME_MS */
-	SESSION_WRONG_CARD,   /* valid, but issued for another card */
+	SESSION_MISSING,    /* no token, malformed, unknown, logged out or revoked (card removed) */
+	SESSION_EXPIRED,    /* known but older than SESSION_LIFETIME_MS */
+	SESSION_WRONG_CARD, /* valid, but issued for another card */
 	SESSION_WRONG_ORIGIN, /* valid, but issued to another Origin */
 };
 

@@ -47,8 +47,8 @@ void guard_origins_free(struct guard_origins *g)
 	g->n = 0;
 }
 
-int guard_origins_init(struct guard_origins *g, unsigned short https_port,
-                       char *const *extra, size_t n_extra)
+int guard_origins_init(struct guard_origins *g, unsigned short https_port, char *const *extra,
+		       size_t n_extra)
 {
 	g->n = 0;
 	if (!(g->list = calloc(N_OWN + n_extra, sizeof *g->list)))
@@ -94,7 +94,7 @@ guard_err guard_check_host(const char *host, unsigned short port)
 }
 
 guard_err guard_check_origin(const struct guard_origins *g, const char *origin,
-                             bool origin_required)
+			     bool origin_required)
 {
 	if (!origin)
 		return origin_required ? GUARD_E_NO_ORIGIN : GUARD_OK;

@@ -27,7 +27,7 @@
 #include "tls.h"
 #include "urlpath.h"
 
-#define TLS_PRIORITIES                                                                       \
+#define TLS_PRIORITIES                                                                            \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305:+AES-256-GCM:" \
 	"+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 #define POOL_THREADS 4
@@ -52,17 +52,17 @@ struct req {
 	enum req_kind kind;
 	const struct rest_route *route;
 	struct rest_req areq;
-	const char *origin;         /* allowlisted Origin or NULL */
+	const char *origin; /* allowlisted Origin or NULL */
 	char path[MAX_PATH_LEN];
 	char *body;
 	size_t len, cap;
 	size_t drained;
 	bool too_large;
-	bool body_pending;          /* a body (≤ MAX_DRAIN) follows the headers */
-	bool complete;              /* the whole request has been received */
-	struct {                    /* a refusal decided while a body was still coming */
+	bool body_pending; /* a body (≤ MAX_DRAIN) follows the headers */
+	bool complete;     /* the whole request has been received */
+	struct {           /* a refusal decided while a body was still coming */
 		unsigned status;
-		const char *code, *message;  /* static strings */
+		const char *code, *message; /* static strings */
 		char allow[64];
 	} deferred;
 };
@@ -101,7 +101,7 @@ int http_is_json_type(const char *ct)
 /* ---- responses ---- */
 
 static void add_common_headers(struct http_server *s, struct MHD_Response *r, bool api,
-                               const char *origin)
+			       const char *origin)
 {
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -125,14 +125,14 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
 
 /* Sends body (stolen) as JSON. */
 static enum MHD_Result send_json(struct http_server *s, struct MHD_Connection *c, unsigned status,
-                                 json_t *body, const char *origin, const char *allow)
+				 json_t *body, const char *origin, const char *allow)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text)
 		return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
 	struct MHD_Response *r =
-	    MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
+		MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
 	if (!r) {
 		free(text);
 		return MHD_NO;
@@ -148,8 +148,8 @@ static enum MHD_Result send_json(struct http_server *s, struct MHD_Connection *c
  * If a body is still on its way it is drained first (bounded): answering early and closing
  * would make the kernel reset the connection under the client's feet, losing the answer. */
 static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, struct req *q,
-                              const char *method, unsigned status, const char *code,
-                              const char *message, const char *allow)
+			      const char *method, unsigned status, const char *code,
+			      const char *message, const char *allow)
 {
 	char p[96], m[16];
 	log_safe(q->path[0] ? q->path : "(raw path)", p, sizeof p);
@@ -176,7 +176,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, soc
 	uid_t uid = 0;
 	(void)addrlen;
 	peer_err e = peer_admit((const struct sockaddr *)&s->local, addr, s->su.cfg->allow_uids,
-	                        s->su.cfg->n_allow_uids, &uid);
+				s->su.cfg->n_allow_uids, &uid);
 	return peer_log_admission("http", e, uid) ? MHD_YES : MHD_NO;
 }
 
@@ -185,17 +185,17 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, soc
 static struct reaper_conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *i =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return i ? i->socket_context : NULL;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
+			  enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *s = cls;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *i =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (i)
 			*socket_context = reaper_add(s->reaper, i->connect_fd);
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -227,7 +227,7 @@ static bool same_origin_read(struct MHD_Connection *c, const char *method)
 {
 	const char *sfs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
 	return (!strcmp(method, "GET") || !strcmp(method, "HEAD")) && sfs &&
-	       !strcmp(sfs, "same-origin");
+		!strcmp(sfs, "same-origin");
 }
 
 static const char *bearer_of(struct MHD_Connection *c)
@@ -248,7 +248,8 @@ static enum MHD_Result preflight(struct http_server *s, struct MHD_Connection *c
 		struct rest_match m;
 		rest_match(s->su.routes, "OPTIONS", q->path, &q->areq, &m);
 		if (!m.allow[0])
-			return refuse(s, c, q, "OPTIONS", 404, "not_found", "no such endpoint", NULL);
+			return refuse(s, c, q, "OPTIONS", 404, "not_found", "no such endpoint",
+				      NULL);
 		snprintf(methods, sizeof methods, "%s", m.allow);
 	}
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -264,7 +265,7 @@ static enum MHD_Result preflight(struct http_server *s, struct MHD_Connection *c
 
 /* First call: headers only. Decides every refusal; returns with q->kind set. */
 static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *c, struct req *q,
-                                  const char *url, const char *method)
+				  const char *url, const char *method)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
@@ -272,7 +273,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	q->body_pending = (clen > 0 && clen <= MAX_DRAIN) || (te && strcasecmp(te, "chunked") == 0);
 
 	guard_err v = guard_check_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
-	                               s->su.https_port);
+				       s->su.https_port);
 	if (v)
 		return refuse(s, c, q, method, 421, guard_code(v), guard_strerror(v), NULL);
 
@@ -280,7 +281,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 	/* A malformed path is refused below anyway; for a GET it is judged like a static file. */
 	bool optional = pe ? !strcmp(method, "GET") || !strcmp(method, "HEAD")
-	                   : origin_optional(s, method, q->path) || same_origin_read(c, method);
+			   : origin_optional(s, method, q->path) || same_origin_read(c, method);
 	v = guard_check_origin(s->su.origins, origin, !optional || !strcmp(method, "OPTIONS"));
 	if (v)
 		return refuse(s, c, q, method, 403, guard_code(v), guard_strerror(v), NULL);
@@ -293,26 +294,30 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 
 	if (!rest_owns_path(q->path)) {
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-			return refuse(s, c, q, method, 405, "method_not_allowed", "use GET", "GET, HEAD");
+			return refuse(s, c, q, method, 405, "method_not_allowed", "use GET",
+				      "GET, HEAD");
 		q->kind = REQ_STATIC;
 		return MHD_YES;
 	}
 
 	struct rest_match m;
-	q->route = rest_match(s->su.routes, !strcmp(method, "HEAD") ? "GET" : method, q->path, &q->areq, &m);
+	q->route = rest_match(s->su.routes, !strcmp(method, "HEAD") ? "GET" : method, q->path,
+			      &q->areq, &m);
 	if (!q->route && !m.allow[0])
 		return refuse(s, c, q, method, 404, "not_found", "no such endpoint", NULL);
 	if (!q->route)
 		return refuse(s, c, q, method, 405, "method_not_allowed", "method not allowed here",
-		              m.allow);
+			      m.allow);
 	q->kind = REQ_API;
 	if (!strcmp(method, "POST") || !strcmp(method, "PUT")) {
-		if (!http_is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
+		if (!http_is_json_type(
+			    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type")))
 			return refuse(s, c, q, method, 415, "unsupported_media_type",
-			              "Content-Type must be application/json", NULL);
+				      "Content-Type must be application/json", NULL);
 	}
 	if (clen > s->su.cfg->max_body)
-		return refuse(s, c, q, method, 413, "body_too_large", "request body too large", NULL);
+		return refuse(s, c, q, method, 413, "body_too_large", "request body too large",
+			      NULL);
 	return MHD_YES;
 }
 
@@ -346,7 +351,7 @@ static enum MHD_Result on_data(struct http_server *s, struct req *q, const char 
 }
 
 static enum MHD_Result serve_static(struct http_server *s, struct MHD_Connection *c, struct req *q,
-                                    const char *method)
+				    const char *method)
 {
 	int fd;
 	off_t size;
@@ -376,11 +381,9 @@ static void wipe_json(json_t *j)
 	if (json_is_string(j)) {
 		OPENSSL_cleanse((char *)json_string_value(j), json_string_length(j));
 	} else if (json_is_object(j)) {
-		json_object_foreach(j, k, v)
-			wipe_json(v);
+		json_object_foreach(j, k, v) wipe_json(v);
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			wipe_json(v);
+		json_array_foreach(j, i, v) wipe_json(v);
 	}
 }
 
@@ -391,7 +394,7 @@ static const char *error_code(const json_t *out)
 }
 
 static enum MHD_Result serve_api(struct http_server *s, struct MHD_Connection *c, struct req *q,
-                                 const char *method)
+				 const char *method)
 {
 	json_t *body = NULL, *out = NULL;
 	enum MHD_Result ret;
@@ -403,7 +406,7 @@ static enum MHD_Result serve_api(struct http_server *s, struct MHD_Connection *c
 			char msg[96];
 			/* Position only: the parser's text would echo the request. */
 			snprintf(msg, sizeof msg, "body is not a JSON object (line %d, column %d)",
-			         body ? 1 : err.line, body ? 1 : err.column);
+				 body ? 1 : err.line, body ? 1 : err.column);
 			wipe_json(body);
 			json_decref(body);
 			return refuse(s, c, q, method, 400, "bad_json", msg, NULL);
@@ -421,16 +424,15 @@ static enum MHD_Result serve_api(struct http_server *s, struct MHD_Connection *c
 	if (st >= 400) {
 		char p[96];
 		log_safe(q->path, p, sizeof p);
-		log_info("http", "%s %s -> %u %s", method, p, st,
-		         error_code(out));
+		log_info("http", "%s %s -> %u %s", method, p, st, error_code(out));
 	}
 	ret = send_json(s, c, st, out, q->origin, NULL);
 	return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
 	struct http_server *s = cls;
 	struct req *q = *req_cls;
@@ -451,19 +453,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	reaper_set_busy(s->reaper, conn_of(c), true);
 	q->complete = true;
 	if (q->deferred.status)
-		return send_json(s, c, q->deferred.status, rest_error(q->deferred.code, q->deferred.message),
-		                 q->origin, q->deferred.allow[0] ? q->deferred.allow : NULL);
+		return send_json(s, c, q->deferred.status,
+				 rest_error(q->deferred.code, q->deferred.message), q->origin,
+				 q->deferred.allow[0] ? q->deferred.allow : NULL);
 	if (q->kind == REQ_REFUSED)
 		return MHD_YES;
 	if (q->too_large)
-		return refuse(s, c, q, method, 413, "body_too_large", "request body too large", NULL);
+		return refuse(s, c, q, method, 413, "body_too_large", "request body too large",
+			      NULL);
 	if (q->kind == REQ_STATIC)
 		return serve_static(s, c, q, method);
 	return serve_api(s, c, q, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
-                         enum MHD_RequestTerminationCode toe)
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *s = cls;
 	struct req *q = *req_cls;
@@ -496,7 +500,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	/* Refusals libmicrohttpd decides itself (header too big, connection limits, failed TLS
 	 * handshakes such as TLS 1.1) are logged like ours; the rest is detail for debugging. */
 	static const char *const refusals[] = { "HTTP response code", "limit", "handshake",
-		                                "Too many", "too many" };
+						"Too many", "too many" };
 	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
 		if (strstr(buf, refusals[i])) {
 			log_info("http", "refused by libmicrohttpd: %.160s", buf);
@@ -542,7 +546,8 @@ http_err http_bind(const struct cfg_listen *l, int *fd, unsigned short *port)
 		errno = e;
 		return HTTP_E_BIND;
 	}
-	*port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+	*port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			 : ((struct sockaddr_in *)&ss)->sin_port);
 	*fd = s;
 	return HTTP_OK;
 }
@@ -558,10 +563,10 @@ static void build_csp(struct http_server *s)
 	if (!strcmp(su->cfg->wss.addr, "::1"))
 		snprintf(v6, sizeof v6, " wss://[::1]:%u", su->wss_port);
 	snprintf(s->csp, sizeof s->csp,
-	         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	         "connect-src 'self' wss://127.0.0.1:%u wss://localhost:%u%s; "
-	         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-	         su->wss_port, su->wss_port, v6);
+		 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+		 "connect-src 'self' wss://127.0.0.1:%u wss://localhost:%u%s; "
+		 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+		 su->wss_port, su->wss_port, v6);
 }
 
 /* libmicrohttpd on fd (which it owns from now on, also when it fails to start). */
@@ -569,22 +574,17 @@ static http_err start_daemon(struct http_server *s, int fd, const struct tls_pai
 {
 	const struct cfg *cfg = s->su.cfg;
 	s->d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0,
-	    accept_policy, s, on_request, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, or early messages escape it */
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_HTTPS_MEM_CERT, tls->cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, tls->key,
-	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
-	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header,
-	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-	    MHD_OPTION_END);
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG,
+		0, accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		NULL, /* first, or early messages escape it */
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, tls->cert,
+		MHD_OPTION_HTTPS_MEM_KEY, tls->key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+		cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header, MHD_OPTION_UNESCAPE_CALLBACK,
+		no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	return s->d ? HTTP_OK : HTTP_E_START;
 }
 

@@ -15,10 +15,10 @@
 
 typedef enum {
 	HTTP_OK = 0,
-	HTTP_E_BIND,     /* socket/bind/listen failed (address in use, ...) */
-	HTTP_E_TLS,      /* certificate or key unreadable or rejected */
-	HTTP_E_WWW,      /* the www directory cannot be opened */
-	HTTP_E_START,    /* libmicrohttpd refused to start */
+	HTTP_E_BIND,  /* socket/bind/listen failed (address in use, ...) */
+	HTTP_E_TLS,   /* certificate or key unreadable or rejected */
+	HTTP_E_WWW,   /* the www directory cannot be opened */
+	HTTP_E_START, /* libmicrohttpd refused to start */
 	HTTP_E_NOMEM,
 	HTTP_E_THREAD,
 } http_err;
@@ -35,10 +35,10 @@ http_err http_bind(const struct cfg_listen *l, int *fd, unsigned short *port);
 struct http_setup {
 	const struct cfg *cfg;
 	const struct guard_origins *origins;
-	const struct rest_table *routes;    /* the API; every other path is a static file */
-	struct rest_ctx *ctx;               /* handed to every handler */
-	unsigned short https_port;          /* the port bound in step 1 (the Host check) */
-	unsigned short wss_port;            /* the WebSocket listener's, for the CSP */
+	const struct rest_table *routes; /* the API; every other path is a static file */
+	struct rest_ctx *ctx;            /* handed to every handler */
+	unsigned short https_port;       /* the port bound in step 1 (the Host check) */
+	unsigned short wss_port;         /* the WebSocket listener's, for the CSP */
 };
 
 /* Step 2: serves on fd (ownership passes to the server, also on failure). */

@@ -96,14 +96,14 @@ static bool endpoint_from_sockaddr(const struct sockaddr *sa, struct endpoint *e
 static bool endpoint_eq(const struct endpoint *a, const struct endpoint *b)
 {
 	return a->family == b->family && a->port == b->port &&
-	       memcmp(a->addr, b->addr, addr_len(a->family)) == 0;
+		memcmp(a->addr, b->addr, addr_len(a->family)) == 0;
 }
 
 static peer_err tuple_make(const struct sockaddr *local, const struct sockaddr *remote,
-                           struct tuple *t)
+			   struct tuple *t)
 {
-	if (!endpoint_from_sockaddr(remote, &t->client) || !endpoint_from_sockaddr(local, &t->ours) ||
-	    t->client.family != t->ours.family)
+	if (!endpoint_from_sockaddr(remote, &t->client) ||
+	    !endpoint_from_sockaddr(local, &t->ours) || t->client.family != t->ours.family)
 		return PEER_E_ARG;
 	/* No connected socket has port 0: a wildcard or made-up tuple cannot name a client. */
 	if (t->client.port == 0 || t->ours.port == 0)
@@ -125,10 +125,8 @@ static bool socket_has_owner(unsigned state, unsigned long inode)
 	case TCP_FIN_WAIT2:
 	case TCP_CLOSE_WAIT:
 	case TCP_LAST_ACK:
-	case TCP_CLOSING:
-		return true;
-	default:
-		return false;
+	case TCP_CLOSING: return true;
+	default: return false;
 	}
 }
 
@@ -151,7 +149,7 @@ static int nl_open(void)
 		return -1;
 	/* Belt and braces: the receive loop also polls against a deadline. */
 	struct timeval tv = { .tv_sec = PEER_NETLINK_TIMEOUT_MS / 1000,
-	                      .tv_usec = (PEER_NETLINK_TIMEOUT_MS % 1000) * 1000 };
+			      .tv_usec = (PEER_NETLINK_TIMEOUT_MS % 1000) * 1000 };
 	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
 	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
 		close(s);
@@ -216,8 +214,7 @@ static peer_err nl_judge_reply(const struct tuple *t, const struct inet_diag_msg
 
 /* 0 when buf holds the answer to our request (*res set: PEER_OK, PEER_E_NOT_FOUND for "no such
  * socket" or an ownerless one, PEER_E_UNAVAILABLE for any other error); -1 to keep reading. */
-static int nl_parse(const struct tuple *t, const void *buf, size_t len, uid_t *out,
-                    peer_err *res)
+static int nl_parse(const struct tuple *t, const void *buf, size_t len, uid_t *out, peer_err *res)
 {
 	for (const struct nlmsghdr *h = buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 		if (h->nlmsg_seq != PEER_NL_SEQ)
@@ -259,8 +256,10 @@ static peer_err nl_receive(int s, const struct tuple *t, uid_t *out)
 
 		struct sockaddr_nl from;
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
-		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from,
-		                      .msg_iov = &iov, .msg_iovlen = 1 };
+		struct msghdr msg = { .msg_name = &from,
+				      .msg_namelen = sizeof from,
+				      .msg_iov = &iov,
+				      .msg_iovlen = 1 };
 		ssize_t n = recvmsg(s, &msg, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
@@ -270,7 +269,8 @@ static peer_err nl_receive(int s, const struct tuple *t, uid_t *out)
 		if (msg.msg_flags & MSG_TRUNC)
 			return PEER_E_UNAVAILABLE;
 		/* Only the kernel (port id 0) answers for sock_diag. */
-		if (msg.msg_namelen != sizeof from || from.nl_family != AF_NETLINK || from.nl_pid != 0)
+		if (msg.msg_namelen != sizeof from || from.nl_family != AF_NETLINK ||
+		    from.nl_pid != 0)
 			continue;
 		peer_err res;
 		if (nl_parse(t, buf, (size_t)n, out, &res) == 0)
@@ -406,7 +406,8 @@ static peer_err proc_scan_fd(int fd, const struct tuple *t, uid_t *out)
 		bool eof = n == 0;
 		have += (size_t)n;
 		if (eof && have > 0 && !skipping)
-			buf[have++] = '\n'; /* last row without a newline (buf keeps one byte spare) */
+			buf[have++] =
+				'\n'; /* last row without a newline (buf keeps one byte spare) */
 
 		size_t start = 0;
 		char *nl;
@@ -428,8 +429,7 @@ static peer_err proc_scan_fd(int fd, const struct tuple *t, uid_t *out)
 	}
 }
 
-static peer_err proc_scan_file(const char *dir, const char *name, const struct tuple *t,
-                               uid_t *out)
+static peer_err proc_scan_file(const char *dir, const char *name, const struct tuple *t, uid_t *out)
 {
 	char path[PATH_MAX];
 	int len = snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -458,7 +458,8 @@ static peer_err proc_lookup(const char *dir, const struct tuple *t, uid_t *out)
 	peer_err e6 = proc_scan_file(dir, "tcp6", t, out);
 	if (e6 == PEER_OK)
 		return e6;
-	return e4 == PEER_E_NOT_FOUND || e6 == PEER_E_NOT_FOUND ? PEER_E_NOT_FOUND : PEER_E_UNAVAILABLE;
+	return e4 == PEER_E_NOT_FOUND || e6 == PEER_E_NOT_FOUND ? PEER_E_NOT_FOUND
+								: PEER_E_UNAVAILABLE;
 }
 
 /* ---- public ---- */
@@ -512,8 +513,8 @@ static peer_err admit(peer_err lookup, uid_t owner, const uid_t *allow, size_t n
 	return PEER_E_DENIED;
 }
 
-peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote,
-                    const uid_t *allow, size_t n, uid_t *uid)
+peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote, const uid_t *allow,
+		    size_t n, uid_t *uid)
 {
 	uid_t owner = 0;
 	if (!uid)
@@ -536,9 +537,11 @@ bool peer_log_admission(const char *component, peer_err e, uid_t uid)
 	if (e == PEER_OK)
 		log_debug(component, "connection from uid %u", (unsigned)uid);
 	else if (e == PEER_E_DENIED)
-		log_info(component, "refused connection from uid %u: not an allowed user", (unsigned)uid);
+		log_info(component, "refused connection from uid %u: not an allowed user",
+			 (unsigned)uid);
 	else
-		log_info(component, "refused connection from an unknown user: %s", peer_strerror(e));
+		log_info(component, "refused connection from an unknown user: %s",
+			 peer_strerror(e));
 	return e == PEER_OK;
 }
 
@@ -552,7 +555,7 @@ peer_err peer_test_netlink(const struct sockaddr *local, const struct sockaddr *
 }
 
 peer_err peer_test_procfs(const char *dir, const struct sockaddr *local,
-                          const struct sockaddr *remote, uid_t *out)
+			  const struct sockaddr *remote, uid_t *out)
 {
 	struct tuple t;
 	if (!out)

@@ -16,8 +16,8 @@
 
 typedef enum {
 	PEER_OK = 0,
-	PEER_E_ARG,         /* NULL, not IPv4/IPv6, families differ, or not a connected TCP socket */
-	PEER_E_NOT_FOUND,   /* no live socket on this machine has the client's end of that 4-tuple
+	PEER_E_ARG,       /* NULL, not IPv4/IPv6, families differ, or not a connected TCP socket */
+	PEER_E_NOT_FOUND, /* no live socket on this machine has the client's end of that 4-tuple
 	                     * (client gone, in TIME_WAIT, remote host, or a made-up tuple) */
 	PEER_E_UNAVAILABLE, /* neither sock_diag nor /proc/self/net could be asked */
 	PEER_E_DENIED,      /* peer_admit*: the owner was found but is not an allowed user */
@@ -41,8 +41,8 @@ peer_err peer_uid_of_addrs(const struct sockaddr *local, const struct sockaddr *
  * PEER_OK: serve it, *uid = its owner. PEER_E_DENIED: *uid = its owner, who is not allowed.
  * Any other result: the owner is unknown, *uid untouched; refuse (fail closed).
  * peer_admit_fd takes an accepted socket, peer_admit the two addresses as peer_uid_of_addrs. */
-peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote,
-                    const uid_t *allow, size_t n, uid_t *uid);
+peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote, const uid_t *allow,
+		    size_t n, uid_t *uid);
 peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid);
 
 /* The listeners' one log line about an accepted client, under component ("http", "ws"): debug
@@ -56,6 +56,6 @@ bool peer_log_admission(const char *component, peer_err e, uid_t uid);
 peer_err peer_test_netlink(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out);
 /* /proc scan only. dir: the directory holding "tcp" and "tcp6"; NULL = /proc/self/net. */
 peer_err peer_test_procfs(const char *dir, const struct sockaddr *local,
-                          const struct sockaddr *remote, uid_t *out);
+			  const struct sockaddr *remote, uid_t *out);
 
 #endif

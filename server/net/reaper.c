@@ -11,15 +11,15 @@
 
 struct reaper_conn {
 	int fd;
-	struct timespec since;      /* start of the current request (or of idling for one) */
-	bool busy;                  /* request received, being answered: no deadline */
+	struct timespec since; /* start of the current request (or of idling for one) */
+	bool busy;             /* request received, being answered: no deadline */
 	bool killed;
 	struct reaper_conn *prev, *next;
 };
 
 struct reaper {
 	time_t limit;
-	pthread_mutex_t lock;       /* guards the list and stop */
+	pthread_mutex_t lock; /* guards the list and stop */
 	pthread_cond_t cond;
 	struct reaper_conn *conns;
 	bool stop;
@@ -46,7 +46,8 @@ static void reap(struct reaper *r, struct timespec *next)
 		if (!before(&now, &dl)) {
 			shutdown(c->fd, SHUT_RDWR);
 			c->killed = true;
-			log_info("http", "refused 408 request_timeout: request not complete within %lds",
+			log_info("http",
+				 "refused 408 request_timeout: request not complete within %lds",
 				 (long)r->limit);
 		} else if (!next->tv_sec || before(&dl, next)) {
 			*next = dl;

@@ -84,20 +84,17 @@ void static_close_root(static_root *r)
 static static_err open_err(int err)
 {
 	switch (err) {
-	case ELOOP:
-		return STATIC_E_SYMLINK;
+	case ELOOP: return STATIC_E_SYMLINK;
 	case ENOENT:
 	case ENOTDIR:
 	case EISDIR:
-	case ENAMETOOLONG:
-		return STATIC_E_NOT_FOUND;
-	default:
-		return STATIC_E_IO;
+	case ENAMETOOLONG: return STATIC_E_NOT_FOUND;
+	default: return STATIC_E_IO;
 	}
 }
 
 static_err static_open(const static_root *r, const char *path, int *fd, off_t *size,
-                       const char **ctype)
+		       const char **ctype)
 {
 	char buf[1024];
 	static_err e = STATIC_OK;
@@ -122,12 +119,14 @@ static_err static_open(const static_root *r, const char *path, int *fd, off_t *s
 			goto out;
 		}
 		char *next = save && *save ? save : NULL;
-		int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (next ? O_DIRECTORY : O_NONBLOCK);
+		int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+			(next ? O_DIRECTORY : O_NONBLOCK);
 		if ((f = openat(dir, comp, flags)) < 0) {
 			e = open_err(errno);
 			struct stat ls;
 			/* O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: name the real reason. */
-			if (e == STATIC_E_NOT_FOUND && fstatat(dir, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+			if (e == STATIC_E_NOT_FOUND &&
+			    fstatat(dir, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
 			    S_ISLNK(ls.st_mode))
 				e = STATIC_E_SYMLINK;
 			goto out;

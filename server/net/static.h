@@ -11,11 +11,11 @@
 
 typedef enum {
 	STATIC_OK = 0,
-	STATIC_E_NOT_FOUND,     /* no such file, or a directory */
-	STATIC_E_SYMLINK,       /* a component is a symlink: refused */
-	STATIC_E_HIDDEN,        /* a component starts with '.' */
-	STATIC_E_BAD_TYPE,      /* extension not in the served list */
-	STATIC_E_IO,            /* open/stat failed otherwise */
+	STATIC_E_NOT_FOUND, /* no such file, or a directory */
+	STATIC_E_SYMLINK,   /* a component is a symlink: refused */
+	STATIC_E_HIDDEN,    /* a component starts with '.' */
+	STATIC_E_BAD_TYPE,  /* extension not in the served list */
+	STATIC_E_IO,        /* open/stat failed otherwise */
 	STATIC_E_NOMEM,
 } static_err;
 
@@ -33,6 +33,6 @@ const char *static_content_type(const char *name);
 /* path: decoded (urlpath_decode) and starting with '/'; a trailing '/' means index.html.
  * On STATIC_OK, *fd is an open regular file (caller closes), *size its size, *ctype static. */
 static_err static_open(const static_root *r, const char *path, int *fd, off_t *size,
-                       const char **ctype);
+		       const char **ctype);
 
 #endif

@@ -102,8 +102,10 @@ static bool pair_usable(const struct tls_pair *p, const char **why)
 	bool ok = x && k && X509_check_private_key(x, k) == 1;
 	if (!ok) {
 		unsigned long err = ERR_peek_last_error();
-		*why = !x ? "no PEM certificate" : !k ? "no PEM private key"
-			  : err ? ERR_reason_error_string(err) : "the key does not match the certificate";
+		*why = !x     ? "no PEM certificate"
+			: !k  ? "no PEM private key"
+			: err ? ERR_reason_error_string(err)
+			      : "the key does not match the certificate";
 	}
 	ERR_clear_error();
 	EVP_PKEY_free(k);

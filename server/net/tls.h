@@ -9,17 +9,17 @@
 
 typedef enum {
 	TLS_OK = 0,
-	TLS_E_FILE,      /* no file configured, unreadable, or over 1 MiB */
-	TLS_E_PAIR,      /* not PEM, or the key does not belong to the certificate */
+	TLS_E_FILE, /* no file configured, unreadable, or over 1 MiB */
+	TLS_E_PAIR, /* not PEM, or the key does not belong to the certificate */
 } tls_err;
 
 const char *tls_strerror(tls_err e);
 
 /* The pair as PEM text, NUL-terminated. Owned by the caller: tls_pair_free(). */
 struct tls_pair {
-	char *cert;     /* the certificate chain, leaf first */
+	char *cert; /* the certificate chain, leaf first */
 	size_t cert_len;
-	char *key;      /* the private key: wiped on free */
+	char *key; /* the private key: wiped on free */
 	size_t key_len;
 };
 
@@ -27,6 +27,6 @@ struct tls_pair {
  * line "certificate CERT / key KEY: why" is logged under component and *out is left empty. */
 tls_err tls_pair_load(const char *component, const char *cert_file, const char *key_file,
 		      struct tls_pair *out);
-void tls_pair_free(struct tls_pair *p);  /* wipes and frees; the struct may be reused */
+void tls_pair_free(struct tls_pair *p); /* wipes and frees; the struct may be reused */
 
 #endif

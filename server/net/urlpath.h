@@ -8,14 +8,14 @@
 
 typedef enum {
 	URLPATH_OK = 0,
-	URLPATH_E_NOT_ABSOLUTE,   /* does not start with '/' */
-	URLPATH_E_BAD_ESCAPE,     /* '%' not followed by two hex digits */
-	URLPATH_E_NUL,            /* %00 */
-	URLPATH_E_CONTROL,        /* a control character, raw or encoded */
-	URLPATH_E_ENCODED_SLASH,  /* %2f: would change the segment structure */
-	URLPATH_E_BACKSLASH,      /* '\' raw or encoded */
-	URLPATH_E_DOT_SEGMENT,    /* a "." or ".." segment, raw or encoded */
-	URLPATH_E_EMPTY_SEGMENT,  /* "//" */
+	URLPATH_E_NOT_ABSOLUTE,  /* does not start with '/' */
+	URLPATH_E_BAD_ESCAPE,    /* '%' not followed by two hex digits */
+	URLPATH_E_NUL,           /* %00 */
+	URLPATH_E_CONTROL,       /* a control character, raw or encoded */
+	URLPATH_E_ENCODED_SLASH, /* %2f: would change the segment structure */
+	URLPATH_E_BACKSLASH,     /* '\' raw or encoded */
+	URLPATH_E_DOT_SEGMENT,   /* a "." or ".." segment, raw or encoded */
+	URLPATH_E_EMPTY_SEGMENT, /* "//" */
 	URLPATH_E_TOO_LONG,
 } urlpath_err;
 

@@ -35,13 +35,11 @@
 #define WS_LOG_FIELD 97 /* 96 characters and the NUL */
 
 /* TLS 1.2: ECDHE with AEAD only. TLS 1.3: the AEAD suites. */
-static const char ws_ciphers_tls12[] =
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static const char ws_ciphers_tls12[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+				       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+				       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 static const char ws_ciphers_tls13[] =
 	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-
 
 /* One outgoing text message shared by every client queue holding it. refs is touched only on
  * the lws thread (the inbox owns the single initial reference until the fan-out). */
@@ -54,19 +52,19 @@ struct ws_msg {
 
 /* Per-connection data, allocated and zeroed by lws. */
 struct ws_client {
-	lws_dll2_t link;    /* in ws_server.clients while established */
+	lws_dll2_t link; /* in ws_server.clients while established */
 	struct lws *wsi;
 	struct ws_msg *q[WS_BACKLOG];
 	unsigned head, count;
-	size_t rx_len;      /* bytes of the client message being received */
+	size_t rx_len; /* bytes of the client message being received */
 	bool established;
-	bool doomed;        /* cut off; waiting for lws to close it */
+	bool doomed; /* cut off; waiting for lws to close it */
 };
 
 struct ws_server {
 	const struct cfg *cfg;
 	const struct guard_origins *origins;
-	struct ws_msg *hello;     /* shared by every client queue; NULL: none */
+	struct ws_msg *hello; /* shared by every client queue; NULL: none */
 	ws_greeting_fn greeting;
 	void *greeting_user;
 
@@ -199,9 +197,11 @@ static void fan_out(ws_server *s)
 	struct ws_msg *m = inbox_take(s);
 	while (m) {
 		struct ws_msg *next = m->next;
-		lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->clients)) {
+		lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&s->clients))
+		{
 			client_push(lws_container_of(d, struct ws_client, link), m);
-		} lws_end_foreach_dll_safe(d, d1);
+		}
+		lws_end_foreach_dll_safe(d, d1);
 		msg_unref(m);
 		m = next;
 	}
@@ -249,7 +249,7 @@ static int filter_peer(ws_server *s, int fd)
 /* Copies one header for checks. *out is NULL when absent; returns false when it is present
  * more than once or does not fit, which is refused outright (no guessing which one counts). */
 static bool header_get(struct lws *wsi, enum lws_token_indexes h, char *buf, int size,
-                       const char **out)
+		       const char **out)
 {
 	*out = NULL;
 	int total = lws_hdr_total_length(wsi, h);
@@ -264,15 +264,15 @@ static bool header_get(struct lws *wsi, enum lws_token_indexes h, char *buf, int
 }
 
 static int refuse(struct lws *wsi, unsigned status, const char *code, const char *host,
-                  const char *origin, const char *path)
+		  const char *origin, const char *path)
 {
 	char peer[64] = "", h[WS_LOG_FIELD], o[WS_LOG_FIELD], p[WS_LOG_FIELD];
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	log_safe(path, p, sizeof(p));
 	log_safe(host, h, sizeof(h));
 	log_safe(origin, o, sizeof(o));
-	log_warn("ws", "upgrade refused (%u %s) from %s: path \"%s\" host \"%s\" origin \"%s\"", status,
-		 code, peer, p, h, o);
+	log_warn("ws", "upgrade refused (%u %s) from %s: path \"%s\" host \"%s\" origin \"%s\"",
+		 status, code, peer, p, h, o);
 	/* >0 tells lws the answer was sent; a failed write just hangs up. */
 	return lws_return_http_status(wsi, status, code) ? -1 : 1;
 }
@@ -390,7 +390,7 @@ static int restrict_tls(SSL_CTX *ctx)
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                       size_t len)
+		       size_t len)
 {
 	ws_server *s = lws_context_user(lws_get_context(wsi));
 	struct ws_client *c = user;
@@ -399,34 +399,26 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		/* lws passes the accepted socket's descriptor in `in` (lws-callbacks.h). */
 		return s ? filter_peer(s, (int)(intptr_t)in) : -1;
-	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-		return restrict_tls(user);
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return confirm_upgrade(s, wsi, in);
-	case LWS_CALLBACK_HTTP:
-		return plain_http(wsi);
-	case LWS_CALLBACK_ESTABLISHED:
-		client_open(s, c, wsi);
-		return 0;
-	case LWS_CALLBACK_CLOSED:
-		client_close(s, c);
-		return 0;
-	case LWS_CALLBACK_SERVER_WRITEABLE:
-		return client_write_one(c);
-	case LWS_CALLBACK_RECEIVE:
-		return client_receive(s, c, wsi, len);
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: return restrict_tls(user);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: return confirm_upgrade(s, wsi, in);
+	case LWS_CALLBACK_HTTP: return plain_http(wsi);
+	case LWS_CALLBACK_ESTABLISHED: client_open(s, c, wsi); return 0;
+	case LWS_CALLBACK_CLOSED: client_close(s, c); return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE: return client_write_one(c);
+	case LWS_CALLBACK_RECEIVE: return client_receive(s, c, wsi, len);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (s)
 			fan_out(s);
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
 static const struct lws_protocols ws_protocols[] = {
-	{ .name = WS_PROTOCOL, .callback = ws_callback,
-	  .per_session_data_size = sizeof(struct ws_client), .rx_buffer_size = WS_RX_CHUNK },
+	{ .name = WS_PROTOCOL,
+	  .callback = ws_callback,
+	  .per_session_data_size = sizeof(struct ws_client),
+	  .rx_buffer_size = WS_RX_CHUNK },
 	{ 0 },
 };
 
@@ -442,7 +434,9 @@ static void lws_log_emit(int level, const char *line)
 		n = sizeof(buf) - 1;
 	memcpy(buf, line, n);
 	buf[n] = '\0';
-	log_msg(level == LLL_ERR ? LOG_LVL_ERROR : level == LLL_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+	log_msg(level == LLL_ERR            ? LOG_LVL_ERROR
+			: level == LLL_WARN ? LOG_LVL_WARN
+					    : LOG_LVL_DEBUG,
 		"lws", "%s", buf);
 }
 
@@ -465,7 +459,7 @@ static ws_err create_context(ws_server *s)
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		       LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
+		LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.user = s;
 	info.gid = -1;
@@ -487,8 +481,9 @@ static ws_err create_vhost(ws_server *s)
 	info.port = cfg->wss.port;
 	info.protocols = ws_protocols;
 	/* lws serves a vhost without TLS unless it repeats the global-init flag. */
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
-		       (strchr(cfg->wss.addr, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+		LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+		(strchr(cfg->wss.addr, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
 	info.ssl_cert_filepath = cfg->cert_file;
 	info.ssl_private_key_filepath = cfg->key_file;
 	info.ssl_cipher_list = ws_ciphers_tls12;
@@ -528,7 +523,7 @@ static void *service_thread(void *arg)
 }
 
 ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
-                const struct ws_greeting *greeting, ws_server **out)
+		const struct ws_greeting *greeting, ws_server **out)
 {
 	*out = NULL;
 	ws_err e = check_tls_files(cfg);
@@ -567,8 +562,9 @@ ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
 		ws_stop(s);
 		return e;
 	}
-	log_info("ws", "listening on wss://%s%s%s:%u" WS_PATH, strchr(cfg->wss.addr, ':') ? "[" : "",
-		 cfg->wss.addr, strchr(cfg->wss.addr, ':') ? "]" : "", s->port);
+	log_info("ws", "listening on wss://%s%s%s:%u" WS_PATH,
+		 strchr(cfg->wss.addr, ':') ? "[" : "", cfg->wss.addr,
+		 strchr(cfg->wss.addr, ':') ? "]" : "", s->port);
 	*out = s;
 	return WS_OK;
 }

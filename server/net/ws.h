@@ -23,8 +23,8 @@
 
 typedef enum {
 	WS_OK = 0,
-	WS_E_TLS,        /* certificate/key could not be loaded */
-	WS_E_BIND,       /* listen failed (address in use, not loopback) */
+	WS_E_TLS,  /* certificate/key could not be loaded */
+	WS_E_BIND, /* listen failed (address in use, not loopback) */
 	WS_E_NOMEM,
 	WS_E_THREAD,
 } ws_err;
@@ -42,15 +42,15 @@ typedef void (*ws_greeting_fn)(void *user, ws_json_fn send, void *to);
 
 /* What a new client gets first. */
 struct ws_greeting {
-	const char *hello;       /* the first message's text (copied by ws_start); NULL: none */
-	ws_greeting_fn fn;       /* then these; NULL: none */
+	const char *hello; /* the first message's text (copied by ws_start); NULL: none */
+	ws_greeting_fn fn; /* then these; NULL: none */
 	void *user;
 };
 
 /* Starts the listener thread. cfg, origins and greeting->user must outlive the server. *out owned by caller,
  * released with ws_stop(). */
 ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
-                const struct ws_greeting *greeting, ws_server **out);
+		const struct ws_greeting *greeting, ws_server **out);
 
 /* The bound port (useful when cfg->wss.port was 0). */
 unsigned short ws_port(const ws_server *s);

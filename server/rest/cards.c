@@ -29,8 +29,9 @@ static unsigned snapshot_list(struct rest_ctx *ctx, bool readers, json_t **out)
 	size_t n = readers ? s.n_readers : s.n_cards;
 	json_t *list = json_array();
 	for (size_t i = 0; list && i < n; i++)
-		json_array_append_new(list, readers ? cardjson_reader(&s.readers[i])
-						    : cardjson_model(&s.cards[i]));
+		json_array_append_new(list,
+				      readers ? cardjson_reader(&s.readers[i])
+					      : cardjson_model(&s.cards[i]));
 	card_snapshot_free(&s);
 	*out = json_pack("{s:o}", readers ? "readers" : "cards", list ? list : json_array());
 	return 200;
@@ -70,8 +71,8 @@ json_t *cards_health(void *user, bool *degraded)
 	struct card_health h;
 	card_health_get(user, &h);
 	*degraded = !h.pcsc_up;
-	return json_pack("{s:b, s:I, s:I}", "reachable", h.pcsc_up, "readers", (json_int_t)h.readers,
-			 "cards", (json_int_t)h.cards);
+	return json_pack("{s:b, s:I, s:I}", "reachable", h.pcsc_up, "readers",
+			 (json_int_t)h.readers, "cards", (json_int_t)h.cards);
 }
 
 /* ---- events ---- */
@@ -81,24 +82,22 @@ static void log_card(const char *what, const struct card_model *m)
 	if (m->status == CARD_STATUS_OK)
 		log_info("cards", "%s: card %s in \"%s\"", what, m->id, m->reader);
 	else
-		log_warn("cards", "%s: card %s in \"%s\" could not be read: %s (%s)", what, m->id, m->reader,
-			 card_errcode((card_err)m->error), m->error_detail);
+		log_warn("cards", "%s: card %s in \"%s\" could not be read: %s (%s)", what, m->id,
+			 m->reader, card_errcode((card_err)m->error), m->error_detail);
 }
 
 void cards_event(const struct card_event *ev, void *user)
 {
 	struct rest_ctx *ctx = user;
 	switch (ev->kind) {
-	case CARD_EV_PCSC_UP:
-		log_info("cards", "pcscd reachable");
-		break;
+	case CARD_EV_PCSC_UP: log_info("cards", "pcscd reachable"); break;
 	case CARD_EV_PCSC_DOWN:
 		log_warn("cards", "pcscd not reachable; reconnecting in the background");
 		break;
 	case CARD_EV_READER_ADDED:
 	case CARD_EV_READER_REMOVED:
-		log_info("cards", "reader %s: \"%s\"", ev->kind == CARD_EV_READER_ADDED ? "added" : "removed",
-			 ev->reader->name);
+		log_info("cards", "reader %s: \"%s\"",
+			 ev->kind == CARD_EV_READER_ADDED ? "added" : "removed", ev->reader->name);
 		break;
 	case CARD_EV_CARD_INSERTED:
 	case CARD_EV_CARD_UPDATED:

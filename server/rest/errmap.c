@@ -3,8 +3,14 @@
 
 #include "rest.h"
 
-#define CARD_ERROR { 502, "card_error", "card_error" }   /* the card answered unexpectedly */
-#define GONE { 404, "card_not_found", "card_removed" }    /* the card is not there (any more) */
+#define CARD_ERROR                              \
+	{                                       \
+		502, "card_error", "card_error" \
+	} /* the card answered unexpectedly */
+#define GONE                                          \
+	{                                             \
+		404, "card_not_found", "card_removed" \
+	} /* the card is not there (any more) */
 
 static const struct errmap rows[CARD_E__COUNT] = {
 	[CARD_E_NOMEM] = { 500, "no_memory", "card_error" },

@@ -13,9 +13,9 @@
 #include "err.h"
 
 struct errmap {
-	unsigned status;        /* HTTP status of a REST answer */
-	const char *code;       /* its "error.code" */
-	const char *job_code;   /* "code" of a job-failed event and of a failed job's state */
+	unsigned status;      /* HTTP status of a REST answer */
+	const char *code;     /* its "error.code" */
+	const char *job_code; /* "code" of a job-failed event and of a failed job's state */
 };
 
 /* The row of e; CARD_OK or a value outside card_err reads as an unexpected card error. Never

@@ -14,7 +14,7 @@
 #endif
 
 struct events {
-	pthread_mutex_t lock;   /* guards the sink: a message is never sent to one being removed */
+	pthread_mutex_t lock; /* guards the sink: a message is never sent to one being removed */
 	events_text_fn send;
 	void *to;
 };
@@ -94,8 +94,8 @@ static const char *job_code(const struct certjob_status *st)
 static json_t *job_json(const char *type, const struct certjob_status *st)
 {
 	bool failed = st->state == CERTJOB_FAILED;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "job", st->id, "card_id", st->card_id, "stage",
-			      st->stage, "message", st->message);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "job", st->id, "card_id", st->card_id,
+			      "stage", st->stage, "message", st->message);
 	if (!o)
 		return NULL;
 	if (type)
@@ -118,38 +118,39 @@ void events_card(struct events *e, const struct card_event *ev)
 {
 	switch (ev->kind) {
 	case CARD_EV_PCSC_UP:
-	case CARD_EV_PCSC_DOWN:
-		return;
+	case CARD_EV_PCSC_DOWN: return;
 	case CARD_EV_READER_ADDED:
 	case CARD_EV_READER_REMOVED:
-		publish(e, reader_message(ev->kind == CARD_EV_READER_ADDED ? "reader-added" : "reader-removed",
-					  ev->reader));
+		publish(e,
+			reader_message(ev->kind == CARD_EV_READER_ADDED ? "reader-added"
+									: "reader-removed",
+				       ev->reader));
 		return;
 	case CARD_EV_CARD_INSERTED:
 	case CARD_EV_CARD_UPDATED:
-		publish(e, card_message(ev->kind == CARD_EV_CARD_INSERTED ? "card-inserted" : "card-updated",
-					ev->card));
+		publish(e,
+			card_message(ev->kind == CARD_EV_CARD_INSERTED ? "card-inserted"
+								       : "card-updated",
+				     ev->card));
 		return;
-	case CARD_EV_CARD_REMOVED:
-		publish(e, removed_message(ev->card));
-		return;
+	case CARD_EV_CARD_REMOVED: publish(e, removed_message(ev->card)); return;
 	}
 }
 
 void events_job(const struct certjob_status *st, void *user)
 {
-	const char *type = st->state == CERTJOB_DONE     ? "job-done"
-			   : st->state == CERTJOB_FAILED ? "job-failed"
-							 : "job-progress";
+	const char *type = st->state == CERTJOB_DONE ? "job-done"
+		: st->state == CERTJOB_FAILED        ? "job-failed"
+						     : "job-progress";
 	publish(user, job_json(type, st));
 }
 
 json_t *events_job_state(const struct certjob_status *st)
 {
 	json_t *o = job_json(NULL, st);
-	const char *state = st->state == CERTJOB_DONE     ? "done"
-			    : st->state == CERTJOB_FAILED ? "failed"
-							  : "running";
+	const char *state = st->state == CERTJOB_DONE ? "done"
+		: st->state == CERTJOB_FAILED         ? "failed"
+						      : "running";
 	if (o)
 		json_object_set_new(o, "state", json_string(state));
 	return o;

@@ -24,7 +24,7 @@ struct events;
 
 /* NULL only on OOM. Messages are dropped until a sink is set. */
 struct events *events_new(void);
-void events_free(struct events *e);  /* NULL is fine */
+void events_free(struct events *e); /* NULL is fine */
 
 /* Messages go to send(to, text) from now on; send NULL: dropped (before the sink goes away). */
 void events_set_sink(struct events *e, events_text_fn send, void *to);

@@ -31,14 +31,14 @@ unsigned health_answer(const struct health *h, json_t **out)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	bool degraded = false;
 
-	json_t *o = json_pack("{s:s,s:I,s:{s:o,s:o}}", "version", SITHS_VERSION,
-	                      "uptime_s", (json_int_t)(now.tv_sec - h->started.tv_sec),
-	                      "listeners", "https", listener_json(&h->cfg->https, h->https_port),
-	                      "wss", listener_json(&h->cfg->wss, h->wss_port));
+	json_t *o = json_pack("{s:s,s:I,s:{s:o,s:o}}", "version", SITHS_VERSION, "uptime_s",
+			      (json_int_t)(now.tv_sec - h->started.tv_sec), "listeners", "https",
+			      listener_json(&h->cfg->https, h->https_port), "wss",
+			      listener_json(&h->cfg->wss, h->wss_port));
 	if (!o)
 		return rest_fail(out, 500, "internal_error", "out of memory");
 	json_object_set_new(json_object_get(o, "listeners"), "wss_clients",
-	                    json_integer(h->wss_clients ? h->wss_clients(h->wss_clients_user) : 0));
+			    json_integer(h->wss_clients ? h->wss_clients(h->wss_clients_user) : 0));
 	for (size_t i = 0; i < h->n_parts; i++) {
 		bool d = false;
 		json_t *part = h->parts[i].fn(h->parts[i].user, &d);

@@ -20,9 +20,9 @@ typedef json_t *(*health_part_fn)(void *user, bool *degraded);
 #define HEALTH_MAX_PARTS 8
 
 struct health {
-	const struct cfg *cfg;          /* the listeners' addresses */
-	struct timespec started;        /* CLOCK_MONOTONIC at start */
-	unsigned short https_port;      /* bound ports (real ones when the config said 0) */
+	const struct cfg *cfg;     /* the listeners' addresses */
+	struct timespec started;   /* CLOCK_MONOTONIC at start */
+	unsigned short https_port; /* bound ports (real ones when the config said 0) */
 	unsigned short wss_port;
 	unsigned (*wss_clients)(void *user); /* NULL: 0 */
 	void *wss_clients_user;

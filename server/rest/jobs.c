@@ -26,7 +26,8 @@ static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req
 	if ((st = login_pin_request(ctx->core, req, true, &m, pin, out)))
 		return st;
 	if (!certjob_has_issuer(ctx->jobs))
-		return rest_fail(out, 503, "issuer_unavailable", "no certificate issuer is configured");
+		return rest_fail(out, 503, "issuer_unavailable",
+				 "no certificate issuer is configured");
 	if (m.pin2.blocked)
 		return login_pin_error(out, CARD_E_PIN_BLOCKED, 0, "signature code (PIN2)");
 	return 0;

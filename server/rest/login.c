@@ -70,7 +70,8 @@ static unsigned login_result(struct rest_ctx *ctx, const struct rest_req *req, c
 {
 	char token[SESSION_TOKEN_LEN + 1], tag[SESSION_TAG_LEN + 1];
 	if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED) {
-		log_info("login", "card %s: %s", id, e == CARD_E_PIN_WRONG ? "wrong PIN1" : "PIN1 blocked");
+		log_info("login", "card %s: %s", id,
+			 e == CARD_E_PIN_WRONG ? "wrong PIN1" : "PIN1 blocked");
 		return login_pin_error(out, e, o->tries_left, "authentication code (PIN1)");
 	}
 	if (o->proof_failed) {
@@ -127,14 +128,17 @@ unsigned login_session_refusal(enum session_status s, json_t **out)
 	switch (s) {
 	case SESSION_VALID: return 0;
 	case SESSION_EXPIRED:
-		return rest_fail(out, 401, "session_expired", "the login has expired: log in again");
+		return rest_fail(out, 401, "session_expired",
+				 "the login has expired: log in again");
 	case SESSION_WRONG_CARD:
 		return rest_fail(out, 403, "wrong_card", "the session belongs to another card");
 	case SESSION_WRONG_ORIGIN:
-		return rest_fail(out, 403, "wrong_origin", "the session was issued to another origin");
+		return rest_fail(out, 403, "wrong_origin",
+				 "the session was issued to another origin");
 	case SESSION_MISSING: break;
 	}
-	return rest_fail(out, 401, "login_required", "log in with the authentication code (PIN1) first");
+	return rest_fail(out, 401, "login_required",
+			 "log in with the authentication code (PIN1) first");
 }
 
 unsigned login_logout(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
@@ -156,4 +160,3 @@ unsigned login_logout(struct rest_ctx *ctx, const struct rest_req *req, json_t *
 	*out = json_object();
 	return *out ? 204 : rest_fail(out, 500, "internal_error", "out of memory");
 }
-

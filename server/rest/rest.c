@@ -14,7 +14,7 @@
 json_t *rest_error(const char *code, const char *message)
 {
 	return json_pack("{s:{s:s,s:s}}", "error", "code", code ? code : "internal_error",
-	                 "message", message ? message : "");
+			 "message", message ? message : "");
 }
 
 void rest_error_set(json_t *e, const char *key, json_t *value)
@@ -37,7 +37,7 @@ unsigned rest_fail(json_t **out, unsigned status, const char *code, const char *
 bool rest_owns_path(const char *path)
 {
 	return strcmp(path, "/health") == 0 || strcmp(path, "/v1") == 0 ||
-	       strncmp(path, "/v1/", 4) == 0;
+		strncmp(path, "/v1/", 4) == 0;
 }
 
 const char *rest_capture(const struct rest_req *req, const char *name)
@@ -51,12 +51,12 @@ const char *rest_capture(const struct rest_req *req, const char *name)
 static bool capture_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_' || c == '.' || c == '~';
+		c == '-' || c == '_' || c == '.' || c == '~';
 }
 
 /* Matches one pattern against path; captures go to caps (n_caps set). */
 static bool match_pattern(const char *pat, const char *path, struct rest_capture *caps,
-                          size_t *n_caps)
+			  size_t *n_caps)
 {
 	*n_caps = 0;
 	while (*pat && *path) {
@@ -71,7 +71,8 @@ static bool match_pattern(const char *pat, const char *path, struct rest_capture
 			for (size_t i = 0; i < sl; i++)
 				if (!capture_char(path[i]))
 					return false;
-			if ((sl == 1 && path[0] == '.') || (sl == 2 && path[0] == '.' && path[1] == '.'))
+			if ((sl == 1 && path[0] == '.') ||
+			    (sl == 2 && path[0] == '.' && path[1] == '.'))
 				return false;
 			struct rest_capture *c = &caps[(*n_caps)++];
 			snprintf(c->name, sizeof c->name, "%.*s", (int)(pl - 2), pat + 1);
@@ -100,7 +101,8 @@ const struct rest_route *rest_match(const struct rest_table *t, const char *meth
 			continue;
 		if (!strstr(m->allow, routes[i].method)) {
 			size_t l = strlen(m->allow);
-			snprintf(m->allow + l, sizeof m->allow - l, "%s%s", l ? ", " : "", routes[i].method);
+			snprintf(m->allow + l, sizeof m->allow - l, "%s%s", l ? ", " : "",
+				 routes[i].method);
 		}
 		if (!m->route && strcmp(routes[i].method, method) == 0) {
 			m->route = &routes[i];

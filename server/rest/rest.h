@@ -20,18 +20,18 @@ struct rest_ctx;
 #define REST_MAX_CAPTURES 4
 
 struct rest_capture {
-	char name[32];                 /* pattern name without braces, e.g. "id" */
-	char value[128];               /* URL-decoded, charset [A-Za-z0-9._~-], not "." or ".." */
+	char name[32];   /* pattern name without braces, e.g. "id" */
+	char value[128]; /* URL-decoded, charset [A-Za-z0-9._~-], not "." or ".." */
 };
 
 struct rest_req {
 	const char *method;
-	const char *path;              /* decoded path, no query */
+	const char *path; /* decoded path, no query */
 	struct rest_capture captures[REST_MAX_CAPTURES];
 	size_t n_captures;
-	const char *origin;            /* allowlisted Origin, or NULL */
-	const char *bearer;            /* Authorization: Bearer token, or NULL. Never log it. */
-	json_t *body;                  /* parsed JSON body of a POST, or NULL when empty */
+	const char *origin; /* allowlisted Origin, or NULL */
+	const char *bearer; /* Authorization: Bearer token, or NULL. Never log it. */
+	json_t *body;       /* parsed JSON body of a POST, or NULL when empty */
 };
 
 /* The value of capture "name", or NULL. */
@@ -41,10 +41,10 @@ const char *rest_capture(const struct rest_req *req, const char *name);
 typedef unsigned (*rest_handler)(struct rest_ctx *ctx, const struct rest_req *req, json_t **out);
 
 struct rest_route {
-	const char *method;            /* "GET", "POST", "DELETE", "PUT" */
-	const char *pattern;           /* "/v1/cards/{id}/login": literal segments and {name} */
+	const char *method;  /* "GET", "POST", "DELETE", "PUT" */
+	const char *pattern; /* "/v1/cards/{id}/login": literal segments and {name} */
 	rest_handler fn;
-	bool origin_optional;          /* true only for /health: may be fetched without Origin */
+	bool origin_optional; /* true only for /health: may be fetched without Origin */
 };
 
 struct rest_table {
@@ -55,7 +55,7 @@ struct rest_table {
 /* Result of matching a decoded path against a table. */
 struct rest_match {
 	const struct rest_route *route; /* NULL: no route for this method */
-	char allow[64];                /* methods the path has ("GET, POST"), "" if none: 404 */
+	char allow[64];                 /* methods the path has ("GET, POST"), "" if none: 404 */
 };
 
 /* Matches method + path against t; fills req->captures. Pure. Returns m->route or NULL. */

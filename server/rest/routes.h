@@ -12,10 +12,10 @@
 #include "session.h"
 
 struct rest_ctx {
-	card_core *core;                 /* NULL: the card core is not running (503 cards_unavailable) */
-	struct session_store *sessions;  /* login sessions; set with core */
-	struct certjobs *jobs;           /* the certificate job engine; set with core */
-	struct events *events;           /* where card events go */
+	card_core *core; /* NULL: the card core is not running (503 cards_unavailable) */
+	struct session_store *sessions; /* login sessions; set with core */
+	struct certjobs *jobs;          /* the certificate job engine; set with core */
+	struct events *events;          /* where card events go */
 	struct health *health;
 };
 

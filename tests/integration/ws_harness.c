@@ -34,8 +34,7 @@ static void greeting(void *user, ws_json_fn send, void *to)
 	const json_t *extra = user;
 	size_t i;
 	json_t *msg;
-	json_array_foreach(extra, i, msg)
-		send(to, msg);
+	json_array_foreach(extra, i, msg) send(to, msg);
 }
 
 static void *flood_thread(void *arg)
@@ -47,7 +46,8 @@ static void *flood_thread(void *arg)
 		memset(pad, 'x', f->bytes);
 		pad[f->bytes] = '\0';
 		for (unsigned long i = 0; i < f->n; i++) {
-			snprintf(msg, f->bytes + 64, "{\"type\":\"flood\",\"i\":%lu,\"pad\":\"%s\"}", i, pad);
+			snprintf(msg, f->bytes + 64,
+				 "{\"type\":\"flood\",\"i\":%lu,\"pad\":\"%s\"}", i, pad);
 			ws_broadcast(f->ws, msg);
 		}
 	}
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level((enum log_level)cfg.log_level);
-	if (guard_origins_init(&origins, cfg.https.port, cfg.allow_origins, cfg.n_allow_origins) != 0)
+	if (guard_origins_init(&origins, cfg.https.port, cfg.allow_origins, cfg.n_allow_origins) !=
+	    0)
 		goto out;
 	const char *g = getenv("WS_HARNESS_GREETING");
 	json_error_t err;

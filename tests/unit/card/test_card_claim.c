@@ -47,13 +47,15 @@ static void one_work_per_card(void **state)
 	assert_non_null(a);
 	assert_int_equal(card_claim_get(core, "c0123456789abcdef", &again), CARD_E_BUSY);
 	assert_null(again);
-	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL), CARD_E_BUSY);
+	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL),
+			 CARD_E_BUSY);
 	/* Another card is not held up. */
 	assert_int_equal(card_claim_get(core, "cfedcba9876543210", &b), CARD_OK);
 	card_claim_drop(b);
 	card_claim_drop(a);
 	/* Free again: the work is tried, and finds no such card. */
-	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL), CARD_E_NO_CARD);
+	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL),
+			 CARD_E_NO_CARD);
 	card_claim_drop(NULL);
 }
 
@@ -67,8 +69,10 @@ static void a_claim_ends_with_its_work(void **state)
 	assert_int_equal(card_claim_get(core, "c0123456789abcdef", &a), CARD_OK);
 	card_claim_drop(a);
 	/* The work that failed above did not leave the card busy either. */
-	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL), CARD_E_NO_CARD);
-	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL), CARD_E_NO_CARD);
+	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL),
+			 CARD_E_NO_CARD);
+	assert_int_equal(card_with_card(core, "c0123456789abcdef", must_not_run, NULL),
+			 CARD_E_NO_CARD);
 }
 
 static void ids_beyond_the_model_are_no_card(void **state)
@@ -85,10 +89,11 @@ static void ids_beyond_the_model_are_no_card(void **state)
 static void which_errors_mean_gone(void **state)
 {
 	(void)state;
-	const card_err gone[] = { CARD_E_REMOVED, CARD_E_NO_CARD, CARD_E_NO_READER, CARD_E_NO_SERVICE,
-				  CARD_E_RESET };
-	const card_err not_gone[] = { CARD_OK, CARD_E_PIN_WRONG, CARD_E_PIN_BLOCKED, CARD_E_PIN_FORMAT,
-				      CARD_E_BUSY, CARD_E_BAD_DATA, CARD_E_SECURITY, CARD_E_NOMEM };
+	const card_err gone[] = { CARD_E_REMOVED, CARD_E_NO_CARD, CARD_E_NO_READER,
+				  CARD_E_NO_SERVICE, CARD_E_RESET };
+	const card_err not_gone[] = { CARD_OK,           CARD_E_PIN_WRONG, CARD_E_PIN_BLOCKED,
+				      CARD_E_PIN_FORMAT, CARD_E_BUSY,      CARD_E_BAD_DATA,
+				      CARD_E_SECURITY,   CARD_E_NOMEM };
 	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
 		assert_true(card_gone(core, "c0123456789abcdef", gone[i]));
 	for (size_t i = 0; i < sizeof(not_gone) / sizeof(not_gone[0]); i++)

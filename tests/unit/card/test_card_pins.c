@@ -107,9 +107,9 @@ enum op { OP_CHANGE, OP_UNBLOCK, OP_ACTIVATE, OP_VERIFY, OP_STATUS };
 struct work {
 	enum op op;
 	enum card_pin_which which;
-	char a[16], b[16];    /* old code / PUK / code; new code */
+	char a[16], b[16]; /* old code / PUK / code; new code */
 	int tries;
-	bool sign_after;      /* then sign with the signing key (PIN2 verified?) */
+	bool sign_after; /* then sign with the signing key (PIN2 verified?) */
 };
 
 static card_err pin_work(card_session *s, const struct card_model *m, void *user)
@@ -126,10 +126,12 @@ static card_err pin_work(card_session *s, const struct card_model *m, void *user
 	}
 	card_err e = card_activate_pin(s, w->which, w->a, &w->tries);
 	if (!e && w->sign_after) {
-		static const uint8_t di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-					      0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-					      11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
-					      30, 31, 32 };
+		static const uint8_t di[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+					      0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+					      0x20, 1,    2,    3,    4,    5,    6,    7,    8,
+					      9,    10,   11,   12,   13,   14,   15,   16,   17,
+					      18,   19,   20,   21,   22,   23,   24,   25,   26,
+					      27,   28,   29,   30,   31,   32 };
 		uint8_t sig[512];
 		size_t len = 0;
 		e = card_sign(s, CARD_KEY_SIGN, di, sizeof(di), sig, sizeof(sig), &len);
@@ -147,10 +149,13 @@ static card_err run_pulled(struct inserted *k, struct work *w, uint8_t pull_ins,
 	return card_session_run(&k->t, &k->m, &k->l, pin_work, w);
 }
 
-static card_err run(struct inserted *k, struct work *w) { return run_pulled(k, w, 0, false); }
+static card_err run(struct inserted *k, struct work *w)
+{
+	return run_pulled(k, w, 0, false);
+}
 
-static card_err call(struct inserted *k, enum op op, enum card_pin_which which, const char *a, const char *b,
-		     int *tries)
+static card_err call(struct inserted *k, enum op op, enum card_pin_which which, const char *a,
+		     const char *b, int *tries)
 {
 	struct work w = { .op = op, .which = which };
 	snprintf(w.a, sizeof(w.a), "%s", a ? a : "");
@@ -173,7 +178,8 @@ static bool holds(struct inserted *k, enum card_pin_which which, const char *cod
 
 static void assert_one_command(const struct inserted *k, uint8_t ins, uint8_t ref, size_t lc)
 {
-	assert_int_equal(k->r.n, 2); /* the application's SELECT, the command: no VERIFY, no retry */
+	assert_int_equal(k->r.n,
+			 2); /* the application's SELECT, the command: no VERIFY, no retry */
 	assert_int_equal(k->r.ins[0], 0xA4);
 	assert_int_equal(k->r.ins[1], ins);
 	assert_int_equal(k->r.p1[1], 0x00);
@@ -226,7 +232,8 @@ static void change_is_one_command(void **state)
 	int tries = 0;
 	assert_int_equal(call(k, OP_CHANGE, CARD_PIN1, "123456", "7777777", &tries), CARD_OK);
 	assert_one_command(k, 0x24, 0x01, 13);
-	assert_memory_equal(k->r.data[1], "1234567777777", 13); /* old then new, as the AODF: unpadded */
+	assert_memory_equal(k->r.data[1], "1234567777777",
+			    13); /* old then new, as the AODF: unpadded */
 	assert_int_equal(tries, -1);
 	read_card(k); /* the re-read that ends card_with_card() */
 	assert_int_equal(k->m.pin1.tries_left, 3);
@@ -244,21 +251,25 @@ static void wrong_old_code_then_blocked(void **state)
 	char before[24];
 	strcpy(before, k->m.pin2.last_change);
 	int tries = 0;
-	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "111111", "222222", &tries), CARD_E_PIN_WRONG);
+	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "111111", "222222", &tries),
+			 CARD_E_PIN_WRONG);
 	assert_int_equal(tries, 2);
 	assert_one_command(k, 0x24, 0x02, 12);
 	read_card(k);
 	assert_int_equal(k->m.pin2.tries_left, 2);
 	assert_string_equal(k->m.pin2.last_change, before); /* nothing changed */
-	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "111111", "222222", &tries), CARD_E_PIN_WRONG);
+	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "111111", "222222", &tries),
+			 CARD_E_PIN_WRONG);
 	assert_int_equal(tries, 1);
-	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "111111", "222222", &tries), CARD_E_PIN_BLOCKED);
+	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "111111", "222222", &tries),
+			 CARD_E_PIN_BLOCKED);
 	assert_int_equal(tries, 0);
 	read_card(k);
 	assert_true(k->m.pin2.blocked);
 	assert_int_equal(k->m.pin2.tries_left, 0);
 	/* Blocked: even the right old code is refused by the card, once. */
-	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "654321", "222222", &tries), CARD_E_PIN_BLOCKED);
+	assert_int_equal(call(k, OP_CHANGE, CARD_PIN2, "654321", "222222", &tries),
+			 CARD_E_PIN_BLOCKED);
 	assert_int_equal(tries, 0);
 	assert_one_command(k, 0x24, 0x02, 12);
 	done(k);
@@ -269,15 +280,20 @@ static void malformed_codes_never_sent(void **state)
 {
 	(void)state;
 	struct inserted *k = insert(NULL);
-	static const struct { enum op op; const char *a, *b; } bad[] = {
-		{ OP_CHANGE, "123456", "12345" }, { OP_CHANGE, "123456", "12a456" }, { OP_CHANGE, "123456", "123456789" },
-		{ OP_CHANGE, "12 456", "654321" }, { OP_CHANGE, "", "654321" }, { OP_UNBLOCK, "1234567", "654321" },
-		{ OP_UNBLOCK, "12345678", "6543" }, { OP_UNBLOCK, "123456789", "654321" }, { OP_ACTIVATE, "12345", NULL },
-		{ OP_VERIFY, "１２３４５６", NULL },
+	static const struct {
+		enum op op;
+		const char *a, *b;
+	} bad[] = {
+		{ OP_CHANGE, "123456", "12345" },     { OP_CHANGE, "123456", "12a456" },
+		{ OP_CHANGE, "123456", "123456789" }, { OP_CHANGE, "12 456", "654321" },
+		{ OP_CHANGE, "", "654321" },          { OP_UNBLOCK, "1234567", "654321" },
+		{ OP_UNBLOCK, "12345678", "6543" },   { OP_UNBLOCK, "123456789", "654321" },
+		{ OP_ACTIVATE, "12345", NULL },       { OP_VERIFY, "１２３４５６", NULL },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int tries = 0;
-		assert_int_equal(call(k, bad[i].op, CARD_PIN1, bad[i].a, bad[i].b, &tries), CARD_E_PIN_FORMAT);
+		assert_int_equal(call(k, bad[i].op, CARD_PIN1, bad[i].a, bad[i].b, &tries),
+				 CARD_E_PIN_FORMAT);
 		assert_int_equal(k->r.n, 1);
 		assert_int_equal(tries, -1);
 	}
@@ -299,7 +315,8 @@ static void unblock_with_the_puk(void **state)
 	char before[24];
 	strcpy(before, k->m.pin2.last_change);
 
-	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN2, "11111111", "24681357", &tries), CARD_E_PIN_WRONG);
+	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN2, "11111111", "24681357", &tries),
+			 CARD_E_PIN_WRONG);
 	assert_int_equal(tries, 2); /* the PUK's */
 	assert_one_command(k, 0x2C, 0x02, 16);
 	read_card(k);
@@ -326,13 +343,17 @@ static void blocked_puk_is_final(void **state)
 	(void)state;
 	struct inserted *k = insert(NULL);
 	int tries = 0;
-	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "00000000", "111111", &tries), CARD_E_PIN_WRONG);
+	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "00000000", "111111", &tries),
+			 CARD_E_PIN_WRONG);
 	assert_int_equal(tries, 2);
-	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "00000000", "111111", &tries), CARD_E_PIN_WRONG);
+	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "00000000", "111111", &tries),
+			 CARD_E_PIN_WRONG);
 	assert_int_equal(tries, 1);
-	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "00000000", "111111", &tries), CARD_E_PUK_BLOCKED);
+	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "00000000", "111111", &tries),
+			 CARD_E_PUK_BLOCKED);
 	assert_int_equal(tries, 0);
-	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "12345678", "111111", &tries), CARD_E_PUK_BLOCKED);
+	assert_int_equal(call(k, OP_UNBLOCK, CARD_PIN1, "12345678", "111111", &tries),
+			 CARD_E_PUK_BLOCKED);
 	assert_int_equal(tries, 0);
 	assert_one_command(k, 0x2C, 0x01, 14);
 	read_card(k);
@@ -355,19 +376,24 @@ static void reserve_card_activates_pin2(void **state)
 	assert_false(k->m.pin2.blocked);
 	assert_true(k->m.pin1.activated && k->m.puk.activated);
 	int tries = 0;
-	assert_int_equal(call(k, OP_STATUS, CARD_PIN2, NULL, NULL, &tries), CARD_E_PIN_NOT_ACTIVATED);
+	assert_int_equal(call(k, OP_STATUS, CARD_PIN2, NULL, NULL, &tries),
+			 CARD_E_PIN_NOT_ACTIVATED);
 	assert_int_equal(tries, -1);
-	assert_int_equal(call(k, OP_VERIFY, CARD_PIN2, "123456", NULL, &tries), CARD_E_PIN_NOT_ACTIVATED);
+	assert_int_equal(call(k, OP_VERIFY, CARD_PIN2, "123456", NULL, &tries),
+			 CARD_E_PIN_NOT_ACTIVATED);
 	assert_int_equal(tries, -1);
 
-	struct work w = { .op = OP_ACTIVATE, .which = CARD_PIN2, .a = "654321", .sign_after = true };
+	struct work w = {
+		.op = OP_ACTIVATE, .which = CARD_PIN2, .a = "654321", .sign_after = true
+	};
 	assert_int_equal(run(k, &w), CARD_E_PIN_WRONG);
 	assert_int_equal(w.tries, 2);
 	assert_one_command(k, 0x24, 0x02, 12);
 	strcpy(w.a, "123456");
 	assert_int_equal(run(k, &w), CARD_OK); /* and signed with the signing key after it */
 	assert_int_equal(k->r.ins[1], 0x24);
-	assert_memory_equal(k->r.data[1], "123456123456", 12); /* the letter's value, the same as new */
+	assert_memory_equal(k->r.data[1], "123456123456",
+			    12); /* the letter's value, the same as new */
 	assert_int_equal(k->r.ins[2], 0x20);
 	assert_int_equal(k->r.lc[2], 6);
 	assert_int_equal(k->r.ins[3], 0x22);
@@ -389,7 +415,9 @@ static void pulled_during_the_command(void **state)
 		struct inserted *k = insert(NULL);
 		char before[24];
 		strcpy(before, k->m.pin1.last_change);
-		struct work w = { .op = OP_CHANGE, .which = CARD_PIN1, .a = "123456", .b = "55555555" };
+		struct work w = {
+			.op = OP_CHANGE, .which = CARD_PIN1, .a = "123456", .b = "55555555"
+		};
 		assert_int_equal(run_pulled(k, &w, 0x24, after), CARD_E_REMOVED);
 		read_card(k); /* put back */
 		assert_int_equal(strcmp(k->m.pin1.last_change, before) != 0, after);
@@ -402,7 +430,9 @@ static void pulled_during_the_command(void **state)
 			call(k, OP_VERIFY, CARD_PIN2, "000000", NULL, NULL);
 		read_card(k);
 		strcpy(before, k->m.pin2.last_change);
-		struct work u = { .op = OP_UNBLOCK, .which = CARD_PIN2, .a = "12345678", .b = "24682468" };
+		struct work u = {
+			.op = OP_UNBLOCK, .which = CARD_PIN2, .a = "12345678", .b = "24682468"
+		};
 		assert_int_equal(run_pulled(k, &u, 0x2C, after), CARD_E_REMOVED);
 		read_card(k);
 		assert_int_equal(strcmp(k->m.pin2.last_change, before) != 0, after);
@@ -527,9 +557,11 @@ static void odd_answers_never_resend(void **state)
 {
 	(void)state;
 	static const char *const answers[] = { "6C10", "6984", "6A80", "6700", "6F00" };
-	static const card_err want[] = { CARD_E_COMM, CARD_E_PIN_NOT_ACTIVATED, CARD_E_WRONG_DATA, CARD_E_WRONG_LENGTH,
-					 CARD_E_CARD_ERROR };
-	struct siths_pin p = { .present = true, .ref = 2, .min_len = 6, .max_len = 8, .type = P15_PIN_TYPE_ASCII };
+	static const card_err want[] = { CARD_E_COMM, CARD_E_PIN_NOT_ACTIVATED, CARD_E_WRONG_DATA,
+					 CARD_E_WRONG_LENGTH, CARD_E_CARD_ERROR };
+	struct siths_pin p = {
+		.present = true, .ref = 2, .min_len = 6, .max_len = 8, .type = P15_PIN_TYPE_ASCII
+	};
 	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
 		const struct fx_step st[] = { { NULL, answers[i], CARD_OK } };
 		struct fx_script sc = { st, 1, 0, false, 0 };

@@ -29,9 +29,10 @@
 #include "siths.h"
 #include "sim/sim_card.h"
 
-#define LOGIN_WORK 4        /* SELECT, VERIFY PIN1, MSE SET, INTERNAL AUTHENTICATE */
+#define LOGIN_WORK 4 /* SELECT, VERIFY PIN1, MSE SET, INTERNAL AUTHENTICATE */
 #define LOGIN_REREAD 22
-#define DOWNLOAD_KEY 7      /* SELECT, status VERIFY, VERIFY PIN2, GENERATE (+ GET RESPONSE),
+#define DOWNLOAD_KEY \
+	7 /* SELECT, status VERIFY, VERIFY PIN2, GENERATE (+ GET RESPONSE),
 			     * MSE SET, PSO CDS */
 /* The write of an n-byte certificate (docs/virtual-card.md): SELECT + READ BINARY x4 of the CDF,
  * SELECT of the EF, UPDATE BINARY per 255 bytes, the read-back per 256, SELECT + UPDATE of the
@@ -103,11 +104,13 @@ static size_t reread(struct sim_card *c, struct card_model *m)
 }
 
 /* The application's SELECT first, the VERIFY of the work right after it. */
-static void assert_select_then_verify(const struct rec *r, const struct siths_layout *l, uint8_t ref)
+static void assert_select_then_verify(const struct rec *r, const struct siths_layout *l,
+				      uint8_t ref)
 {
 	assert_true(r->n >= 2);
 	assert_int_equal(r->ins[0], 0xA4);
-	assert_int_equal(r->p1[0], l->app.path.len ? 0x08 : 0x04); /* by path from the MF, or by name */
+	assert_int_equal(r->p1[0],
+			 l->app.path.len ? 0x08 : 0x04); /* by path from the MF, or by name */
 	assert_int_equal(r->ins[1], 0x20);
 	assert_int_equal(r->p2[1], ref);
 }
@@ -121,22 +124,23 @@ struct login {
 };
 
 /* True when sig is auth_cert's PKCS#1 v1.5 signature of the DigestInfo di. */
-static bool signed_by(const uint8_t *der, size_t len, const uint8_t *di, size_t n, const uint8_t *sig,
-		      size_t sig_len)
+static bool signed_by(const uint8_t *der, size_t len, const uint8_t *di, size_t n,
+		      const uint8_t *sig, size_t sig_len)
 {
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)len);
 	EVP_PKEY_CTX *ctx = x ? EVP_PKEY_CTX_new(X509_get0_pubkey(x), NULL) : NULL;
 	bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
-		  EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		  EVP_PKEY_verify(ctx, sig, sig_len, di, n) == 1;
+		EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+		EVP_PKEY_verify(ctx, sig, sig_len, di, n) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	X509_free(x);
 	return ok;
 }
 
-static const uint8_t DI[51] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-				 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 1, 2, 3, 4, 5, 6, 7, 8 };
+static const uint8_t DI[51] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
+				0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04,
+				0x20, 1,    2,    3,    4,    5,    6,    7,    8 };
 
 static card_err login_work(card_session *s, const struct card_model *m, void *user)
 {
@@ -168,8 +172,12 @@ static X509 *cert_for_new_key(struct sim_card *c)
 	assert_non_null(pub);
 	EVP_PKEY *ca_key = fx_key(0);
 	X509 *ca = fx_ca_cert(FX_PERSON_CA_CN, ca_key, NULL, NULL);
-	struct fx_cert o = { .cn = "Olof Svensson Andersson", .hsa_id = FX_HSA_ID, .policy = FX_POLICY_L3,
-			     .key_usage = "critical,nonRepudiation", .key = pub, .issuer = ca,
+	struct fx_cert o = { .cn = "Olof Svensson Andersson",
+			     .hsa_id = FX_HSA_ID,
+			     .policy = FX_POLICY_L3,
+			     .key_usage = "critical,nonRepudiation",
+			     .key = pub,
+			     .issuer = ca,
 			     .issuer_key = ca_key };
 	X509 *x = fx_make_cert(&o);
 	X509_free(ca);
@@ -181,7 +189,7 @@ static X509 *cert_for_new_key(struct sim_card *c)
 struct download {
 	struct sim_card *card;
 	char pin[16];
-	const struct rec *rec;      /* to mark where the write starts */
+	const struct rec *rec; /* to mark where the write starts */
 	size_t before_write, cert_len, written;
 };
 
@@ -277,9 +285,9 @@ static void download_apdus(void **state)
 	struct download w = { .card = k->c, .pin = "654321", .rec = &k->r };
 	assert_int_equal(run(k, download_work, &w), CARD_OK);
 	assert_select_then_verify(&k->r, &k->l, k->m.pin2.ref);
-	assert_int_equal(k->r.lc[1], 0);  /* the counter first (no PIN sent) */
+	assert_int_equal(k->r.lc[1], 0); /* the counter first (no PIN sent) */
 	assert_int_equal(k->r.ins[2], 0x20);
-	assert_int_equal(k->r.lc[2], 6);  /* then the PIN */
+	assert_int_equal(k->r.lc[2], 6);              /* then the PIN */
 	assert_int_equal(k->r.ins[k->r.n - 1], 0xD6); /* the CDF entry: the commit point, last */
 	assert_int_equal(w.before_write, DOWNLOAD_KEY);
 	assert_int_equal(k->r.n, DOWNLOAD_KEY + WRITE_APDUS(w.cert_len));
@@ -346,7 +354,8 @@ static void blocked_pin_status(void **state)
 	assert_int_equal(tries, 3);
 	for (int i = 0; i < 3; i++) {
 		struct download w = { .card = k->c, .pin = "111111" };
-		assert_int_equal(run(k, download_work, &w), i < 2 ? CARD_E_PIN_WRONG : CARD_E_PIN_BLOCKED);
+		assert_int_equal(run(k, download_work, &w),
+				 i < 2 ? CARD_E_PIN_WRONG : CARD_E_PIN_BLOCKED);
 	}
 	size_t sent = k->r.n;
 	assert_int_equal(run(k, status_work, &tries), CARD_E_PIN_BLOCKED);
@@ -380,7 +389,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(download_apdus, setup, teardown),
 		cmocka_unit_test_setup_teardown(layout_read_when_not_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_pin_not_sent, setup, teardown),
-		cmocka_unit_test_setup_teardown(pin_status_after_verify_is_a_card_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(pin_status_after_verify_is_a_card_error, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(blocked_pin_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(error_before_the_work, setup, teardown),
 	};

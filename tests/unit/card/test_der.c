@@ -30,7 +30,8 @@ static uint8_t *heap_hex(const char *hex, size_t *n)
 static void want_err(const char *call, const char *hex, const char *what, der_err got, der_err want)
 {
 	if (got != want)
-		fail_msg("%s(\"%s\") %s: got \"%s\", want \"%s\"", call, hex, what, der_strerror(got), der_strerror(want));
+		fail_msg("%s(\"%s\") %s: got \"%s\", want \"%s\"", call, hex, what,
+			 der_strerror(got), der_strerror(want));
 }
 
 /* A reader over the bytes of a hex string; free(r->b) when done. */
@@ -59,7 +60,7 @@ static void assert_read(const struct reader *r, bool ok, const struct der_tlv *t
 struct next_case {
 	const char *hex, *what;
 	der_err want;
-	uint32_t tag;     /* on DER_OK: the TLV read */
+	uint32_t tag; /* on DER_OK: the TLV read */
 	bool constructed;
 	size_t len, hdr;
 };
@@ -68,9 +69,11 @@ static const struct next_case next_cases[] = {
 	{ "04 00", "zero-length value", DER_OK, 0x04, false, 0, 2 },
 	{ "04 03 61 62 63 05 00", "short form, more TLVs after it", DER_OK, 0x04, false, 3, 2 },
 	{ "30 03 02 01 05", "constructed", DER_OK, 0x30, true, 3, 2 },
-	{ "04 81 01 AA", "long form of a short length (BER, as cards send it)", DER_OK, 0x04, false, 1, 3 },
+	{ "04 81 01 AA", "long form of a short length (BER, as cards send it)", DER_OK, 0x04, false,
+	  1, 3 },
 	{ "04 82 00 02 AA BB", "two length bytes", DER_OK, 0x04, false, 2, 4 },
-	{ "04 84 00 00 00 01 AA", "four length bytes, the most there may be", DER_OK, 0x04, false, 1, 6 },
+	{ "04 84 00 00 00 01 AA", "four length bytes, the most there may be", DER_OK, 0x04, false,
+	  1, 6 },
 	{ "5F 20 01 41", "two identifier bytes", DER_OK, 0x5F20, false, 1, 3 },
 	{ "7F 49 00", "two identifier bytes, constructed, empty", DER_OK, 0x7F49, true, 0, 3 },
 	{ "1F 1E 00", "high-tag form of a low tag number", DER_OK, 0x1F1E, false, 0, 3 },
@@ -82,7 +85,8 @@ static const struct next_case next_cases[] = {
 	{ "1F", "high-tag form without a tag number", DER_E_TRUNCATED, 0, false, 0, 0 },
 	{ "1F 81", "high-tag number that never ends", DER_E_TRUNCATED, 0, false, 0, 0 },
 	{ "5F 20", "two identifier bytes without length", DER_E_TRUNCATED, 0, false, 0, 0 },
-	{ "1F 81 81 01 00", "tag number of more than three identifier bytes", DER_E_TAG, 0, false, 0, 0 },
+	{ "1F 81 81 01 00", "tag number of more than three identifier bytes", DER_E_TAG, 0, false,
+	  0, 0 },
 	{ "3F 80 80", "too long a tag number, cut as well", DER_E_TAG, 0, false, 0, 0 },
 	{ "04 80 AA 00 00", "indefinite length, primitive", DER_E_INDEFINITE, 0, false, 0, 0 },
 	{ "30 80 04 00 00 00", "indefinite length, constructed", DER_E_INDEFINITE, 0, false, 0, 0 },
@@ -90,12 +94,15 @@ static const struct next_case next_cases[] = {
 	{ "04 FF 01", "127 length bytes (the reserved form)", DER_E_LENGTH, 0, false, 0, 0 },
 	{ "04 81", "long form without its length byte", DER_E_TRUNCATED, 0, false, 0, 0 },
 	{ "04 82 00", "long form with one of two length bytes", DER_E_TRUNCATED, 0, false, 0, 0 },
-	{ "04 84 00 00 00", "long form with three of four length bytes", DER_E_TRUNCATED, 0, false, 0, 0 },
+	{ "04 84 00 00 00", "long form with three of four length bytes", DER_E_TRUNCATED, 0, false,
+	  0, 0 },
 	{ "04 02 AA", "value one byte short", DER_E_LENGTH, 0, false, 0, 0 },
 	{ "04 01", "value missing", DER_E_LENGTH, 0, false, 0, 0 },
 	{ "04 82 01 00 AA", "two-byte length beyond the data", DER_E_LENGTH, 0, false, 0, 0 },
-	{ "04 84 FF FF FF FF AA", "four-byte length far beyond the data", DER_E_LENGTH, 0, false, 0, 0 },
-	{ "04 84 FF FF FF FA AA", "length whose end would wrap 32 bits", DER_E_LENGTH, 0, false, 0, 0 },
+	{ "04 84 FF FF FF FF AA", "four-byte length far beyond the data", DER_E_LENGTH, 0, false, 0,
+	  0 },
+	{ "04 84 FF FF FF FA AA", "length whose end would wrap 32 bits", DER_E_LENGTH, 0, false, 0,
+	  0 },
 };
 
 static void check_next(const struct next_case *c)
@@ -156,9 +163,14 @@ static void init_and_at_end(void **state)
 	assert_int_equal(d.depth, 0);
 	assert_true(der_at_end(&d));
 
-	static const struct { const char *hex; bool end; } cases[] = {
-		{ "", true }, { "00", true }, { "FF", true }, { "00 FF 00 00 FF", true },
-		{ "01", false }, { "00 00 01", false }, { "FF 00 FE", false }, { "30 00", false },
+	static const struct {
+		const char *hex;
+		bool end;
+	} cases[] = {
+		{ "", true },          { "00", true },
+		{ "FF", true },        { "00 FF 00 00 FF", true },
+		{ "01", false },       { "00 00 01", false },
+		{ "FF 00 FE", false }, { "30 00", false },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct reader r;
@@ -176,10 +188,14 @@ static void init_and_at_end(void **state)
 static void expect_tag(void **state)
 {
 	(void)state;
-	static const struct { const char *hex; uint32_t tag; der_err want; } cases[] = {
+	static const struct {
+		const char *hex;
+		uint32_t tag;
+		der_err want;
+	} cases[] = {
 		{ "30 00 02 01 00", 0x30, DER_OK },
 		{ "5F 20 01 41", 0x5F20, DER_OK },
-		{ "31 00", 0x30, DER_E_TAG },        /* another tag: left for the next reader */
+		{ "31 00", 0x30, DER_E_TAG }, /* another tag: left for the next reader */
 		{ "5F 21 00", 0x5F20, DER_E_TAG },
 		{ "30 00", 0x5F20, DER_E_TAG },
 		{ "", 0x30, DER_E_MISSING },
@@ -207,13 +223,17 @@ static void expect_tag(void **state)
 static void optional_tag(void **state)
 {
 	(void)state;
-	static const struct { const char *hex; uint32_t tag; bool taken; } cases[] = {
+	static const struct {
+		const char *hex;
+		uint32_t tag;
+		bool taken;
+	} cases[] = {
 		{ "02 01 05 04 00", 0x02, true },
 		{ "7F 49 00", 0x7F49, true },
 		{ "04 00 02 01 05", 0x02, false },
 		{ "", 0x02, false },
 		{ "00 00", 0x02, false },
-		{ "02", 0x02, false },          /* malformed: not taken, left for der_next to report */
+		{ "02", 0x02, false }, /* malformed: not taken, left for der_next to report */
 		{ "02 02 05", 0x02, false },
 		{ "02 80 05 00 00", 0x02, false },
 	};
@@ -223,7 +243,8 @@ static void optional_tag(void **state)
 		reader_open(&r, cases[i].hex);
 		bool taken = der_optional(&r.d, cases[i].tag, &t);
 		if (taken != cases[i].taken)
-			fail_msg("der_optional(\"%s\", %X) should be %d", cases[i].hex, (unsigned)cases[i].tag, cases[i].taken);
+			fail_msg("der_optional(\"%s\", %X) should be %d", cases[i].hex,
+				 (unsigned)cases[i].tag, cases[i].taken);
 		if (taken)
 			assert_int_equal(t.tag, cases[i].tag);
 		assert_read(&r, taken, &t);
@@ -285,7 +306,10 @@ static uint8_t *nested(unsigned levels, size_t *n)
 static void check_tree(void **state)
 {
 	(void)state;
-	static const struct { const char *hex, *what; der_err want; } cases[] = {
+	static const struct {
+		const char *hex, *what;
+		der_err want;
+	} cases[] = {
 		{ "", "nothing", DER_OK },
 		{ "00 FF 00", "padding only", DER_OK },
 		{ "30 00", "empty SEQUENCE", DER_OK },
@@ -335,7 +359,8 @@ static void check_tree_every_prefix(void **state)
 		assert_non_null(b);
 		memcpy(b, whole, cut);
 		der_err want = cut == 0 || cut == 10 || cut == 12 ? DER_OK
-			       : cut == 1 || cut == 11 ? DER_E_TRUNCATED : DER_E_LENGTH;
+			: cut == 1 || cut == 11                   ? DER_E_TRUNCATED
+								  : DER_E_LENGTH;
 		char what[32];
 		snprintf(what, sizeof(what), "cut at %zu", cut);
 		want_err("der_check_tree", WHOLE, what, der_check_tree(b, cut), want);
@@ -359,20 +384,24 @@ static struct der_tlv tlv_of(const char *hex, uint8_t **b)
 static void uint_values(void **state)
 {
 	(void)state;
-	static const struct { const char *hex; der_err want; uint32_t v; } cases[] = {
+	static const struct {
+		const char *hex;
+		der_err want;
+		uint32_t v;
+	} cases[] = {
 		{ "02 01 00", DER_OK, 0 },
 		{ "02 01 7F", DER_OK, 127 },
 		{ "02 02 00 80", DER_OK, 128 },
 		{ "02 04 7F FF FF FF", DER_OK, 0x7FFFFFFF },
-		{ "02 05 00 FF FF FF FF", DER_OK, 0xFFFFFFFF },        /* sign byte, then 32 bits */
-		{ "02 07 00 00 00 00 00 01 02", DER_OK, 0x0102 },      /* redundant zeros (BER) */
-		{ "80 01 08", DER_OK, 8 },                             /* implicitly tagged */
-		{ "02 00", DER_E_VALUE, 0 },                           /* zero length */
-		{ "02 01 80", DER_E_VALUE, 0 },                        /* negative */
-		{ "02 04 FF FF FF FF", DER_E_VALUE, 0 },               /* -1 */
-		{ "02 05 01 00 00 00 00", DER_E_VALUE, 0 },            /* 2^32 */
+		{ "02 05 00 FF FF FF FF", DER_OK, 0xFFFFFFFF },   /* sign byte, then 32 bits */
+		{ "02 07 00 00 00 00 00 01 02", DER_OK, 0x0102 }, /* redundant zeros (BER) */
+		{ "80 01 08", DER_OK, 8 },                        /* implicitly tagged */
+		{ "02 00", DER_E_VALUE, 0 },                      /* zero length */
+		{ "02 01 80", DER_E_VALUE, 0 },                   /* negative */
+		{ "02 04 FF FF FF FF", DER_E_VALUE, 0 },          /* -1 */
+		{ "02 05 01 00 00 00 00", DER_E_VALUE, 0 },       /* 2^32 */
 		{ "02 09 00 80 00 00 00 00 00 00 00", DER_E_VALUE, 0 },
-		{ "22 03 02 01 05", DER_E_VALUE, 0 },                  /* constructed */
+		{ "22 03 02 01 05", DER_E_VALUE, 0 }, /* constructed */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t *b;
@@ -380,7 +409,8 @@ static void uint_values(void **state)
 		uint32_t v = 0xA5A5A5A5;
 		der_err e = der_uint(&t, &v);
 		want_err("der_uint", cases[i].hex, "", e, cases[i].want);
-		assert_int_equal(v, e == DER_OK ? cases[i].v : 0xA5A5A5A5); /* untouched on failure */
+		assert_int_equal(v,
+				 e == DER_OK ? cases[i].v : 0xA5A5A5A5); /* untouched on failure */
 		free(b);
 	}
 }
@@ -388,10 +418,17 @@ static void uint_values(void **state)
 static void bool_values(void **state)
 {
 	(void)state;
-	static const struct { const char *hex; der_err want; bool v; } cases[] = {
-		{ "01 01 FF", DER_OK, true }, { "01 01 01", DER_OK, true }, /* BER: any non-zero is TRUE */
-		{ "01 01 00", DER_OK, false }, { "01 00", DER_E_VALUE, false },
-		{ "01 02 00 00", DER_E_VALUE, false }, { "21 03 01 01 FF", DER_E_VALUE, false },
+	static const struct {
+		const char *hex;
+		der_err want;
+		bool v;
+	} cases[] = {
+		{ "01 01 FF", DER_OK, true },
+		{ "01 01 01", DER_OK, true }, /* BER: any non-zero is TRUE */
+		{ "01 01 00", DER_OK, false },
+		{ "01 00", DER_E_VALUE, false },
+		{ "01 02 00 00", DER_E_VALUE, false },
+		{ "21 03 01 01 FF", DER_E_VALUE, false },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t *b;
@@ -410,19 +447,23 @@ static void bool_values(void **state)
 static void bits_values(void **state)
 {
 	(void)state;
-	static const struct { const char *hex; der_err want; uint32_t v; } cases[] = {
-		{ "03 01 00", DER_OK, 0 },                          /* no bits at all */
+	static const struct {
+		const char *hex;
+		der_err want;
+		uint32_t v;
+	} cases[] = {
+		{ "03 01 00", DER_OK, 0 }, /* no bits at all */
 		{ "03 02 07 80", DER_OK, 1u << 0 },
 		{ "03 02 06 40", DER_OK, 1u << 1 },
 		{ "03 02 00 A5", DER_OK, 1u << 0 | 1u << 2 | 1u << 5 | 1u << 7 },
 		{ "03 03 00 00 01", DER_OK, 1u << 15 },
 		{ "03 05 00 00 00 00 01", DER_OK, 1u << 31 },
-		{ "03 06 00 00 00 00 01 FF", DER_OK, 1u << 31 },    /* bits beyond 31 are ignored */
-		{ "03 00", DER_E_VALUE, 0 },                        /* zero length */
-		{ "03 01 01", DER_E_VALUE, 0 },                     /* unused bits of no byte */
-		{ "03 02 08 00", DER_E_VALUE, 0 },                  /* more than 7 unused bits */
+		{ "03 06 00 00 00 00 01 FF", DER_OK, 1u << 31 }, /* bits beyond 31 are ignored */
+		{ "03 00", DER_E_VALUE, 0 },                     /* zero length */
+		{ "03 01 01", DER_E_VALUE, 0 },                  /* unused bits of no byte */
+		{ "03 02 08 00", DER_E_VALUE, 0 },               /* more than 7 unused bits */
 		{ "03 02 FF 00", DER_E_VALUE, 0 },
-		{ "23 03 03 01 00", DER_E_VALUE, 0 },               /* constructed */
+		{ "23 03 03 01 00", DER_E_VALUE, 0 }, /* constructed */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t *b;
@@ -438,21 +479,26 @@ static void bits_values(void **state)
 static void string_values(void **state)
 {
 	(void)state;
-	static const struct { const char *hex; size_t cap; der_err want; const char *v; } cases[] = {
+	static const struct {
+		const char *hex;
+		size_t cap;
+		der_err want;
+		const char *v;
+	} cases[] = {
 		{ "0C 03 61 62 63", 8, DER_OK, "abc" },
-		{ "0C 03 61 62 63", 4, DER_OK, "abc" },            /* exactly fits with its NUL */
-		{ "0C 03 61 62 63", 3, DER_OK, "ab" },             /* truncated to cap - 1 */
+		{ "0C 03 61 62 63", 4, DER_OK, "abc" }, /* exactly fits with its NUL */
+		{ "0C 03 61 62 63", 3, DER_OK, "ab" },  /* truncated to cap - 1 */
 		{ "0C 03 61 62 63", 1, DER_OK, "" },
-		{ "0C 00", 4, DER_OK, "" },                         /* zero length */
-		{ "13 02 41 42", 4, DER_OK, "AB" },                 /* any string type */
+		{ "0C 00", 4, DER_OK, "" },         /* zero length */
+		{ "13 02 41 42", 4, DER_OK, "AB" }, /* any string type */
 		{ "0C 04 C3 A5 C3 A4", 5, DER_OK, "\xC3\xA5\xC3\xA4" },
-		{ "0C 04 C3 A5 C3 A4", 4, DER_OK, "\xC3\xA5" },    /* never half a character */
+		{ "0C 04 C3 A5 C3 A4", 4, DER_OK, "\xC3\xA5" }, /* never half a character */
 		{ "0C 04 C3 A5 C3 A4", 2, DER_OK, "" },
-		{ "0C 03 E2 82 AC", 3, DER_OK, "" },               /* a three-byte character that does not fit */
-		{ "0C 03 61 62 63", 0, DER_E_VALUE, NULL },         /* no room even for the NUL */
-		{ "0C 02 61 00", 8, DER_E_VALUE, NULL },            /* NUL inside */
+		{ "0C 03 E2 82 AC", 3, DER_OK, "" }, /* a three-byte character that does not fit */
+		{ "0C 03 61 62 63", 0, DER_E_VALUE, NULL }, /* no room even for the NUL */
+		{ "0C 02 61 00", 8, DER_E_VALUE, NULL },    /* NUL inside */
 		{ "0C 01 00", 8, DER_E_VALUE, NULL },
-		{ "2C 03 0C 01 41", 8, DER_E_VALUE, NULL },         /* constructed */
+		{ "2C 03 0C 01 41", 8, DER_E_VALUE, NULL }, /* constructed */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t *b;
@@ -481,7 +527,8 @@ static void error_texts(void **state)
 		assert_true(s[0] != '\0');
 		assert_string_not_equal(s, "unknown DER error");
 		for (int f = DER_OK; f < e; f++)
-			assert_string_not_equal(s, der_strerror((der_err)f)); /* each error says something else */
+			assert_string_not_equal(
+				s, der_strerror((der_err)f)); /* each error says something else */
 	}
 	assert_string_equal(der_strerror((der_err)(DER_E_TOO_MANY + 1)), "unknown DER error");
 	assert_string_equal(der_strerror((der_err)99), "unknown DER error");
@@ -490,18 +537,12 @@ static void error_texts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(next_one_tlv),
-		cmocka_unit_test(next_walks_a_list),
-		cmocka_unit_test(init_and_at_end),
-		cmocka_unit_test(expect_tag),
-		cmocka_unit_test(optional_tag),
-		cmocka_unit_test(enter_constructed),
-		cmocka_unit_test(check_tree),
-		cmocka_unit_test(check_tree_every_prefix),
-		cmocka_unit_test(uint_values),
-		cmocka_unit_test(bool_values),
-		cmocka_unit_test(bits_values),
-		cmocka_unit_test(string_values),
+		cmocka_unit_test(next_one_tlv),    cmocka_unit_test(next_walks_a_list),
+		cmocka_unit_test(init_and_at_end), cmocka_unit_test(expect_tag),
+		cmocka_unit_test(optional_tag),    cmocka_unit_test(enter_constructed),
+		cmocka_unit_test(check_tree),      cmocka_unit_test(check_tree_every_prefix),
+		cmocka_unit_test(uint_values),     cmocka_unit_test(bool_values),
+		cmocka_unit_test(bits_values),     cmocka_unit_test(string_values),
 		cmocka_unit_test(error_texts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,7 +22,10 @@
 #include "sim/sim_der.h"
 #include "sim/sim_p15.h"
 
-static void with_signature(struct sim_profile *p) { p->with_signature_certificate = true; }
+static void with_signature(struct sim_profile *p)
+{
+	p->with_signature_certificate = true;
+}
 
 static void model(struct sim_card *c, struct card_model *m)
 {
@@ -39,7 +42,8 @@ static void pin_format(void **state)
 	struct card_pin p = { .present = true, .min_len = 6, .max_len = 8 };
 	assert_true(ops_pin_format_ok(&p, "123456"));
 	assert_true(ops_pin_format_ok(&p, "12345678"));
-	const char *bad[] = { "", "12345", "123456789", "12345a", " 123456", "123 456", "１２３４５６", "-12345" };
+	const char *bad[] = { "",        "12345",   "123456789",    "12345a",
+			      " 123456", "123 456", "１２３４５６", "-12345" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_false(ops_pin_format_ok(&p, bad[i]));
 	p.max_len = 0; /* not stated: the SITHS maximum */
@@ -93,11 +97,17 @@ static void pubkey_parser(void **state)
 	uint8_t no_e[] = { 0x7F, 0x49, 0x04, 0x81, 0x02, 0xC1, 0x02 };
 	uint8_t dup[] = { 0x7F, 0x49, 0x08, 0x81, 0x02, 0xC1, 0x02, 0x81, 0x02, 0xC1, 0x02 };
 	uint8_t zero[] = { 0x7F, 0x49, 0x07, 0x81, 0x01, 0x00, 0x82, 0x02, 0x01, 0x01 };
-	uint8_t other[] = { 0x7F, 0x49, 0x0B, 0x81, 0x02, 0xC1, 0x02, 0x82, 0x01, 0x03, 0x86, 0x02, 0x00, 0x00 };
+	uint8_t other[] = { 0x7F, 0x49, 0x0B, 0x81, 0x02, 0xC1, 0x02,
+			    0x82, 0x01, 0x03, 0x86, 0x02, 0x00, 0x00 };
 	uint8_t wrong[] = { 0x30, 0x07, 0x81, 0x02, 0xC1, 0x02, 0x82, 0x01, 0x03 };
-	uint8_t over[] = { 0x7F, 0x49, 0x09, 0x81, 0x03, 0xC1, 0x02, 0x82, 0x01, 0x03 }; /* length lies */
-	const struct { uint8_t *p; size_t n; } bad[] = { { no_e, sizeof no_e }, { dup, sizeof dup }, { zero, sizeof zero },
-		{ other, sizeof other }, { wrong, sizeof wrong }, { over, sizeof over } };
+	uint8_t over[] = {
+		0x7F, 0x49, 0x09, 0x81, 0x03, 0xC1, 0x02, 0x82, 0x01, 0x03
+	}; /* length lies */
+	const struct {
+		uint8_t *p;
+		size_t n;
+	} bad[] = { { no_e, sizeof no_e },   { dup, sizeof dup },     { zero, sizeof zero },
+		    { other, sizeof other }, { wrong, sizeof wrong }, { over, sizeof over } };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(ops_parse_pubkey(bad[i].p, bad[i].n, &k), CARD_E_BAD_DATA);
 	/* A modulus larger than 4096 bits is refused, not copied. */
@@ -146,7 +156,8 @@ static void cdf_entry_is_the_cards(void **state)
 	assert_int_equal(old, SIZE_MAX);
 	assert_true(end > 0 && end < f->size && f->data[end] == 0 && f->data[end - 1] != 0x30);
 	uint8_t broken[] = { 0x30, 0x05, 0x01 };
-	assert_int_equal(ops_cdf_slot(&l, broken, sizeof broken, &end, &old, &old_len), CARD_E_BAD_DATA);
+	assert_int_equal(ops_cdf_slot(&l, broken, sizeof broken, &end, &old, &old_len),
+			 CARD_E_BAD_DATA);
 	siths_layout_free(&l);
 	sim_card_free(c);
 }
@@ -190,7 +201,8 @@ static void write_pulled_everywhere(void **state)
 		card_err e = ops_write_sign_cert(&t, &l, der, n, count_progress, &last);
 		struct sim_file *cdf = sim_card_file(c, 0x4404);
 		size_t end, at, at_len;
-		assert_int_equal(ops_cdf_slot(&l, cdf->data, cdf->size, &end, &at, &at_len), CARD_OK);
+		assert_int_equal(ops_cdf_slot(&l, cdf->data, cdf->size, &end, &at, &at_len),
+				 CARD_OK);
 		sf = sim_card_file(c, 0x4302);
 		if (total < 0) {
 			assert_int_equal(e, CARD_OK);
@@ -234,12 +246,16 @@ static void sign_and_generate(void **state)
 	struct card_pubkey k;
 	/* Without PIN2: the card refuses, nothing is invented. */
 	assert_int_equal(ops_generate(&t, (uint8_t)l.sign_key_ref, &k), CARD_E_SECURITY);
-	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_E_SECURITY);
+	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig,
+				  sizeof sig, &sl),
+			 CARD_E_SECURITY);
 	char pin[] = "654321";
 	assert_int_equal(ops_verify(&t, &l.pin2, pin, NULL), CARD_OK);
 	assert_int_equal(ops_generate(&t, (uint8_t)l.sign_key_ref, &k), CARD_OK);
 	assert_int_equal(k.n_len, 256);
-	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig, sizeof sig, &sl), CARD_OK);
+	assert_int_equal(ops_sign(&t, CARD_KEY_SIGN, (uint8_t)l.sign_key_ref, di, sizeof di, sig,
+				  sizeof sig, &sl),
+			 CARD_OK);
 	assert_int_equal(sl, 256);
 	/* The generated key replaced the signing key: the card's EF 4502 now holds that modulus. */
 	struct sim_file *pub = sim_card_file(c, 0x4502);
@@ -256,12 +272,9 @@ int main(void)
 	if (fx_sim_pki("test-pki-ops"))
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(pin_format),
-		cmocka_unit_test(verify_counts),
-		cmocka_unit_test(pubkey_parser),
-		cmocka_unit_test(cdf_entry_is_the_cards),
-		cmocka_unit_test(sign_and_generate),
-		cmocka_unit_test(write_pulled_everywhere),
+		cmocka_unit_test(pin_format),        cmocka_unit_test(verify_counts),
+		cmocka_unit_test(pubkey_parser),     cmocka_unit_test(cdf_entry_is_the_cards),
+		cmocka_unit_test(sign_and_generate), cmocka_unit_test(write_pulled_everywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,13 +37,38 @@ static struct p15_odf g_odf;
 static struct p15_tokeninfo g_ti;
 static struct p15_app g_app;
 
-static der_err pa_aodf(const uint8_t *p, size_t n) { memset(&g_aodf, 0, sizeof(g_aodf)); return p15_parse_aodf(p, n, &g_aodf); }
-static der_err pa_prkdf(const uint8_t *p, size_t n) { memset(&g_keys, 0, sizeof(g_keys)); return p15_parse_prkdf(p, n, &g_keys); }
-static der_err pa_pukdf(const uint8_t *p, size_t n) { memset(&g_keys, 0, sizeof(g_keys)); return p15_parse_pukdf(p, n, &g_keys); }
-static der_err pa_cdf(const uint8_t *p, size_t n) { memset(&g_cdf, 0, sizeof(g_cdf)); return p15_parse_cdf(p, n, &g_cdf); }
-static der_err pa_odf(const uint8_t *p, size_t n) { return p15_parse_odf(p, n, &g_odf); }
-static der_err pa_ti(const uint8_t *p, size_t n) { return p15_parse_tokeninfo(p, n, &g_ti); }
-static der_err pa_dir(const uint8_t *p, size_t n) { return p15_parse_dir(p, n, p15_aid, sizeof(p15_aid), &g_app); }
+static der_err pa_aodf(const uint8_t *p, size_t n)
+{
+	memset(&g_aodf, 0, sizeof(g_aodf));
+	return p15_parse_aodf(p, n, &g_aodf);
+}
+static der_err pa_prkdf(const uint8_t *p, size_t n)
+{
+	memset(&g_keys, 0, sizeof(g_keys));
+	return p15_parse_prkdf(p, n, &g_keys);
+}
+static der_err pa_pukdf(const uint8_t *p, size_t n)
+{
+	memset(&g_keys, 0, sizeof(g_keys));
+	return p15_parse_pukdf(p, n, &g_keys);
+}
+static der_err pa_cdf(const uint8_t *p, size_t n)
+{
+	memset(&g_cdf, 0, sizeof(g_cdf));
+	return p15_parse_cdf(p, n, &g_cdf);
+}
+static der_err pa_odf(const uint8_t *p, size_t n)
+{
+	return p15_parse_odf(p, n, &g_odf);
+}
+static der_err pa_ti(const uint8_t *p, size_t n)
+{
+	return p15_parse_tokeninfo(p, n, &g_ti);
+}
+static der_err pa_dir(const uint8_t *p, size_t n)
+{
+	return p15_parse_dir(p, n, p15_aid, sizeof(p15_aid), &g_app);
+}
 
 static der_err parse_hex(any_parse f, const char *hex)
 {
@@ -56,7 +81,10 @@ static der_err parse_hex(any_parse f, const char *hex)
 }
 
 /* The virtual card's files, built by the same code the card uses. */
-struct file { uint8_t *p; size_t n; };
+struct file {
+	uint8_t *p;
+	size_t n;
+};
 static struct file build(void (*fn)(struct sim_der *))
 {
 	struct sim_der d;
@@ -67,8 +95,13 @@ static struct file build(void (*fn)(struct sim_der *))
 	sim_der_free(&d);
 	return f;
 }
-static struct sim_p15_info info = { SIM_CARD_RESERVE, "9752269885715693047", 1200, 1100, 1000, 900 };
-static void b_tokeninfo(struct sim_der *d) { sim_p15_tokeninfo(d, &info); }
+static struct sim_p15_info info = {
+	SIM_CARD_RESERVE, "9752269885715693047", 1200, 1100, 1000, 900
+};
+static void b_tokeninfo(struct sim_der *d)
+{
+	sim_p15_tokeninfo(d, &info);
+}
 /* The AODF with a lastPinChange on PIN2 only (one changed since personalisation, as a card that
  * keeps it and one that does not are both real). */
 static void b_aodf(struct sim_der *d)
@@ -77,7 +110,10 @@ static void b_aodf(struct sim_der *d)
 	sim_p15_aodf(d, changed);
 }
 
-static void b_cdf(struct sim_der *d) { sim_p15_cdf(d, &info); }
+static void b_cdf(struct sim_der *d)
+{
+	sim_p15_cdf(d, &info);
+}
 
 /* Hand-made objects of other cards, built with the sim's DER writer so lengths are right. */
 static void key(struct sim_der *d, unsigned tag, const char *label, uint8_t id, unsigned long usage,
@@ -115,7 +151,8 @@ static void empty_path_key(struct sim_der *d)
 }
 static void direct_pubkey(struct sim_der *d)
 {
-	static const uint8_t rsa[] = { 0x30, 0x09, 0x02, 0x04, 0x00, 0xC0, 0xFF, 0xEE, 0x02, 0x01, 0x03 };
+	static const uint8_t rsa[] = { 0x30, 0x09, 0x02, 0x04, 0x00, 0xC0,
+				       0xFF, 0xEE, 0x02, 0x01, 0x03 };
 	uint8_t id = 2;
 	size_t m = sim_der_open(d, 0x30);
 	size_t c = sim_der_open(d, 0x30);
@@ -170,14 +207,15 @@ static void sim_files(void **state)
 	assert_string_equal(g_aodf.o[1].last_change, "20250102030405Z");
 	assert_true(g_aodf.o[1].has_path); /* the path after it still parses */
 	assert_string_equal(g_aodf.o[2].last_change, "");
-	assert_false(g_aodf.o[1].flags & (P15_PIN_CHANGE_DISABLED | P15_PIN_UNBLOCK_DISABLED | P15_PIN_NEEDS_PADDING));
+	assert_false(g_aodf.o[1].flags &
+		     (P15_PIN_CHANGE_DISABLED | P15_PIN_UNBLOCK_DISABLED | P15_PIN_NEEDS_PADDING));
 	assert_string_equal(g_aodf.o[0].c.label, "legitimering");
 	assert_int_equal(g_aodf.o[0].ref, 1);
 	assert_int_equal(g_aodf.o[0].min_len, 6);
 	assert_int_equal(g_aodf.o[0].max_len, 8);
 	assert_int_equal(g_aodf.o[0].type, P15_PIN_TYPE_ASCII);
 	assert_int_equal(g_aodf.o[1].auth_id.b[0], 2);
-	assert_int_equal(g_aodf.o[1].c.auth_id.b[0], 3);             /* unblocked by the PUK */
+	assert_int_equal(g_aodf.o[1].c.auth_id.b[0], 3); /* unblocked by the PUK */
 	assert_true(g_aodf.o[2].flags & P15_PIN_UNBLOCKING);
 	assert_false(g_aodf.o[0].flags & P15_PIN_UNBLOCKING);
 	assert_true(g_aodf.o[2].has_path);
@@ -222,15 +260,19 @@ static void other_layouts(void **state)
 {
 	(void)state;
 	/* EF.DIR with two applications, ours second, named by AID only (no path). */
-	assert_int_equal(parse_hex(pa_dir, "61 08 4F 06 A0 00 00 01 02 03"
-					    "61 0E 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35"), DER_OK);
+	assert_int_equal(parse_hex(pa_dir,
+				   "61 08 4F 06 A0 00 00 01 02 03"
+				   "61 0E 4F 0C A0 00 00 00 63 50 4B 43 53 2D 31 35"),
+			 DER_OK);
 	assert_int_equal(g_app.path.len, 0);
 	assert_int_equal(g_app.aid_len, 12);
 	/* No PKCS#15 application at all */
 	assert_int_equal(parse_hex(pa_dir, "61 08 4F 06 A0 00 00 01 02 03"), DER_E_MISSING);
 	/* ODF with relative paths (FID only) and an entry given directly, which is skipped. */
-	assert_int_equal(parse_hex(pa_odf, "A8 06 30 04 04 02 44 01  A4 06 30 04 04 02 44 04"
-					    "A7 04 A0 02 30 00"), DER_OK);
+	assert_int_equal(parse_hex(pa_odf,
+				   "A8 06 30 04 04 02 44 01  A4 06 30 04 04 02 44 04"
+				   "A7 04 A0 02 30 00"),
+			 DER_OK);
 	assert_int_equal(g_odf.n, 2);
 	assert_false(p15_path_absolute(&g_odf.e[0].path));
 	assert_int_equal(g_odf.e[0].path.len, 2);
@@ -264,7 +306,8 @@ static void other_layouts(void **state)
 	assert_int_equal(parse_hex(pa_aodf, "A0 02 30 00"), DER_OK);
 	assert_int_equal(g_aodf.n, 0);
 	/* TokenInfo with an unknown trailing field and a binary serial number. */
-	assert_int_equal(parse_hex(pa_ti, "30 0F 02 01 00 04 02 12 34 03 02 06 40 81 02 00 00"), DER_OK);
+	assert_int_equal(parse_hex(pa_ti, "30 0F 02 01 00 04 02 12 34 03 02 06 40 81 02 00 00"),
+			 DER_OK);
 	assert_int_equal(g_ti.serial_len, 2);
 	assert_int_equal(g_ti.flags, 1u << 1);
 	assert_string_equal(g_ti.label, "");
@@ -275,7 +318,12 @@ static void other_layouts(void **state)
 static void precise_errors(void **state)
 {
 	(void)state;
-	static const struct { any_parse f; const char *hex; der_err want; const char *what; } cases[] = {
+	static const struct {
+		any_parse f;
+		const char *hex;
+		der_err want;
+		const char *what;
+	} cases[] = {
 		{ pa_ti, "", DER_E_MISSING, "empty TokenInfo" },
 		{ pa_ti, "30", DER_E_TRUNCATED, "tag without length" },
 		{ pa_ti, "30 05 02 01 00", DER_E_LENGTH, "length beyond the data" },
@@ -286,9 +334,11 @@ static void precise_errors(void **state)
 		{ pa_ti, "31 03 02 01 00", DER_E_TAG, "SET instead of SEQUENCE" },
 		{ pa_ti, "30 03 04 01 00", DER_E_TAG, "version missing" },
 		{ pa_ti, "30 03 02 01 00", DER_E_MISSING, "tokenflags missing" },
-		{ pa_ti, "30 07 02 01 00 03 02 09 00", DER_E_VALUE, "bit string with 9 unused bits" },
+		{ pa_ti, "30 07 02 01 00 03 02 09 00", DER_E_VALUE,
+		  "bit string with 9 unused bits" },
 		{ pa_ti, "30 07 02 01 80 03 02 06 40", DER_E_VALUE, "negative version" },
-		{ pa_ti, "30 0C 02 06 01 00 00 00 00 00 03 02 06 40", DER_E_VALUE, "version > 32 bits" },
+		{ pa_ti, "30 0C 02 06 01 00 00 00 00 00 03 02 06 40", DER_E_VALUE,
+		  "version > 32 bits" },
 		{ pa_ti, "30 0B 02 01 00 80 02 41 00 03 02 06 40", DER_E_VALUE, "NUL in label" },
 		{ pa_ti, "1F 81", DER_E_TRUNCATED, "high tag number never ends" },
 		{ pa_ti, "1F 81 81 01 00", DER_E_TAG, "tag number too large" },
@@ -298,7 +348,8 @@ static void precise_errors(void **state)
 		{ pa_odf, "A8 04 30 02 04 00", DER_E_VALUE, "zero-length path" },
 		{ pa_odf, "A8 05 30 03 04 01 44", DER_E_VALUE, "odd-length path" },
 		{ pa_odf, "A8 07 30 05 04 03 44 01 02", DER_E_VALUE, "odd-length path (3)" },
-		{ pa_odf, "A8 09 30 07 04 02 44 01 02 01 00", DER_E_MISSING, "index without length" },
+		{ pa_odf, "A8 09 30 07 04 02 44 01 02 01 00", DER_E_MISSING,
+		  "index without length" },
 		{ pa_odf, "A8 0C 30 0A 04 02 44 01 02 01 00 80 01 00", DER_E_VALUE, "zero length" },
 		{ pa_odf, "A8 06 30 04 04 02 44 01 12 34", DER_E_LENGTH, "trailing garbage" },
 		{ pa_odf, "A8 06 30 04 04 02 44 01 A8", DER_E_TRUNCATED, "trailing tag alone" },
@@ -308,31 +359,45 @@ static void precise_errors(void **state)
 		{ pa_dir, "61 03 4F 01", DER_E_LENGTH, "truncated AID" },
 		{ pa_aodf, "04 02 00 00", DER_E_TAG, "primitive object" },
 		{ pa_aodf, "30 02 30 00", DER_E_MISSING, "PIN without class attributes" },
-		{ pa_aodf, "30 08 30 00 30 03 04 01 01 A1 00", DER_E_TRUNCATED, "PIN object one byte short" },
-		{ pa_aodf, "30 09 30 00 30 03 04 01 01 A1 00", DER_E_MISSING, "PIN without attributes" },
-		{ pa_aodf, "30 1B 30 00 30 03 04 01 01 A1 12 30 10 03 02 06 40 0A 01 01 02 01 08 02 01 08 02 01 06",
+		{ pa_aodf, "30 08 30 00 30 03 04 01 01 A1 00", DER_E_TRUNCATED,
+		  "PIN object one byte short" },
+		{ pa_aodf, "30 09 30 00 30 03 04 01 01 A1 00", DER_E_MISSING,
+		  "PIN without attributes" },
+		{ pa_aodf,
+		  "30 1B 30 00 30 03 04 01 01 A1 12 30 10 03 02 06 40 0A 01 01 02 01 08 02 01 08 "
+		  "02 01 06",
 		  DER_E_VALUE, "min length > max length" },
 		{ pa_aodf, "30 15 30 00 30 03 04 01 01 A1 0C 30 0A 03 02 06 40 0A 01 01 02 01 06",
 		  DER_E_MISSING, "storedLength missing" },
-		{ pa_aodf, "30 1D 30 00 30 03 04 01 01 A1 14 30 12 03 02 06 40 0A 01 01 02 01 06 02 01 08 18 03 32 30 5A",
+		{ pa_aodf,
+		  "30 1D 30 00 30 03 04 01 01 A1 14 30 12 03 02 06 40 0A 01 01 02 01 06 02 01 08 "
+		  "18 03 32 30 5A",
 		  DER_E_VALUE, "lastPinChange too short for a time" },
-		{ pa_aodf, "30 24 30 00 30 03 04 01 01 A1 1B 30 19 03 02 06 40 0A 01 01 02 01 06 02 01 08 "
-			   "18 0A 32 30 32 35 30 31 30 32 30 58", DER_E_VALUE, "lastPinChange with a letter" },
-		{ pa_cdf, "30 13 30 00 30 03 04 01 01 A1 0A 30 08 30 06 04 04 3F 00 43", DER_E_LENGTH, "path cut" },
-		{ pa_cdf, "30 0E 30 00 30 03 04 01 01 A1 05 30 03 04 01 00", DER_E_TAG, "certificate value not a path" },
-		{ pa_cdf, "30 11 30 00 30 05 04 01 01 01 00 A1 06 30 04 30 02 04 00", DER_E_VALUE, "BOOLEAN of length 0" },
-		{ pa_cdf, "30 12 30 00 30 03 04 01 01 A1 09 30 07 30 05 04 03 3F 00 43", DER_E_VALUE, "odd cert path" },
-		{ pa_prkdf, "30 14 30 00 30 05 04 01 01 03 00 A1 09 30 07 30 02 04 00 02 01 08", DER_E_VALUE,
-		  "zero-length key path" },
-		{ pa_prkdf, "30 16 30 00 30 05 04 00 03 01 00 A1 0B 30 09 30 04 04 02 50 15 02 01 08", DER_E_VALUE,
-		  "empty key iD" },
-		{ pa_prkdf, "30 0C 30 00 30 06 04 01 01 03 01 00 A2 00", DER_E_TAG, "[2] instead of [1]" },
+		{ pa_aodf,
+		  "30 24 30 00 30 03 04 01 01 A1 1B 30 19 03 02 06 40 0A 01 01 02 01 06 02 01 08 "
+		  "18 0A 32 30 32 35 30 31 30 32 30 58",
+		  DER_E_VALUE, "lastPinChange with a letter" },
+		{ pa_cdf, "30 13 30 00 30 03 04 01 01 A1 0A 30 08 30 06 04 04 3F 00 43",
+		  DER_E_LENGTH, "path cut" },
+		{ pa_cdf, "30 0E 30 00 30 03 04 01 01 A1 05 30 03 04 01 00", DER_E_TAG,
+		  "certificate value not a path" },
+		{ pa_cdf, "30 11 30 00 30 05 04 01 01 01 00 A1 06 30 04 30 02 04 00", DER_E_VALUE,
+		  "BOOLEAN of length 0" },
+		{ pa_cdf, "30 12 30 00 30 03 04 01 01 A1 09 30 07 30 05 04 03 3F 00 43",
+		  DER_E_VALUE, "odd cert path" },
+		{ pa_prkdf, "30 14 30 00 30 05 04 01 01 03 00 A1 09 30 07 30 02 04 00 02 01 08",
+		  DER_E_VALUE, "zero-length key path" },
+		{ pa_prkdf,
+		  "30 16 30 00 30 05 04 00 03 01 00 A1 0B 30 09 30 04 04 02 50 15 02 01 08",
+		  DER_E_VALUE, "empty key iD" },
+		{ pa_prkdf, "30 0C 30 00 30 06 04 01 01 03 01 00 A2 00", DER_E_TAG,
+		  "[2] instead of [1]" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		der_err e = parse_hex(cases[i].f, cases[i].hex);
 		if (e != cases[i].want)
-			fail_msg("case %zu (%s): got \"%s\", want \"%s\"", i, cases[i].what, der_strerror(e),
-				 der_strerror(cases[i].want));
+			fail_msg("case %zu (%s): got \"%s\", want \"%s\"", i, cases[i].what,
+				 der_strerror(e), der_strerror(cases[i].want));
 	}
 }
 
@@ -371,7 +436,8 @@ static void nesting_bomb(void **state)
 static void every_truncation(void **state)
 {
 	(void)state;
-	void (*builders[])(struct sim_der *) = { b_aodf, sim_p15_prkdf, sim_p15_pukdf, b_cdf, b_tokeninfo, sim_p15_odf };
+	void (*builders[])(struct sim_der *) = { b_aodf, sim_p15_prkdf, sim_p15_pukdf,
+						 b_cdf,  b_tokeninfo,   sim_p15_odf };
 	any_parse parsers[] = { pa_aodf, pa_prkdf, pa_pukdf, pa_cdf, pa_ti, pa_odf };
 	for (size_t k = 0; k < 6; k++) {
 		struct file f = build(builders[k]);
@@ -451,12 +517,9 @@ static void der_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sim_files),
-		cmocka_unit_test(other_layouts),
-		cmocka_unit_test(precise_errors),
-		cmocka_unit_test(nesting_bomb),
-		cmocka_unit_test(every_truncation),
-		cmocka_unit_test(fuzz),
+		cmocka_unit_test(sim_files),        cmocka_unit_test(other_layouts),
+		cmocka_unit_test(precise_errors),   cmocka_unit_test(nesting_bomb),
+		cmocka_unit_test(every_truncation), cmocka_unit_test(fuzz),
 		cmocka_unit_test(der_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -173,8 +173,9 @@ static void no_dir_relative_paths(void **state)
 {
 	(void)state;
 	static const uint8_t odf[] = {
-		0xA0, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x02, 0xA1, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x03,
-		0xA4, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x04, 0xA8, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x01,
+		0xA0, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x02, 0xA1, 0x06, 0x30,
+		0x04, 0x04, 0x02, 0x44, 0x03, 0xA4, 0x06, 0x30, 0x04, 0x04, 0x02,
+		0x44, 0x04, 0xA8, 0x06, 0x30, 0x04, 0x04, 0x02, 0x44, 0x01,
 	};
 	struct sim_card *c = fx_sim_card(NULL);
 	struct card_model *m = calloc(1, sizeof(*m));
@@ -192,7 +193,12 @@ static void damaged(void **state)
 	(void)state;
 	/* truncate: keep the first half (the CDF: 40 bytes, inside the first entry; its second half
 	 * is padding) */
-	static const struct { uint16_t fid; bool truncate; const char *where; card_err want; } cases[] = {
+	static const struct {
+		uint16_t fid;
+		bool truncate;
+		const char *where;
+		card_err want;
+	} cases[] = {
 		{ SIM_FID_CDF, false, "EF.CDF", CARD_E_BAD_DATA },
 		{ SIM_FID_CDF, true, "EF.CDF", CARD_E_BAD_DATA },
 		{ SIM_FID_TOKENINFO, true, "EF.TokenInfo", CARD_E_BAD_DATA },
@@ -212,8 +218,10 @@ static void damaged(void **state)
 				f->data[k] = (uint8_t)(0x5A ^ (k * 37));
 		}
 		card_err e = read_card(c, m, -1, NULL);
-		if (e != cases[i].want || m->status != CARD_STATUS_ERROR || !strstr(m->error_detail, cases[i].where))
-			fail_msg("case %zu: %s, status %d, detail \"%s\"", i, card_strerror(e), m->status, m->error_detail);
+		if (e != cases[i].want || m->status != CARD_STATUS_ERROR ||
+		    !strstr(m->error_detail, cases[i].where))
+			fail_msg("case %zu: %s, status %d, detail \"%s\"", i, card_strerror(e),
+				 m->status, m->error_detail);
 		assert_int_equal(m->error, cases[i].want);
 		assert_true(m->id[0] == 'c');
 		free(m);

@@ -77,8 +77,14 @@ static int make_card(void **state, bool with_sig)
 	return 0;
 }
 
-static int setup(void **state) { return make_card(state, false); }
-static int setup_sig(void **state) { return make_card(state, true); }
+static int setup(void **state)
+{
+	return make_card(state, false);
+}
+static int setup_sig(void **state)
+{
+	return make_card(state, true);
+}
 static int teardown(void **state)
 {
 	sim_card_free(*state);
@@ -88,47 +94,56 @@ static int teardown(void **state)
 static void malformed_lengths(void **state)
 {
 	struct sim_card *c = *state;
-	static const struct { const char *apdu; unsigned sw; } cases[] = {
-		{ "", 0x6700 }, { "00", 0x6700 }, { "00A4", 0x6700 }, { "00A400", 0x6700 },
-		{ "00A40100 02", 0x6A87 },           /* SELECT child DF without a FID */
-		{ "00A4000002 3F", 0x6700 },         /* Lc says 2, one byte follows */
-		{ "00A4000002 3F000000", 0x6700 },   /* one byte too many */
-		{ "00A40000 00", 0x9000 },            /* case 2: MF by empty FID, Le=256 */
-		{ "00B0000000 00", 0x6700 },         /* extended marker with a short tail */
-		{ "00B00000 000001 00", 0x6700 },    /* extended Lc=1 but no Le and wrong size */
-		{ "00A4080C 000000", 0x6A87 },       /* extended case 2 on SELECT by path without data */
+	static const struct {
+		const char *apdu;
+		unsigned sw;
+	} cases[] = {
+		{ "", 0x6700 },
+		{ "00", 0x6700 },
+		{ "00A4", 0x6700 },
+		{ "00A400", 0x6700 },
+		{ "00A40100 02", 0x6A87 },         /* SELECT child DF without a FID */
+		{ "00A4000002 3F", 0x6700 },       /* Lc says 2, one byte follows */
+		{ "00A4000002 3F000000", 0x6700 }, /* one byte too many */
+		{ "00A40000 00", 0x9000 },         /* case 2: MF by empty FID, Le=256 */
+		{ "00B0000000 00", 0x6700 },       /* extended marker with a short tail */
+		{ "00B00000 000001 00", 0x6700 },  /* extended Lc=1 but no Le and wrong size */
+		{ "00A4080C 000000", 0x6A87 }, /* extended case 2 on SELECT by path without data */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		unsigned sw = tx(c, cases[i].apdu);
 		if (sw != cases[i].sw)
-			fail_msg("case %zu (%s): got %04X want %04X", i, cases[i].apdu, sw, cases[i].sw);
+			fail_msg("case %zu (%s): got %04X want %04X", i, cases[i].apdu, sw,
+				 cases[i].sw);
 	}
 }
 
 static void foreign_commands(void **state)
 {
 	struct sim_card *c = *state;
-	assert_int_equal(tx(c, "80080000 00"), 0x6E00);      /* MaskTech GET SERIAL (proprietary class) */
-	assert_int_equal(tx(c, "FFCA0000 00"), 0x6E00);      /* PC/SC pseudo APDU reaching the card */
-	assert_int_equal(tx(c, "10A40000 00"), 0x6884);      /* chaining */
-	assert_int_equal(tx(c, "0CA40000 00"), 0x6882);      /* secure messaging */
-	assert_int_equal(tx(c, "01A40000 00"), 0x6881);      /* logical channel */
-	assert_int_equal(tx(c, "00E00000 00"), 0x6D00);      /* CREATE FILE: not on this card */
-	assert_int_equal(tx(c, "00600000"), 0x6D00);         /* invalid INS */
-	assert_int_equal(tx(c, "00CADF30 00"), 0x6A88);      /* OpenSC probe: GET DATA */
+	assert_int_equal(tx(c, "80080000 00"),
+			 0x6E00); /* MaskTech GET SERIAL (proprietary class) */
+	assert_int_equal(tx(c, "FFCA0000 00"), 0x6E00); /* PC/SC pseudo APDU reaching the card */
+	assert_int_equal(tx(c, "10A40000 00"), 0x6884); /* chaining */
+	assert_int_equal(tx(c, "0CA40000 00"), 0x6882); /* secure messaging */
+	assert_int_equal(tx(c, "01A40000 00"), 0x6881); /* logical channel */
+	assert_int_equal(tx(c, "00E00000 00"), 0x6D00); /* CREATE FILE: not on this card */
+	assert_int_equal(tx(c, "00600000"), 0x6D00);    /* invalid INS */
+	assert_int_equal(tx(c, "00CADF30 00"), 0x6A88); /* OpenSC probe: GET DATA */
 	assert_int_equal(tx(c, "00CB3FFF 055C03DFC101 00"), 0x6A88);
 	assert_int_equal(tx(c, "00A40400 09A00000030800001000 00"), 0x6A82); /* PIV AID */
-	assert_int_equal(tx(c, "00A40400 06D27600012401 00"), 0x6A82);     /* OpenPGP AID */
-	assert_int_equal(tx(c, "00A40700 00"), 0x6A86);      /* bad P1 */
-	assert_int_equal(tx(c, "00A40002 023F00 00"), 0x6A86); /* next occurrence */
-	assert_int_equal(tx(c, "00C00000 10"), 0x6985);      /* nothing pending */
-	assert_int_equal(tx(c, "002A8086 0100 00"), 0x6A86); /* PSO decipher */
+	assert_int_equal(tx(c, "00A40400 06D27600012401 00"), 0x6A82);       /* OpenPGP AID */
+	assert_int_equal(tx(c, "00A40700 00"), 0x6A86);                      /* bad P1 */
+	assert_int_equal(tx(c, "00A40002 023F00 00"), 0x6A86);               /* next occurrence */
+	assert_int_equal(tx(c, "00C00000 10"), 0x6985);                      /* nothing pending */
+	assert_int_equal(tx(c, "002A8086 0100 00"), 0x6A86);                 /* PSO decipher */
 }
 
 static void random_apdus_never_crash(void **state)
 {
 	struct sim_card *c = *state;
-	static const uint8_t ins[] = { 0xA4, 0xB0, 0xD6, 0x20, 0x24, 0x2C, 0x22, 0x2A, 0x88, 0x46, 0xC0, 0x84, 0xCA, 0xB1, 0x00 };
+	static const uint8_t ins[] = { 0xA4, 0xB0, 0xD6, 0x20, 0x24, 0x2C, 0x22, 0x2A,
+				       0x88, 0x46, 0xC0, 0x84, 0xCA, 0xB1, 0x00 };
 	uint8_t a[600];
 	for (int i = 0; i < 20000; i++) {
 		uint8_t r[4];
@@ -190,22 +205,25 @@ static void pin_counters(void **state)
 	assert_int_equal(tx(c, "00200002"), 0x9000);
 	assert_int_equal(sim_card_pin(c, 2)->tries, 3);
 	sim_card_reset_session(c);
-	assert_int_equal(tx(c, "00200002"), 0x63C3); /* reset clears the security status */
+	assert_int_equal(tx(c, "00200002"), 0x63C3);      /* reset clears the security status */
 	assert_int_equal(tx(c, "00200082 0100"), 0x63C2); /* b8 set: same PIN; one wrong byte */
 	assert_int_equal(tx(c, "00200002 083132333435363738"), 0x63C1);
 	assert_int_equal(tx(c, "00200002 06313131313131"), 0x63C0);
-	assert_int_equal(tx(c, "00200002 06363534333231"), 0x6983); /* blocked: even the right PIN */
+	assert_int_equal(tx(c, "00200002 06363534333231"),
+			 0x6983); /* blocked: even the right PIN */
 	assert_int_equal(tx(c, "00200002"), 0x6983);
 	assert_int_equal(tx(c, "00200009"), 0x6A88);
 	/* Unblock with the wrong PUK, then the right one with a new PIN2 = 24681357. */
-	assert_int_equal(tx(c, "002C0002 0F31313131313131313234363831334A"), 0x6A80); /* new PIN not digits: no PUK try used */
+	assert_int_equal(tx(c, "002C0002 0F31313131313131313234363831334A"),
+			 0x6A80); /* new PIN not digits: no PUK try used */
 	assert_int_equal(tx(c, "002C0002 1031313131313131313234363831333537"), 0x63C2);
 	assert_int_equal(tx(c, "002C0002 1031323334353637383234363831333537"), 0x9000);
 	assert_int_equal(tx(c, "00200002"), 0x63C3);
 	assert_int_equal(tx(c, "00200002 083234363831333537"), 0x9000);
 	/* CHANGE REFERENCE DATA: old 123456 -> new 7777777 (PIN1). */
 	assert_int_equal(tx(c, "00240001 0D3132333435363737373737373737"), 0x9000);
-	assert_int_equal(tx(c, "00240001 0D3132333435363737373737373737"), 0x63C2); /* old no longer valid */
+	assert_int_equal(tx(c, "00240001 0D3132333435363737373737373737"),
+			 0x63C2); /* old no longer valid */
 	sim_card_reset_session(c);
 	assert_int_equal(tx(c, "00200001 0737373737373737"), 0x9000);
 }
@@ -237,7 +255,8 @@ static EVP_PKEY *file_pubkey(struct sim_card *c, uint16_t fid)
 	return d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)f->size);
 }
 
-static void verify_sig(EVP_PKEY *pub, const uint8_t *data, size_t n, const uint8_t *sig, size_t siglen)
+static void verify_sig(EVP_PKEY *pub, const uint8_t *data, size_t n, const uint8_t *sig,
+		       size_t siglen)
 {
 	uint8_t rec[256];
 	size_t reclen = sizeof(rec);
@@ -271,7 +290,8 @@ static void sign_with_both_keys(void **state)
 	assert_int_equal(tx(c, "00200002 06363534333231"), 0x9000);
 	assert_int_equal(tx(c, apdu), 0x9000);
 	assert_int_equal(rlen - 2, 256);
-	EVP_PKEY *sign_pub = file_pubkey(c, SIM_FID_SIGN_PUB), *auth_pub = file_pubkey(c, SIM_FID_AUTH_PUB);
+	EVP_PKEY *sign_pub = file_pubkey(c, SIM_FID_SIGN_PUB),
+		 *auth_pub = file_pubkey(c, SIM_FID_AUTH_PUB);
 	verify_sig(sign_pub, di, sizeof(di), rbuf, 256);
 
 	assert_int_equal(tx(c, "002241B6 03 840109"), 0x6A88);
@@ -329,7 +349,8 @@ static void generate_key(void **state)
 static void sign_cert_profile(void **state)
 {
 	struct sim_card *c = *state;
-	struct sim_file *cdf = sim_card_file(c, SIM_FID_CDF), *cert = sim_card_file(c, SIM_FID_SIGN_CERT);
+	struct sim_file *cdf = sim_card_file(c, SIM_FID_CDF),
+			*cert = sim_card_file(c, SIM_FID_SIGN_CERT);
 	struct sim_der d;
 	const unsigned char *p = cert->data;
 	X509 *x = d2i_X509(NULL, &p, (long)cert->size);
@@ -337,7 +358,8 @@ static void sign_cert_profile(void **state)
 	sim_der_init(&d);
 	sim_p15_cdf_sign_entry(&d, (size_t)(p - cert->data));
 	assert_false(d.failed);
-	assert_non_null(find(cdf->data, cdf->size, d.buf, d.len)); /* the documented entry, exact length */
+	assert_non_null(
+		find(cdf->data, cdf->size, d.buf, d.len)); /* the documented entry, exact length */
 	EVP_PKEY *pub = file_pubkey(c, SIM_FID_SIGN_PUB);
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), pub), 1);
 	assert_true(X509_get_key_usage(x) == KU_NON_REPUDIATION);
@@ -351,7 +373,8 @@ int main(void)
 	/* One test PKI for the whole run, made by the real script. */
 	snprintf(pki_dir, sizeof(pki_dir), "%s/test-pki", SITHS_TEST_BINARY_DIR);
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR, pki_dir);
+	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR,
+		 pki_dir);
 	if (system(cmd) != 0) {
 		fprintf(stderr, "cannot make the test PKI\n");
 		return 1;

@@ -38,7 +38,8 @@ static unsigned tx(struct sim_card *c, const char *hex)
 }
 
 /* 00 ins p1 p2 with the ASCII codes a‖b as data (either may be NULL). */
-static unsigned pin_cmd(struct sim_card *c, uint8_t ins, uint8_t p1, uint8_t p2, const char *a, const char *b)
+static unsigned pin_cmd(struct sim_card *c, uint8_t ins, uint8_t p1, uint8_t p2, const char *a,
+			const char *b)
 {
 	uint8_t apdu[64] = { 0x00, ins, p1, p2, 0 };
 	size_t na = a ? strlen(a) : 0, nb = b ? strlen(b) : 0, n = 4;
@@ -53,7 +54,10 @@ static unsigned pin_cmd(struct sim_card *c, uint8_t ins, uint8_t p1, uint8_t p2,
 	return sw_of(sim_apdu_process(c, apdu, n, rbuf));
 }
 
-static unsigned verify(struct sim_card *c, uint8_t ref, const char *pin) { return pin_cmd(c, 0x20, 0, ref, pin, NULL); }
+static unsigned verify(struct sim_card *c, uint8_t ref, const char *pin)
+{
+	return pin_cmd(c, 0x20, 0, ref, pin, NULL);
+}
 static unsigned change(struct sim_card *c, uint8_t ref, const char *old, const char *new_pin)
 {
 	return pin_cmd(c, 0x24, 0, ref, old, new_pin);
@@ -94,8 +98,8 @@ static void change_with_old_and_new(void **state)
 
 	assert_int_equal(change(c, 1, "123456", "7777777"), 0x9000);
 	assert_true(strcmp(sim_card_pin(c, 1)->changed, before) > 0); /* lastPinChange moved on… */
-	assert_true(aodf_has(c, sim_card_pin(c, 1)->changed));       /* …in the AODF too */
-	assert_int_equal(verify(c, 1, ""), 0x9000); /* verified by the change */
+	assert_true(aodf_has(c, sim_card_pin(c, 1)->changed));        /* …in the AODF too */
+	assert_int_equal(verify(c, 1, ""), 0x9000);                   /* verified by the change */
 	sim_card_reset_session(c);
 	assert_int_equal(verify(c, 1, "123456"), 0x63C2); /* the old code is gone */
 	assert_int_equal(verify(c, 1, "7777777"), 0x9000);
@@ -141,13 +145,14 @@ static void reset_retry_counter_forms(void **state)
 
 	assert_int_equal(unblock(c, 2, "11111111", "24681357"), 0x63C2); /* the PUK's counter */
 	assert_int_equal(sim_card_pin(c, 3)->tries, 2);
-	assert_int_equal(verify(c, 3, ""), 0x63C2);        /* readable with the empty VERIFY */
-	assert_int_equal(unblock(c, 2, "12345678", "2468"), 0x6A80); /* new code too short: no PUK try */
+	assert_int_equal(verify(c, 3, ""), 0x63C2); /* readable with the empty VERIFY */
+	assert_int_equal(unblock(c, 2, "12345678", "2468"),
+			 0x6A80); /* new code too short: no PUK try */
 	assert_int_equal(sim_card_pin(c, 3)->tries, 2);
 	assert_int_equal(unblock(c, 2, "12345678", "24681357"), 0x9000);
-	assert_int_equal(sim_card_pin(c, 3)->tries, 3);    /* both counters back */
+	assert_int_equal(sim_card_pin(c, 3)->tries, 3); /* both counters back */
 	assert_int_equal(sim_card_pin(c, 2)->tries, 3);
-	assert_int_equal(verify(c, 2, ""), 0x63C3);        /* unblocked, not verified */
+	assert_int_equal(verify(c, 2, ""), 0x63C3); /* unblocked, not verified */
 	assert_int_equal(verify(c, 2, "24681357"), 0x9000);
 
 	/* P1 01: the PUK alone restores the counter and keeps the value. */
@@ -194,16 +199,17 @@ static void transport_pin2(void **state)
 	struct sim_card *c = fx_sim_card(reserve_two_codes);
 	assert_true(sim_card_pin(c, 2)->transport);
 	assert_false(sim_card_pin(c, 1)->transport);
-	assert_int_equal(verify(c, 2, ""), 0x6984);        /* reference data not usable */
-	assert_int_equal(verify(c, 2, "123456"), 0x6984);  /* nothing compared… */
+	assert_int_equal(verify(c, 2, ""), 0x6984);       /* reference data not usable */
+	assert_int_equal(verify(c, 2, "123456"), 0x6984); /* nothing compared… */
 	assert_int_equal(verify(c, 2, "999999"), 0x6984);
-	assert_int_equal(sim_card_pin(c, 2)->tries, 3);    /* …no try used */
-	assert_int_equal(verify(c, 1, "123456"), 0x9000);  /* the login code works as ever */
+	assert_int_equal(sim_card_pin(c, 2)->tries, 3);   /* …no try used */
+	assert_int_equal(verify(c, 1, "123456"), 0x9000); /* the login code works as ever */
 	/* Nothing that needs PIN2 is possible: signing, a new key, writing the certificate. */
 	assert_int_equal(tx(c, "002241B6 03 840102"), 0x9000);
 	assert_int_equal(tx(c, "002A9E9A 0401020304 00"), 0x6982);
 	assert_int_equal(tx(c, "00460002 00"), 0x6982);
-	assert_int_equal(pin_cmd(c, 0x24, 1, 2, "123456", NULL), 0x6982); /* P1 01 can never apply */
+	assert_int_equal(pin_cmd(c, 0x24, 1, 2, "123456", NULL),
+			 0x6982); /* P1 01 can never apply */
 
 	/* Activation: CHANGE REFERENCE DATA with the letter's value as old, the code chosen as new. */
 	assert_int_equal(change(c, 2, "654321", "654321"), 0x63C2);
@@ -245,7 +251,9 @@ static void last_change_strictly_increases(void **state)
 	char prev[16];
 	strcpy(prev, sim_card_pin(c, 2)->changed);
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(change(c, 2, i % 2 ? "111111" : "654321", i % 2 ? "654321" : "111111"), 0x9000);
+		assert_int_equal(
+			change(c, 2, i % 2 ? "111111" : "654321", i % 2 ? "654321" : "111111"),
+			0x9000);
 		assert_true(strcmp(sim_card_pin(c, 2)->changed, prev) > 0);
 		strcpy(prev, sim_card_pin(c, 2)->changed);
 	}
@@ -280,7 +288,7 @@ static void state_file_keeps_everything(void **state)
 	struct sim_card *c = fx_sim_card(reserve_two_codes);
 	const char *path = state_path("pins-state.json");
 	c->state_path = strdup(path);
-	assert_int_equal(change(c, 1, "123456", "7654321"), 0x9000);   /* saved by the command */
+	assert_int_equal(change(c, 1, "123456", "7654321"), 0x9000); /* saved by the command */
 	assert_int_equal(unblock(c, 1, "00000000", "1234567"), 0x63C2);
 	char changed1[16], changed2[16];
 	strcpy(changed1, sim_card_pin(c, 1)->changed);
@@ -316,7 +324,8 @@ static void older_state_file_loads(void **state)
 	json_t *j = json_load_file(path, 0, &je), *pins = json_object_get(j, "pins"), *p;
 	const char *k;
 	assert_non_null(pins);
-	json_object_foreach(pins, k, p) {
+	json_object_foreach(pins, k, p)
+	{
 		json_object_del(p, "transport");
 		json_object_del(p, "changed");
 	}
@@ -325,7 +334,8 @@ static void older_state_file_loads(void **state)
 	assert_false(sim_card_pin(c, 2)->transport);
 	assert_string_equal(sim_card_pin(c, 2)->changed, "");
 	assert_int_equal(change(c, 2, "654321", "111111"), 0x9000);
-	assert_int_equal(strlen(sim_card_pin(c, 2)->changed), 15); /* known from the first change on */
+	assert_int_equal(strlen(sim_card_pin(c, 2)->changed),
+			 15); /* known from the first change on */
 	sim_card_free(c);
 
 	/* A malformed time or state is a broken state file, not a guess. */

@@ -57,44 +57,66 @@ static void reserve_card_with_two_codes(void **state)
 	struct sim_profile p;
 	char err[256] = "";
 	(void)state;
-	assert_int_equal(load("{\"card_type\":\"reserve\",\"trust_level\":2,\"holder\":\"Åsa Öberg\","
-			      "\"pins\":{\"pin1\":\"24681357\"}}", &p, err, sizeof(err)), SIM_OK);
+	assert_int_equal(
+		load("{\"card_type\":\"reserve\",\"trust_level\":2,\"holder\":\"Åsa Öberg\","
+		     "\"pins\":{\"pin1\":\"24681357\"}}",
+		     &p, err, sizeof(err)),
+		SIM_OK);
 	assert_int_equal(p.card_type, SIM_CARD_RESERVE);
 	assert_int_equal(p.trust_level, 2);
 	assert_string_equal(p.given_name, "Åsa");
 	assert_string_equal(p.surname, "Öberg");
 	assert_string_equal(p.pin2, "24681357"); /* säkerhetskod = login code */
-	assert_int_equal(load("{\"card_type\":\"reserve\",\"pins\":{\"pin1\":\"111111\",\"pin2\":\"222222\"}}",
-			      &p, err, sizeof(err)), SIM_OK);
+	assert_int_equal(load("{\"card_type\":\"reserve\",\"pins\":{\"pin1\":\"111111\",\"pin2\":"
+			      "\"222222\"}}",
+			      &p, err, sizeof(err)),
+			 SIM_OK);
 	assert_string_equal(p.pin2, "222222");
 	assert_true(p.pin2_activated);
 	/* The letter's two codes, PIN2 not yet activated: its value is the security code. */
-	assert_int_equal(load("{\"card_type\":\"reserve\",\"pin2_activated\":false,\"pins\":{\"pin1\":\"24681357\"}}",
-			      &p, err, sizeof(err)), SIM_OK);
+	assert_int_equal(load("{\"card_type\":\"reserve\",\"pin2_activated\":false,\"pins\":{"
+			      "\"pin1\":\"24681357\"}}",
+			      &p, err, sizeof(err)),
+			 SIM_OK);
 	assert_false(p.pin2_activated);
 	assert_string_equal(p.pin2, "24681357");
 }
 
 static void malformed_card_files(void **state)
 {
-	static const struct { const char *json, *why; } bad[] = {
-		{ "", "" }, { "[1,2]", "must be a JSON object" }, { "{\"trust_level\":4}", "trust_level" },
-		{ "{\"trust_level\":\"3\"}", "trust_level" }, { "{\"card_type\":\"gold\"}", "card_type" },
-		{ "{\"nickname\":\"x\"}", "unknown field" }, { "{\"holder\":\"\"}", "holder" },
-		{ "{\"holder\":42}", "holder" }, { "{\"card_number\":\"123\"}", "card_number" },
+	static const struct {
+		const char *json, *why;
+	} bad[] = {
+		{ "", "" },
+		{ "[1,2]", "must be a JSON object" },
+		{ "{\"trust_level\":4}", "trust_level" },
+		{ "{\"trust_level\":\"3\"}", "trust_level" },
+		{ "{\"card_type\":\"gold\"}", "card_type" },
+		{ "{\"nickname\":\"x\"}", "unknown field" },
+		{ "{\"holder\":\"\"}", "holder" },
+		{ "{\"holder\":42}", "holder" },
+		{ "{\"card_number\":\"123\"}", "card_number" },
 		{ "{\"card_number\":\"97522698857156930AB\"}", "card_number" },
 		{ "{\"valid_from\":\"2023-13-01\"}", "valid_from" },
 		{ "{\"valid_from\":\"2029-01-01\"}", "before valid_to" },
-		{ "{\"pins\":{\"pin1\":\"12345\"}}", "pin1" }, { "{\"pins\":{\"pin2\":\"12345a\"}}", "pin1 and pin2" },
-		{ "{\"pins\":{\"puk\":\"1234567\"}}", "puk" }, { "{\"pins\":[]}", "pins" },
+		{ "{\"pins\":{\"pin1\":\"12345\"}}", "pin1" },
+		{ "{\"pins\":{\"pin2\":\"12345a\"}}", "pin1 and pin2" },
+		{ "{\"pins\":{\"puk\":\"1234567\"}}", "puk" },
+		{ "{\"pins\":[]}", "pins" },
 		{ "{\"with_signature_certificate\":1}", "with_signature_certificate" },
 		{ "{\"pin2_activated\":\"no\"}", "pin2_activated" },
 		{ "{\"pin2_activated\":false}", "needs card_type reserve" },
-		{ "{\"card_type\":\"reserve\",\"pin2_activated\":false,\"with_signature_certificate\":true}",
+		{ "{\"card_type\":\"reserve\",\"pin2_activated\":false,\"with_signature_"
+		  "certificate\":true}",
 		  "no with_signature_certificate" },
-		{ "{\"upn\":\"a\\u0000b\"}", "card.json" }, { "{\"a\":1,\"a\":2}", "duplicate" },
-		{ "{\"organisation\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}", "organisation" },
+		{ "{\"upn\":\"a\\u0000b\"}", "card.json" },
+		{ "{\"a\":1,\"a\":2}", "duplicate" },
+		{ "{\"organisation\":"
+		  "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxx\"}",
+		  "organisation" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -103,14 +125,18 @@ static void malformed_card_files(void **state)
 		if (load(bad[i].json, &p, err, sizeof(err)) == SIM_OK)
 			fail_msg("accepted %s", bad[i].json);
 		if (!strstr(err, bad[i].why))
-			fail_msg("%s: error \"%s\" does not mention \"%s\"", bad[i].json, err, bad[i].why);
+			fail_msg("%s: error \"%s\" does not mention \"%s\"", bad[i].json, err,
+				 bad[i].why);
 	}
 }
 
 static void malformed_state_files(void **state)
 {
 	static const char *const bad[] = {
-		"", "{}", "{\"format\":\"other\"}", "{\"format\":\"siths-cardsim-state-1\"}",
+		"",
+		"{}",
+		"{\"format\":\"other\"}",
+		"{\"format\":\"siths-cardsim-state-1\"}",
 		"{\"format\":\"siths-cardsim-state-1\",\"files\":{\"2F00\":\"zz\"}}",
 		"{\"format\":\"siths-cardsim-state-1\",\"files\":[],\"keys\":{},\"pins\":{}}",
 	};
@@ -121,7 +147,8 @@ static void malformed_state_files(void **state)
 		struct sim_card *c = NULL;
 		char err[256] = "";
 		const char *path = write_tmp("state.json", bad[i]);
-		assert_int_equal(sim_card_open(path, &p, "/nonexistent", &c, err, sizeof(err)), SIM_E_FORMAT);
+		assert_int_equal(sim_card_open(path, &p, "/nonexistent", &c, err, sizeof(err)),
+				 SIM_E_FORMAT);
 		assert_null(c);
 		assert_non_null(strstr(err, "state.json"));
 	}
@@ -134,7 +161,8 @@ static void state_round_trip(void **state)
 	char err[256] = "", pki[600], path[600], cmd[1400];
 	(void)state;
 	snprintf(pki, sizeof(pki), "%s/pki", dir);
-	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR, pki);
+	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR,
+		 pki);
 	assert_int_equal(system(cmd), 0);
 	snprintf(path, sizeof(path), "%s/card.state", dir);
 	unlink(path);

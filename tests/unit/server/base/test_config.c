@@ -58,7 +58,8 @@ static void defaults(void **state)
 	assert_int_equal(c.n_allow_origins, 0);
 	assert_int_equal(c.n_allow_uids, 0);
 	assert_null(c.allow_uids);
-	assert_true(c.max_body > 0 && c.max_header > 0 && c.conn_timeout_s > 0 && c.max_connections > 0);
+	assert_true(c.max_body > 0 && c.max_header > 0 && c.conn_timeout_s > 0 &&
+		    c.max_connections > 0);
 	cfg_free(&c);
 }
 
@@ -67,12 +68,12 @@ static void all_options(void **state)
 	(void)state;
 	struct cfg c;
 	const char *why;
-	assert_int_equal(parse(&c, &why, "--https", "[::1]:8443", "--wss=localhost:0", "--cert", "/c.pem",
-	                       "--key", "/k.pem", "--www", "/w", "--allow-origin", "https://a.example",
-	                       "--allow-origin", "http://[::1]:3000", "--log-level", "debug",
-	                       "--max-body", "1000", "--conn-timeout", "5", "--max-per-ip", "3",
-	                       "--test-issuer", "/pki", NULL),
-	                 CFG_OK);
+	assert_int_equal(parse(&c, &why, "--https", "[::1]:8443", "--wss=localhost:0", "--cert",
+			       "/c.pem", "--key", "/k.pem", "--www", "/w", "--allow-origin",
+			       "https://a.example", "--allow-origin", "http://[::1]:3000",
+			       "--log-level", "debug", "--max-body", "1000", "--conn-timeout", "5",
+			       "--max-per-ip", "3", "--test-issuer", "/pki", NULL),
+			 CFG_OK);
 	assert_string_equal(c.https.addr, "::1");
 	assert_int_equal(c.https.port, 8443);
 	assert_string_equal(c.wss.addr, "127.0.0.1");
@@ -93,8 +94,8 @@ static void all_options(void **state)
 static void not_loopback(void **state)
 {
 	(void)state;
-	const char *bad[] = { "0.0.0.0:1", "192.168.1.2:443", "[::]:1", "example.com:1", "127.0.0.2:1",
-		              "[::ffff:127.0.0.1]:1", "localhost.:1" };
+	const char *bad[] = { "0.0.0.0:1",   "192.168.1.2:443",      "[::]:1",      "example.com:1",
+			      "127.0.0.2:1", "[::ffff:127.0.0.1]:1", "localhost.:1" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct cfg c;
 		const char *why = NULL;
@@ -109,16 +110,32 @@ static void bad_values(void **state)
 {
 	(void)state;
 	const char *cases[][2] = {
-		{ "--https", "127.0.0.1" },       { "--https", "127.0.0.1:" },   { "--https", "127.0.0.1:65536" },
-		{ "--https", "127.0.0.1:-1" },    { "--https", "127.0.0.1:1x" }, { "--https", ":80" },
-		{ "--https", "127.0.0.1: 80" },   { "--log-level", "loud" },     { "--max-body", "-5" },
-		{ "--max-body", "0" },            { "--max-body", "1e6" },       { "--conn-timeout", "" },
+		{ "--https", "127.0.0.1" },
+		{ "--https", "127.0.0.1:" },
+		{ "--https", "127.0.0.1:65536" },
+		{ "--https", "127.0.0.1:-1" },
+		{ "--https", "127.0.0.1:1x" },
+		{ "--https", ":80" },
+		{ "--https", "127.0.0.1: 80" },
+		{ "--log-level", "loud" },
+		{ "--max-body", "-5" },
+		{ "--max-body", "0" },
+		{ "--max-body", "1e6" },
+		{ "--conn-timeout", "" },
 		{ "--max-connections", "99999999999999999999" },
-		{ "--allow-origin", "*" },        { "--allow-origin", "null" },   { "--allow-origin", "https://a/" },
-		{ "--allow-origin", "ftp://a" },  { "--allow-origin", "https://u@a" },
-		{ "--allow-origin", "https://a:0" }, { "--allow-origin", "https://" }, { "--cert", "" },
-		{ "--allow-uid", "" },            { "--allow-uid", "12x" },      { "--allow-uid", "4294967295" },
-		{ "--allow-uid", "99999999999999999999" }, { "--allow-uid", "-1" },
+		{ "--allow-origin", "*" },
+		{ "--allow-origin", "null" },
+		{ "--allow-origin", "https://a/" },
+		{ "--allow-origin", "ftp://a" },
+		{ "--allow-origin", "https://u@a" },
+		{ "--allow-origin", "https://a:0" },
+		{ "--allow-origin", "https://" },
+		{ "--cert", "" },
+		{ "--allow-uid", "" },
+		{ "--allow-uid", "12x" },
+		{ "--allow-uid", "4294967295" },
+		{ "--allow-uid", "99999999999999999999" },
+		{ "--allow-uid", "-1" },
 		{ "--allow-uid", "no-such-user-siths-test" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -149,10 +166,11 @@ static void usage_errors(void **state)
 static void file_ok_and_overridden(void **state)
 {
 	(void)state;
-	const char *p = write_conf("ok.conf", "# comment\n\n  https = 127.0.0.1:1234  \r\n"
-	                                      "wss=[::1]:0\nallow-origin = https://a.example\n"
-	                                      "allow-origin = https://b.example:8443\nmax-body = 2048\n"
-	                                      "\tlog-level = warn\n");
+	const char *p = write_conf("ok.conf",
+				   "# comment\n\n  https = 127.0.0.1:1234  \r\n"
+				   "wss=[::1]:0\nallow-origin = https://a.example\n"
+				   "allow-origin = https://b.example:8443\nmax-body = 2048\n"
+				   "\tlog-level = warn\n");
 	struct cfg c;
 	const char *why;
 	assert_int_equal(parse(&c, &why, "--config", p, NULL), CFG_OK);
@@ -164,9 +182,9 @@ static void file_ok_and_overridden(void **state)
 	cfg_free(&c);
 
 	/* The command line wins, wherever --config stands; its origins replace the file's. */
-	assert_int_equal(parse(&c, &why, "--https", "127.0.0.1:99", "--allow-origin", "https://c.example",
-	                       "--config", p, NULL),
-	                 CFG_OK);
+	assert_int_equal(parse(&c, &why, "--https", "127.0.0.1:99", "--allow-origin",
+			       "https://c.example", "--config", p, NULL),
+			 CFG_OK);
 	assert_int_equal(c.https.port, 99);
 	assert_int_equal(c.max_body, 2048);
 	assert_int_equal(c.n_allow_origins, 1);
@@ -232,8 +250,17 @@ static void help_version(void **state)
 	FILE *m = open_memstream(&buf, &len);
 	cfg_usage(m, "siths-bridge");
 	fclose(m);
-	const char *want[] = { "--https", "--wss", "--cert", "--key", "--www", "--allow-origin",
-		               "--allow-uid UID|USERNAME", "--config", "--log-level", "--help", "--version" };
+	const char *want[] = { "--https",
+			       "--wss",
+			       "--cert",
+			       "--key",
+			       "--www",
+			       "--allow-origin",
+			       "--allow-uid UID|USERNAME",
+			       "--config",
+			       "--log-level",
+			       "--help",
+			       "--version" };
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		assert_non_null(strstr(buf, want[i]));
 	free(buf);
@@ -254,8 +281,8 @@ static void allow_uid(void **state)
 	struct cfg c;
 	const char *why = "x";
 	assert_int_equal(parse(&c, &why, "--allow-uid", "65534", "--allow-uid=root", "--allow-uid",
-	                       "nobody", "--allow-uid", "0", "--allow-uid", "4294967294", NULL),
-	                 CFG_OK);
+			       "nobody", "--allow-uid", "0", "--allow-uid", "4294967294", NULL),
+			 CFG_OK);
 	assert_null(why);
 	assert_int_equal(c.n_allow_uids, 5);
 	assert_int_equal(c.allow_uids[0], 65534);
@@ -268,7 +295,8 @@ static void allow_uid(void **state)
 	assert_null(c.allow_uids);
 
 	/* An unknown name says so, and names the value (a user name is no secret). */
-	assert_int_equal(parse(&c, &why, "--allow-uid", "no-such-user-siths-test", NULL), CFG_E_VALUE);
+	assert_int_equal(parse(&c, &why, "--allow-uid", "no-such-user-siths-test", NULL),
+			 CFG_E_VALUE);
 	assert_non_null(strstr(why, "no user named 'no-such-user-siths-test'"));
 	cfg_free(&c);
 	assert_int_equal(parse(&c, &why, "--allow-uid", "4294967295", NULL), CFG_E_VALUE);
@@ -290,8 +318,9 @@ static void allow_uid(void **state)
 static void allow_uid_file(void **state)
 {
 	(void)state;
-	const char *p = write_conf("uid.conf", "allow-uid = 1000\nallow-uid = root\n"
-	                                       "allow-origin = https://a.example\n");
+	const char *p = write_conf("uid.conf",
+				   "allow-uid = 1000\nallow-uid = root\n"
+				   "allow-origin = https://a.example\n");
 	struct cfg c;
 	const char *why;
 	assert_int_equal(parse(&c, &why, "--config", p, NULL), CFG_OK);
@@ -301,8 +330,9 @@ static void allow_uid_file(void **state)
 	cfg_free(&c);
 
 	/* The command line's list replaces the file's; the other list is left alone. */
-	assert_int_equal(parse(&c, &why, "--allow-uid", "7", "--config", p, "--allow-uid", "8", NULL),
-	                 CFG_OK);
+	assert_int_equal(
+		parse(&c, &why, "--allow-uid", "7", "--config", p, "--allow-uid", "8", NULL),
+		CFG_OK);
 	assert_int_equal(c.n_allow_uids, 2);
 	assert_int_equal(c.allow_uids[0], 7);
 	assert_int_equal(c.allow_uids[1], 8);

@@ -17,7 +17,6 @@
 #include "certcheck.h"
 #include "fx_pki.h"
 
-
 struct fx {
 	EVP_PKEY *root_key, *ca_key, *auth_key, *card_key, *other_key, *rogue_key;
 	X509 *root, *ca, *auth;
@@ -63,14 +62,24 @@ static int teardown(void **state)
 static struct fx_cert good(struct fx *f)
 {
 	return (struct fx_cert){
-		.cn = "Olof Svensson Andersson", .given = "Olof", .surname = "Svensson Andersson",
-		.org = "Västra Götalandsregionen", .hsa_id = FX_HSA_ID, .upn = FX_UPN, .email = FX_EMAIL,
-		.policy = FX_POLICY_L3, .key_usage = "critical,nonRepudiation", .from_days = 0,
-		.to_days = 365, .key = f->card_key, .issuer = f->ca, .issuer_key = f->ca_key,
+		.cn = "Olof Svensson Andersson",
+		.given = "Olof",
+		.surname = "Svensson Andersson",
+		.org = "Västra Götalandsregionen",
+		.hsa_id = FX_HSA_ID,
+		.upn = FX_UPN,
+		.email = FX_EMAIL,
+		.policy = FX_POLICY_L3,
+		.key_usage = "critical,nonRepudiation",
+		.from_days = 0,
+		.to_days = 365,
+		.key = f->card_key,
+		.issuer = f->ca,
+		.issuer_key = f->ca_key,
 	};
 }
 
-static STACK_OF(X509) *chain_of(X509 *a, X509 *b)
+static STACK_OF(X509) * chain_of(X509 *a, X509 *b)
 {
 	STACK_OF(X509) *s = sk_X509_new_null();
 	assert_non_null(s);
@@ -82,12 +91,16 @@ static STACK_OF(X509) *chain_of(X509 *a, X509 *b)
 }
 
 /* Issues a certificate from o and checks it with the given chain (NULL = person CA + root). */
-static certcheck_err check_with(struct fx *f, const struct fx_cert *o, STACK_OF(X509) *chain, time_t now)
+static certcheck_err check_with(struct fx *f, const struct fx_cert *o, STACK_OF(X509) * chain,
+				time_t now)
 {
 	X509 *cert = fx_make_cert(o);
 	STACK_OF(X509) *own = chain ? NULL : chain_of(f->ca, f->root);
-	struct certcheck_in in = { .cert = cert, .chain = chain ? chain : own, .card_key = f->card_key,
-				   .auth_cert = f->auth, .now = now };
+	struct certcheck_in in = { .cert = cert,
+				   .chain = chain ? chain : own,
+				   .card_key = f->card_key,
+				   .auth_cert = f->auth,
+				   .now = now };
 	certcheck_err rc = certcheck_signature_cert(f->trust, &in, f->detail, sizeof f->detail);
 	X509_free(cert);
 	sk_X509_pop_free(own, X509_free);
@@ -303,9 +316,18 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(accepts_good), T(other_key), T(other_subject), T(auth_cert_without_hsa_id),
-		T(wrong_key_usage), T(ca_flag), T(validity), T(other_chain), T(missing_intermediate),
-		T(overlong_chain), T(malformed_and_args), T(trust_from_files),
+		T(accepts_good),
+		T(other_key),
+		T(other_subject),
+		T(auth_cert_without_hsa_id),
+		T(wrong_key_usage),
+		T(ca_flag),
+		T(validity),
+		T(other_chain),
+		T(missing_intermediate),
+		T(overlong_chain),
+		T(malformed_and_args),
+		T(trust_from_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }

@@ -61,7 +61,8 @@ static X509_REQ *parse(const unsigned char *der, size_t len)
 }
 
 /* The public key as a card reports it: big-endian modulus and exponent. */
-static void public_numbers(EVP_PKEY *k, unsigned char *n, size_t *n_len, unsigned char *e, size_t *e_len)
+static void public_numbers(EVP_PKEY *k, unsigned char *n, size_t *n_len, unsigned char *e,
+			   size_t *e_len)
 {
 	BIGNUM *bn = NULL, *be = NULL;
 	assert_true(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &bn));
@@ -78,13 +79,15 @@ static void builds_and_verifies(void **state)
 	unsigned char *der = NULL;
 	size_t len = 0;
 	fx_sign_calls = 0;
-	assert_int_equal(csr_build(f->auth, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_OK);
+	assert_int_equal(csr_build(f->auth, f->card_key, fx_soft_sign, f->card_key, &der, &len),
+			 CSR_OK);
 	assert_int_equal(fx_sign_calls, 1);
 	X509_REQ *r = parse(der, len);
 	assert_int_equal(X509_REQ_verify(r, f->card_key), 1);
 	assert_int_equal(X509_REQ_verify(r, f->other_key), 0);
 	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(r), f->card_key), 1);
-	assert_int_equal(X509_NAME_cmp(X509_REQ_get_subject_name(r), X509_get_subject_name(f->auth)), 0);
+	assert_int_equal(
+		X509_NAME_cmp(X509_REQ_get_subject_name(r), X509_get_subject_name(f->auth)), 0);
 	assert_int_equal(X509_REQ_get_signature_nid(r), NID_sha256WithRSAEncryption);
 
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(r);
@@ -95,11 +98,13 @@ static void builds_and_verifies(void **state)
 		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
 		if (nid == NID_subject_alt_name) {
 			GENERAL_NAMES *g = X509V3_EXT_d2i(e);
-			GENERAL_NAMES *want = X509_get_ext_d2i(f->auth, NID_subject_alt_name, NULL, NULL);
+			GENERAL_NAMES *want =
+				X509_get_ext_d2i(f->auth, NID_subject_alt_name, NULL, NULL);
 			assert_int_equal(sk_GENERAL_NAME_num(g), 2);
 			for (int j = 0; j < 2; j++)
 				assert_int_equal(GENERAL_NAME_cmp(sk_GENERAL_NAME_value(g, j),
-								  sk_GENERAL_NAME_value(want, j)), 0);
+								  sk_GENERAL_NAME_value(want, j)),
+						 0);
 			GENERAL_NAMES_free(g);
 			GENERAL_NAMES_free(want);
 			found_san = 1;
@@ -135,7 +140,8 @@ static void signer_gets_digest_info(void **state)
 	struct fx *f = *state;
 	unsigned char *der = NULL, *tbs = NULL, md[32];
 	size_t len = 0;
-	assert_int_equal(csr_build(f->auth, f->card_key, capturing_sign, f->card_key, &der, &len), CSR_OK);
+	assert_int_equal(csr_build(f->auth, f->card_key, capturing_sign, f->card_key, &der, &len),
+			 CSR_OK);
 	X509_REQ *r = parse(der, len);
 	int tbs_len = i2d_re_X509_REQ_tbs(r, &tbs);
 	assert_true(tbs_len > 0);
@@ -163,7 +169,8 @@ static void openssl_req_verify(void **state)
 	struct fx *f = *state;
 	unsigned char *der = NULL;
 	size_t len = 0;
-	assert_int_equal(csr_build(f->auth, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_OK);
+	assert_int_equal(csr_build(f->auth, f->card_key, fx_soft_sign, f->card_key, &der, &len),
+			 CSR_OK);
 	char *dir = fx_tmpdir(), path[600];
 	snprintf(path, sizeof path, "%s/req.der", dir);
 	fx_write_file(path, der, len);
@@ -230,13 +237,17 @@ static void signer_failures(void **state)
 	struct fx *f = *state;
 	unsigned char *der = NULL;
 	size_t len = 0;
-	assert_int_equal(csr_build(f->auth, f->card_key, failing_sign, NULL, &der, &len), CSR_E_SIGNER);
+	assert_int_equal(csr_build(f->auth, f->card_key, failing_sign, NULL, &der, &len),
+			 CSR_E_SIGNER);
 	assert_null(der);
-	assert_int_equal(csr_build(f->auth, f->card_key, long_sign, NULL, &der, &len), CSR_E_SIGNER);
+	assert_int_equal(csr_build(f->auth, f->card_key, long_sign, NULL, &der, &len),
+			 CSR_E_SIGNER);
 	assert_null(der);
-	assert_int_equal(csr_build(f->auth, f->card_key, garbage_sign, NULL, &der, &len), CSR_E_SIGNATURE);
+	assert_int_equal(csr_build(f->auth, f->card_key, garbage_sign, NULL, &der, &len),
+			 CSR_E_SIGNATURE);
 	assert_null(der);
-	assert_int_equal(csr_build(f->auth, f->card_key, short_sign, f->card_key, &der, &len), CSR_E_SIGNATURE);
+	assert_int_equal(csr_build(f->auth, f->card_key, short_sign, f->card_key, &der, &len),
+			 CSR_E_SIGNATURE);
 	assert_null(der);
 }
 
@@ -264,11 +275,15 @@ static void bad_auth_cert_and_args(void **state)
 	unsigned char *der = NULL;
 	size_t len = 0;
 	X509 *empty = X509_new();
-	assert_int_equal(csr_build(empty, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_E_AUTH_CERT);
+	assert_int_equal(csr_build(empty, f->card_key, fx_soft_sign, f->card_key, &der, &len),
+			 CSR_E_AUTH_CERT);
 	X509_free(empty);
 
 	/* A certificate from the card whose subjectAltName is not DER GeneralNames. */
-	struct fx_cert o = { .cn = "Olof", .hsa_id = FX_HSA_ID, .key = f->auth_key, .issuer = f->ca,
+	struct fx_cert o = { .cn = "Olof",
+			     .hsa_id = FX_HSA_ID,
+			     .key = f->auth_key,
+			     .issuer = f->ca,
 			     .issuer_key = f->ca_key };
 	X509 *broken = fx_make_cert(&o);
 	ASN1_OCTET_STRING *junk = ASN1_OCTET_STRING_new();
@@ -280,16 +295,21 @@ static void bad_auth_cert_and_args(void **state)
 	ASN1_OCTET_STRING_free(junk);
 	assert_true(X509_sign(broken, f->ca_key, EVP_sha256()) > 0);
 	fx_sign_calls = 0;
-	assert_int_equal(csr_build(broken, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_E_AUTH_CERT);
+	assert_int_equal(csr_build(broken, f->card_key, fx_soft_sign, f->card_key, &der, &len),
+			 CSR_E_AUTH_CERT);
 	assert_int_equal(fx_sign_calls, 0);
 	X509_free(broken);
-	assert_int_equal(csr_build(NULL, f->card_key, fx_soft_sign, f->card_key, &der, &len), CSR_E_ARG);
-	assert_int_equal(csr_build(f->auth, NULL, fx_soft_sign, f->card_key, &der, &len), CSR_E_ARG);
+	assert_int_equal(csr_build(NULL, f->card_key, fx_soft_sign, f->card_key, &der, &len),
+			 CSR_E_ARG);
+	assert_int_equal(csr_build(f->auth, NULL, fx_soft_sign, f->card_key, &der, &len),
+			 CSR_E_ARG);
 	assert_int_equal(csr_build(f->auth, f->card_key, NULL, f->card_key, &der, &len), CSR_E_ARG);
-	assert_int_equal(csr_build(f->auth, f->card_key, fx_soft_sign, f->card_key, NULL, &len), CSR_E_ARG);
+	assert_int_equal(csr_build(f->auth, f->card_key, fx_soft_sign, f->card_key, NULL, &len),
+			 CSR_E_ARG);
 	assert_null(der);
-	assert_string_equal(csr_strerror(CSR_E_SIGNATURE),
-			    "certificate request signature does not verify with the new public key");
+	assert_string_equal(
+		csr_strerror(CSR_E_SIGNATURE),
+		"certificate request signature does not verify with the new public key");
 }
 
 static void pubkey_from_card_numbers(void **state)

@@ -26,8 +26,8 @@ static uint8_t rbuf[SIM_RAPDU_MAX];
 static size_t rlen;
 
 /* Sends header ‖ data ‖ trailer as one APDU; returns the status word, data in rbuf[0..rlen-2). */
-static unsigned apdu(struct sim_card *c, const uint8_t *hdr, size_t hn, const uint8_t *data, size_t dn,
-		     const uint8_t *tail, size_t tn)
+static unsigned apdu(struct sim_card *c, const uint8_t *hdr, size_t hn, const uint8_t *data,
+		     size_t dn, const uint8_t *tail, size_t tn)
 {
 	uint8_t a[600];
 	assert_true(hn + dn + tn <= sizeof a);
@@ -44,7 +44,8 @@ static unsigned apdu(struct sim_card *c, const uint8_t *hdr, size_t hn, const ui
 static void verify_pin(struct sim_card *c, uint8_t ref, const char *pin)
 {
 	const uint8_t hdr[] = { 0x00, 0x20, 0x00, ref, (uint8_t)strlen(pin) };
-	assert_int_equal(apdu(c, hdr, sizeof hdr, (const uint8_t *)pin, strlen(pin), NULL, 0), 0x9000);
+	assert_int_equal(apdu(c, hdr, sizeof hdr, (const uint8_t *)pin, strlen(pin), NULL, 0),
+			 0x9000);
 }
 
 /* The card signs a DigestInfo (INS 88 = INTERNAL AUTHENTICATE with the auth key, INS 2A = PSO
@@ -165,26 +166,33 @@ static void signature_certificate(void **state)
 	assert_int_equal(csr_build(f->auth, pub, sim_signer, &s, &csr, &len), CSR_OK);
 	assert_int_equal(s.sw, 0x9000);
 
-	struct issue_ctx ctx = { .card_id = "vpcd:9752269885715693047", .session_ok = true,
-				 .auth_cert = f->auth, .trust_level = 3 };
+	struct issue_ctx ctx = { .card_id = "vpcd:9752269885715693047",
+				 .session_ok = true,
+				 .auth_cert = f->auth,
+				 .trust_level = 3 };
 	struct issue_result res = { 0 };
 	assert_int_equal(issuer_issue(f->is, csr, len, &ctx, &res), ISSUER_OK);
-	struct certcheck_in in = { .cert = res.cert, .chain = res.chain, .card_key = pub, .auth_cert = f->auth };
+	struct certcheck_in in = {
+		.cert = res.cert, .chain = res.chain, .card_key = pub, .auth_cert = f->auth
+	};
 	char detail[200];
 	certcheck_err cc = certcheck_signature_cert(f->trust, &in, detail, sizeof detail);
 	if (cc != CERTCHECK_OK)
 		fail_msg("certcheck: %s (%s)", certcheck_strerror(cc), detail);
 	/* The card's own signing key (EF 4502 source) is the certified one. */
-	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(res.cert), sim_card_key(f->card, 0x02)->pkey), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(res.cert), sim_card_key(f->card, 0x02)->pkey),
+			 1);
 
 	/* Another GENERATE (e.g. a second job or program) replaces the key: the old certificate no
 	 * longer matches, and a CSR for the old public key signed by the card now fails. */
 	EVP_PKEY *newer = generate(f->card);
 	in.card_key = newer;
-	assert_int_equal(certcheck_signature_cert(f->trust, &in, NULL, 0), CERTCHECK_E_KEY_MISMATCH);
+	assert_int_equal(certcheck_signature_cert(f->trust, &in, NULL, 0),
+			 CERTCHECK_E_KEY_MISMATCH);
 	unsigned char *stale = NULL;
 	size_t stale_len = 0;
-	assert_int_equal(csr_build(f->auth, pub, sim_signer, &s, &stale, &stale_len), CSR_E_SIGNATURE);
+	assert_int_equal(csr_build(f->auth, pub, sim_signer, &s, &stale, &stale_len),
+			 CSR_E_SIGNATURE);
 	assert_null(stale);
 
 	issue_result_free(&res);
@@ -217,6 +225,7 @@ static int group_setup(void **state)
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-	const struct CMUnitTest tests[] = { T(login_proof), T(signature_certificate), T(signer_needs_pin2) };
+	const struct CMUnitTest tests[] = { T(login_proof), T(signature_certificate),
+					    T(signer_needs_pin2) };
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

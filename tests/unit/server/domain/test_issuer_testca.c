@@ -72,8 +72,10 @@ static int setup(void **state)
 	char path[700];
 	snprintf(path, sizeof path, "%s/root-ca.pem", pki);
 	assert_int_equal(certcheck_trust_load(path, &f->trust), CERTCHECK_OK);
-	f->ctx = (struct issue_ctx){ .card_id = "reader0:9752269885715693047", .session_ok = true,
-				     .auth_cert = f->auth3, .trust_level = 3 };
+	f->ctx = (struct issue_ctx){ .card_id = "reader0:9752269885715693047",
+				     .session_ok = true,
+				     .auth_cert = f->auth3,
+				     .trust_level = 3 };
 	*state = f;
 	return 0;
 }
@@ -89,7 +91,8 @@ static int teardown(void **state)
 	X509 *certs[] = { f->root, f->ca3, f->ca2, f->auth3, f->auth2 };
 	for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++)
 		X509_free(certs[i]);
-	EVP_PKEY *keys[] = { f->ca3_key, f->ca2_key, f->auth3_key, f->auth2_key, f->card_key, f->foreign_key };
+	EVP_PKEY *keys[] = { f->ca3_key,   f->ca2_key,  f->auth3_key,
+			     f->auth2_key, f->card_key, f->foreign_key };
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		EVP_PKEY_free(keys[i]);
 	free(f);
@@ -104,8 +107,10 @@ static issuer_err issue(struct fx *f, const unsigned char *csr, size_t len)
 
 static certcheck_err validate(struct fx *f)
 {
-	struct certcheck_in in = { .cert = f->res.cert, .chain = f->res.chain,
-				   .card_key = f->card_key, .auth_cert = f->ctx.auth_cert };
+	struct certcheck_in in = { .cert = f->res.cert,
+				   .chain = f->res.chain,
+				   .card_key = f->card_key,
+				   .auth_cert = f->ctx.auth_cert };
 	return certcheck_signature_cert(f->trust, &in, NULL, 0);
 }
 
@@ -116,8 +121,9 @@ static void marked_as_test(void **state)
 	assert_string_equal(issuer_name(f->is), "test");
 	assert_false(issuer_is_test(NULL));
 	assert_string_equal(issuer_errcode(ISSUER_E_UNAVAILABLE), "issuer_unavailable");
-	assert_string_equal(issuer_strerror(ISSUER_E_SUBJECT),
-			    "certificate request subject differs from the authentication certificate");
+	assert_string_equal(
+		issuer_strerror(ISSUER_E_SUBJECT),
+		"certificate request subject differs from the authentication certificate");
 }
 
 static void assert_same_san(X509 *a, X509 *b)
@@ -129,7 +135,9 @@ static void assert_same_san(X509 *a, X509 *b)
 	assert_int_equal(sk_GENERAL_NAME_num(ga), 2);
 	assert_int_equal(sk_GENERAL_NAME_num(ga), sk_GENERAL_NAME_num(gb));
 	for (int i = 0; i < sk_GENERAL_NAME_num(ga); i++)
-		assert_int_equal(GENERAL_NAME_cmp(sk_GENERAL_NAME_value(ga, i), sk_GENERAL_NAME_value(gb, i)), 0);
+		assert_int_equal(GENERAL_NAME_cmp(sk_GENERAL_NAME_value(ga, i),
+						  sk_GENERAL_NAME_value(gb, i)),
+				 0);
 	GENERAL_NAMES_free(ga);
 	GENERAL_NAMES_free(gb);
 }
@@ -151,7 +159,8 @@ static void issues_like_siths(void **state)
 	assert_int_equal(issue(f, f->csr3, f->csr3_len), ISSUER_OK);
 	X509 *c = f->res.cert;
 	assert_non_null(c);
-	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(c), X509_get_subject_name(f->auth3)), 0);
+	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(c), X509_get_subject_name(f->auth3)),
+			 0);
 	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(f->ca3)), 0);
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(c), f->card_key), 1);
 	assert_int_equal(X509_verify(c, X509_get0_pubkey(f->ca3)), 1);
@@ -160,14 +169,19 @@ static void issues_like_siths(void **state)
 	/* keyUsage: nonRepudiation and nothing else, critical. */
 	assert_true(X509_get_extension_flags(c) & EXFLAG_KUSAGE);
 	assert_int_equal(X509_get_key_usage(c), KU_NON_REPUDIATION);
-	assert_int_equal(X509_EXTENSION_get_critical(X509_get_ext(c, X509_get_ext_by_NID(c, NID_key_usage, -1))), 1);
+	assert_int_equal(X509_EXTENSION_get_critical(
+				 X509_get_ext(c, X509_get_ext_by_NID(c, NID_key_usage, -1))),
+			 1);
 	assert_false(X509_get_extension_flags(c) & EXFLAG_CA);
 	assert_non_null(X509_get0_subject_key_id(c));
-	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(c), X509_get0_subject_key_id(f->ca3)), 0);
+	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(c),
+					       X509_get0_subject_key_id(f->ca3)),
+			 0);
 	/* Validity: from now, not beyond the card's. */
 	assert_true(X509_cmp_current_time(X509_get0_notBefore(c)) < 0);
 	int day = 0, sec = 0;
-	assert_true(ASN1_TIME_diff(&day, &sec, X509_get0_notAfter(c), X509_get0_notAfter(f->auth3)));
+	assert_true(
+		ASN1_TIME_diff(&day, &sec, X509_get0_notAfter(c), X509_get0_notAfter(f->auth3)));
 	assert_true(day == 0 && sec == 0);
 	/* Chain: issuing CA, then the root. */
 	assert_int_equal(sk_X509_num(f->res.chain), 2);
@@ -179,10 +193,14 @@ static void issues_like_siths(void **state)
 	char *dir = fx_tmpdir(), path[600];
 	snprintf(path, sizeof path, "%s/sign.pem", dir);
 	fx_write_cert_pem(path, c);
-	assert_int_equal(fx_run("openssl verify -CAfile '%s/root-ca.pem' -untrusted '%s/person-3-ca.pem' '%s' >/dev/null 2>&1",
-				pki, pki, path), 0);
-	assert_int_not_equal(fx_run("openssl verify -CAfile '%s/root-ca.pem' -untrusted '%s/person-2-ca.pem' '%s' >/dev/null 2>&1",
-				    pki, pki, path), 0);
+	assert_int_equal(fx_run("openssl verify -CAfile '%s/root-ca.pem' -untrusted "
+				"'%s/person-3-ca.pem' '%s' >/dev/null 2>&1",
+				pki, pki, path),
+			 0);
+	assert_int_not_equal(fx_run("openssl verify -CAfile '%s/root-ca.pem' -untrusted "
+				    "'%s/person-2-ca.pem' '%s' >/dev/null 2>&1",
+				    pki, pki, path),
+			     0);
 	fx_run("rm -rf '%s'", dir);
 	free(dir);
 
@@ -211,7 +229,8 @@ static void capped_at_card_validity(void **state)
 	struct fx *f = *state;
 	f->ctx.card_not_after = time(NULL) + 10 * 86400;
 	assert_int_equal(issue(f, f->csr3, f->csr3_len), ISSUER_OK);
-	assert_int_equal(ASN1_TIME_cmp_time_t(X509_get0_notAfter(f->res.cert), f->ctx.card_not_after), 0);
+	assert_int_equal(
+		ASN1_TIME_cmp_time_t(X509_get0_notAfter(f->res.cert), f->ctx.card_not_after), 0);
 	f->ctx.card_not_after = time(NULL) - 1;
 	assert_int_equal(issue(f, f->csr3, f->csr3_len), ISSUER_E_CARD_VALIDITY);
 	assert_null(f->res.cert);
@@ -233,8 +252,11 @@ static void refusals(void **state)
 	f->ctx.trust_level = 3;
 
 	/* The request of another card holder for this card's session. */
-	struct fx_cert other = { .cn = "Åsa Ödmark", .hsa_id = "TSTNMT2321000156-20AB", .key = f->auth2_key,
-				 .issuer = f->ca3, .issuer_key = f->ca3_key };
+	struct fx_cert other = { .cn = "Åsa Ödmark",
+				 .hsa_id = "TSTNMT2321000156-20AB",
+				 .key = f->auth2_key,
+				 .issuer = f->ca3,
+				 .issuer_key = f->ca3_key };
 	X509 *other_auth = fx_make_cert(&other);
 	unsigned char *other_csr = NULL;
 	size_t other_len = 0;
@@ -256,8 +278,12 @@ static void refusals(void **state)
 	free(longer);
 
 	/* A request signed by OpenSSL itself is fine with SHA-256, refused with SHA-1. */
-	static const struct { const EVP_MD *(*md)(void); issuer_err want; } algs[] = {
-		{ EVP_sha256, ISSUER_OK }, { EVP_sha1, ISSUER_E_CSR_MALFORMED },
+	static const struct {
+		const EVP_MD *(*md)(void);
+		issuer_err want;
+	} algs[] = {
+		{ EVP_sha256, ISSUER_OK },
+		{ EVP_sha1, ISSUER_E_CSR_MALFORMED },
 	};
 	for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
 		X509_REQ *r = X509_REQ_new();
@@ -274,8 +300,11 @@ static void refusals(void **state)
 	issue_result_free(&f->res);
 
 	/* An auth certificate with the person CA's name from another key is not "ours". */
-	struct fx_cert fake = { .cn = "TEST SITHS e-id Person HSA-id 3 CA v1", .org = "Inera AB", .ca = true,
-				.key_usage = "critical,keyCertSign", .key = f->foreign_key };
+	struct fx_cert fake = { .cn = "TEST SITHS e-id Person HSA-id 3 CA v1",
+				.org = "Inera AB",
+				.ca = true,
+				.key_usage = "critical,keyCertSign",
+				.key = f->foreign_key };
 	X509 *fake_ca = fx_make_cert(&fake);
 	X509 *forged = fx_auth_cert(f->auth3_key, fake_ca, f->foreign_key);
 	f->ctx.auth_cert = forged;
@@ -323,19 +352,25 @@ static void broken_directories(void **state)
 	(void)state;
 	struct issuer *is = NULL;
 	char *dir = fx_tmpdir();
-	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* empty */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is),
+			 ISSUER_E_CONFIG); /* empty */
 	copy_pki(dir, "root-ca.pem");
-	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* no person CA */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is),
+			 ISSUER_E_CONFIG); /* no person CA */
 	copy_pki(dir, "person-3-ca.pem");
-	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* no key */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is),
+			 ISSUER_E_CONFIG); /* no key */
 	assert_int_equal(fx_run("cp '%s/person-2-ca.key' '%s/person-3-ca.key'", pki, dir), 0);
-	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* wrong key */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is),
+			 ISSUER_E_CONFIG); /* wrong key */
 	copy_pki(dir, "person-3-ca.key");
-	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_OK); /* level 3 only */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is),
+			 ISSUER_OK); /* level 3 only */
 	issuer_destroy(is);
 	is = NULL;
 	assert_int_equal(fx_run("cp '%s/person-3-ca.pem' '%s/root-ca.pem'", pki, dir), 0);
-	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG); /* other root */
+	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is),
+			 ISSUER_E_CONFIG); /* other root */
 	assert_int_equal(fx_run("echo garbage > '%s/root-ca.pem'", dir), 0);
 	assert_int_equal(issuer_testca_open(dir, ISSUER_TESTCA_FAULT_NONE, &is), ISSUER_E_CONFIG);
 	assert_null(is);
@@ -409,9 +444,11 @@ static X509 *cardsim_auth_cert(const char *dir, const char *card_json)
 		snprintf(path, sizeof path, "%s/card.json", dir);
 		fx_write_file(path, card_json, strlen(card_json));
 	}
-	assert_int_equal(fx_run("'%s' --pki '%s' --state '%s/state.json' %s%s%s --export-certs '%s/out' >/dev/null 2>&1",
-				SITHS_CARDSIM, pki, dir, card_json ? "--card '" : "", card_json ? path : "",
-				card_json ? "'" : "", dir), 0);
+	assert_int_equal(fx_run("'%s' --pki '%s' --state '%s/state.json' %s%s%s --export-certs "
+				"'%s/out' >/dev/null 2>&1",
+				SITHS_CARDSIM, pki, dir, card_json ? "--card '" : "",
+				card_json ? path : "", card_json ? "'" : "", dir),
+			 0);
 	snprintf(path, sizeof path, "%s/out/auth-cert.pem", dir);
 	return fx_read_cert_pem(path);
 }
@@ -419,9 +456,14 @@ static X509 *cardsim_auth_cert(const char *dir, const char *card_json)
 static void virtual_card_certificates(void **state)
 {
 	struct fx *f = *state;
-	static const struct { const char *json; int level; } cards[] = {
+	static const struct {
+		const char *json;
+		int level;
+	} cards[] = {
 		{ NULL, 3 },
-		{ "{\"trust_level\": 2, \"hsa_id\": \"TSTNMT2321000156-20AB\", \"holder\": \"Åsa Ödmark\"}", 2 },
+		{ "{\"trust_level\": 2, \"hsa_id\": \"TSTNMT2321000156-20AB\", \"holder\": \"Åsa "
+		  "Ödmark\"}",
+		  2 },
 	};
 	for (size_t i = 0; i < sizeof cards / sizeof cards[0]; i++) {
 		char *dir = fx_tmpdir();
@@ -432,7 +474,9 @@ static void virtual_card_certificates(void **state)
 		f->ctx.auth_cert = auth;
 		f->ctx.trust_level = cards[i].level;
 		assert_int_equal(issue(f, csr, len), ISSUER_OK);
-		assert_int_equal(X509_NAME_cmp(X509_get_subject_name(f->res.cert), X509_get_subject_name(auth)), 0);
+		assert_int_equal(X509_NAME_cmp(X509_get_subject_name(f->res.cert),
+					       X509_get_subject_name(auth)),
+				 0);
 		assert_same_san(f->res.cert, auth);
 		assert_policy(f->res.cert, cards[i].level == 3 ? "2.999.752.1.3" : "2.999.752.1.2");
 		assert_int_equal(validate(f), CERTCHECK_OK);
@@ -457,8 +501,15 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(marked_as_test), T(issues_like_siths), T(level_two), T(capped_at_card_validity),
-		T(refusals), T(corrupted_requests), cmocka_unit_test(broken_directories), T(only_level_three), T(faults),
+		T(marked_as_test),
+		T(issues_like_siths),
+		T(level_two),
+		T(capped_at_card_validity),
+		T(refusals),
+		T(corrupted_requests),
+		cmocka_unit_test(broken_directories),
+		T(only_level_three),
+		T(faults),
 		T(virtual_card_certificates),
 	};
 	return cmocka_run_group_tests(tests, group_setup, fx_pki_teardown);

@@ -60,8 +60,9 @@ static void digest_info_is_standard(void **state)
 {
 	struct fx *f = *state;
 	/* RFC 8017 §9.2 note 1: the DER prefix of a SHA-256 DigestInfo. */
-	static const unsigned char prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-						  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
+	static const unsigned char prefix[19] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+						  0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+						  0x01, 0x05, 0x00, 0x04, 0x20 };
 	unsigned char di[DIGESTINFO_SHA256_LEN], msg[64 + PROOF_CHALLENGE_LEN], md[32];
 	assert_int_equal(proof_digest_info(f->challenge, di), PROOF_OK);
 	size_t label = strlen(PROOF_LABEL);
@@ -101,25 +102,32 @@ static void wrong_answers(void **state)
 	assert_int_equal(proof_digest_info(f->challenge, di), PROOF_OK);
 
 	soft_card_sign(f->other_key, di, sizeof di, f); /* another card */
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);
+	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+			 PROOF_E_SIGNATURE);
 
-	assert_int_equal(proof_challenge(other), PROOF_OK); /* a replayed answer to an old challenge */
+	assert_int_equal(proof_challenge(other),
+			 PROOF_OK); /* a replayed answer to an old challenge */
 	soft_card_sign(f->auth_key, di, sizeof di, f);
 	assert_int_equal(proof_verify(f->auth, other, f->sig, f->sig_len), PROOF_E_SIGNATURE);
 
 	unsigned char bare[DIGESTINFO_SHA256_LEN]; /* the challenge signed without the label */
 	assert_true(digestinfo_sha256(f->challenge, PROOF_CHALLENGE_LEN, NULL, 0, bare));
 	soft_card_sign(f->auth_key, bare, sizeof bare, f);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);
+	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+			 PROOF_E_SIGNATURE);
 
 	soft_card_sign(f->auth_key, di, sizeof di, f);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len - 1), PROOF_E_SIGNATURE);
+	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len - 1),
+			 PROOF_E_SIGNATURE);
 	f->sig[100] ^= 0x04;
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);
+	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+			 PROOF_E_SIGNATURE);
 	memset(f->sig, 0, f->sig_len);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);
+	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+			 PROOF_E_SIGNATURE);
 	memset(f->sig, 0xff, f->sig_len);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_E_SIGNATURE);
+	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+			 PROOF_E_SIGNATURE);
 	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, 0), PROOF_E_SIGNATURE);
 }
 
@@ -151,8 +159,8 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(digest_info_is_standard), T(challenges_are_fresh), T(card_answer_verifies),
-		T(wrong_answers), T(unusable_certificates),
+		T(digest_info_is_standard), T(challenges_are_fresh),  T(card_answer_verifies),
+		T(wrong_answers),           T(unusable_certificates),
 	};
 	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }

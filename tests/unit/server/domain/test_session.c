@@ -52,7 +52,8 @@ static void token_shape(void **state)
 	assert_int_equal(strlen(a), SESSION_TOKEN_LEN);
 	assert_true(SESSION_TOKEN_LEN * 6 >= 256); /* ≥ 256 bits of the CSPRNG */
 	for (size_t i = 0; i < SESSION_TOKEN_LEN; i++)
-		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]));
+		assert_non_null(strchr(
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]));
 	assert_string_not_equal(a, b);
 	assert_int_equal(session_count(s), 2);
 }
@@ -222,7 +223,8 @@ static void tags(void **state)
 {
 	struct session_store *s = *state;
 	char a[SESSION_TOKEN_LEN + 1], b[SESSION_TOKEN_LEN + 1];
-	char ta[SESSION_TAG_LEN + 1], ta2[SESSION_TAG_LEN + 1], tb[SESSION_TAG_LEN + 1], tn[SESSION_TAG_LEN + 1];
+	char ta[SESSION_TAG_LEN + 1], ta2[SESSION_TAG_LEN + 1], tb[SESSION_TAG_LEN + 1],
+		tn[SESSION_TAG_LEN + 1];
 	new_token(s, CARD_A, ORIGIN, a);
 	new_token(s, CARD_A, ORIGIN, b);
 	session_tag(a, ta);
@@ -259,7 +261,8 @@ static void *worker(void *arg)
 		if (session_create(s, CARD_A, ORIGIN, t) != SESSION_OK ||
 		    session_check(s, t, CARD_A, ORIGIN) != SESSION_VALID ||
 		    session_check(s, t, CARD_B, ORIGIN) != SESSION_WRONG_CARD ||
-		    (i % 2 ? session_revoke(s, t) != 1 : session_end(s, t, CARD_A, ORIGIN) != SESSION_VALID))
+		    (i % 2 ? session_revoke(s, t) != 1
+			   : session_end(s, t, CARD_A, ORIGIN) != SESSION_VALID))
 			bad++;
 	}
 	return (void *)bad;

@@ -13,7 +13,8 @@
 static void host_accepted(void **state)
 {
 	(void)state;
-	const char *ok[] = { "127.0.0.1:29443", "localhost:29443", "LocalHost:29443", "[::1]:29443" };
+	const char *ok[] = { "127.0.0.1:29443", "localhost:29443", "LocalHost:29443",
+			     "[::1]:29443" };
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		assert_int_equal(guard_check_host(ok[i], 29443), GUARD_OK);
 }
@@ -22,12 +23,33 @@ static void host_refused(void **state)
 {
 	(void)state;
 	const char *bad[] = {
-		NULL, "", "127.0.0.1", "localhost", "127.0.0.1:29444", "localhost:2944", "localhost:294430",
-		"localhost:029443", "localhost.:29443", "localhost:29443.", "user@localhost:29443",
-		"localhost@evil.example:29443", "evil.example:29443", "localhost.evil.example:29443",
-		"127.0.0.1.nip.io:29443", "127.1:29443", "2130706433:29443", "[::1]", "[0:0:0:0:0:0:0:1]:29443",
-		"::1:29443", "[::ffff:127.0.0.1]:29443", " localhost:29443", "localhost:29443 ",
-		"localhost :29443", "localhost:+29443", "localhost:29443/", "127.0.0.1:29443\r\nX: y",
+		NULL,
+		"",
+		"127.0.0.1",
+		"localhost",
+		"127.0.0.1:29444",
+		"localhost:2944",
+		"localhost:294430",
+		"localhost:029443",
+		"localhost.:29443",
+		"localhost:29443.",
+		"user@localhost:29443",
+		"localhost@evil.example:29443",
+		"evil.example:29443",
+		"localhost.evil.example:29443",
+		"127.0.0.1.nip.io:29443",
+		"127.1:29443",
+		"2130706433:29443",
+		"[::1]",
+		"[0:0:0:0:0:0:0:1]:29443",
+		"::1:29443",
+		"[::ffff:127.0.0.1]:29443",
+		" localhost:29443",
+		"localhost:29443 ",
+		"localhost :29443",
+		"localhost:+29443",
+		"localhost:29443/",
+		"127.0.0.1:29443\r\nX: y",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (guard_check_host(bad[i], 29443) != GUARD_E_BAD_HOST)
@@ -51,22 +73,29 @@ static void origins(void **state)
 	char *extra[] = { "https://portal.example:8443", "http://Dev.Example" };
 	assert_int_equal(guard_origins_init(&g, 29443, extra, 2), 0);
 
-	const char *ok[] = { "https://127.0.0.1:29443", "https://localhost:29443", "https://[::1]:29443",
-		             "HTTPS://LOCALHOST:29443", "https://portal.example:8443", "http://dev.example" };
+	const char *ok[] = { "https://127.0.0.1:29443",     "https://localhost:29443",
+			     "https://[::1]:29443",         "HTTPS://LOCALHOST:29443",
+			     "https://portal.example:8443", "http://dev.example" };
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		if (guard_check_origin(&g, ok[i], true) != GUARD_OK)
 			fail_msg("Origin '%s' refused", ok[i]);
 
 	const char *foreign[] = {
-		"http://127.0.0.1:29443",          /* scheme mismatch */
-		"https://127.0.0.1:29444",         /* wrong port */
-		"https://127.0.0.1",               /* no port */
-		"https://localhost.:29443",        /* trailing dot */
-		"https://localhost:29443/",        /* path */
-		"https://user@localhost:29443",    /* userinfo */
+		"http://127.0.0.1:29443",       /* scheme mismatch */
+		"https://127.0.0.1:29444",      /* wrong port */
+		"https://127.0.0.1",            /* no port */
+		"https://localhost.:29443",     /* trailing dot */
+		"https://localhost:29443/",     /* path */
+		"https://user@localhost:29443", /* userinfo */
 		"https://localhost:29443.evil.example",
-		"https://evil.example", "https://portal.example", "https://portal.example:8443.evil",
-		"wss://localhost:29443", "file://", "", "*", "Null",
+		"https://evil.example",
+		"https://portal.example",
+		"https://portal.example:8443.evil",
+		"wss://localhost:29443",
+		"file://",
+		"",
+		"*",
+		"Null",
 	};
 	for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
 		if (guard_check_origin(&g, foreign[i], false) != GUARD_E_FOREIGN_ORIGIN)
@@ -89,19 +118,19 @@ static void origins_follow_port(void **state)
 	struct guard_origins g;
 	assert_int_equal(guard_origins_init(&g, 41000, NULL, 0), 0);
 	assert_int_equal(guard_check_origin(&g, "https://127.0.0.1:41000", true), GUARD_OK);
-	assert_int_equal(guard_check_origin(&g, "https://127.0.0.1:29443", true), GUARD_E_FOREIGN_ORIGIN);
+	assert_int_equal(guard_check_origin(&g, "https://127.0.0.1:29443", true),
+			 GUARD_E_FOREIGN_ORIGIN);
 	guard_origins_free(&g);
 	/* A NULL allowlist allows nothing. */
-	assert_int_equal(guard_check_origin(NULL, "https://127.0.0.1:41000", true), GUARD_E_FOREIGN_ORIGIN);
+	assert_int_equal(guard_check_origin(NULL, "https://127.0.0.1:41000", true),
+			 GUARD_E_FOREIGN_ORIGIN);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(host_accepted),
-		cmocka_unit_test(host_refused),
-		cmocka_unit_test(host_default_port),
-		cmocka_unit_test(origins),
+		cmocka_unit_test(host_accepted),       cmocka_unit_test(host_refused),
+		cmocka_unit_test(host_default_port),   cmocka_unit_test(origins),
 		cmocka_unit_test(origins_follow_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

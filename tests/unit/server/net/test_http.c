@@ -12,11 +12,23 @@
 static void json_types(void **state)
 {
 	(void)state;
-	const char *yes[] = { "application/json", "Application/JSON", "application/json; charset=utf-8",
-		              "application/json;charset=UTF-8", " application/json ", "application/json ;x=y" };
-	const char *no[] = { NULL, "", "text/plain", "application/jsonp", "application/json-patch+json",
-		             "application/x-www-form-urlencoded", "multipart/form-data", "text/json",
-		             "application/jso", "xapplication/json", "application/json,text/plain" };
+	const char *yes[] = { "application/json",
+			      "Application/JSON",
+			      "application/json; charset=utf-8",
+			      "application/json;charset=UTF-8",
+			      " application/json ",
+			      "application/json ;x=y" };
+	const char *no[] = { NULL,
+			     "",
+			     "text/plain",
+			     "application/jsonp",
+			     "application/json-patch+json",
+			     "application/x-www-form-urlencoded",
+			     "multipart/form-data",
+			     "text/json",
+			     "application/jso",
+			     "xapplication/json",
+			     "application/json,text/plain" };
 	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
 		if (!http_is_json_type(yes[i]))
 			fail_msg("'%s' refused", yes[i]);

@@ -54,7 +54,7 @@ static struct sockaddr_storage loopback(int family, uint16_t port)
 static uint16_t port_of(const struct sockaddr_storage *ss)
 {
 	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
-	                                      : ((const struct sockaddr_in6 *)ss)->sin6_port);
+					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
 }
 
 static int listen_on(int family, struct sockaddr_storage *bound)
@@ -200,8 +200,9 @@ static void child_connect_as(uid_t uid, const struct sockaddr_storage *to, int r
 static void other_user(int family)
 {
 	if (geteuid() != 0)
-		fail_msg("this test needs root to run a client as uid %u (tests/run.sh runs as root)",
-		         (unsigned)NOBODY);
+		fail_msg("this test needs root to run a client as uid %u (tests/run.sh runs as "
+			 "root)",
+			 (unsigned)NOBODY);
 	struct conn c = { .client = -1 };
 	struct sockaddr_storage bound;
 	c.listener = listen_on(family, &bound);
@@ -387,18 +388,20 @@ static void proc_endpoint(char *out, size_t n, const struct sockaddr_storage *ss
 
 /* A row as tcp4_seq_show / tcp6_seq_show print it. */
 static void proc_row_text(char *out, size_t n, const struct sockaddr_storage *local,
-                          const struct sockaddr_storage *rem, unsigned state, const char *uid,
-                          const char *inode)
+			  const struct sockaddr_storage *rem, unsigned state, const char *uid,
+			  const char *inode)
 {
 	char l[64], r[64];
 	proc_endpoint(l, sizeof l, local);
 	proc_endpoint(r, sizeof r, rem);
-	snprintf(out, n, "   7: %s %s %02X 00000000:00000000 00:00000000 00000000 %5s        0 %s 1 "
-	         "0000000000000000 20 4 30 10 -1\n", l, r, state, uid, inode);
+	snprintf(out, n,
+		 "   7: %s %s %02X 00000000:00000000 00:00000000 00000000 %5s        0 %s 1 "
+		 "0000000000000000 20 4 30 10 -1\n",
+		 l, r, state, uid, inode);
 }
 
 static const char header[] = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
-                             "retrnsmt   uid  timeout inode\n";
+			     "retrnsmt   uid  timeout inode\n";
 
 static int proc_setup(void **state)
 {
@@ -419,7 +422,7 @@ static int proc_teardown(void **state)
 }
 
 static void expect_proc(const struct sockaddr_storage *ours, const struct sockaddr_storage *client,
-                        peer_err want_err, uid_t want_uid)
+			peer_err want_err, uid_t want_uid)
 {
 	uid_t u = 4242;
 	assert_int_equal(peer_test_procfs(proc_dir, sa(ours), sa(client), &u), want_err);
@@ -431,17 +434,22 @@ static void procfs_crafted(void **state)
 	(void)state;
 	struct sockaddr_storage ours = loopback(AF_INET, 29443);
 	struct sockaddr_storage good = loopback(AF_INET, 40001), tw = loopback(AF_INET, 40002),
-	                        orphan = loopback(AF_INET, 40003), listening = loopback(AF_INET, 40004),
-	                        big_uid = loopback(AF_INET, 40005), no_uid = loopback(AF_INET, 40006),
-	                        after_long = loopback(AF_INET, 40007), last = loopback(AF_INET, 40008),
-	                        mapped = loopback(AF_INET, 40009), absent = loopback(AF_INET, 40010),
-	                        control = loopback(AF_INET, 40012),
-	                        split = loopback(AF_INET, 40013), synrecv = loopback(AF_INET, 40014);
+				orphan = loopback(AF_INET, 40003),
+				listening = loopback(AF_INET, 40004),
+				big_uid = loopback(AF_INET, 40005),
+				no_uid = loopback(AF_INET, 40006),
+				after_long = loopback(AF_INET, 40007),
+				last = loopback(AF_INET, 40008), mapped = loopback(AF_INET, 40009),
+				absent = loopback(AF_INET, 40010),
+				control = loopback(AF_INET, 40012),
+				split = loopback(AF_INET, 40013),
+				synrecv = loopback(AF_INET, 40014);
 	struct sockaddr_storage wild = loopback(AF_INET, 0);
 	char text[16384], row[512];
 	size_t off = 0;
-#define ADD(...) do { \
-		proc_row_text(row, sizeof row, __VA_ARGS__); \
+#define ADD(...)                                                                   \
+	do {                                                                       \
+		proc_row_text(row, sizeof row, __VA_ARGS__);                       \
 		off += (size_t)snprintf(text + off, sizeof text - off, "%s", row); \
 	} while (0)
 
@@ -459,20 +467,28 @@ static void procfs_crafted(void **state)
 	proc_endpoint(l, sizeof l, &absent);
 	proc_endpoint(r, sizeof r, &ours);
 	static const char tail[] = "00000000:00000000 00:00000000 00000000";
-	off += (size_t)snprintf(text + off, sizeof text - off, "   8: %s %s 01 %s 1 0\n", l, r, tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "   8: %s %s 01 %s 1 0\n", l, r,
+				tail);
 	off += (size_t)snprintf(text + off, sizeof text - off, "garbage\n\n   1:\n");
-	off += (size_t)snprintf(text + off, sizeof text - off, "   9: %s %s 1G %s 1 0 12 1\n", l, r, tail);
-	off += (size_t)snprintf(text + off, sizeof text - off, "  10: %s0 %s 01 %s 1 0 12 1\n", l, r, tail);
-	off += (size_t)snprintf(text + off, sizeof text - off, "  11: %s %s 01 %s -1 0 12 1\n", l, r, tail);
-	off += (size_t)snprintf(text + off, sizeof text - off, "  12: %s %s 01 %s 1 0 1x2 1\n", l, r, tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "   9: %s %s 1G %s 1 0 12 1\n", l, r,
+				tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "  10: %s0 %s 01 %s 1 0 12 1\n", l,
+				r, tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "  11: %s %s 01 %s -1 0 12 1\n", l,
+				r, tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "  12: %s %s 01 %s 1 0 1x2 1\n", l,
+				r, tail);
 	snprintf(bad, sizeof bad, "%s", l);
 	bad[3] = 'G';
-	off += (size_t)snprintf(text + off, sizeof text - off, "  13: %s %s 01 %s 1 0 12 1\n", bad, r, tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "  13: %s %s 01 %s 1 0 12 1\n", bad,
+				r, tail);
 	snprintf(bad, sizeof bad, "%s", l);
 	bad[8] = '-';
-	off += (size_t)snprintf(text + off, sizeof text - off, "  14: %s %s 01 %s 1 0 12 1\n", bad, r, tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "  14: %s %s 01 %s 1 0 12 1\n", bad,
+				r, tail);
 	snprintf(bad, sizeof bad, "%.7s%s", l, l + 8);
-	off += (size_t)snprintf(text + off, sizeof text - off, "  15: %s %s 01 %s 1 0 12 1\n", bad, r, tail);
+	off += (size_t)snprintf(text + off, sizeof text - off, "  15: %s %s 01 %s 1 0 12 1\n", bad,
+				r, tail);
 	/* Control: the same row well-formed would be found (under another port, kept apart). */
 	proc_row_text(row, sizeof row, &control, &ours, 0x01, "1", "12");
 	off += (size_t)snprintf(text + off, sizeof text - off, "%s", row);
@@ -495,7 +511,8 @@ static void procfs_crafted(void **state)
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", &((struct sockaddr_in6 *)&mapped6)->sin6_addr);
 	ours6 = mapped6;
 	((struct sockaddr_in6 *)&ours6)->sin6_port = htons(29443);
-	struct sockaddr_storage v6client = loopback(AF_INET6, 40011), v6ours = loopback(AF_INET6, 29443);
+	struct sockaddr_storage v6client = loopback(AF_INET6, 40011),
+				v6ours = loopback(AF_INET6, 29443);
 	off = (size_t)snprintf(text, sizeof text, "%s", header);
 	ADD(&mapped6, &ours6, 0x01, "3003", "82");
 	ADD(&v6client, &v6ours, 0x01, "3004", "83");
@@ -526,7 +543,7 @@ static void procfs_crafted(void **state)
 
 	uid_t u = 4242;
 	assert_int_equal(peer_test_procfs("/nonexistent/test_peer", sa(&ours), sa(&good), &u),
-	                 PEER_E_UNAVAILABLE);
+			 PEER_E_UNAVAILABLE);
 	assert_int_equal(u, 4242);
 }
 

@@ -112,18 +112,24 @@ static void refuses(void **state)
 		const char *path;
 		static_err e;
 	} cases[] = {
-		{ "/leak.txt", STATIC_E_SYMLINK },      { "/up/secret.txt", STATIC_E_SYMLINK },
-		{ "/alias.js", STATIC_E_SYMLINK },      { "/.hidden/a.txt", STATIC_E_HIDDEN },
-		{ "/.env.txt", STATIC_E_HIDDEN },       { "/run.sh", STATIC_E_BAD_TYPE },
-		{ "/sub", STATIC_E_BAD_TYPE },          { "/nope.html", STATIC_E_NOT_FOUND },
-		{ "/app.js/x.js", STATIC_E_NOT_FOUND }, { "/pipe.txt", STATIC_E_NOT_FOUND },
-		{ "", STATIC_E_NOT_FOUND },             { "relative.html", STATIC_E_NOT_FOUND },
+		{ "/leak.txt", STATIC_E_SYMLINK },
+		{ "/up/secret.txt", STATIC_E_SYMLINK },
+		{ "/alias.js", STATIC_E_SYMLINK },
+		{ "/.hidden/a.txt", STATIC_E_HIDDEN },
+		{ "/.env.txt", STATIC_E_HIDDEN },
+		{ "/run.sh", STATIC_E_BAD_TYPE },
+		{ "/sub", STATIC_E_BAD_TYPE },
+		{ "/nope.html", STATIC_E_NOT_FOUND },
+		{ "/app.js/x.js", STATIC_E_NOT_FOUND },
+		{ "/pipe.txt", STATIC_E_NOT_FOUND },
+		{ "", STATIC_E_NOT_FOUND },
+		{ "relative.html", STATIC_E_NOT_FOUND },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		static_err e = open_path(cases[i].path, buf, sizeof buf, &t);
 		if (e != cases[i].e)
 			fail_msg("'%s': got %s, want %s", cases[i].path, static_strerror(e),
-			         static_strerror(cases[i].e));
+				 static_strerror(cases[i].e));
 	}
 	/* A directory named like a file type is still not served (no listings). */
 	char p[400];

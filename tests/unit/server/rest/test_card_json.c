@@ -123,7 +123,9 @@ static void damaged_card_json(void **state)
 static void reader_json(void **state)
 {
 	(void)state;
-	struct card_reader r = { .id = "r0123456789abcdef", .name = "Virtual PCD 00 01", .card_present = false };
+	struct card_reader r = { .id = "r0123456789abcdef",
+				 .name = "Virtual PCD 00 01",
+				 .card_present = false };
 	json_t *j = cardjson_reader(&r);
 	assert_string_equal(str(j, "id"), "r0123456789abcdef");
 	assert_string_equal(str(j, "name"), "Virtual PCD 00 01");
@@ -141,7 +143,8 @@ int main(void)
 {
 	char cmd[1024];
 	snprintf(pki_dir, sizeof(pki_dir), "%s/test-pki-json", SITHS_TEST_BINARY_DIR);
-	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR, pki_dir);
+	snprintf(cmd, sizeof(cmd), "'%s/certs/test-siths-pki.sh' '%s' >/dev/null", SITHS_SOURCE_DIR,
+		 pki_dir);
 	if (system(cmd) != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {

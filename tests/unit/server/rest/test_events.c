@@ -65,8 +65,9 @@ static struct events *events_to_sink(void)
 
 static struct certjob_status job(enum certjob_state state, const char *stage, int percent)
 {
-	struct certjob_status st = { .state = state, .stage = stage, .percent = percent,
-				     .tries_left = -1 };
+	struct certjob_status st = {
+		.state = state, .stage = stage, .percent = percent, .tries_left = -1
+	};
 	strcpy(st.id, "j0123456789abcdef0123456789abcdef");
 	strcpy(st.card_id, "c0123456789abcdef");
 	strcpy(st.message, "a message");
@@ -146,7 +147,8 @@ static void job_failed_codes(void **state)
 		assert_string_equal(str(m, "stage"), "verify_pin");
 		assert_null(json_object_get(m, "percent"));
 		if (cases[i].tries >= 0)
-			assert_int_equal(json_integer_value(json_object_get(m, "tries_left")), cases[i].tries);
+			assert_int_equal(json_integer_value(json_object_get(m, "tries_left")),
+					 cases[i].tries);
 		else
 			assert_null(json_object_get(m, "tries_left"));
 		forget(NULL);
@@ -192,12 +194,9 @@ static void card_events(void **state)
 	strcpy(r.name, "Virtual PCD 00 00");
 	strcpy(r.card_id, m.id);
 	const struct card_event evs[] = {
-		{ CARD_EV_PCSC_UP, NULL, NULL },
-		{ CARD_EV_READER_ADDED, &r, NULL },
-		{ CARD_EV_CARD_INSERTED, &r, &m },
-		{ CARD_EV_CARD_UPDATED, &r, &m },
-		{ CARD_EV_CARD_REMOVED, &r, &m },
-		{ CARD_EV_READER_REMOVED, &r, NULL },
+		{ CARD_EV_PCSC_UP, NULL, NULL },   { CARD_EV_READER_ADDED, &r, NULL },
+		{ CARD_EV_CARD_INSERTED, &r, &m }, { CARD_EV_CARD_UPDATED, &r, &m },
+		{ CARD_EV_CARD_REMOVED, &r, &m },  { CARD_EV_READER_REMOVED, &r, NULL },
 		{ CARD_EV_PCSC_DOWN, NULL, NULL },
 	};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)

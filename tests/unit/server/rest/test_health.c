@@ -40,7 +40,9 @@ static void health(void **state)
 	(void)state;
 	struct cfg cfg;
 	cfg_init(&cfg);
-	struct rest_ctx ctx = { .h = { .cfg = &cfg, .https_port = 1111, .wss_port = 2222,
+	struct rest_ctx ctx = { .h = { .cfg = &cfg,
+				       .https_port = 1111,
+				       .wss_port = 2222,
 				       .wss_clients = three_clients } };
 	clock_gettime(CLOCK_MONOTONIC, &ctx.h.started);
 	ctx.h.started.tv_sec -= 5;
@@ -51,11 +53,15 @@ static void health(void **state)
 	assert_int_equal(rest_call(&ctx, &r, &req, &out), 200);
 	assert_string_equal(json_string_value(json_object_get(out, "status")), "ok");
 	assert_true(json_integer_value(json_object_get(out, "uptime_s")) >= 5);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "listeners"), "https")),
-	                    "127.0.0.1:1111");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "listeners"), "wss")),
-	                    "127.0.0.1:2222");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "listeners"), "wss_clients")), 3);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(out, "listeners"), "https")),
+		"127.0.0.1:1111");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(out, "listeners"), "wss")),
+		"127.0.0.1:2222");
+	assert_int_equal(json_integer_value(
+				 json_object_get(json_object_get(out, "listeners"), "wss_clients")),
+			 3);
 	assert_non_null(json_string_value(json_object_get(out, "version")));
 	json_decref(out);
 

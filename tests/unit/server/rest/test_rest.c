@@ -45,18 +45,21 @@ static void errors(void **state)
 	json_t *e = rest_error("bad_thing", "it <broke> \"badly\"");
 	rest_error_set(e, "tries_left", json_integer(2));
 	char *s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"error\":{\"code\":\"bad_thing\",\"message\":\"it <broke> \\\"badly\\\"\","
-	                       "\"tries_left\":2}}");
+	assert_string_equal(
+		s,
+		"{\"error\":{\"code\":\"bad_thing\",\"message\":\"it <broke> \\\"badly\\\"\","
+		"\"tries_left\":2}}");
 	free(s);
 	json_decref(e);
 	json_t *out = NULL;
 	assert_int_equal(rest_fail(&out, 409, "busy", "card busy"), 409);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "error"), "code")), "busy");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(out, "error"), "code")), "busy");
 	json_decref(out);
 	/* NULL code/message still give a well-formed error. */
 	e = rest_error(NULL, NULL);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(e, "error"), "code")),
-	                    "internal_error");
+			    "internal_error");
 	json_decref(e);
 	rest_error_set(NULL, "x", json_integer(1)); /* no crash, value freed */
 }
@@ -88,9 +91,19 @@ static void matching(void **state)
 	assert_null(match("DELETE", "/health", &req, &m));
 	assert_string_equal(m.allow, "GET");
 
-	const char *nothing[] = { "/v1/cards/", "/v1/cards//login", "/v1/cards/a b", "/v1/cards/a%20b",
-		                  "/v1/cards/..", "/v1/cards/.", "/v1/cards/<x>", "/v1/cardsX", "/v1",
-		                  "/health/", "/healthz", "/v1/cards/a/login/x", "" };
+	const char *nothing[] = { "/v1/cards/",
+				  "/v1/cards//login",
+				  "/v1/cards/a b",
+				  "/v1/cards/a%20b",
+				  "/v1/cards/..",
+				  "/v1/cards/.",
+				  "/v1/cards/<x>",
+				  "/v1/cardsX",
+				  "/v1",
+				  "/health/",
+				  "/healthz",
+				  "/v1/cards/a/login/x",
+				  "" };
 	for (size_t i = 0; i < sizeof nothing / sizeof nothing[0]; i++) {
 		if (match("GET", nothing[i], &req, &m) || m.allow[0])
 			fail_msg("'%s' matched", nothing[i]);
