@@ -3,13 +3,13 @@
 // daemon with its test issuer. Then the failures a person meets: wrong PIN2, the card pulled in
 // the middle of the download, keyboard only with Escape. Screenshots of every step are saved
 // under $SITHS_BUILD_DIR/screenshots/seed-flow/.
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCard, testPki, tmp, bin, curl } from '../lib/harness.mjs';
-import { realStack, screenshot, recordProgress, focused } from '../lib/browser.mjs';
+import { realStack, readersEmpty, screenshot, recordProgress, focused } from '../lib/browser.mjs';
 import { panel, checkSeedPanel, login, openPin2, submitPin2, waitDownloadDone, shownTries, expect, eventually } from './steps.mjs';
 
 const PIN1 = '123456';
@@ -18,6 +18,8 @@ let pc, bridge, br;
 
 // The real stack: pcscd, the daemon, chromium; the daemon's clean exit is checked after the file.
 realStack({ args: ['--test-issuer', testPki()] }, (s) => { ({ pc, bridge, br } = s); });
+// Every test stops its cards; the next starts on an empty reader as the daemon sees it.
+afterEach(() => readersEmpty(bridge));
 
 // The card as the daemon reports it (REST, with our own Origin).
 async function apiCard() {

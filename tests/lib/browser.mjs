@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { BUILD, tmp, startPcscd, startBridge, localhostCerts as harnessCerts } from './harness.mjs';
+import { BUILD, tmp, startPcscd, startBridge, until, curl, localhostCerts as harnessCerts } from './harness.mjs';
 
 export const CHROMIUM = process.env.SITHS_CHROMIUM || '/usr/bin/chromium';
 
@@ -119,6 +119,18 @@ export async function startPortal({ cert = localhostCerts().cert, key = localhos
 // (extra args) and chromium trusting the loopback CA; ready({pc, bridge, br}) once all run. After
 // the file: the browser closed, the daemon stopped with a clean exit (0: under ASan+UBSan also
 // no leak or UB report), pcscd stopped.
+/**
+ * Resolves once the daemon reports every reader empty. A test that stops its card calls it before
+ * the next one starts a card on the same reader: otherwise the next page can show the old card
+ * (same id) until the daemon saw it go, and a login started on that panel meets the removal.
+ */
+export async function readersEmpty(bridge, { timeout = 15000 } = {}) {
+  await until(async () => {
+    const r = await curl(bridge.url('/v1/readers'), { headers: { Origin: bridge.origin } });
+    return r.status === 200 && r.json.readers.every((x) => !x.card_present);
+  }, { timeout, what: 'the daemon to report the readers empty' });
+}
+
 export function realStack({ args = [] } = {}, ready = () => {}) {
   const s = { pc: null, bridge: null, br: null };
   before(async () => {
