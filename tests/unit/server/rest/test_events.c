@@ -194,10 +194,13 @@ static void card_events(void **state)
 	strcpy(r.name, "Virtual PCD 00 00");
 	strcpy(r.card_id, m.id);
 	const struct card_event evs[] = {
-		{ CARD_EV_PCSC_UP, NULL, NULL },   { CARD_EV_READER_ADDED, &r, NULL },
-		{ CARD_EV_CARD_INSERTED, &r, &m }, { CARD_EV_CARD_UPDATED, &r, &m },
-		{ CARD_EV_CARD_REMOVED, &r, &m },  { CARD_EV_READER_REMOVED, &r, NULL },
-		{ CARD_EV_PCSC_DOWN, NULL, NULL },
+		{ .kind = CARD_EV_PCSC_UP },
+		{ .kind = CARD_EV_READER_ADDED, .reader = &r },
+		{ .kind = CARD_EV_CARD_INSERTED, .reader = &r, .card = &m },
+		{ .kind = CARD_EV_CARD_UPDATED, .reader = &r, .card = &m },
+		{ .kind = CARD_EV_CARD_REMOVED, .reader = &r, .card = &m },
+		{ .kind = CARD_EV_READER_REMOVED, .reader = &r },
+		{ .kind = CARD_EV_PCSC_DOWN },
 	};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		events_card(e, &evs[i]);
