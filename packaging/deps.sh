@@ -22,11 +22,13 @@ package_pkgs() {
     grep -v '^$'
   echo build-essential dpkg-dev fakeroot lintian
 }
+# The fuzz build (tests/fuzz, libFuzzer): Debian's clang and its runtime libraries.
+FUZZ_PKGS="clang libclang-rt-dev"
 
 list=false test=false
 [ "${1:-}" = "--list" ] && { list=true; shift; }
 case "${1:-}" in
-  --test) test=true; PKGS="$PKGS $TEST_PKGS" ;;
+  --test) test=true; PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS" ;;
   --package) PKGS=$(package_pkgs | tr '\n' ' ') ;;
   "") ;;
   *) echo "usage: $0 [--list] [--test|--package]" >&2; exit 2 ;;
