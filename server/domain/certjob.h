@@ -1,7 +1,8 @@
 /* certjob.h — the signature-certificate job engine: a download puts a new signature certificate
  * on one card. Jobs on different cards run in parallel (a worker thread per job); the card core
  * allows one piece of work per card at a time, so a job claims its card when it starts
- * (card_claim_get). A job runs in one card session: verify PIN2, generate the signing key,
+ * (card_claim_get). A job runs in one card session: verify PIN2 (or activate it, when the card
+ * says it is not activated yet), generate the signing key,
  * card-signed CSR, issuer, validation, write with the CDF entry as the commit point, read back.
  * Every step is reported through the engine's callback (the daemon turns it into events) and the
  * latest state stays readable with certjob_status(). All functions are thread-safe.
@@ -54,6 +55,10 @@ struct certjob_status {
 	enum certjob_failure failure; /* when FAILED */
 	card_err cause;               /* with CERTJOB_FAIL_CARD: what the card core said */
 	int tries_left;               /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
+	/* The card's PIN2 was not activated (a reserve card's two-code letter) and the job activated
+	 * it with the PIN it was given, which is now the signature code: set from the verify_pin
+	 * stage on, whatever comes after. */
+	bool pin2_activated;
 };
 
 /* Called on the job's worker thread after every step and once at the end (state DONE or

@@ -180,6 +180,12 @@ static void job_state(void **state)
 	st = job(CERTJOB_DONE, "done", 100);
 	j = events_job_state(&st);
 	assert_string_equal(str(j, "state"), "done");
+	assert_null(json_object_get(j, "pin2_activated"));
+	json_decref(j);
+	/* A job that activated a reserve card's PIN2 says so, in its state and its events. */
+	st.pin2_activated = true;
+	j = events_job_state(&st);
+	assert_true(json_is_true(json_object_get(j, "pin2_activated")));
 	json_decref(j);
 }
 
