@@ -46,6 +46,7 @@ export function errorText(e) {
   if (c === 'wrong_puk') return wrongCodeText(e, 'puk');
   if (c === 'puk_blocked') return t('err_puk_blocked');
   if (c === 'change_interrupted') return t('err_change_interrupted');
+  if (c === 'pin_not_activated') return t('err_pin_not_activated');
   if (c === 'bad_pin') return badPinText(e);
   if (c === 'card_removed') return t('err_card_removed');
   if (c === 'card_not_found') return t('err_card_not_found');

@@ -15,6 +15,8 @@ const FIELDS = ['old', 'new', 'repeat'];
 const FIELD_OF = { pin: 'old', puk: 'old', new_pin: 'new' };
 
 const input = (f) => $(`#pm-${f}`);
+// A code's name inside a sentence: {code} "legitimeringskoden (PIN1)", {name} "legitimeringskod (PIN1)".
+const codeNames = (which) => ({ code: t(`def_${which}`), name: t(`ind_${which}`) });
 
 /** The page's one #pm-dialog: one code at a time. */
 export class PinManage {
@@ -206,18 +208,19 @@ export class PinManage {
 
   #resultTexts() {
     const { result, which, cardId } = this.#cur;
-    const code = t(`def_${which}`);
+    const code = codeNames(which);
     const ok = result.kind === 'changed' || result.kind === 'unblocked' || result.kind === 'back-new';
     let title, text;
     if (result.kind.startsWith('back-')) {
       title = t('pm_back_title');
-      text = t(`pm_${result.kind.replace(/-/g, '_')}`, { code });
+      text = t(`pm_${result.kind.replace(/-/g, '_')}`, code);
     } else if (ok) {
       title = t(`pm_${result.kind}_title`);
-      text = t(`pm_${result.kind}_text`, { code });
+      text = t(`pm_${result.kind}_text`, code);
     } else {
       title = t({ pin_blocked: 'pm_blocked_title', puk_blocked: 'pm_puk_blocked_title', change_interrupted: 'pm_pulled_title' }[result.kind] || 'pm_failed_title');
-      text = result.kind === 'pin_blocked' ? t('pm_blocked_text', { code }) : errorText(result.err);
+      text = result.kind === 'pin_blocked' ? t('pm_blocked_text', code)
+        : result.kind === 'card_not_found' ? t('pm_removed_text') : errorText(result.err);
     }
     $('#pm-result-title').textContent = title;
     $('#pm-result-text').textContent = text;
@@ -259,7 +262,7 @@ export class PinManage {
 
   #noticeText(id) {
     const n = this.#notices.get(id);
-    return n ? t(n.key, { code: t(`def_${n.which}`) }) : '';
+    return n ? t(n.key, codeNames(n.which)) : '';
   }
 
   #setNotice(id, notice) {
