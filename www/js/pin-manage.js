@@ -262,7 +262,7 @@ export class PinManage {
 
   #noticeText(id) {
     const n = this.#notices.get(id);
-    return n ? t(n.key, codeNames(n.which)) : '';
+    return n ? `${t('pm_back_title')}. ${t(n.key, codeNames(n.which))}` : '';
   }
 
   #setNotice(id, notice) {
