@@ -234,6 +234,16 @@ test('card pulled during the change: put it back; back the page says which code 
   codesStayedSecret(NEW1);
 });
 
+// The three fields by keyboard (from the focused first one), then Enter sends them.
+async function typeCodes(old, newPin) {
+  await page.keyboard.type(old);
+  for (const v of [newPin, newPin]) {
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(v);
+  }
+  await page.keyboard.press('Enter');
+}
+
 test('keyboard only: Tab to Byt underskriftskod, Escape sends nothing and returns focus, then a change', async () => {
   const p = await withCard();
   let hops = 0;
@@ -261,26 +271,16 @@ test('keyboard only: Tab to Byt underskriftskod, Escape sends nothing and return
   await expect(page.locator('#pm-old')).toBeFocused();
   assert.equal(await page.locator('#pm-old').inputValue(), '', 'the fields were cleared');
   assert.equal(await page.locator('#pm-new').inputValue(), '');
-  await page.keyboard.type('654321');
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(NEW2);
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(NEW2);
-  await page.keyboard.press('Enter');
+  await typeCodes('654321', NEW2);
   await expectOutcome(page, 'changed', { text: 'Den nya underskriftskoden (PIN2) gäller från och med nu.' });
   await expect(page.locator('#pm-close')).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(page.locator('#pm-dialog')).toBeHidden();
   await expect(codeRow(p, 'pin2').locator('.pin-change')).toBeFocused();
   assert.equal(fb.pins.pin2, NEW2);
-  // Escape on an outcome closes it too, focus back on the row.
+  // A refused code, then Escape: closed, focus back on the row.
   await page.keyboard.press('Enter');
-  await page.keyboard.type('000000');
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(NEW1);
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(NEW1);
-  await page.keyboard.press('Enter');
+  await typeCodes('000000', NEW1);
   await expect(page.locator('#pm-error')).toContainText('Du har 2 försök kvar');
   await expect(page.locator('#pm-old')).toBeFocused();
   await page.keyboard.press('Escape');
