@@ -18,9 +18,9 @@ export const SEED_CARD = Object.freeze({
   hsa_id: 'TSTNMT2321000156-10XK', upn: 'osa@test.se', email: 'cathrine.andersson@inera.se',
   signature_certificate: { present: false },
   pins: {
-    pin1: { tries_left: 3, blocked: false, label: 'legitimering', min_length: 6, max_length: 8, activated: true, last_change: '2023-11-18T08:00:00Z' },
-    pin2: { tries_left: 3, blocked: false, label: 'underskrift', min_length: 6, max_length: 8, activated: true, last_change: '2023-11-18T08:00:00Z' },
-    puk: { tries_left: 3, blocked: false, label: 'PUK', min_length: 8, max_length: 8, activated: true, last_change: '2023-11-18T08:00:00Z' },
+    pin1: { tries_left: 3, blocked: false, label: 'legitimering', min_length: 6, max_length: 8, activated: true, last_change: '20231118080000Z' },
+    pin2: { tries_left: 3, blocked: false, label: 'underskrift', min_length: 6, max_length: 8, activated: true, last_change: '20231118080000Z' },
+    puk: { tries_left: 3, blocked: false, label: 'PUK', min_length: 8, max_length: 8, activated: true, last_change: '20231118080000Z' },
   },
 });
 
@@ -182,7 +182,8 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins: 
   // The API's PIN change / unblock (docs/api/openapi.yaml): strict body, formats checked before
   // the "card", counters, last_change, card-updated; pinFault pulls the card during it.
   let changes = 0;
-  const stamp = () => new Date(Date.UTC(2025, 0, 1) + 1000 * ++changes).toISOString().replace('.000', '');
+  // lastPinChange as the daemon reports it (GeneralizedTime, e.g. 20250101000001Z), one second apart.
+  const stamp = () => new Date(Date.UTC(2025, 0, 1) + 1000 * ++changes).toISOString().replace(/[-:T]|\.000/g, '');
   async function pinCommand(res, card, which, action, data) {
     const secret = action === 'change' ? 'pin' : 'puk';
     const keys = data && typeof data === 'object' && !Array.isArray(data) ? Object.keys(data).sort() : null;
