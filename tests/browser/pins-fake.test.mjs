@@ -347,3 +347,28 @@ test('ordinary card: no reserve note, no activation sentence', async () => {
   await expect(page.locator('#job-result-text')).toHaveText('Du kan ta ut kortet ur läsaren.');
   await expect(page.locator('#job-activated')).toBeHidden();
 });
+
+test('client module: changePin/unblockPin send {pin|puk, new_pin} once, name no other PIN, carry the API\'s details', async () => {
+  fb.insert();
+  await page.goto(fb.url('/'));
+  const before = fb.requests.length;
+  const r = await page.evaluate(async (id) => {
+    const { SithsBridge } = await import('/siths-bridge.js');
+    const b = new SithsBridge();
+    const fail = (p) => p.then(() => null, (e) => ({ code: e.code, status: e.status, triesLeft: e.triesLeft, error: e.body && e.body.error }));
+    return {
+      other: await fail(b.changePin(id, 'puk', '12345678', '86420864')),
+      badNew: await fail(b.changePin(id, 'pin1', '123456', '12')),
+      wrongPuk: await fail(b.unblockPin(id, 'pin2', '87654321', '86420864')),
+      ok: await b.changePin(id, 'pin2', '654321', '86420864'),
+    };
+  }, SEED_CARD.id);
+  assert.equal(r.other.code, 'bad_request', 'a PIN other than pin1/pin2 is refused here');
+  assert.equal(r.badNew.code, 'bad_pin');
+  assert.deepEqual([r.badNew.error.field, r.badNew.error.min_length, r.badNew.error.max_length], ['new_pin', 6, 8]);
+  assert.deepEqual([r.wrongPuk.code, r.wrongPuk.status, r.wrongPuk.triesLeft], ['wrong_puk', 401, 2]);
+  assert.equal(r.ok.pin, 'pin2');
+  assert.equal(r.ok.card.pins.pin2.tries_left, 3);
+  const sent = fb.requests.slice(before).filter((q) => q.method === 'POST').map((q) => [q.path.replace(/^.*\/pins\//, ''), q.keys.join()]);
+  assert.deepEqual(sent, [['pin1/change', 'new_pin,pin'], ['pin2/unblock', 'new_pin,puk'], ['pin2/change', 'new_pin,pin']]);
+});
