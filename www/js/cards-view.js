@@ -1,7 +1,8 @@
 // cards-view.js — the card panels (the user guide's steps 1, 2 and 4) and what surrounds them:
 // loading, no reader / no card, the test-issuer and PC/SC markers, API errors and the daemon
 // being unreachable. It holds the page's cards, readers and health, loads them from the daemon
-// and keeps them live from its card and reader events; the buttons call the flows it is given.
+// and keeps them live from its card and reader events; the buttons (its codes' through
+// js/codes-view.js) call the flows it is given.
 import { t, apply } from '../i18n.js';
 import { $, announce, cardPanel } from './dom.js';
 import { pinInfo } from './pin-rules.js';
