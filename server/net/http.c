@@ -76,7 +76,7 @@ struct req {
 	bool complete;     /* the whole request has been received */
 	char *head;        /* the raw request head in libmicrohttpd's buffer, wiped at the end */
 	size_t head_len;
-	struct {           /* a refusal decided while a body was still coming */
+	struct { /* a refusal decided while a body was still coming */
 		unsigned status;
 		const char *code, *message; /* static strings */
 		char allow[64];
@@ -318,9 +318,9 @@ static enum MHD_Result walk_field(void *cls, enum MHD_ValueKind kind, const char
 enum head_verdict { HEAD_OK, HEAD_BAD, HEAD_TOO_LARGE };
 
 /* Judges the head of the request now starting (first call of the access handler). */
-static enum head_verdict check_head(struct http_server *s, struct MHD_Connection *c,
-				    struct req *q, const char *url, const char *method,
-				    const char *version, bool *has_query, const char **why)
+static enum head_verdict check_head(struct http_server *s, struct MHD_Connection *c, struct req *q,
+				    const char *url, const char *method, const char *version,
+				    bool *has_query, const char **why)
 {
 	const union MHD_ConnectionInfo *i =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
@@ -784,9 +784,8 @@ static http_err start_daemon(struct http_server *s, int fd, const struct tls_pai
 		cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(cfg->max_header),
-		MHD_OPTION_UNESCAPE_CALLBACK,
-		no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	return s->d ? HTTP_OK : HTTP_E_START;
 }
 

@@ -71,9 +71,9 @@ void reqhead_add(struct reqhead *h, const char *name, size_t name_len, const cha
 		h->err = REQHEAD_E_CONTROL;
 		return;
 	}
-	unsigned *count = name_is(name, name_len, "Host")		 ? &h->n_host
-		: name_is(name, name_len, "Origin")		 ? &h->n_origin
-		: name_is(name, name_len, "Content-Length")	 ? &h->n_length
+	unsigned *count = name_is(name, name_len, "Host")      ? &h->n_host
+		: name_is(name, name_len, "Origin")            ? &h->n_origin
+		: name_is(name, name_len, "Content-Length")    ? &h->n_length
 		: name_is(name, name_len, "Transfer-Encoding") ? &h->n_coding
 							       : NULL;
 	if (count && ++*count > 1) {
