@@ -13,11 +13,15 @@
 #include <string.h>
 
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
 #include "peer.h"
+#include "reqhead.h"
 #include "tls.h"
+#include "urlpath.h"
+#include "wsrx.h"
 
 #define WS_PATH "/v1/events"
 #define WS_PROTOCOL "siths-events"
@@ -31,6 +35,8 @@
 #define WS_MAX_TIMEOUT_S 3600 /* keeps the keepalive times in lws's 16 bits */
 /* lws's chunk size for incoming frames; larger client messages arrive as several RECEIVEs. */
 #define WS_RX_CHUNK 1024
+/* The only WebSocket version (RFC 6455); others are answered 426 naming it. */
+#define WS_VERSION "13"
 /* Untrusted header values are logged cut to this length. */
 #define WS_LOG_FIELD 97 /* 96 characters and the NUL */
 
@@ -56,7 +62,6 @@ struct ws_client {
 	struct lws *wsi;
 	struct ws_msg *q[WS_BACKLOG];
 	unsigned head, count;
-	size_t rx_len; /* bytes of the client message being received */
 	bool established;
 	bool doomed; /* cut off; waiting for lws to close it */
 };
@@ -263,43 +268,162 @@ static bool header_get(struct lws *wsi, enum lws_token_indexes h, char *buf, int
 	return true;
 }
 
-static int refuse(struct lws *wsi, unsigned status, const char *code, const char *host,
-		  const char *origin, const char *path)
+/* An HTTP answer without a body, with one extra header when name is set ("name:" form). */
+static int send_status(struct lws *wsi, unsigned status, const char *name, const char *value)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf) - 1;
+	if (lws_add_http_header_status(wsi, status, &p, end) ||
+	    (name &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+					 (const unsigned char *)value, (int)strlen(value), &p,
+					 end)) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+					 5, &p, end) ||
+	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	int n = (int)(p - start);
+	return lws_write(wsi, start, (size_t)n, LWS_WRITE_HTTP) == n ? 0 : -1;
+}
+
+struct upgrade {
+	const char *path, *host, *origin; /* for the log: raw path, Host, Origin (may be NULL) */
+};
+
+static int refuse(struct lws *wsi, unsigned status, const char *code, const struct upgrade *u)
 {
 	char peer[64] = "", h[WS_LOG_FIELD], o[WS_LOG_FIELD], p[WS_LOG_FIELD];
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
-	log_safe(path, p, sizeof(p));
-	log_safe(host, h, sizeof(h));
-	log_safe(origin, o, sizeof(o));
+	log_safe(u->path, p, sizeof(p));
+	log_safe(u->host, h, sizeof(h));
+	log_safe(u->origin, o, sizeof(o));
 	log_warn("ws", "upgrade refused (%u %s) from %s: path \"%s\" host \"%s\" origin \"%s\"",
 		 status, code, peer, p, h, o);
-	/* >0 tells lws the answer was sent; a failed write just hangs up. */
-	return lws_return_http_status(wsi, status, code) ? -1 : 1;
+	/* 426 names the version we speak (RFC 6455 4.2.2). >0 tells lws the answer was sent and
+	 * the connection is done; a failed write just hangs up. */
+	bool version = status == 426;
+	return send_status(wsi, status, version ? "sec-websocket-version:" : NULL,
+			   version ? WS_VERSION : NULL)
+		? -1
+		: 1;
+}
+
+/* reqhead.h's rules over every header lws stored, each occurrence on its own (lws keeps a
+ * repeated header as another fragment of the same token), by length: a NUL stays visible. */
+static reqhead_err head_rules(struct lws *wsi)
+{
+	struct reqhead rh;
+	char small[256];
+	reqhead_init(&rh);
+	for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+		const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+		size_t nl = name ? strlen(name) : 0;
+		/* Header tokens are spelt "name:"; the rest are methods, versions, h2 pseudo-headers. */
+		if (!nl || name[0] == ':' || name[nl - 1] != ':' ||
+		    !lws_hdr_total_length(wsi, (enum lws_token_indexes)t))
+			continue;
+		enum lws_token_indexes h = (enum lws_token_indexes)t;
+		for (int f = 0;; f++) {
+			int fl = lws_hdr_fragment_length(wsi, h, f);
+			char *buf = fl < (int)sizeof(small) ? small : malloc((size_t)fl + 1);
+			int n = buf ? lws_hdr_copy_fragment(wsi, buf, fl + 1, h, f) : -1;
+			if (n >= 0)
+				reqhead_add(&rh, name, nl - 1, buf, (size_t)n);
+			if (buf != small)
+				free(buf);
+			if (n < 0 && fl > 0)
+				return REQHEAD_E_CONTROL; /* out of memory: refused, not skipped */
+			if (n < 0)
+				break; /* no more occurrences */
+		}
+	}
+	return reqhead_verdict(&rh);
+}
+
+/* The path as the client sent it (lws hands callbacks a rewritten one), judged by urlpath.c like
+ * the HTTPS listener's: a malformed path is 400, another path 404. */
+static unsigned check_path(struct lws *wsi, char *raw, size_t size, const char **code)
+{
+	size_t n = 0;
+	char path[WSRX_LINE_MAX + 1];
+	raw[0] = '\0';
+	if (!wsrx_request_target(lws_get_ssl(wsi), raw, size, &n) || memchr(raw, '\0', n)) {
+		*code = "bad_path";
+		return 400;
+	}
+	raw[strcspn(raw, "?")] = '\0'; /* the query is ignored, as for a GET on HTTPS */
+	urlpath_err e = urlpath_decode(raw, path, sizeof(path));
+	if (e) {
+		*code = "bad_path";
+		return 400;
+	}
+	if (strcmp(path, WS_PATH) != 0) {
+		*code = "not_found";
+		return 404;
+	}
+	return 0;
 }
 
 static int confirm_upgrade(ws_server *s, struct lws *wsi, const char *to)
 {
-	char pbuf[256], hbuf[256], obuf[512];
-	const char *path, *host, *origin;
-	bool ok = header_get(wsi, WSI_TOKEN_GET_URI, pbuf, sizeof(pbuf), &path);
-	ok = header_get(wsi, WSI_TOKEN_HOST, hbuf, sizeof(hbuf), &host) && ok;
+	char pbuf[WSRX_LINE_MAX + 1], hbuf[256], obuf[512], vbuf[16];
+	const char *host, *origin, *version, *code = "bad_request";
+	struct upgrade u = { .path = pbuf };
+	pbuf[0] = '\0';
+	bool ok = header_get(wsi, WSI_TOKEN_HOST, hbuf, sizeof(hbuf), &host);
 	ok = header_get(wsi, WSI_TOKEN_ORIGIN, obuf, sizeof(obuf), &origin) && ok;
-	if (!ok)
-		return refuse(wsi, 400, "bad_request", host, origin, path);
-	if (!to || strcmp(to, "websocket") != 0 || !path || strcmp(path, WS_PATH) != 0)
-		return refuse(wsi, 404, "not_found", host, origin, path);
+	ok = header_get(wsi, WSI_TOKEN_VERSION, vbuf, sizeof(vbuf), &version) && ok;
+	u.host = host;
+	u.origin = origin;
+	reqhead_err he = head_rules(wsi);
+	if (!ok || he)
+		return refuse(wsi, 400, "bad_request", &u);
+	unsigned st = check_path(wsi, pbuf, sizeof(pbuf), &code);
+	if (st)
+		return refuse(wsi, st, code, &u);
+	if (!to || strcmp(to, "websocket") != 0)
+		return refuse(wsi, 404, "not_found", &u);
 	guard_err v = guard_check_host(host, s->port);
 	if (v != GUARD_OK)
-		return refuse(wsi, 421, guard_code(v), host, origin, path);
+		return refuse(wsi, 421, guard_code(v), &u);
 	v = guard_check_origin(s->origins, origin, true);
 	if (v != GUARD_OK)
-		return refuse(wsi, 403, guard_code(v), host, origin, path);
+		return refuse(wsi, 403, guard_code(v), &u);
+	if (!version || strcmp(version, WS_VERSION) != 0)
+		return refuse(wsi, 426, "unsupported_version", &u);
 	if (atomic_load(&s->n_clients) >= s->max_clients)
-		return refuse(wsi, 503, "too_many_clients", host, origin, path);
+		return refuse(wsi, 503, "too_many_clients", &u);
 	return 0;
 }
 
 /* ---- connection life (lws thread) ---- */
+
+/* Closes with status and reason; -1 for the callback to return. */
+static int close_with(struct lws *wsi, enum lws_close_status status, const char *reason)
+{
+	lws_close_reason(wsi, status, (unsigned char *)(uintptr_t)reason, strlen(reason));
+	return -1;
+}
+
+/* RFC 6455 5.1: a frame from the client without the mask bit ends the connection with 1002. */
+static int unmasked_close(struct lws *wsi)
+{
+	log_warn("ws", "unmasked client frame: closing with 1002");
+	return close_with(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, "unmasked frame");
+}
+
+static bool unmasked(struct lws *wsi)
+{
+	return wsrx_unmasked(lws_get_ssl(wsi));
+}
+
+/* The tap saw an unmasked frame, perhaps one lws answers itself (a ping): close on the next
+ * writeable callback. */
+static void unmasked_alarm(void *wsi)
+{
+	lws_callback_on_writable(wsi);
+}
 
 /* The client being greeted, and how many messages the greeting has offered it. */
 struct greeting {
@@ -336,6 +460,9 @@ static void client_open(ws_server *s, struct ws_client *c, struct lws *wsi)
 	char peer[64] = "";
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	log_info("ws", "client %s connected (%u connected)", peer, n);
+	wsrx_on_unmasked(lws_get_ssl(wsi), unmasked_alarm, wsi);
+	if (unmasked(wsi)) /* sent along with the upgrade request */
+		lws_callback_on_writable(wsi);
 	if (s->hello)
 		client_push(c, s->hello);
 	struct greeting g = { .c = c };
@@ -354,20 +481,22 @@ static void client_close(ws_server *s, struct ws_client *c)
 	log_info("ws", "client disconnected (%u connected)", n);
 }
 
-/* Client messages have no meaning in this protocol; only their size is policed. */
-static int client_receive(ws_server *s, struct ws_client *c, struct lws *wsi, size_t len)
+/* Clients have nothing to say in this protocol (docs/api/events.md): any text or binary message
+ * closes the connection, 1009 when it is over cfg->ws_max_message, else 1008 (policy). What
+ * arrived is wiped first: a page that mistakenly sends a PIN here must not leave it in lws's
+ * receive buffer. lws has already closed invalid UTF-8 text with 1007 (VALIDATE_UTF8). */
+static int client_receive(ws_server *s, struct lws *wsi, void *in, size_t len)
 {
-	c->rx_len += len;
-	if (c->rx_len + lws_remaining_packet_payload(wsi) > s->max_message) {
+	size_t total = len + lws_remaining_packet_payload(wsi);
+	OPENSSL_cleanse(in, len);
+	if (unmasked(wsi))
+		return unmasked_close(wsi);
+	if (total > s->max_message) {
 		log_warn("ws", "client message over %zu bytes: closing with 1009", s->max_message);
-		static const char reason[] = "message too large";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
-				 sizeof(reason) - 1);
-		return -1;
+		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
-	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
-		c->rx_len = 0;
-	return 0;
+	log_warn("ws", "client sent a message (clients send none): closing with 1008");
+	return close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "clients send no messages");
 }
 
 /* The only HTTP this listener speaks is the upgrade; a plain request gets a 404. */
@@ -383,6 +512,10 @@ static int restrict_tls(SSL_CTX *ctx)
 	/* Belt and braces with ssl_options_set: the floor is TLS 1.2 whatever openssl.cnf says. */
 	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
 		log_error("ws", "cannot set the TLS 1.2 floor");
+		return -1;
+	}
+	if (wsrx_watch_ctx(ctx) != WSRX_OK) {
+		log_error("ws", "cannot watch what clients send");
 		return -1;
 	}
 	log_debug("ws", "TLS floor 1.2, AEAD ciphers only");
@@ -404,8 +537,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_HTTP: return plain_http(wsi);
 	case LWS_CALLBACK_ESTABLISHED: client_open(s, c, wsi); return 0;
 	case LWS_CALLBACK_CLOSED: client_close(s, c); return 0;
-	case LWS_CALLBACK_SERVER_WRITEABLE: return client_write_one(c);
-	case LWS_CALLBACK_RECEIVE: return client_receive(s, c, wsi, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return unmasked(wsi) ? unmasked_close(wsi) : client_write_one(c);
+	case LWS_CALLBACK_RECEIVE: return client_receive(s, wsi, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: return unmasked(wsi) ? unmasked_close(wsi) : 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (s)
 			fan_out(s);
@@ -458,8 +594,9 @@ static ws_err create_context(ws_server *s)
 	const struct cfg *cfg = s->cfg;
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
+	/* VALIDATE_UTF8: a text frame that is not UTF-8 closes with 1007 (RFC 6455 8.1). */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
+		LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.user = s;
 	info.gid = -1;

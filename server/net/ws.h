@@ -7,10 +7,14 @@
  * or cfg->allow_uids (or whose owner cannot be found) is closed before TLS, logged once (peer.h).
  * The certificate and key are checked with tls.h before the listener starts.
  * Host and Origin are checked on the upgrade with guard.h.
- * Refused upgrades get an HTTP status and one log line: 404 other path or plain HTTP, 421 bad Host,
- * 403 missing/null/foreign Origin, 400 a duplicated Host/Origin, 503 at cfg->ws_max_clients.
- * A client message over cfg->ws_max_message closes that client with 1009; keepalive pings follow
- * cfg->conn_timeout_s. TLS 1.2+ with AEAD ciphers only. */
+ * Refused upgrades get an HTTP status and one log line: 400 a head reqhead.h refuses (duplicated
+ * Host/Origin/Content-Length, NUL or control bytes, ...) or a path urlpath.h refuses (judged as
+ * sent: wsrx.h), 404 other path or plain HTTP, 421 bad Host, 403 missing/null/foreign Origin,
+ * 426 a Sec-WebSocket-Version other than 13, 503 at cfg->ws_max_clients.
+ * Clients send no messages: any text or binary message closes that client, 1009 when over
+ * cfg->ws_max_message, else 1008, and is wiped from the receive buffer; an unmasked frame closes
+ * with 1002, invalid UTF-8 with 1007. Keepalive pings follow cfg->conn_timeout_s. TLS 1.2+ with
+ * AEAD ciphers only. */
 #ifndef SITHS_WS_H
 #define SITHS_WS_H
 
