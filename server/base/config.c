@@ -73,6 +73,8 @@ static const struct opt opts[] = {
 	  "largest WebSocket message from a client" },
 	{ "ws-max-clients", "N", K_UINT, F(ws_max_clients), 1, 1000,
 	  "concurrent WebSocket clients" },
+	{ "idle-exit", "SECONDS", K_UINT, F(idle_exit_s), 0, 86400,
+	  "exit when unused this long, 0 = never (default 300 if socket-activated, else 0)" },
 	{ "help", NULL, K_HELP, 0, 0, 0, "show this help" },
 	{ "version", NULL, K_VERSION, 0, 0, 0, "show the version" },
 };
@@ -107,6 +109,7 @@ void cfg_init(struct cfg *c)
 	c->conn_timeout_s = 30;
 	c->ws_max_message = 64 * 1024;
 	c->ws_max_clients = 32;
+	c->idle_exit_s = CFG_IDLE_EXIT_UNSET;
 }
 
 static void free_origins(struct cfg *c)

@@ -198,10 +198,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (i)
 			*socket_context = reaper_add(s->reaper, i->connect_fd);
+		idle_hold(s->su.idle);
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		/* Before libmicrohttpd closes the fd, so the reaper never touches a reused one. */
 		reaper_remove(s->reaper, *socket_context);
 		*socket_context = NULL;
+		idle_release(s->su.idle);
 	}
 }
 
