@@ -62,8 +62,10 @@ struct cfg {
 /* Fills defaults. */
 void cfg_init(struct cfg *c);
 
-/* Parses argv (getopt_long). A --config FILE is loaded first, then the other options override
- * it (allow-origin or allow-uid on the command line replaces the file's list of that key).
+/* Parses argv (getopt_long). The --config FILEs and the --config-if-present FILEs that exist are
+ * loaded first, in their order (a later file overrides an earlier one), then the other options
+ * override them (allow-origin or allow-uid on the command line replaces the file's list of that
+ * key).
  * On CFG_EXIT_OK the caller exits 0; on an error a one-line reason was written to *why
  * (static or owned by c, valid until cfg_free). */
 cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why);

@@ -169,6 +169,42 @@ static void usage_errors(void **state)
 	cfg_free(&c);
 }
 
+/* The system file, then the user's own if it exists: the later file wins, key by key. */
+static void user_file_over_system_file(void **state)
+{
+	(void)state;
+	char sys[256], missing[256];
+	snprintf(sys, sizeof sys, "%s",
+		 write_conf("system.conf",
+			    "https = 127.0.0.1:1000\n"
+			    "wss = 127.0.0.1:1001\n"
+			    "allow-origin = https://a.example\n"));
+	snprintf(missing, sizeof missing, "%s/no-such.conf", tmpdir);
+	const char *user = write_conf("user.conf",
+				      "wss = 127.0.0.1:2001\n"
+				      "allow-origin = https://b.example\n");
+	struct cfg c;
+	const char *why;
+	assert_int_equal(parse(&c, &why, "--config", sys, "--config-if-present", user, NULL),
+			 CFG_OK);
+	assert_int_equal(c.https.port, 1000);
+	assert_int_equal(c.wss.port, 2001);
+	assert_int_equal(c.n_allow_origins, 1);
+	assert_string_equal(c.allow_origins[0], "https://b.example");
+	cfg_free(&c);
+	assert_int_equal(parse(&c, &why, "--config", sys, "--config-if-present", missing, NULL),
+			 CFG_OK);
+	assert_int_equal(c.wss.port, 1001);
+	cfg_free(&c);
+	/* Only --config-if-present forgives a missing file; a file cannot name another. */
+	assert_int_equal(parse(&c, &why, "--config", missing, NULL), CFG_E_FILE);
+	cfg_free(&c);
+	const char *nested = write_conf("nested.conf", "config-if-present = /etc/passwd\n");
+	assert_int_equal(parse(&c, &why, "--config", nested, NULL), CFG_E_FILE);
+	assert_non_null(strstr(why, "unknown key 'config-if-present'"));
+	cfg_free(&c);
+}
+
 static void file_ok_and_overridden(void **state)
 {
 	(void)state;
@@ -398,6 +434,7 @@ int main(void)
 		cmocka_unit_test(bad_values),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(file_ok_and_overridden),
+		cmocka_unit_test(user_file_over_system_file),
 		cmocka_unit_test(file_errors),
 		cmocka_unit_test(help_version),
 		cmocka_unit_test(listen_and_origin_helpers),
