@@ -571,12 +571,16 @@ static void build_csp(struct http_server *s)
 		 su->wss_port, su->wss_port, v6);
 }
 
-/* libmicrohttpd on fd (which it owns from now on, also when it fails to start). */
+/* libmicrohttpd on fd (which it owns from now on, also when it fails to start). MHD_USE_ITC:
+ * without it libmicrohttpd stops its threads with shutdown(2) on the listening socket, which
+ * would also shut down an inherited one for the service manager that keeps it (socket
+ * activation): the next connection would be refused instead of starting the daemon again. */
 static http_err start_daemon(struct http_server *s, int fd, const struct tls_pair *tls)
 {
 	const struct cfg *cfg = s->su.cfg;
 	s->d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
+			MHD_USE_ITC,
 		0, accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 		NULL, /* first, or early messages escape it */
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, tls->cert,
@@ -630,8 +634,14 @@ void http_stop(http_server *s)
 {
 	if (!s)
 		return;
-	if (s->d)
+	if (s->d) {
+		/* The listener back from libmicrohttpd, closed only after its threads are gone: a
+		 * close, never a shutdown (see start_daemon). */
+		MHD_socket lfd = MHD_quiesce_daemon(s->d);
 		MHD_stop_daemon(s->d);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
+	}
 	reaper_stop(s->reaper);
 	static_close_root(s->www);
 	free(s);
