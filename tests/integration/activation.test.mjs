@@ -8,13 +8,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import net from 'node:net';
-import { BUILD, SRC, Proc, bin, curl, freePort, localhostCerts, startCard, startPcscd, tmp } from '../lib/harness.mjs';
+import { SRC, Proc, bin, curl, freePort, localhostCerts, startActivated, startCard, startPcscd } from '../lib/harness.mjs';
 import { eventClient } from '../lib/events.mjs';
 
-const LAUNCHER = join(BUILD, 'tests', 'integration', 'socket_launcher');
 const IDLE_S = 2;
 
 function daemonArgs(extra = []) {
@@ -23,18 +21,7 @@ function daemonArgs(extra = []) {
     '--log-level', 'debug', ...extra];
 }
 
-// The launcher with its listeners; .https/.wss ports, .bridge() the origin-bearing shape
-// events.mjs wants.
-async function launch({ opts = [], args = [], env = {} } = {}) {
-  const notify = join(tmp('notify-'), 'notify.sock');
-  const p = new Proc(LAUNCHER, ['--notify', notify, ...opts, '--', ...daemonArgs(args)],
-    { env: { ...process.env, ...env } });
-  const m = await p.waitFor(/listening https=(\d+) wss=(\d+)/);
-  p.https = Number(m[1]);
-  p.wss = Number(m[2]);
-  p.origin = `https://127.0.0.1:${p.https}`;
-  return p;
-}
+const launch = ({ opts = [], args = [], env = {} } = {}) => startActivated({ opts, args, env });
 
 // Resolves once a TCP connection to port was accepted (it is closed again at once).
 function touch(port) {
@@ -63,7 +50,7 @@ describe('socket activation', () => {
       assert.equal(health.status, 200);
       assert.equal(health.json.listeners.https, `127.0.0.1:${l.https}`);
       assert.equal(health.json.listeners.wss, `127.0.0.1:${l.wss}`);
-      const pid = Number((await l.waitFor(/started 1 pid=(\d+)/))[1]);
+      const pid = await l.daemonPid(1);
       assert.match(l.output, /socket-activated: listeners inherited/);
       // READY comes from the daemon itself, after its ready line, naming both listeners.
       const ready = await l.waitFor(/notify pid=(\d+) READY=1 STATUS=serving https:\/\/(\S+) and wss:\/\/(\S+)/);
@@ -94,7 +81,7 @@ describe('socket activation', () => {
       // The sockets stayed open: the next connection starts it again and is served.
       const again = await curl(`https://127.0.0.1:${l.https}/health`);
       assert.equal(again.status, 200);
-      const pid2 = Number((await l.waitFor(/started 2 pid=(\d+)/))[1]);
+      const pid2 = await l.daemonPid(2);
       assert.notEqual(pid2, pid);
       await l.waitFor(new RegExp(`notify pid=${pid2} READY=1`));
       const ev2 = eventClient(l);
