@@ -8,7 +8,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 PKGS="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libssl-dev openssl
-libjansson-dev libpcsclite-dev pcscd vsmartcard-vpcd libnss3-tools curl ca-certificates util-linux
+libsystemd-dev libjansson-dev libpcsclite-dev pcscd vsmartcard-vpcd libnss3-tools curl ca-certificates util-linux
 procps"
 # opensc: the independent reader of our cards; gdb: a test that finds a process hung takes its
 # threads' stacks for the failure message. Node.js and npm come from node.sh, not from Debian.

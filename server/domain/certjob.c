@@ -511,6 +511,16 @@ out:
 	return e;
 }
 
+size_t certjob_running(struct certjobs *j)
+{
+	if (!j)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	size_t n = j->running;
+	pthread_mutex_unlock(&j->lock);
+	return n;
+}
+
 bool certjob_status(struct certjobs *j, const char *id, struct certjob_status *out)
 {
 	bool found = false;

@@ -87,6 +87,9 @@ bool certjob_has_issuer(const struct certjobs *j);
 certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 			  char id_out[CERTJOB_ID_LEN + 1]);
 
+/* Jobs still running (for the idle exit). NULL is fine: 0. */
+size_t certjob_running(struct certjobs *j);
+
 /* The job's current state into *out; false for an unknown id. */
 bool certjob_status(struct certjobs *j, const char *id, struct certjob_status *out);
 

@@ -223,10 +223,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (i)
 			*socket_context = reaper_add(s->reaper, i->connect_fd);
+		idle_hold(s->su.idle);
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		/* Before libmicrohttpd closes the fd, so the reaper never touches a reused one. */
 		reaper_remove(s->reaper, *socket_context);
 		*socket_context = NULL;
+		idle_release(s->su.idle);
 	}
 }
 
@@ -770,12 +772,16 @@ static size_t pool_size(size_t max_header)
 	return 2 * (read > records ? read : records);
 }
 
-/* libmicrohttpd on fd (which it owns from now on, also when it fails to start). */
+/* libmicrohttpd on fd (which it owns from now on, also when it fails to start). MHD_USE_ITC:
+ * without it libmicrohttpd stops its threads with shutdown(2) on the listening socket, which
+ * would also shut down an inherited one for the service manager that keeps it (socket
+ * activation): the next connection would be refused instead of starting the daemon again. */
 static http_err start_daemon(struct http_server *s, int fd, const struct tls_pair *tls)
 {
 	const struct cfg *cfg = s->su.cfg;
 	s->d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
+			MHD_USE_ITC,
 		0, accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 		NULL, /* first, or early messages escape it */
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, tls->cert,
@@ -829,8 +835,14 @@ void http_stop(http_server *s)
 {
 	if (!s)
 		return;
-	if (s->d)
+	if (s->d) {
+		/* The listener back from libmicrohttpd, closed only after its threads are gone: a
+		 * close, never a shutdown (see start_daemon). */
+		MHD_socket lfd = MHD_quiesce_daemon(s->d);
 		MHD_stop_daemon(s->d);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
+	}
 	reaper_stop(s->reaper);
 	static_close_root(s->www);
 	free(s);

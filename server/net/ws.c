@@ -1,16 +1,22 @@
 /* ws.c — the secure WebSocket listener: one libwebsockets context on its own service thread,
- * one TLS vhost on the loopback address, one path (/v1/events). Other threads hand messages in
- * through a mutex-protected inbox and lws_cancel_service(); the lws thread fans them out to
- * per-client bounded queues of refcounted buffers. Everything else here runs on the lws thread. */
+ * one TLS vhost on the loopback address (listening itself, or fed by an inherited listener), one
+ * path (/v1/events). Other threads hand messages in through a mutex-protected inbox and
+ * lws_cancel_service(); the lws thread fans them out to per-client bounded queues of refcounted
+ * buffers. Everything else here runs on the lws thread. */
+#define _GNU_SOURCE /* accept4 */
 #include "ws.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
@@ -25,6 +31,10 @@
 
 #define WS_PATH "/v1/events"
 #define WS_PROTOCOL "siths-events"
+#define WS_ACCEPT_PROTOCOL "siths-accept"
+/* Connections accepted from an inherited listener per wake-up, so that one busy listener cannot
+ * hold the service thread (lws's own listener stops at its fd limit in the same way). */
+#define WS_ACCEPT_BURST 16
 /* A client this many messages behind is cut off: a page that stopped reading must not make
  * the daemon's memory grow. Events are small and rare, so a live page is never near this. */
 #define WS_BACKLOG 512
@@ -75,6 +85,9 @@ struct ws_server {
 
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
+	struct lws_vhost *accept_vh; /* only with an inherited listener: its accept loop */
+	int listen_fd;               /* the inherited listener until lws owns it; -1: none */
+	struct idle *idle;
 	unsigned short port;
 	lws_retry_bo_t keepalive;
 	unsigned max_clients;
@@ -463,6 +476,7 @@ static void client_open(ws_server *s, struct ws_client *c, struct lws *wsi)
 	wsrx_on_unmasked(lws_get_ssl(wsi), unmasked_alarm, wsi);
 	if (unmasked(wsi)) /* sent along with the upgrade request */
 		lws_callback_on_writable(wsi);
+	idle_hold(s->idle);
 	if (s->hello)
 		client_push(c, s->hello);
 	struct greeting g = { .c = c };
@@ -479,6 +493,7 @@ static void client_close(ws_server *s, struct ws_client *c)
 	lws_dll2_remove(&c->link);
 	unsigned n = atomic_fetch_sub(&s->n_clients, 1) - 1;
 	log_info("ws", "client disconnected (%u connected)", n);
+	idle_release(s->idle);
 }
 
 /* Clients have nothing to say in this protocol (docs/api/events.md): any text or binary message
@@ -608,14 +623,17 @@ static ws_err create_context(ws_server *s)
 	return s->ctx ? WS_OK : WS_E_NOMEM;
 }
 
+/* The TLS vhost of /v1/events. Listening on cfg->wss, or, with an inherited listener, on none
+ * of its own (CONTEXT_PORT_NO_LISTEN_SERVER keeps the vhost's TLS, unlike NO_LISTEN): then
+ * accept_inherited() hands it the connections. */
 static ws_err create_vhost(ws_server *s)
 {
 	const struct cfg *cfg = s->cfg;
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "siths-bridge-wss";
-	info.iface = cfg->wss.addr;
-	info.port = cfg->wss.port;
+	info.iface = s->listen_fd >= 0 ? NULL : cfg->wss.addr;
+	info.port = s->listen_fd >= 0 ? CONTEXT_PORT_NO_LISTEN_SERVER : cfg->wss.port;
 	info.protocols = ws_protocols;
 	/* lws serves a vhost without TLS unless it repeats the global-init flag. */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
@@ -643,11 +661,97 @@ static ws_err create_vhost(ws_server *s)
 		log_error("ws", "cannot listen on %s:%u", cfg->wss.addr, cfg->wss.port);
 		return WS_E_BIND;
 	}
+	if (s->listen_fd >= 0)
+		return WS_OK; /* the port is the inherited socket's (ws_start) */
 	int port = lws_get_vhost_listen_port(s->vh);
 	if (port <= 0 || port > 65535)
 		return WS_E_BIND;
 	s->port = (unsigned short)port;
 	return WS_OK;
+}
+
+/* ---- an inherited listener (socket activation) ----
+ * lws 4.1 can only listen on a socket it made itself: a vhost has no option to take a listening
+ * descriptor, and its listen role is private. So the inherited listener is adopted as a raw file
+ * descriptor into a second vhost without TLS or listener of its own, only to be told on the
+ * service thread when it is readable; each connection accepted there gets the peer check lws's
+ * listener would have made (FILTER_NETWORK_CONNECTION) and is then adopted into the TLS vhost
+ * with lws_adopt_socket_vhost(), as lws's listener adopts its own: TLS, HTTP, upgrade. */
+
+static void accept_inherited(ws_server *s, int lfd)
+{
+	for (int i = 0; i < WS_ACCEPT_BURST; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
+			    errno != EINTR)
+				log_warn("ws", "accept: %s", strerror(errno));
+			if (errno != ECONNABORTED && errno != EINTR)
+				return;
+			continue;
+		}
+		if (filter_peer(s, fd)) {
+			close(fd);
+			continue;
+		}
+		/* On failure lws has closed fd. */
+		if (!lws_adopt_socket_vhost(s->vh, fd))
+			log_warn("ws", "a connection could not be adopted");
+	}
+}
+
+static int accept_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len)
+{
+	ws_server *s = lws_context_user(lws_get_context(wsi));
+	(void)user, (void)in, (void)len;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE && s)
+		accept_inherited(s, (int)lws_get_socket_fd(wsi));
+	return 0;
+}
+
+static const struct lws_protocols ws_accept_protocols[] = {
+	{ .name = WS_ACCEPT_PROTOCOL, .callback = accept_callback },
+	{ 0 },
+};
+
+static ws_err adopt_listener(ws_server *s)
+{
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "siths-bridge-wss-accept";
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = ws_accept_protocols;
+	s->accept_vh = lws_create_vhost(s->ctx, &info);
+	if (!s->accept_vh)
+		return WS_E_NOMEM;
+	lws_sock_file_fd_type fd = { .filefd = s->listen_fd };
+	struct lws *w = lws_adopt_descriptor_vhost(s->accept_vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+						   WS_ACCEPT_PROTOCOL, NULL);
+	if (!w) {
+		/* Depending on where it failed lws may have closed the descriptor already. */
+		if (fcntl(s->listen_fd, F_GETFD) >= 0)
+			close(s->listen_fd);
+		s->listen_fd = -1;
+		log_error("ws", "cannot serve the inherited listener");
+		return WS_E_BIND;
+	}
+	s->listen_fd = -1; /* lws closes it with the context */
+	return WS_OK;
+}
+
+/* The port of the inherited listener, which also says it is an IP socket. */
+static ws_err inherited_port(ws_server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return WS_E_BIND;
+	if (ss.ss_family == AF_INET)
+		s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return s->port ? WS_OK : WS_E_BIND;
 }
 
 static void *service_thread(void *arg)
@@ -660,20 +764,25 @@ static void *service_thread(void *arg)
 }
 
 ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
-		const struct ws_greeting *greeting, ws_server **out)
+		const struct ws_greeting *greeting, const struct ws_source *src, ws_server **out)
 {
 	*out = NULL;
 	ws_err e = check_tls_files(cfg);
-	if (e != WS_OK)
-		return e;
-	ws_server *s = calloc(1, sizeof(*s));
-	if (!s)
-		return WS_E_NOMEM;
+	ws_server *s = e == WS_OK ? calloc(1, sizeof(*s)) : NULL;
+	if (!s) {
+		if (src && src->fd >= 0)
+			close(src->fd);
+		return e != WS_OK ? e : WS_E_NOMEM;
+	}
+	s->listen_fd = src ? src->fd : -1;
+	s->idle = src ? src->idle : NULL;
 	s->cfg = cfg;
 	s->origins = origins;
 	s->greeting = greeting->fn;
 	s->greeting_user = greeting->user;
 	if (greeting->hello && !(s->hello = msg_new(greeting->hello, strlen(greeting->hello)))) {
+		if (s->listen_fd >= 0)
+			close(s->listen_fd);
 		free(s);
 		return WS_E_NOMEM;
 	}
@@ -686,9 +795,13 @@ ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
 
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_LVL_DEBUG ? LLL_NOTICE : 0),
 			  lws_log_emit);
-	e = create_context(s);
+	e = s->listen_fd >= 0 ? inherited_port(s) : WS_OK;
+	if (e == WS_OK)
+		e = create_context(s);
 	if (e == WS_OK)
 		e = create_vhost(s);
+	if (e == WS_OK && s->listen_fd >= 0)
+		e = adopt_listener(s);
 	if (e == WS_OK) {
 		int rc = pthread_create(&s->thread, NULL, service_thread, s);
 		s->thread_started = rc == 0;
@@ -718,6 +831,8 @@ void ws_stop(ws_server *s)
 	/* Destroying the context closes every connection; CLOSED frees their queues. */
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
 	inbox_free(inbox_take(s));
 	msg_unref(s->hello);
 	pthread_mutex_destroy(&s->lock);

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "guard.h"
+#include "idle.h"
 
 typedef enum {
 	WS_OK = 0,
@@ -51,10 +52,17 @@ struct ws_greeting {
 	void *user;
 };
 
-/* Starts the listener thread. cfg, origins and greeting->user must outlive the server. *out owned by caller,
- * released with ws_stop(). */
+/* Where the listener's connections come from, and who hears of its clients. */
+struct ws_source {
+	int fd; /* an inherited listening TCP socket (activation.h), owned by ws_start from
+	                    * the call on, also when it fails; -1: bind cfg->wss */
+	struct idle *idle; /* held while a client is connected; NULL: none */
+};
+
+/* Starts the listener thread. cfg, origins, greeting->user and src->idle must outlive the
+ * server. *out owned by caller, released with ws_stop(). */
 ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
-		const struct ws_greeting *greeting, ws_server **out);
+		const struct ws_greeting *greeting, const struct ws_source *src, ws_server **out);
 
 /* The bound port (useful when cfg->wss.port was 0). */
 unsigned short ws_port(const ws_server *s);
