@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCard, testPki, tmp, curl } from '../lib/harness.mjs';
+import { startCard, testPki, tmp, curl, exportCerts, openscConf } from '../lib/harness.mjs';
+import { signs } from '../lib/opensc-checks.mjs';
 import { realStack, screenshot } from '../lib/browser.mjs';
 import { panel, login, openPin2, submitPin2, waitDownloadDone, expect, ACTIVATED } from './steps.mjs';
 import { codeRow, openCodeDialog, submitCodes, dialogTries, expectOutcome, expectFormError, closeOutcome, consoleLog } from './pin-steps.mjs';
@@ -58,8 +59,9 @@ async function onCard(name, run, { card: profile, args = [] } = {}) {
   for (const c of [NEW1, NEW2, PUK]) assert.ok(!bridge.output.includes(c), `${name}: no code in the daemon's log`);
 }
 
-test('change PIN1 through the page, then log in with the new code', async () => {
-  await onCard('change', async (page, p, { id }) => {
+test('change PIN1 through the page, then log in with the new code; OpenSC signs with it', async () => {
+  await onCard('change', async (page, p, ctx) => {
+    const { id } = ctx;
     const before = (await apiCard(id)).pins.pin1;
     await expect(codeRow(p, 'pin1')).toContainText('Legitimeringskod (PIN1) 3 försök kvar');
     await openCodeDialog(page, p, 'pin1');
@@ -74,6 +76,14 @@ test('change PIN1 through the page, then log in with the new code', async () => 
     await login(page, p, PIN1, { expectError: 'Fel kod. Du har 2 försök kvar. Kontrollera koden och försök igen.' });
     await page.locator('#pin-cancel').click();
     await login(page, p, NEW1);
+    // The independent judge: OpenSC signs with the code set through the page (openssl verifies
+    // the signature), and refuses the old one.
+    const conf = openscConf(), keys = exportCerts(ctx.card.state);
+    const good = await signs(pc, conf, keys, 'pin1', NEW1);
+    assert.ok(good.ok, `OpenSC signs with the new PIN1\n${good.stdout}${good.stderr}`);
+    const old = await signs(pc, conf, keys, 'pin1', PIN1);
+    assert.equal(old.ok, false, 'OpenSC refuses the old PIN1');
+    assert.match(`${old.stdout}${old.stderr}`, /CKR_PIN_INCORRECT/);
   });
 });
 
@@ -116,8 +126,8 @@ test('wrong old code shows the tries left; blocked after three; unblocked with t
   });
 });
 
-test('PIN1 blocked, unblocked with the PUK through the page; the new code logs in', async () => {
-  await onCard('unblock-pin1', async (page, p) => {
+test('PIN1 blocked, unblocked with the PUK through the page; the new code logs in, OpenSC signs with it', async () => {
+  await onCard('unblock-pin1', async (page, p, ctx) => {
     await openCodeDialog(page, p, 'pin1');
     for (const wrong of ['111111', '222222', '333333']) {
       await submitCodes(page, wrong, NEW1);
@@ -132,6 +142,8 @@ test('PIN1 blocked, unblocked with the PUK through the page; the new code logs i
     await expectOutcome(page, 'unblocked');
     await closeOutcome(page, p, 'pin1');
     await login(page, p, NEW1);
+    const s = await signs(pc, openscConf(), exportCerts(ctx.card.state), 'pin1', NEW1);
+    assert.ok(s.ok, `OpenSC signs with the PIN1 set by the unblock\n${s.stdout}${s.stderr}`);
   });
 });
 

@@ -5,8 +5,7 @@
 // suite's output.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { BUILD, bin, curl, startBridge, startCard, startPcscd, testPki, tmp, until } from './harness.mjs';
+import { BUILD, curl, exportCerts, startBridge, startCard, startPcscd, testPki, tmp, until } from './harness.mjs';
 import { eventClient } from './events.mjs';
 
 export const PIN1 = '123456';
@@ -128,12 +127,7 @@ export const modelUntil = (t, id, pred, what) => until(async () => {
   return m && pred(m) ? m : null;
 }, { what, timeout: 15000 });
 
-// The card's own view (independent of the daemon): its certificates exported from the state.
-export function exportCerts(state) {
-  const dir = tmp('export-');
-  execFileSync(bin('siths-cardsim'), ['--state', state, '--export-certs', dir]);
-  return dir;
-}
+export { exportCerts };
 
 // How many commands of kind (cardsim --verbose names: verify, generate-key, pso-cds, …) the card
 // answered in output[0..upto).

@@ -179,6 +179,14 @@ export async function startPcscd() {
 
 let pkiDir = null;
 // The test SITHS hierarchy, generated once per build tree.
+// The card's own view (independent of the daemon): its certificates and public keys exported
+// from a virtual card's state file by siths-cardsim itself.
+export function exportCerts(state) {
+  const dir = tmp('export-');
+  execFileSync(bin('siths-cardsim'), ['--state', state, '--pki', testPki(), '--export-certs', dir]);
+  return dir;
+}
+
 export function testPki() {
   if (pkiDir) return pkiDir;
   const d = join(BUILD, 'test-pki');
