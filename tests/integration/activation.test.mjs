@@ -7,7 +7,6 @@
 // systemd-socket-activate as the launcher.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import { SRC, Proc, bin, curl, freePort, localhostCerts, startActivated, startCard, startPcscd } from '../lib/harness.mjs';
@@ -27,7 +26,9 @@ const launch = ({ opts = [], args = [], env = {} } = {}) => startActivated({ opt
 function touch(port) {
   return new Promise((res, rej) => {
     const s = net.connect(port, '127.0.0.1', () => { s.destroy(); res(); });
-    s.once('error', rej);
+    // A reset also means the connection reached the listener: a daemon that refused its sockets
+    // exits at once, and its launcher then closes them with this connection still queued.
+    s.once('error', (e) => (e.code === 'ECONNRESET' ? res() : rej(e)));
   });
 }
 
@@ -124,7 +125,7 @@ describe('socket activation', () => {
     });
   }
 
-  test("Debian's systemd-socket-activate starts it on the named sockets", { skip: !existsSync('/usr/bin/systemd-socket-activate') && 'no systemd-socket-activate' }, async () => {
+  test("Debian's systemd-socket-activate starts it on the named sockets", async () => {
     const [hp, wp] = [await freePort(), await freePort()];
     const p = new Proc('/usr/bin/systemd-socket-activate', ['-l', `127.0.0.1:${hp}`, '-l', `127.0.0.1:${wp}`,
       '--fdname=https:wss', ...daemonArgs(['--idle-exit', '0'])]);

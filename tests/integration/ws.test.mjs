@@ -241,8 +241,9 @@ describe('broadcast (ws_harness)', () => {
     const again = await connect(t.wss, { origin: t.origin });
     assert.equal(again.status, undefined);
     await again.waitCount(3);
+    const closing = t.mark();
     for (const c of [cs[1], cs[2], again]) { c.ws.close(); await c.closed; }
-    await t.waitFor(/\(0 connected\)/);
+    await t.waitFor(/\(0 connected\)/, { from: closing });
     assert.equal(await t.count(), 0);
   });
 
