@@ -342,6 +342,16 @@ card_err card_get(card_core *c, const char *id, struct card_model *out)
 	return s ? CARD_OK : CARD_E_NO_CARD;
 }
 
+bool card_cert_certifies(const struct card_cert_info *ci, const struct card_pubkey *k)
+{
+	static const unsigned char none[32];
+	unsigned char id[32];
+	if (!ci->present || !memcmp(ci->key_id, none, sizeof(none)))
+		return false;
+	siths_key_id(k->n, k->n_len, k->e, k->e_len, id);
+	return memcmp(id, ci->key_id, sizeof(id)) == 0;
+}
+
 void card_health_get(card_core *c, struct card_health *out)
 {
 	memset(out, 0, sizeof(*out));

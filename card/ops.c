@@ -363,13 +363,15 @@ static card_err write_chunks(const struct apdu_transport *t, const uint8_t *der,
 }
 
 card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_layout *l,
-			     const uint8_t *der, size_t n, card_progress_fn fn, void *user)
+			     const uint8_t *der, size_t n, card_progress_fn fn, void *user,
+			     bool *commit_sent)
 {
 	uint8_t *cdf = NULL, *back = NULL, entry[160], zeros[CHUNK] = { 0 };
 	size_t cdf_len = 0, cdf_size = 0, end = 0, old = SIZE_MAX, old_len = 0, elen = 0,
 	       back_len = 0;
 	struct iso_file fi;
 	card_err e;
+	*commit_sent = false;
 	if ((e = ops_cdf_entry(l, n, entry, sizeof(entry) - 2, &elen)) != CARD_OK)
 		goto out;
 	entry[elen++] = 0x00; /* the padding after the entry ends the list for any parser */
@@ -398,9 +400,11 @@ card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_
 		e = CARD_E_BAD_DATA;
 		goto out;
 	}
-	/* The commit point: one APDU. */
-	if ((e = siths_select(t, &l->app, &l->cdf, NULL)) == CARD_OK)
+	/* The commit point: one APDU. Once sent, a failure no longer says whether the card took it. */
+	if ((e = siths_select(t, &l->app, &l->cdf, NULL)) == CARD_OK) {
+		*commit_sent = true;
 		e = update_binary(t, end, entry, elen);
+	}
 out:
 	free(cdf);
 	free(back);

@@ -78,8 +78,10 @@ card_err ops_cdf_slot(const struct siths_layout *l, const uint8_t *cdf, size_t n
 /* Writes the signature certificate (PIN2 verified): withdraw an old CDF entry (zeroed whole, in
  * one APDU, so the CDF stays well-formed padding for every parser), UPDATE BINARY
  * the certificate in chunks (progress after each), read it back and compare (CARD_E_BAD_DATA
- * on a difference), then the CDF entry in one APDU — the commit point. */
+ * on a difference), then the CDF entry in one APDU — the commit point; *commit_sent (not NULL)
+ * is false until that APDU is sent, true from then on whatever the card answers. */
 card_err ops_write_sign_cert(const struct apdu_transport *t, const struct siths_layout *l,
-			     const uint8_t *der, size_t n, card_progress_fn fn, void *user);
+			     const uint8_t *der, size_t n, card_progress_fn fn, void *user,
+			     bool *commit_sent);
 
 #endif

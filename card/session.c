@@ -108,9 +108,13 @@ card_err card_generate_sign_key(card_session *s, struct card_pubkey *out)
 }
 
 card_err card_write_sign_cert(card_session *s, const uint8_t *der, size_t n, card_progress_fn fn,
-			      void *user)
+			      void *user, bool *commit_sent)
 {
-	return not_a_pin_error(ops_write_sign_cert(s->t, s->l, der, n, fn, user));
+	bool sent = false;
+	card_err e = not_a_pin_error(ops_write_sign_cert(s->t, s->l, der, n, fn, user, &sent));
+	if (commit_sent)
+		*commit_sent = sent;
+	return e;
 }
 
 card_err card_auth_cert(card_session *s, const uint8_t **der, size_t *len)

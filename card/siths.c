@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/sha.h>
@@ -438,6 +440,43 @@ static int policy_level(X509 *x)
 	return level;
 }
 
+/* Skips leading zero bytes of a big-endian number. */
+static const uint8_t *no_zeros(const uint8_t *p, size_t *n)
+{
+	while (*n && !*p)
+		p++, (*n)--;
+	return p;
+}
+
+void siths_key_id(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len,
+		  unsigned char out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	n = no_zeros(n, &n_len);
+	e = no_zeros(e, &e_len);
+	const uint8_t len[2] = { (uint8_t)(n_len >> 8), (uint8_t)n_len };
+	/* Only out of memory fails: the identity is then all zero, which certifies no key. */
+	if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, len, sizeof(len)) != 1 || EVP_DigestUpdate(c, n, n_len) != 1 ||
+	    EVP_DigestUpdate(c, e, e_len) != 1 || EVP_DigestFinal_ex(c, out, NULL) != 1)
+		memset(out, 0, 32);
+	EVP_MD_CTX_free(c);
+}
+
+/* The certified key's identity (model.h); left zero for a key that is not RSA. */
+static void cert_key_id(X509 *x, unsigned char out[32])
+{
+	const EVP_PKEY *pk = X509_get0_pubkey(x);
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t nb[1024], eb[16];
+	if (pk && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+	    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+	    BN_num_bytes(n) <= (int)sizeof(nb) && BN_num_bytes(e) <= (int)sizeof(eb))
+		siths_key_id(nb, (size_t)BN_bn2bin(n, nb), eb, (size_t)BN_bn2bin(e, eb), out);
+	BN_free(n);
+	BN_free(e);
+}
+
 static void cert_info(X509 *x, struct card_cert_info *ci)
 {
 	memset(ci, 0, sizeof(*ci));
@@ -451,6 +490,7 @@ static void cert_info(X509 *x, struct card_cert_info *ci)
 	date(X509_get0_notBefore(x), ci->valid_from);
 	date(X509_get0_notAfter(x), ci->valid_to);
 	ci->trust_level = policy_level(x);
+	cert_key_id(x, ci->key_id);
 }
 
 /* A certificate file: DER, possibly followed by zero padding when no length was given. */

@@ -27,6 +27,11 @@ void siths_card_id(const struct card_model *m, char *out);
  * (docs/virtual-card.md: 2.999.752.1.N for the test hierarchy). */
 int siths_trust_level(const char *oid);
 
+/* The key identity of card_cert_info.key_id (model.h) for an RSA key given as big-endian
+ * modulus and exponent (leading zeros are skipped). */
+void siths_key_id(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len,
+		  unsigned char out[32]);
+
 /* ---- Where the card operations act (ops.c, session.c) ----
  * Found the same way siths_read() finds them. The signature certificate's EF is the one the CDF
  * lists for the signing key or, when none is listed yet, SITHS_SIGN_CERT_FID in the

@@ -50,6 +50,10 @@ struct daemon {
 	struct issuer *issuer;
 	struct certcheck_trust *trust;
 	struct certjobs *jobs;
+	/* The job engine as the card core's events reach it: it starts after the core (it needs
+	 * it) and ends before it (its jobs need it), so the monitor thread takes it under a lock. */
+	pthread_mutex_t jobs_seen_lock;
+	struct certjobs *jobs_seen; /* NULL before the engine runs and once it stops */
 	struct events *events;
 	ws_server *ws;
 	http_server *http;
@@ -133,6 +137,26 @@ static int open_test_issuer(struct daemon *d, const char *dir)
 	return 0;
 }
 
+/* The card core's events: the REST side (log, sessions, the event), then the job engine (an
+ * interrupted job's card coming back). */
+static void card_event(const struct card_event *ev, void *user)
+{
+	struct daemon *d = user;
+	cards_event(ev, &d->ctx);
+	if (ev->kind != CARD_EV_CARD_INSERTED && ev->kind != CARD_EV_CARD_REMOVED)
+		return;
+	pthread_mutex_lock(&d->jobs_seen_lock);
+	certjob_card_event(d->jobs_seen, ev);
+	pthread_mutex_unlock(&d->jobs_seen_lock);
+}
+
+static void jobs_seen_set(struct daemon *d, struct certjobs *jobs)
+{
+	pthread_mutex_lock(&d->jobs_seen_lock);
+	d->jobs_seen = jobs;
+	pthread_mutex_unlock(&d->jobs_seen_lock);
+}
+
 /* The card core and what works on cards: the issuer and the job engine, whose reports become
  * events. Sessions and events exist before the core starts: its events end sessions. A core
  * that does not start is not fatal (the card routes answer 503). 0, or -1 after logging why. */
@@ -145,7 +169,7 @@ static int start_cards(struct daemon *d)
 	}
 	d->ctx.sessions = d->sessions;
 	d->ctx.events = d->events;
-	card_err e = card_core_start(cards_event, &d->ctx, &d->core);
+	card_err e = card_core_start(card_event, d, &d->core);
 	if (e) {
 		log_warn("main", "card core not started: %s", card_strerror(e));
 		d->core = NULL;
@@ -165,6 +189,7 @@ static int start_cards(struct daemon *d)
 		log_error("main", "out of memory");
 		return -1;
 	}
+	jobs_seen_set(d, d->jobs);
 	d->ctx.core = d->core;
 	d->ctx.jobs = d->jobs;
 	health_add(&d->health, "pcsc", cards_health, d->core);
@@ -345,6 +370,7 @@ static void stop(struct daemon *d)
 	http_stop(d->http);
 	if (d->events)
 		events_set_sink(d->events, NULL, NULL);
+	jobs_seen_set(d, NULL);
 	certjob_free(d->jobs);
 	ws_stop(d->ws);
 	card_core_stop(d->core);
@@ -359,7 +385,9 @@ static void stop(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .https_fd = -1, .act = { .https_fd = -1, .wss_fd = -1 } };
+	struct daemon d = { .https_fd = -1,
+			    .act = { .https_fd = -1, .wss_fd = -1 },
+			    .jobs_seen_lock = PTHREAD_MUTEX_INITIALIZER };
 	sigset_t set;
 	int rc, sig = 0;
 

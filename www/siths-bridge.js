@@ -25,7 +25,7 @@
 
 /** Event types the daemon pushes over the WebSocket (docs/api/events.md). */
 export const EVENT_TYPES = Object.freeze(['hello', 'card-inserted', 'card-removed', 'card-updated',
-  'reader-added', 'reader-removed', 'job-progress', 'job-done', 'job-failed']);
+  'reader-added', 'reader-removed', 'job-progress', 'job-done', 'job-failed', 'job-interrupted']);
 
 /** Error raised by every method. `code` is stable and machine readable. */
 export class BridgeError extends Error {
@@ -211,14 +211,22 @@ export class SithsBridge extends EventTarget {
    * Follows a job through its events until it ends. Resolves with the job-done event, rejects
    * with a BridgeError (code from job-failed, e.g. 'card_removed', 'wrong_pin') otherwise.
    * onProgress({stage, percent, message}) is called for every job-progress event, also for
-   * events that arrived before this call. Needs connect().
+   * events that arrived before this call. onInterrupted(ev) is called when the card was pulled
+   * after the certificate was written (job-interrupted): the job is not over — it ends (resolve
+   * or reject) when the same card is back and the daemon has checked it. Needs connect().
    */
-  followJob(jobId, { onProgress } = {}) {
+  followJob(jobId, { onProgress, onInterrupted } = {}) {
     return new Promise((resolve, reject) => {
+      let interrupted = false;
       const f = {
         jobId, seen: 0,
         deliver: (ev) => {
           if (ev.type === 'job-progress') { if (onProgress) onProgress(ev); return false; }
+          if (ev.type === 'job-interrupted') {
+            if (!interrupted && onInterrupted) onInterrupted(ev);
+            interrupted = true;
+            return false;
+          }
           this.#followers.delete(f);
           if (ev.type === 'job-done') resolve(ev);
           else reject(new BridgeError(ev.code, ev.message, { triesLeft: ev.tries_left, body: ev }));
@@ -244,6 +252,7 @@ export class SithsBridge extends EventTarget {
     if (!this.#followers.has(f) || !j) return;
     if (j.state === 'done') f.deliver({ ...j, type: 'job-done', job: f.jobId });
     else if (j.state === 'failed') f.deliver({ ...j, type: 'job-failed', job: f.jobId });
+    else if (j.state === 'interrupted') f.deliver({ ...j, type: 'job-interrupted', job: f.jobId });
   }
 
   // ---- WebSocket ----

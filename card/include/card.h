@@ -190,9 +190,17 @@ typedef void (*card_progress_fn)(size_t done, size_t total, void *user);
 /* Writes the signature certificate (der, n bytes; PIN2 verified): an old CDF entry is withdrawn
  * first, the certificate written in chunks (fn after each, may be NULL), read back and
  * compared (CARD_E_BAD_DATA on a difference), then the CDF entry in one APDU: the commit point,
- * so a card pulled half-way shows no certificate (docs/virtual-card.md). */
+ * so a card pulled half-way shows no certificate (docs/virtual-card.md). *commit_sent is set
+ * true once that APDU has gone to the card, whatever came back (false before it; may be
+ * NULL): after a failure with it true the card may hold the certificate, and the model read
+ * when it is inserted again tells (card_cert_certifies). */
 card_err card_write_sign_cert(card_session *s, const uint8_t *der, size_t n, card_progress_fn fn,
-			      void *user);
+			      void *user, bool *commit_sent);
+
+/* True when ci, a certificate of a card model (m->sign, m->auth), certifies key k: the model's
+ * key_id is k's. A model read after a key generation that shows a certificate for the new key
+ * was read after that certificate was written. No card I/O. */
+bool card_cert_certifies(const struct card_cert_info *ci, const struct card_pubkey *k);
 
 /* The authentication certificate as the card holds it (DER, untrusted: parse it): *der is
  * borrowed from the session, valid until fn returns. No card I/O. */

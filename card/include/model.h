@@ -53,6 +53,10 @@ struct card_cert_info {
 	char valid_from[CARD_DATE_LEN], valid_to[CARD_DATE_LEN];
 	int trust_level; /* from certificatePolicies, 0 = unknown */
 	char issuer_cn[CARD_TEXT_LEN];
+	/* Which key the certificate certifies: SHA-256 over the RSA modulus's length (two bytes,
+	 * big-endian), the modulus and the exponent (big-endian, no leading zeros); all zero for a
+	 * key that is not RSA. Compare it with a key through card_cert_certifies() (card.h). */
+	unsigned char key_id[32];
 };
 
 enum card_status { CARD_STATUS_OK = 0, CARD_STATUS_ERROR };

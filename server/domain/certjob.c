@@ -1,7 +1,9 @@
 /* certjob.c — the certificate job engine: worker threads, the seven stages inside one card
- * session, honest percentages, the reports and the kept job states. The card itself is claimed in
- * the card core (one piece of work per card); the PIN copy lives only until the VERIFY has been
- * sent. What a report becomes on the wire is the caller's business (certjob_report_fn). */
+ * session, honest percentages, the reports and the kept job states, and the end of a job whose
+ * card went after the commit (jobend.h decides, this file keeps the state). The card itself is
+ * claimed in the card core (one piece of work per card); the PIN copy lives only until the
+ * VERIFY has been sent. What a report becomes on the wire is the caller's business
+ * (certjob_report_fn). */
 #include "certjob.h"
 
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "csr.h"
+#include "jobend.h"
 #include "log.h"
 
 /* Shares of the bar, after the real timings of a card (docs/virtual-card.md, --delay realistic):
@@ -35,6 +38,14 @@ struct job {
 	char pin[CERTJOB_PIN_MAX + 1]; /* wiped right after VERIFY */
 	card_claim *claim; /* the card, from certjob_start until the worker's work ends */
 	struct certjobs *owner;
+	/* Written by the worker before the state leaves RUNNING, read after. */
+	struct card_pubkey key; /* the key generated, when have_key */
+	bool have_key;
+	bool commit_sent; /* the CDF entry went to the card (card_write_sign_cert) */
+	/* The card's model from an insertion while the job still ran (guarded by the lock): the
+	 * card went and came back before the worker knew. Cleared when the card goes again. */
+	struct card_model back;
+	bool has_back;
 };
 
 struct certjobs {
@@ -73,6 +84,13 @@ static void report_unlock(struct job *jb)
 		j->d.report(&st, j->d.report_user);
 }
 
+/* Reports a copy taken earlier (without the lock). */
+static void report_copy(struct certjobs *j, const struct certjob_status *st)
+{
+	if (j->d.report)
+		j->d.report(st, j->d.report_user);
+}
+
 /* Moves the bar; percent never goes back. */
 static void progress(struct job *jb, const char *stage, int percent, const char *message)
 {
@@ -94,22 +112,38 @@ static void pin2_activated(struct job *jb)
 	log_info("job", "job %s on card %s: PIN2 activated", jb->st.id, jb->st.card_id);
 }
 
-/* Records the failure the job ends with (the first one wins). */
+/* Records the failure the job ends with (the first one wins). Caller holds the lock. */
+static void failure_locked(struct job *jb, enum certjob_failure why, card_err e, int tries_left,
+			   const char *fmt, va_list ap)
+{
+	if (jb->st.failure != CERTJOB_FAIL_NONE)
+		return;
+	jb->st.failure = why;
+	jb->st.cause = e;
+	vsnprintf(jb->st.message, sizeof(jb->st.message), fmt, ap);
+	jb->st.tries_left = tries_left;
+}
+
+__attribute__((format(printf, 5, 6))) static void fail_locked(struct job *jb,
+							      enum certjob_failure why, card_err e,
+							      int tries_left, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	failure_locked(jb, why, e, tries_left, fmt, ap);
+	va_end(ap);
+}
+
 __attribute__((format(printf, 5, 6))) static void set_failure(struct job *jb,
 							      enum certjob_failure why, card_err e,
 							      int tries_left, const char *fmt, ...)
 {
 	va_list ap;
+	va_start(ap, fmt);
 	pthread_mutex_lock(&jb->owner->lock);
-	if (jb->st.failure == CERTJOB_FAIL_NONE) {
-		jb->st.failure = why;
-		jb->st.cause = e;
-		va_start(ap, fmt);
-		vsnprintf(jb->st.message, sizeof(jb->st.message), fmt, ap);
-		va_end(ap);
-		jb->st.tries_left = tries_left;
-	}
+	failure_locked(jb, why, e, tries_left, fmt, ap);
 	pthread_mutex_unlock(&jb->owner->lock);
+	va_end(ap);
 }
 
 /* A failure's name for the log. */
@@ -125,10 +159,10 @@ static const char *failure_name(const struct certjob_status *st)
 	return "unknown";
 }
 
-static void finish(struct job *jb, bool ok)
+/* Ends the job (the report is the caller's). Caller holds the lock. */
+static void finish_locked(struct job *jb, bool ok)
 {
 	struct certjob_status *st = &jb->st;
-	pthread_mutex_lock(&jb->owner->lock);
 	st->state = ok ? CERTJOB_DONE : CERTJOB_FAILED;
 	if (ok) {
 		st->stage = "done";
@@ -143,6 +177,12 @@ static void finish(struct job *jb, bool ok)
 		log_warn("job", "job %s on card %s failed at %s: %s (%s)", st->id, st->card_id,
 			 st->stage, failure_name(st), st->message);
 	}
+}
+
+static void finish(struct job *jb, bool ok)
+{
+	pthread_mutex_lock(&jb->owner->lock);
+	finish_locked(jb, ok);
 	report_unlock(jb);
 }
 
@@ -220,6 +260,9 @@ static card_err stage_generate(struct work *w)
 	card_err e = card_generate_sign_key(w->s, &pk);
 	if (e)
 		return e;
+	/* What the card must show for the job to be done, whatever happens from here on. */
+	w->jb->key = pk;
+	w->jb->have_key = true;
 	csr_err ce = csr_rsa_pubkey(pk.n, pk.n_len, pk.e, pk.e_len, &w->pub);
 	if (ce) {
 		set_failure(w->jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1,
@@ -308,8 +351,8 @@ static void write_progress(size_t done, size_t total, void *user)
 static card_err stage_write(struct work *w)
 {
 	progress(w->jb, "write", P_WRITE, "writing the certificate to the card");
-	card_err e =
-		card_write_sign_cert(w->s, w->cert, (size_t)w->cert_len, write_progress, w->jb);
+	card_err e = card_write_sign_cert(w->s, w->cert, (size_t)w->cert_len, write_progress, w->jb,
+					  &w->jb->commit_sent);
 	if (!e)
 		progress(w->jb, "verify", P_VERIFY_BACK,
 			 "certificate read back and compared; refreshing the card");
@@ -328,43 +371,144 @@ out:
 	return e;
 }
 
-/* After the transaction: the re-read model must show the certificate, or the job did not work. */
-static bool card_shows_cert(struct certjobs *j, const char *card_id)
+/* ---- the end: after the work, and when an interrupted job's card comes back ---- */
+
+/* The returned card's model m decides an INTERRUPTED job (jobend_returned): true when it
+ * ended, false when m could not be read (the next insertion is looked at). Caller holds the
+ * lock; the report is the caller's. */
+static bool settle_locked(struct job *jb, const struct card_model *m)
 {
+	switch (jobend_returned(m, &jb->key)) {
+	case JOBEND_DONE:
+		log_info("job", "job %s on card %s: the card is back with the certificate",
+			 jb->st.id, jb->st.card_id);
+		finish_locked(jb, true);
+		return true;
+	case JOBEND_RETURNED_WITHOUT:
+		fail_locked(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1, "%s",
+			    "the card is back without the new certificate: the write did not reach "
+			    "its end");
+		break;
+	case JOBEND_RETURNED_OTHER:
+		fail_locked(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1, "%s",
+			    "the card is back with a certificate for another key: the new "
+			    "certificate is not on it");
+		break;
+	default:
+		log_warn("job", "job %s: card %s is back but unreadable; still interrupted",
+			 jb->st.id, jb->st.card_id);
+		return false;
+	}
+	finish_locked(jb, false);
+	return true;
+}
+
+/* The card went after the commit was sent: the job waits, holding nothing, for the card. A
+ * return the engine saw while the job still ran is settled at once; both reports go out after
+ * the lock, in order (once the lock is released, jb may be settled and dropped by others). */
+static void interrupt(struct job *jb, card_err e)
+{
+	struct certjobs *j = jb->owner;
+	struct certjob_status first, last;
+	pthread_mutex_lock(&j->lock);
+	jb->st.state = CERTJOB_INTERRUPTED;
+	jb->st.cause = e;
+	snprintf(jb->st.message, sizeof(jb->st.message),
+		 "the card was removed after the certificate was written to it: put the card back "
+		 "to finish the download");
+	log_warn("job", "job %s on card %s interrupted at %s: card removed after the commit (%s)",
+		 jb->st.id, jb->st.card_id, jb->st.stage, card_strerror(e));
+	first = jb->st;
+	bool settled = jb->has_back && settle_locked(jb, &jb->back);
+	jb->has_back = false;
+	last = jb->st;
+	pthread_mutex_unlock(&j->lock);
+	report_copy(j, &first);
+	if (settled)
+		report_copy(j, &last);
+}
+
+/* After the transaction: the card's model shows the job's certificate (done), or the card went
+ * (interrupted after the commit was sent, failed before), or it failed. */
+static void conclude(struct job *jb, card_err e)
+{
+	struct certjobs *j = jb->owner;
 	struct card_model m;
-	return card_get(j->d.core, card_id, &m) == CARD_OK && m.sign.present;
+	struct jobend_work w = { .err = e, .commit_sent = jb->commit_sent };
+	w.shows_cert = jb->have_key && card_get(j->d.core, jb->st.card_id, &m) == CARD_OK &&
+		jobend_shows_cert(&m, &jb->key);
+	/* Not shown after an answered commit: the re-read failed, most often because the card was
+	 * pulled during it (the model then stays the old one until the monitor sees it gone). */
+	if (!w.shows_cert)
+		w.gone = card_gone(j->d.core, jb->st.card_id, e ? e : CARD_E_COMM);
+	switch (jobend_after_work(&w)) {
+	case JOBEND_DONE: finish(jb, true); return;
+	case JOBEND_INTERRUPTED: interrupt(jb, e ? e : CARD_E_REMOVED); return;
+	case JOBEND_REMOVED:
+		set_failure(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1,
+			    "the card was removed during the download: %s",
+			    card_strerror(e ? e : CARD_E_REMOVED));
+		break;
+	case JOBEND_NOT_SHOWN:
+		set_failure(jb, CERTJOB_FAIL_CARD, CARD_E_BAD_DATA, -1, "%s",
+			    "the card does not show the written certificate");
+		break;
+	default:
+		set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "the card answered unexpectedly: %s",
+			    card_strerror(e));
+		break;
+	}
+	finish(jb, false);
 }
 
 static void *worker(void *arg)
 {
 	struct job *jb = arg;
 	struct certjobs *j = jb->owner;
-	char card_id[CARD_ID_LEN];
-	memcpy(card_id, jb->st.card_id,
-	       sizeof(card_id)); /* jb may be dropped once it is finished */
 	card_err e = card_claim_run(jb->claim, job_work, jb);
 	jb->claim = NULL;
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
-	/* Not shown after the commit: the re-read failed, most often because the card was pulled
-	 * during it (the model then stays the old one until the monitor sees the empty reader). */
-	if (!e && !card_shows_cert(j, card_id)) {
-		e = card_gone(j->d.core, card_id, CARD_E_COMM) ? CARD_E_REMOVED : CARD_E_BAD_DATA;
-		if (e == CARD_E_BAD_DATA)
-			set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "%s",
-				    "the card does not show the written certificate");
-	}
-	if (e && card_gone(j->d.core, card_id, e))
-		set_failure(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1,
-			    "the card was removed during the download: %s", card_strerror(e));
-	else if (e)
-		set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "the card answered unexpectedly: %s",
-			    card_strerror(e));
-	finish(jb, e == CARD_OK);
+	conclude(jb, e);
 	pthread_mutex_lock(&j->lock);
 	j->running--;
 	pthread_cond_broadcast(&j->idle);
 	pthread_mutex_unlock(&j->lock);
 	return NULL;
+}
+
+/* A job still working on card id or waiting for it (at most one: certjob_start refuses a
+ * second). Caller holds the lock. */
+static struct job *live_job(struct certjobs *j, const char *id)
+{
+	for (size_t i = 0; i < j->n_jobs; i++) {
+		struct job *jb = j->jobs[i];
+		if ((jb->st.state == CERTJOB_RUNNING || jb->st.state == CERTJOB_INTERRUPTED) &&
+		    !strcmp(jb->st.card_id, id))
+			return jb;
+	}
+	return NULL;
+}
+
+void certjob_card_event(struct certjobs *j, const struct card_event *ev)
+{
+	if (!j || !ev->card ||
+	    (ev->kind != CARD_EV_CARD_INSERTED && ev->kind != CARD_EV_CARD_REMOVED))
+		return;
+	pthread_mutex_lock(&j->lock);
+	struct job *jb = live_job(j, ev->card->id);
+	if (jb && jb->st.state == CERTJOB_INTERRUPTED && ev->kind == CARD_EV_CARD_INSERTED) {
+		if (settle_locked(jb, ev->card))
+			report_unlock(jb);
+		else
+			pthread_mutex_unlock(&j->lock);
+		return;
+	}
+	if (jb && jb->st.state == CERTJOB_RUNNING) {
+		jb->has_back = ev->kind == CARD_EV_CARD_INSERTED;
+		if (jb->has_back)
+			jb->back = *ev->card;
+	}
+	pthread_mutex_unlock(&j->lock);
 }
 
 /* ---- life cycle ---- */
@@ -392,8 +536,14 @@ void certjob_free(struct certjobs *j)
 	while (j->running)
 		pthread_cond_wait(&j->idle, &j->lock);
 	pthread_mutex_unlock(&j->lock);
-	for (size_t i = 0; i < j->n_jobs; i++)
+	for (size_t i = 0; i < j->n_jobs; i++) {
+		if (j->jobs[i]->st.state == CERTJOB_INTERRUPTED)
+			log_warn("job",
+				 "job %s on card %s: still interrupted at exit; the card's model "
+				 "at its next insertion tells whether the certificate is on it",
+				 j->jobs[i]->st.id, j->jobs[i]->st.card_id);
 		free(j->jobs[i]);
+	}
 	pthread_cond_destroy(&j->idle);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
@@ -404,13 +554,15 @@ bool certjob_has_issuer(const struct certjobs *j)
 	return j && j->d.issuer;
 }
 
-/* Keeps the list bounded: drops the oldest finished job. Caller holds the lock. */
+/* Keeps the list bounded: drops the oldest finished job (an interrupted one is not finished).
+ * Caller holds the lock. */
 static bool make_room(struct certjobs *j)
 {
 	if (j->n_jobs < CERTJOB_KEEP)
 		return true;
 	for (size_t i = 0; i < j->n_jobs; i++) {
-		if (j->jobs[i]->st.state != CERTJOB_RUNNING) {
+		enum certjob_state s = j->jobs[i]->st.state;
+		if (s == CERTJOB_DONE || s == CERTJOB_FAILED) {
 			free(j->jobs[i]);
 			memmove(&j->jobs[i], &j->jobs[i + 1],
 				(j->n_jobs - i - 1) * sizeof(j->jobs[0]));
@@ -453,7 +605,9 @@ static certjob_err launch(struct certjobs *j, struct job *jb)
 	pthread_t th;
 	pthread_attr_t attr;
 	pthread_mutex_lock(&j->lock);
-	bool room = make_room(j);
+	/* One job per card: the card's claim says so while a job works, this while one waits for
+	 * the card or has let go of the claim and is ending. */
+	bool room = !live_job(j, jb->st.card_id) && make_room(j);
 	if (room) {
 		j->jobs[j->n_jobs++] = jb;
 		j->running++;

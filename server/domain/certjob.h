@@ -5,7 +5,10 @@
  * says it is not activated yet), generate the signing key,
  * card-signed CSR, issuer, validation, write with the CDF entry as the commit point, read back.
  * Every step is reported through the engine's callback (the daemon turns it into events) and the
- * latest state stays readable with certjob_status(). All functions are thread-safe.
+ * latest state stays readable with certjob_status(). A job whose card went after the commit was
+ * sent is INTERRUPTED, holding no claim, until the same card is inserted again
+ * (certjob_card_event): the model read then ends it DONE or FAILED; a card that never returns
+ * leaves it INTERRUPTED until the engine is freed. All functions are thread-safe.
  * Ownership: the caller owns the engine (certjob_free) and the deps it borrows, which must
  * outlive it; statuses are plain copies. */
 #ifndef SITHS_CERTJOB_H
@@ -33,7 +36,8 @@ typedef enum {
 
 const char *certjob_strerror(certjob_err e);
 
-enum certjob_state { CERTJOB_RUNNING, CERTJOB_DONE, CERTJOB_FAILED };
+/* RUNNING → DONE | FAILED | INTERRUPTED; INTERRUPTED → DONE | FAILED when the card is back. */
+enum certjob_state { CERTJOB_RUNNING, CERTJOB_DONE, CERTJOB_FAILED, CERTJOB_INTERRUPTED };
 
 /* Why a job failed. The card's own failures carry their card_err; the wire names them. */
 enum certjob_failure {
@@ -53,16 +57,18 @@ struct certjob_status {
 	int percent;       /* 0..100, never decreasing */
 	char message[400];
 	enum certjob_failure failure; /* when FAILED */
-	card_err cause;               /* with CERTJOB_FAIL_CARD: what the card core said */
-	int tries_left;               /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
+	card_err cause; /* with CERTJOB_FAIL_CARD: what the card core said; when INTERRUPTED: the
+			 * error of the work that the card's going caused */
+	int tries_left; /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
 	/* The card's PIN2 was not activated (a reserve card's two-code letter) and the job activated
 	 * it with the PIN it was given, which is now the signature code: set from the verify_pin
 	 * stage on, whatever comes after. */
 	bool pin2_activated;
 };
 
-/* Called on the job's worker thread after every step and once at the end (state DONE or
- * FAILED), in order, never with the engine's lock held; st is valid during the call only. */
+/* Called on the job's worker thread after every step and once at the end (state DONE, FAILED
+ * or INTERRUPTED), in order, never with the engine's lock held; st is valid during the call
+ * only. An interrupted job's end is reported on the thread of certjob_card_event. */
 typedef void (*certjob_report_fn)(const struct certjob_status *st, void *user);
 
 struct certjob_deps {
@@ -83,11 +89,17 @@ bool certjob_has_issuer(const struct certjobs *j);
 
 /* Starts a download on card_id with PIN2. The PIN is copied and the caller's buffer is wiped
  * (OPENSSL_cleanse) in every case; the copy is wiped right after the VERIFY. The id of the new
- * job goes to id_out. CERTJOB_E_BUSY when the card is in use. */
+ * job goes to id_out. CERTJOB_E_BUSY when the card is in use, or has an INTERRUPTED job (the
+ * check at its return comes first). */
 certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 			  char id_out[CERTJOB_ID_LEN + 1]);
 
-/* Jobs still running (for the idle exit). NULL is fine: 0. */
+/* Tells the engine of a card event (card_event_fn's, on the card core's thread): a card
+ * inserted with the id of an INTERRUPTED job ends that job by its model (jobend_returned). j
+ * NULL is fine; other events are ignored. Must not be called once certjob_free has begun. */
+void certjob_card_event(struct certjobs *j, const struct card_event *ev);
+
+/* Jobs still running (for the idle exit; an INTERRUPTED job does not count). NULL is fine: 0. */
 size_t certjob_running(struct certjobs *j);
 
 /* The job's current state into *out; false for an unknown id. */

@@ -89,8 +89,9 @@ static const char *job_code(const struct certjob_status *st)
 	return errmap_card(st->cause)->job_code;
 }
 
-/* A job's fields, shared by its three events (type set) and its REST state (type NULL): a failed
- * job's event carries the code instead of the percent, its state both. */
+/* A job's fields, shared by its four events (type set) and its REST state (type NULL): a failed
+ * job's event carries the code instead of the percent, its state both; an interrupted job has
+ * both everywhere. */
 static json_t *job_json(const char *type, const struct certjob_status *st)
 {
 	bool failed = st->state == CERTJOB_FAILED;
@@ -112,7 +113,21 @@ static json_t *job_json(const char *type, const struct certjob_status *st)
 		if (st->tries_left >= 0)
 			json_object_set_new(o, "tries_left", json_integer(st->tries_left));
 	}
+	if (st->state == CERTJOB_INTERRUPTED)
+		json_object_set_new(o, "code", json_string("card_removed_after_commit"));
 	return o;
+}
+
+/* The state's name in GET /v1/jobs/{id} and the event type it is reported as. */
+static const char *job_state_name(enum certjob_state s, bool event)
+{
+	switch (s) {
+	case CERTJOB_DONE: return event ? "job-done" : "done";
+	case CERTJOB_FAILED: return event ? "job-failed" : "failed";
+	case CERTJOB_INTERRUPTED: return event ? "job-interrupted" : "interrupted";
+	case CERTJOB_RUNNING: break;
+	}
+	return event ? "job-progress" : "running";
 }
 
 /* ---- what happened ---- */
@@ -142,20 +157,14 @@ void events_card(struct events *e, const struct card_event *ev)
 
 void events_job(const struct certjob_status *st, void *user)
 {
-	const char *type = st->state == CERTJOB_DONE ? "job-done"
-		: st->state == CERTJOB_FAILED        ? "job-failed"
-						     : "job-progress";
-	publish(user, job_json(type, st));
+	publish(user, job_json(job_state_name(st->state, true), st));
 }
 
 json_t *events_job_state(const struct certjob_status *st)
 {
 	json_t *o = job_json(NULL, st);
-	const char *state = st->state == CERTJOB_DONE ? "done"
-		: st->state == CERTJOB_FAILED         ? "failed"
-						      : "running";
 	if (o)
-		json_object_set_new(o, "state", json_string(state));
+		json_object_set_new(o, "state", json_string(job_state_name(st->state, false)));
 	return o;
 }
 

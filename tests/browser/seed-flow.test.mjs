@@ -1,7 +1,8 @@
 // seed-flow.test.mjs — the user guide's eight steps in chromium against the whole real stack:
 // private pcscd, the virtual card (realistic timings, so the progress bar can be watched), the
 // daemon with its test issuer. Then the failures a person meets: wrong PIN2, the card pulled in
-// the middle of the download, keyboard only with Escape. Screenshots of every step are saved
+// the middle of the download or right after the certificate was committed, keyboard only with
+// Escape. Screenshots of every step are saved
 // under $SITHS_BUILD_DIR/screenshots/seed-flow/.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,6 +145,48 @@ test('card pulled in the middle of the download: Swedish error; reinsert, retry,
     await waitDownloadDone(page, { timeout: 120000 });
     await page.locator('#job-close').click();
     await expect(panel(page).locator('.sign-present')).toHaveText('Finns');
+  } finally {
+    if (again) await again.stop();
+    await card.stop();
+    await page.close();
+  }
+});
+
+test('card pulled right after the certificate was committed: "put the card back", never a new download; reinsert: success, Finns', async () => {
+  // A fresh card's download writes the certificate in 5 UPDATE BINARYs (about 1,080 bytes, 255
+  // per APDU), then the CDF entry: the 6th is the commit. The card carries it out, then pulls
+  // itself before answering (the daemon cannot know whether it took it). Checked below on the
+  // card's own memory: had the count been wrong, the card would list no certificate.
+  const card = await startCard({ port: pc.ports[0], args: ['--drop-after-commit', 'update-binary:6'] });
+  const page = await freshPage();
+  let again;
+  try {
+    const p = panel(page);
+    await expect(p).toBeVisible({ timeout: 20000 });
+    await login(page, p, PIN1);
+    await openPin2(page, p);
+    await submitPin2(page, PIN2);
+    await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'interrupted', { timeout: 120000 });
+    await expect(page.locator('#job-result-title')).toHaveText('Sätt tillbaka kortet');
+    await expect(page.locator('#job-result-text')).toContainText('Sätt tillbaka kortet i kortläsaren');
+    await expect(page.locator('#job-result-text')).toContainText('Du behöver inte hämta det igen');
+    assert.doesNotMatch(await page.locator('#job-result-text').textContent(), /Försök igen|logga in igen/);
+    await expect(page.locator('#job-retry')).toBeHidden();
+    await expect(page.locator('#card-list .card-panel')).toBeHidden({ timeout: 15000 });
+    await screenshot(page, 'seed-flow', 'card-pulled-after-commit');
+    await card.exited;
+    assert.ok(existsSync(join(exportedCerts(card.state), 'sign-cert.der')), 'pulled after the commit: the card lists the certificate');
+    // The same card back: the daemon checks it and ends the job; the page shows the success.
+    again = await startCard({ port: pc.ports[0], state: card.state });
+    await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'done', { timeout: 20000 });
+    await expect(page.locator('#job-result-title')).toHaveText('Underskriftscertifikatet finns nu på kortet');
+    await expect(page.locator('#job-retry')).toBeHidden();
+    await expect(page.locator('#pin-dialog')).toBeHidden();
+    await screenshot(page, 'seed-flow', 'card-back-after-commit');
+    await page.locator('#job-close').click();
+    await expect(panel(page).locator('.sign-present')).toHaveText('Finns');
+    await expect(panel(page).locator('.get-sign')).toBeHidden();
+    assert.equal((await apiCard()).signature_certificate.present, true);
   } finally {
     if (again) await again.stop();
     await card.stop();

@@ -1,8 +1,10 @@
 // download_faults.test.mjs — the download's "failure is part of the feature", against the virtual card
 // and the real daemon: wrong PIN2 (tries reported and really decremented once), blocked PIN2
 // (job-failed pin_blocked, then 423), PIN2 of the wrong format (400, no try), the card pulled at
-// each stage (verify, generate-key, pso-cds, update-binary in the middle of the certificate):
-// job-failed card_removed, re-inserted card shows no signature certificate, retry succeeds;
+// each stage before the commit (verify, generate-key, pso-cds, update-binary in the middle of the
+// certificate): job-failed card_removed, re-inserted card shows no signature certificate, retry
+// succeeds; pulled after the commit or at it: job-interrupted, and the card's return ends the job
+// done or failed as the card says (another state of the same card: failed);
 // the issuer failing or answering with another key, subject or chain: refused, nothing written;
 // no issuer: 503.
 import { test, before, after } from 'node:test';
@@ -156,47 +158,135 @@ async function readBackCounts() {
     const commit = out.lastIndexOf('siths-cardsim: update-binary ');
     const lineEnd = out.indexOf('\n', commit) + 1;
     const c = { readsBefore: apdus(out, lineEnd, 'read-binary'), readsAll: apdus(out, out.length, 'read-binary'),
-      all: apdus(out, out.length), writes: apdus(out, out.length, 'update-binary') };
+      all: apdus(out, out.length), writes: apdus(out, out.length, 'update-binary'), state: card.state };
     assert.ok(c.readsAll > c.readsBefore, 'the re-read after the commit reads the card');
     return c;
   } finally { await pull(t, card); }
 }
 
-test('card pulled in the read-back after the CDF commit: card_removed (or done), re-inserted model true to the card, retry succeeds', async () => {
+// The job's events until one of types, from the mark `from` (an interrupted job does not end
+// until its card is back, so jobEnd's done/failed is not what to wait for first).
+const jobUntil = (t, job, types, from, what) =>
+  t.events.waitFor((m) => types.includes(m.type) && m.job === job, { from, timeout: 60000, what: `${what} of job ${job}` });
+
+// Starts a download on a card inserted with args (its state at `state`) and waits until the card
+// pulled itself and the daemon saw it go: the job's first terminal or interrupted event.
+async function pulledDownload(args, state = join(tmp('card-'), 'state.json')) {
+  const card = await insert(t, { state, args });
+  const session = await loginOk(t, card.id);
+  const from = t.events.mark();
+  const r = await download(t, card.id, session);
+  assert.equal(r.status, 202, r.body);
+  const first = await jobUntil(t, r.json.job, ['job-interrupted', 'job-done', 'job-failed'], from, 'end or interruption');
+  await card.waitFor(/card pulled \(--drop-/);
+  await t.events.waitFor((m) => m.type === 'card-removed' && m.card_id === card.id, { from, what: 'card-removed' });
+  await card.exited;
+  return { card, job: r.json.job, first, from, state };
+}
+
+// Inserts a card with `state` for an interrupted job and waits for the job's end, which must come
+// with (after) the card-inserted of the same card id.
+async function returnFor(p, state) {
+  const from = t.events.mark();
+  const back = await insert(t, { state });
+  const end = await jobUntil(t, p.job, ['job-done', 'job-failed'], from, 'end after the return');
+  const ins = t.events.msgs.slice(from).findIndex((m) => m.type === 'card-inserted' && m.card.id === back.id);
+  const fin = t.events.msgs.slice(from).findIndex((m) => m === end);
+  assert.ok(ins >= 0 && ins < fin, 'the job ends on the card-inserted of its card');
+  return { back, end };
+}
+
+// The interrupted job in its event and its REST state: the stage it was at, card_id, the code.
+async function assertInterrupted(p, what) {
+  const ev = p.first;
+  assert.equal(ev.type, 'job-interrupted', `${what}: ${JSON.stringify(ev)}`);
+  assert.equal(ev.code, 'card_removed_after_commit');
+  assert.equal(ev.card_id, p.card.id);
+  assert.ok(['write', 'verify'].includes(ev.stage), `${what}: stage ${ev.stage}`);
+  const later = t.events.msgs.slice(p.from).filter((m) => m.job === p.job && m.type !== 'job-progress');
+  assert.deepEqual(later.map((m) => m.type), ['job-interrupted'], `${what}: nothing after the interruption while the card is out`);
+  const s = await t.api(`/v1/jobs/${p.job}`);
+  assert.equal(s.status, 200, s.body);
+  assert.equal(s.json.state, 'interrupted');
+  assert.equal(s.json.code, 'card_removed_after_commit');
+  assert.equal(s.json.card_id, p.card.id);
+}
+
+test('card pulled in the read-back after the CDF commit: job-interrupted; the same card back: job-done, Finns, no retry needed', async () => {
   const c = await readBackCounts();
   // First and last READ BINARY after the commit (pulled before the answer: the re-read breaks),
-  // and right after the very last APDU of the re-read (the re-read may have completed).
+  // and right after the very last APDU of the re-read (the re-read may have completed: done).
   for (const [args, strict] of [[['--drop-at', `read-binary:${c.readsBefore + 1}`], true],
     [['--drop-at', `read-binary:${c.readsAll}`], true], [['--drop-after', String(c.all)], false]]) {
-    const state = join(tmp('card-'), 'state.json');
-    const card = await insert(t, { state, args });
-    const session = await loginOk(t, card.id);
-    const from = t.events.mark();
-    const r = await download(t, card.id, session);
-    assert.equal(r.status, 202, r.body);
-    const { end } = await jobEnd(t, r.json.job, from);
-    await card.waitFor(/card pulled \(--drop-/);
-    await t.events.waitFor((m) => m.type === 'card-removed' && m.card_id === card.id, { from, what: 'card-removed' });
-    await card.exited;
-    // The pull came after the commit: the card answered every write of the reference run.
-    const out = card.output;
+    const p = await pulledDownload(args);
+    const out = p.card.output;
     assert.equal(apdus(out, out.length, 'update-binary'), c.writes, `${args}: pulled after the commit`);
     assert.ok(apdus(out, out.length, 'read-binary') >= c.readsBefore, `${args}: pulled in the read-back`);
-    if (strict || end.type !== 'job-done')
-      assert.deepEqual([end.type, end.code], ['job-failed', 'card_removed'], `${args}: ${JSON.stringify(end)}`);
-    const back = await insert(t, { state });
+    assert.ok(certMatchesKey(p.state), `${args}: committed before the pull: the card holds the certificate of its key`);
+    if (!strict && p.first.type === 'job-done') continue;
+    await assertInterrupted(p, args.join(' '));
+    const { back, end } = await returnFor(p, p.state);
     try {
+      assert.equal(back.id, p.card.id);
+      assert.equal(end.type, 'job-done', `${args}: ${JSON.stringify(end)}`);
+      assert.equal(end.card_id, back.id);
+      assert.equal(end.percent, 100);
       const m = await cardModel(t, back.id);
-      const onCard = certMatchesKey(state);
-      assert.equal(m.signature_certificate.present, onCard, `${args}: model ${JSON.stringify(m.signature_certificate)}, card ${onCard}`);
-      assert.equal(onCard, true, 'committed before the pull: the card holds the certificate of its key');
+      assert.equal(m.signature_certificate.present, true, JSON.stringify(m.signature_certificate));
+      assert.equal(m.signature_certificate.key_checked, true);
       assert.equal(m.pins.pin2.tries_left, 3);
-      const { end: e2 } = await runJob(t, back.id, await loginOk(t, back.id));
-      assert.equal(e2.type, 'job-done', JSON.stringify(e2));
-      await modelUntil(t, back.id, (x) => x.signature_certificate.present, 'Finns after retry');
-      assert.ok(certMatchesKey(state), 'the retry wrote the certificate of the new key');
+      const s = await t.api(`/v1/jobs/${p.job}`);
+      assert.equal(s.json.state, 'done');
     } finally { await pull(t, back); }
   }
+});
+
+// The job's K-th UPDATE BINARY is the CDF entry (the commit): the last one of a reference run.
+test('card pulled right at the CDF commit: the returned card decides — taken: job-done; not taken: job-failed card_removed, retry succeeds', async () => {
+  const c = await readBackCounts();
+  const commit = `update-binary:${c.writes}`;
+  // The card carried the CDF write out before it was pulled: the certificate is on it.
+  const taken = await pulledDownload(['--drop-after-commit', commit]);
+  await taken.card.waitFor(new RegExp(`card pulled \\(--drop-after-commit ${commit}\\)`));
+  await assertInterrupted(taken, 'after-commit');
+  assert.ok(certMatchesKey(taken.state));
+  const r1 = await returnFor(taken, taken.state);
+  try {
+    assert.equal(r1.end.type, 'job-done', JSON.stringify(r1.end));
+    assert.equal((await cardModel(t, r1.back.id)).signature_certificate.present, true);
+  } finally { await pull(t, r1.back); }
+  // Pulled before the card acted on it: the old entry was withdrawn, the new one never came.
+  const lost = await pulledDownload(['--drop-at', commit]);
+  await lost.card.waitFor(new RegExp(`card pulled \\(--drop-at ${commit}\\)`));
+  await assertInterrupted(lost, 'at-commit');
+  assert.ok(noCert(lost.state), 'the card lists no signature certificate');
+  const r2 = await returnFor(lost, lost.state);
+  try {
+    assert.equal(r2.end.type, 'job-failed', JSON.stringify(r2.end));
+    assert.equal(r2.end.code, 'card_removed');
+    assert.equal((await cardModel(t, r2.back.id)).signature_certificate.present, false);
+    const { end } = await runJob(t, r2.back.id, await loginOk(t, r2.back.id));
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    await modelUntil(t, r2.back.id, (x) => x.signature_certificate.present, 'Finns after retry');
+    assert.ok(certMatchesKey(lost.state), 'the retry wrote the certificate of its key');
+  } finally { await pull(t, r2.back); }
+});
+
+test('another state comes back for an interrupted job (same card number, certificate of another key): job-failed card_removed', async () => {
+  // The reference run leaves a card state of the same card number with a certificate of its own key.
+  const c = await readBackCounts();
+  const p = await pulledDownload(['--drop-at', `read-binary:${c.readsBefore + 1}`]);
+  await assertInterrupted(p, 'other state');
+  const { back, end } = await returnFor(p, c.state);
+  try {
+    assert.equal(back.id, p.card.id, 'the same card id');
+    assert.equal(end.type, 'job-failed', JSON.stringify(end));
+    assert.equal(end.code, 'card_removed');
+    assert.match(end.message, /another key/);
+    // The card shows its own (valid) certificate: not the job's, and the job did not claim it.
+    assert.equal(back.model.signature_certificate.present, true);
+    assert.equal((await t.api(`/v1/jobs/${p.job}`)).json.state, 'failed');
+  } finally { await pull(t, back); }
 });
 
 for (const [fault, code] of [['fail', 'issuer_failed'], ['other-key', 'cert_invalid'], ['other-subject', 'cert_invalid'],

@@ -1,7 +1,8 @@
 // job-view.js — the download view (the user guide's steps 7 and 8): the job's progress bar and
 // stage from its events, then the result — with step 8's "the code you entered is now activated
 // as the signature code" when the job activated a reserve card's PIN2 — and "try again" when
-// another attempt can help.
+// another attempt can help. A card pulled after the certificate was written only has to be put
+// back: the daemon checks it and ends the job, so the view waits for that (no "try again").
 import { $, announce } from './dom.js';
 import { errorText, isPinError, isSessionError } from './errors.js';
 import { t } from '../i18n.js';
@@ -17,7 +18,7 @@ function stageText(ev) {
 export class JobView {
   #dlg = $('#job-dialog');
   #bar = $('#job-progress');
-  #cur = null;   // {cardId, percent, stage, bucket, done, resolve, err, retryable, pulled}
+  #cur = null;   // {cardId, percent, stage, bucket, done, interrupted, resolve, err, retryable, pulled}
   #bridge;
   #hasCard;
 
@@ -28,7 +29,11 @@ export class JobView {
     $('#job-close').addEventListener('click', () => this.#close({ closed: true }));
     $('#job-retry').addEventListener('click', () => this.#close({ retry: true }));
     // While the card is written the view stays: Escape does nothing until the job has ended.
-    this.#dlg.addEventListener('cancel', (e) => { e.preventDefault(); if (this.#cur && this.#cur.done) this.#close({ closed: true }); });
+    // An interrupted job may be closed too: the card is out, nothing is being written.
+    this.#dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      if (this.#cur && (this.#cur.done || this.#cur.interrupted)) this.#close({ closed: true });
+    });
   }
 
   /** Shows the download view for jobId until the user closes it. Resolves {pinError}|{retry}|{closed}. */
@@ -47,7 +52,10 @@ export class JobView {
       $('#job-started').setAttribute('tabindex', '-1');
       $('#job-started').focus();
       const mine = this.#cur;
-      this.#bridge.followJob(jobId, { onProgress: (ev) => { if (this.#cur === mine) this.#showProgress(ev); } })
+      this.#bridge.followJob(jobId, {
+        onProgress: (ev) => { if (this.#cur === mine) this.#showProgress(ev); },
+        onInterrupted: () => { if (this.#cur === mine) this.#showInterrupted(); },
+      })
         .then((ev) => { if (this.#cur === mine) this.#showResult(true, null, ev); })
         .catch((err) => {
           if (this.#cur !== mine) return;
@@ -77,6 +85,25 @@ export class JobView {
     const bucket = Math.floor(p / 25);
     if (st !== cur.stage || bucket !== cur.bucket) announce(t('ann_progress', { stage: st, p }));
     cur.stage = st; cur.bucket = bucket;
+  }
+
+  // The card went after the commit: the certificate may well be on it. Put it back; the daemon
+  // checks it and ends the job (#showResult follows). Never "download again" here.
+  #showInterrupted() {
+    const cur = this.#cur;
+    if (!cur || cur.done) return;
+    cur.interrupted = true;
+    $('#job-running').hidden = true;
+    $('#job-result').hidden = false;
+    $('#job-result').dataset.result = 'interrupted';
+    $('#job-result').className = 'result';
+    $('#job-result-title').textContent = t('job_interrupted_title');
+    $('#job-result-text').textContent = t('job_interrupted_text');
+    $('#job-activated').hidden = true;
+    $('#job-retry').hidden = true;
+    $('#job-close').hidden = false;
+    announce(`${$('#job-result-title').textContent}. ${$('#job-result-text').textContent}`);
+    $('#job-result-title').focus();
   }
 
   #showResult(ok, err, done = {}) {

@@ -191,6 +191,8 @@ struct download {
 	char pin[16];
 	const struct rec *rec; /* to mark where the write starts */
 	size_t before_write, cert_len, written;
+	struct card_pubkey key; /* the key generated */
+	bool commit_sent;
 };
 
 static void progress(size_t done, size_t total, void *user)
@@ -203,7 +205,7 @@ static void progress(size_t done, size_t total, void *user)
 static card_err download_work(card_session *s, const struct card_model *m, void *user)
 {
 	struct download *w = user;
-	struct card_pubkey pk;
+	struct card_pubkey *pk = &w->key;
 	uint8_t sig[512], *der = NULL;
 	size_t sig_len = 0;
 	int tries = -1;
@@ -212,7 +214,7 @@ static card_err download_work(card_session *s, const struct card_model *m, void 
 	if (!e)
 		e = card_verify_pin(s, CARD_PIN2, w->pin, &tries);
 	if (!e)
-		e = card_generate_sign_key(s, &pk);
+		e = card_generate_sign_key(s, pk);
 	if (!e)
 		e = card_sign(s, CARD_KEY_SIGN, DI, sizeof(DI), sig, sizeof(sig), &sig_len);
 	if (e)
@@ -222,7 +224,7 @@ static card_err download_work(card_session *s, const struct card_model *m, void 
 	assert_true(n > 0);
 	w->cert_len = (size_t)n;
 	w->before_write = w->rec ? w->rec->n : 0;
-	e = card_write_sign_cert(s, der, (size_t)n, progress, w);
+	e = card_write_sign_cert(s, der, (size_t)n, progress, w, &w->commit_sent);
 	OPENSSL_free(der);
 	X509_free(x);
 	return e;
@@ -294,6 +296,13 @@ static void download_apdus(void **state)
 	assert_int_equal(w.written, w.cert_len);
 	assert_int_equal(reread(k->c, &k->m), REREAD_WITH_CERT(w.cert_len));
 	assert_true(k->m.sign.present && k->m.sign_key_checked);
+	assert_true(w.commit_sent);
+	/* The model names the key its certificate certifies: the one generated, not another. */
+	assert_true(card_cert_certifies(&k->m.sign, &w.key));
+	assert_false(card_cert_certifies(&k->m.auth, &w.key));
+	struct card_pubkey other = w.key;
+	other.n[other.n_len - 1] ^= 1;
+	assert_false(card_cert_certifies(&k->m.sign, &other));
 }
 
 /* No stored layout (a card whose insertion read did not get that far): read in the session,

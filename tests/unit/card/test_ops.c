@@ -198,7 +198,8 @@ static void write_pulled_everywhere(void **state)
 		s.count = 0;
 		s.pull_after = total < 0 ? -1 : pull;
 		size_t last = 0;
-		card_err e = ops_write_sign_cert(&t, &l, der, n, count_progress, &last);
+		bool sent = true;
+		card_err e = ops_write_sign_cert(&t, &l, der, n, count_progress, &last, &sent);
 		struct sim_file *cdf = sim_card_file(c, 0x4404);
 		size_t end, at, at_len;
 		assert_int_equal(ops_cdf_slot(&l, cdf->data, cdf->size, &end, &at, &at_len),
@@ -206,6 +207,7 @@ static void write_pulled_everywhere(void **state)
 		sf = sim_card_file(c, 0x4302);
 		if (total < 0) {
 			assert_int_equal(e, CARD_OK);
+			assert_true(sent);
 			assert_int_equal(last, n);
 			assert_true(at != SIZE_MAX);
 			assert_memory_equal(sf->data, der, n);
@@ -213,6 +215,8 @@ static void write_pulled_everywhere(void **state)
 			pull = -1;
 		} else {
 			assert_int_equal(e, CARD_E_REMOVED);
+			/* Only the last APDU is the commit: pulled there, it was sent. */
+			assert_int_equal(sent, pull == total - 1);
 			if (at != SIZE_MAX) {
 				assert_memory_equal(sf->data, old, sf->size);
 				listed_old++;

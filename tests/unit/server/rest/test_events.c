@@ -189,6 +189,31 @@ static void job_state(void **state)
 	json_decref(j);
 }
 
+/* job-interrupted: the card went after the commit; the stage it was at, its percent, the code
+ * card_removed_after_commit; GET /v1/jobs/{id} says "interrupted" with the same fields. */
+static void job_interrupted(void **state)
+{
+	(void)state;
+	struct events *e = events_to_sink();
+	struct certjob_status st = job(CERTJOB_INTERRUPTED, "verify", 96);
+	st.cause = CARD_E_REMOVED;
+	events_job(&st, e);
+	assert_int_equal(n_sent, 1);
+	json_t *m = sent[0];
+	assert_string_equal(str(m, "type"), "job-interrupted");
+	assert_string_equal(str(m, "code"), "card_removed_after_commit");
+	assert_string_equal(str(m, "card_id"), "c0123456789abcdef");
+	assert_string_equal(str(m, "stage"), "verify");
+	assert_int_equal(json_integer_value(json_object_get(m, "percent")), 96);
+	assert_null(json_object_get(m, "tries_left"));
+	json_t *j = events_job_state(&st);
+	assert_string_equal(str(j, "state"), "interrupted");
+	assert_string_equal(str(j, "code"), "card_removed_after_commit");
+	assert_int_equal(json_integer_value(json_object_get(j, "percent")), 96);
+	json_decref(j);
+	events_free(e);
+}
+
 /* The card and reader events: `card` is the model object, `card_id` the id of a removed card. */
 static void card_events(void **state)
 {
@@ -271,6 +296,7 @@ int main(void)
 		cmocka_unit_test_teardown(job_events, forget),
 		cmocka_unit_test_teardown(job_failed_codes, forget),
 		cmocka_unit_test(job_state),
+		cmocka_unit_test_teardown(job_interrupted, forget),
 		cmocka_unit_test_teardown(card_events, forget),
 		cmocka_unit_test_teardown(greeting_without_cards, forget),
 		cmocka_unit_test_teardown(sink_off, forget),
