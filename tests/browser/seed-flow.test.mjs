@@ -175,7 +175,7 @@ test('card pulled right after the certificate was committed: "put the card back"
     await expect(page.locator('#card-list .card-panel')).toBeHidden({ timeout: 15000 });
     await screenshot(page, 'seed-flow', 'card-pulled-after-commit');
     await card.exited;
-    assert.ok(existsSync(join(exportedCerts(card.state), 'sign-cert.der')), 'pulled after the commit: the card lists the certificate');
+    assert.ok(existsSync(join(exportCerts(card.state), 'sign-cert.der')), 'pulled after the commit: the card lists the certificate');
     // The same card back: the daemon checks it and ends the job; the page shows the success.
     again = await startCard({ port: pc.ports[0], state: card.state });
     await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'done', { timeout: 20000 });
