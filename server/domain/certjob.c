@@ -31,8 +31,10 @@ enum {
 };
 
 struct job {
-	struct certjob_status st;      /* guarded by the engine's lock */
-	char pin[CERTJOB_PIN_MAX + 1]; /* wiped right after VERIFY */
+	struct certjob_status st;         /* guarded by the engine's lock */
+	char pin[CERTJOB_PIN_MAX + 1];    /* wiped right after VERIFY */
+	struct certjob_enrollment enroll; /* wiped right after the issuer's answer */
+	bool has_enroll;
 	card_claim *claim; /* the card, from certjob_start until the worker's work ends */
 	struct certjobs *owner;
 };
@@ -254,15 +256,27 @@ static card_err stage_csr(struct work *w)
 	return CARD_OK;
 }
 
+/* issue_ctx.waiting: the issuer answered "waiting" and is being polled. */
+static void issuer_waiting(void *user)
+{
+	progress(user, "submit", P_SUBMIT, "waiting for the issuer");
+}
+
 static card_err stage_issue(struct work *w)
 {
 	struct certjobs *j = w->jb->owner;
-	struct issue_ctx ctx = { .card_id = w->jb->st.card_id,
+	struct job *jb = w->jb;
+	struct issue_ctx ctx = { .card_id = jb->st.card_id,
+				 .enroll_ref = jb->has_enroll ? jb->enroll.reference : NULL,
+				 .enroll_secret = jb->has_enroll ? jb->enroll.secret : NULL,
+				 .waiting = issuer_waiting,
+				 .waiting_user = jb,
 				 .session_ok = true,
 				 .auth_cert = w->auth,
 				 .trust_level = w->m->auth.trust_level };
 	progress(w->jb, "submit", P_SUBMIT, "sending the request to the issuer");
 	issuer_err ie = issuer_issue(j->d.issuer, w->csr, w->csr_len, &ctx, &w->res);
+	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	if (ie) {
 		set_failure(w->jb,
 			    ie == ISSUER_E_UNAVAILABLE ? CERTJOB_FAIL_ISSUER_UNAVAILABLE
@@ -345,6 +359,7 @@ static void *worker(void *arg)
 	card_err e = card_claim_run(jb->claim, job_work, jb);
 	jb->claim = NULL;
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
+	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	/* Not shown after the commit: the re-read failed, most often because the card was pulled
 	 * during it (the model then stays the old one until the monitor sees the empty reader). */
 	if (!e && !card_shows_cert(j, card_id)) {
@@ -475,7 +490,7 @@ static certjob_err launch(struct certjobs *j, struct job *jb)
 }
 
 certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
-			  char id_out[CERTJOB_ID_LEN + 1])
+			  struct certjob_enrollment *enroll, char id_out[CERTJOB_ID_LEN + 1])
 {
 	struct job *jb = NULL;
 	card_claim *claim = NULL;
@@ -494,6 +509,10 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 	if ((e = new_job(j, card_id, pin, &jb)) != CERTJOB_OK)
 		goto out;
 	jb->claim = claim;
+	if (enroll) {
+		jb->enroll = *enroll;
+		jb->has_enroll = true;
+	}
 	/* Copied before the start: from then on the worker owns jb (and the claim). */
 	snprintf(id_out, CERTJOB_ID_LEN + 1, "%s", jb->st.id);
 	if ((e = launch(j, jb)) != CERTJOB_OK)
@@ -502,12 +521,16 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 	jb = NULL;
 	log_info("job", "job %s started on card %s", id_out, card_id);
 out:
-	if (jb)
+	if (jb) {
 		OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
+		OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
+	}
 	free(jb);
 	card_claim_drop(claim);
 	if (pin)
 		OPENSSL_cleanse(pin, strlen(pin));
+	if (enroll)
+		OPENSSL_cleanse(enroll, sizeof(*enroll));
 	return e;
 }
 

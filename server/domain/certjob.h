@@ -81,11 +81,21 @@ void certjob_free(struct certjobs *j);
 
 bool certjob_has_issuer(const struct certjobs *j);
 
-/* Starts a download on card_id with PIN2. The PIN is copied and the caller's buffer is wiped
- * (OPENSSL_cleanse) in every case; the copy is wiped right after the VERIFY. The id of the new
- * job goes to id_out. CERTJOB_E_BUSY when the card is in use. */
+#define CERTJOB_ENROLL_MAX 128
+
+/* The enrollment order a portal hands over with a download (a CMP issuer's MAC reference and
+ * one-time secret): as secret as a PIN. */
+struct certjob_enrollment {
+	char reference[CERTJOB_ENROLL_MAX + 1];
+	char secret[CERTJOB_ENROLL_MAX + 1];
+};
+
+/* Starts a download on card_id with PIN2 and, if not NULL, an enrollment order. The PIN and the
+ * order are copied and the caller's buffers are wiped (OPENSSL_cleanse) in every case; the PIN's
+ * copy is wiped right after the VERIFY, the order's right after the issuer's answer. The id of
+ * the new job goes to id_out. CERTJOB_E_BUSY when the card is in use. */
 certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
-			  char id_out[CERTJOB_ID_LEN + 1]);
+			  struct certjob_enrollment *enroll, char id_out[CERTJOB_ID_LEN + 1]);
 
 /* Jobs still running (for the idle exit). NULL is fine: 0. */
 size_t certjob_running(struct certjobs *j);

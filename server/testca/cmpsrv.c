@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "issuer_cmp.h"
 #include "log.h"
 
 #define PKI_ROOT "root-ca.pem"
@@ -55,18 +56,6 @@ static char *serial_hex(const X509 *x)
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
 	BN_free(bn);
 	return hex;
-}
-
-/* The PKIBody choice names of RFC 9810 section 5.1.2, for the log (3.0 exports no names). */
-static const char *body_name(int t)
-{
-	static const char *const names[] = {
-		"ir",   "ip",     "cr",    "cp",       "p10cr",   "popdecc", "popdecr",
-		"kur",  "kup",    "krr",   "krp",      "rr",      "rp",      "ccr",
-		"ccp",  "ckuann", "cann",  "rann",     "crlann",  "pkiconf", "nested",
-		"genm", "genp",   "error", "certConf", "pollReq", "pollRep",
-	};
-	return t >= 0 && (size_t)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
 /* ---- issuing -------------------------------------------------------------------------------- */
@@ -412,8 +401,9 @@ cmpsrv_err cmpsrv_handle(struct cmpsrv *s, const unsigned char *req, size_t len,
 	if (msg && n <= 0)
 		e = CMPSRV_E_REQUEST;
 	if (e == CMPSRV_OK) {
-		log_info("cmp", "%s (%zu bytes) answered with %s (%d bytes)", body_name(body), len,
-			 body_name(OSSL_CMP_MSG_get_bodytype(ans)), n);
+		log_info("cmp", "%s (%zu bytes) answered with %s (%d bytes)",
+			 issuer_cmp_body_name(body), len,
+			 issuer_cmp_body_name(OSSL_CMP_MSG_get_bodytype(ans)), n);
 		*rsp = der;
 		*rsp_len = (size_t)n;
 		der = NULL;
