@@ -337,6 +337,11 @@ static card_err job_work(card_session *s, const struct card_model *m, void *user
 	if ((e = stage_verify(&w)) || (e = stage_generate(&w)) || (e = stage_csr(&w)) ||
 	    (e = stage_issue(&w)) || (e = stage_validate(&w)) || (e = stage_write(&w)))
 		goto out;
+	/* Written and read back: the issuer may now consider it delivered (CMP certConf). On any
+	 * earlier failure work_free() rejects it instead. */
+	if (issuer_confirm(&w.res, true, NULL) != ISSUER_OK)
+		log_warn("job", "job %s: the issuer did not take the confirmation: %s", w.jb->st.id,
+			 w.res.detail);
 out:
 	work_free(&w);
 	return e;
