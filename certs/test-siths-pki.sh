@@ -7,6 +7,8 @@
 #   person-3-ca.pem / person-3-ca.key  CN=TEST SITHS e-id Person HSA-id 3 CA v1 (issued by the root)
 #   person-2-ca.pem / person-2-ca.key  CN=TEST SITHS e-id Person HSA-id 2 CA v1 (issued by the root)
 #   chain-3.pem / chain-2.pem          person CA + root, for convenience
+#   cmp-server.pem / cmp-server.key    CN=TEST SITHS CMP server (issued by the root): signs the
+#                                      CMP messages of siths-test-ca (server/testca/)
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 dir=$1
@@ -53,6 +55,12 @@ keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 certificatePolicies = $ENV::SITHS_PKI_POLICY
+[ cmp_ext ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = cmcRA
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
 EOF
 SITHS_PKI_WORK=$work
 SITHS_PKI_POLICY=2.5.29.32.0
@@ -84,5 +92,6 @@ sign() {
 sign root-ca "/C=SE/O=Inera AB/CN=TEST SITHS e-id Root CA v2" root_ext -
 SITHS_PKI_POLICY=$(policy 3) sign person-3-ca "/C=SE/O=Inera AB/CN=TEST SITHS e-id Person HSA-id 3 CA v1" person_ext root-ca
 SITHS_PKI_POLICY=$(policy 2) sign person-2-ca "/C=SE/O=Inera AB/CN=TEST SITHS e-id Person HSA-id 2 CA v1" person_ext root-ca
+sign cmp-server "/C=SE/O=Inera AB/CN=TEST SITHS CMP server" cmp_ext root-ca
 for l in 3 2; do cat "person-$l-ca.pem" root-ca.pem > "chain-$l.pem.tmp" && mv "chain-$l.pem.tmp" "chain-$l.pem"; done
-openssl verify -CAfile root-ca.pem person-3-ca.pem person-2-ca.pem >/dev/null
+openssl verify -CAfile root-ca.pem person-3-ca.pem person-2-ca.pem cmp-server.pem >/dev/null

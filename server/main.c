@@ -25,6 +25,7 @@
 
 #include "certcheck.h"
 #include "certjob.h"
+#include "issuer_cmp.h"
 #include "issuer_testca.h"
 #include "session.h"
 
@@ -102,6 +103,12 @@ static int parse_config(struct cfg *cfg, int argc, char **argv)
 		fprintf(stderr, "siths-bridge: %s\n", why ? why : cfg_strerror(ce));
 		return 2;
 	}
+	if (cfg->issuer_cmp_url && (cfg->test_issuer_dir || !cfg->issuer_cmp_ca)) {
+		fprintf(stderr,
+			"siths-bridge: --issuer-cmp needs --issuer-cmp-ca and excludes "
+			"--test-issuer\n");
+		return 2;
+	}
 	if (!cfg->cert_file || !cfg->key_file || !cfg->www_dir) {
 		fprintf(stderr,
 			"siths-bridge: --cert, --key and --www are required (see --help)\n");
@@ -157,6 +164,27 @@ static void jobs_seen_set(struct daemon *d, struct certjobs *jobs)
 	pthread_mutex_unlock(&d->jobs_seen_lock);
 }
 
+/* `--issuer-cmp URL`: a CA over CMP, its issued certificates checked against --issuer-cmp-ca.
+ * 0, or -1 after logging why. */
+static int open_cmp_issuer(struct daemon *d, const struct cfg *c)
+{
+	struct issuer_cmp_cfg ic = { .url = c->issuer_cmp_url,
+				     .trusted = c->issuer_cmp_trusted,
+				     .msg_timeout_s = c->issuer_cmp_msg_timeout_s,
+				     .total_timeout_s = c->issuer_cmp_timeout_s };
+	issuer_err ie = issuer_cmp_open(&ic, &d->issuer);
+	if (ie) {
+		log_error("main", "CMP issuer %s: %s", c->issuer_cmp_url, issuer_strerror(ie));
+		return -1;
+	}
+	certcheck_err ce = certcheck_trust_load(c->issuer_cmp_ca, &d->trust);
+	if (ce) {
+		log_error("main", "trust anchor %s: %s", c->issuer_cmp_ca, certcheck_strerror(ce));
+		return -1;
+	}
+	return 0;
+}
+
 /* The card core and what works on cards: the issuer and the job engine, whose reports become
  * events. Sessions and events exist before the core starts: its events end sessions. A core
  * that does not start is not fatal (the card routes answer 503). 0, or -1 after logging why. */
@@ -176,6 +204,8 @@ static int start_cards(struct daemon *d)
 		return 0;
 	}
 	if (d->cfg.test_issuer_dir && open_test_issuer(d, d->cfg.test_issuer_dir))
+		return -1;
+	if (d->cfg.issuer_cmp_url && open_cmp_issuer(d, &d->cfg))
 		return -1;
 	if (!d->issuer)
 		log_info("login",

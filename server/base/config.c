@@ -64,6 +64,16 @@ static const struct opt opts[] = {
 	  "error|warn|info|debug (default info)" },
 	{ "test-issuer", "DIR", K_STR, F(test_issuer_dir), 0, 0,
 	  "use the test certificate issuer in DIR" },
+	{ "issuer-cmp", "URL", K_STR, F(issuer_cmp_url), 0, 0,
+	  "get certificates from this CMP server, http://HOST:PORT/PATH" },
+	{ "issuer-cmp-trusted", "FILE", K_STR, F(issuer_cmp_trusted), 0, 0,
+	  "PEM trust anchors of the CMP server's signature (default: MAC only)" },
+	{ "issuer-cmp-ca", "FILE", K_STR, F(issuer_cmp_ca), 0, 0,
+	  "PEM trust anchors the issued certificate must chain to (required with issuer-cmp)" },
+	{ "issuer-cmp-msg-timeout", "SECONDS", K_UINT, F(issuer_cmp_msg_timeout_s), 1, 3600,
+	  "one CMP message's round trip (default 30)" },
+	{ "issuer-cmp-timeout", "SECONDS", K_UINT, F(issuer_cmp_timeout_s), 1, 86400,
+	  "CMP request to certificate, polling included (default 300)" },
 	{ "max-body", "BYTES", K_SIZE, F(max_body), 16, 16u << 20, "largest request body" },
 	{ "max-header", "BYTES", K_SIZE, F(max_header), 1024, 1u << 20, "largest request header" },
 	{ "max-connections", "N", K_UINT, F(max_connections), 1, 10000,
@@ -153,6 +163,10 @@ void cfg_free(struct cfg *c)
 	free(c->key_file);
 	free(c->www_dir);
 	free(c->test_issuer_dir);
+	free(c->issuer_cmp_url);
+	free(c->issuer_cmp_trusted);
+	free(c->issuer_cmp_ca);
+	c->issuer_cmp_url = c->issuer_cmp_trusted = c->issuer_cmp_ca = NULL;
 	free_origins(c);
 	free_uids(c);
 	c->cert_file = c->key_file = c->www_dir = c->test_issuer_dir = NULL;

@@ -34,8 +34,10 @@ enum {
 };
 
 struct job {
-	struct certjob_status st;      /* guarded by the engine's lock */
-	char pin[CERTJOB_PIN_MAX + 1]; /* wiped right after VERIFY */
+	struct certjob_status st;         /* guarded by the engine's lock */
+	char pin[CERTJOB_PIN_MAX + 1];    /* wiped right after VERIFY */
+	struct certjob_enrollment enroll; /* wiped right after the issuer's answer */
+	bool has_enroll;
 	card_claim *claim; /* the card, from certjob_start until the worker's work ends */
 	struct certjobs *owner;
 	/* Written by the worker before the state leaves RUNNING, read after. */
@@ -297,15 +299,27 @@ static card_err stage_csr(struct work *w)
 	return CARD_OK;
 }
 
+/* issue_ctx.waiting: the issuer answered "waiting" and is being polled. */
+static void issuer_waiting(void *user)
+{
+	progress(user, "submit", P_SUBMIT, "waiting for the issuer");
+}
+
 static card_err stage_issue(struct work *w)
 {
 	struct certjobs *j = w->jb->owner;
-	struct issue_ctx ctx = { .card_id = w->jb->st.card_id,
+	struct job *jb = w->jb;
+	struct issue_ctx ctx = { .card_id = jb->st.card_id,
+				 .enroll_ref = jb->has_enroll ? jb->enroll.reference : NULL,
+				 .enroll_secret = jb->has_enroll ? jb->enroll.secret : NULL,
+				 .waiting = issuer_waiting,
+				 .waiting_user = jb,
 				 .session_ok = true,
 				 .auth_cert = w->auth,
 				 .trust_level = w->m->auth.trust_level };
 	progress(w->jb, "submit", P_SUBMIT, "sending the request to the issuer");
 	issuer_err ie = issuer_issue(j->d.issuer, w->csr, w->csr_len, &ctx, &w->res);
+	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	if (ie) {
 		set_failure(w->jb,
 			    ie == ISSUER_E_UNAVAILABLE ? CERTJOB_FAIL_ISSUER_UNAVAILABLE
@@ -364,8 +378,18 @@ static card_err job_work(card_session *s, const struct card_model *m, void *user
 	struct work w = { .jb = user, .s = s, .m = m };
 	card_err e;
 	if ((e = stage_verify(&w)) || (e = stage_generate(&w)) || (e = stage_csr(&w)) ||
-	    (e = stage_issue(&w)) || (e = stage_validate(&w)) || (e = stage_write(&w)))
+	    (e = stage_issue(&w)) || (e = stage_validate(&w)))
 		goto out;
+	/* Written and read back: the issuer may now consider it delivered (CMP certConf). When the
+	 * card went after the commit was sent the certificate is most likely on it and the job waits
+	 * for the card (interrupted): accepted too, since the CA's transaction cannot wait for the
+	 * card; a card that returns without it is logged by settle_locked. On any earlier failure
+	 * work_free() rejects it instead. */
+	if ((e = stage_write(&w)) && !w.jb->commit_sent)
+		goto out;
+	if (issuer_confirm(&w.res, true, NULL) != ISSUER_OK)
+		log_warn("job", "job %s: the issuer did not take the confirmation: %s", w.jb->st.id,
+			 w.res.detail);
 out:
 	work_free(&w);
 	return e;
@@ -388,6 +412,9 @@ static bool settle_locked(struct job *jb, const struct card_model *m)
 		fail_locked(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1, "%s",
 			    "the card is back without the new certificate: the write did not reach "
 			    "its end");
+		/* The issuer was told it was delivered (job_work): it must revoke it. */
+		log_warn("job", "job %s: the issuer holds a certificate that is not on card %s",
+			 jb->st.id, jb->st.card_id);
 		break;
 	case JOBEND_RETURNED_OTHER:
 		fail_locked(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1, "%s",
@@ -468,6 +495,7 @@ static void *worker(void *arg)
 	card_err e = card_claim_run(jb->claim, job_work, jb);
 	jb->claim = NULL;
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
+	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	conclude(jb, e);
 	pthread_mutex_lock(&j->lock);
 	j->running--;
@@ -629,7 +657,7 @@ static certjob_err launch(struct certjobs *j, struct job *jb)
 }
 
 certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
-			  char id_out[CERTJOB_ID_LEN + 1])
+			  struct certjob_enrollment *enroll, char id_out[CERTJOB_ID_LEN + 1])
 {
 	struct job *jb = NULL;
 	card_claim *claim = NULL;
@@ -648,6 +676,10 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 	if ((e = new_job(j, card_id, pin, &jb)) != CERTJOB_OK)
 		goto out;
 	jb->claim = claim;
+	if (enroll) {
+		jb->enroll = *enroll;
+		jb->has_enroll = true;
+	}
 	/* Copied before the start: from then on the worker owns jb (and the claim). */
 	snprintf(id_out, CERTJOB_ID_LEN + 1, "%s", jb->st.id);
 	if ((e = launch(j, jb)) != CERTJOB_OK)
@@ -656,12 +688,16 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 	jb = NULL;
 	log_info("job", "job %s started on card %s", id_out, card_id);
 out:
-	if (jb)
+	if (jb) {
 		OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
+		OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
+	}
 	free(jb);
 	card_claim_drop(claim);
 	if (pin)
 		OPENSSL_cleanse(pin, strlen(pin));
+	if (enroll)
+		OPENSSL_cleanse(enroll, sizeof(*enroll));
 	return e;
 }
 

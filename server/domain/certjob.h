@@ -87,12 +87,22 @@ void certjob_free(struct certjobs *j);
 
 bool certjob_has_issuer(const struct certjobs *j);
 
-/* Starts a download on card_id with PIN2. The PIN is copied and the caller's buffer is wiped
- * (OPENSSL_cleanse) in every case; the copy is wiped right after the VERIFY. The id of the new
- * job goes to id_out. CERTJOB_E_BUSY when the card is in use, or has an INTERRUPTED job (the
- * check at its return comes first). */
+#define CERTJOB_ENROLL_MAX 128
+
+/* The enrollment order a portal hands over with a download (a CMP issuer's MAC reference and
+ * one-time secret): as secret as a PIN. */
+struct certjob_enrollment {
+	char reference[CERTJOB_ENROLL_MAX + 1];
+	char secret[CERTJOB_ENROLL_MAX + 1];
+};
+
+/* Starts a download on card_id with PIN2 and, if not NULL, an enrollment order. The PIN and the
+ * order are copied and the caller's buffers are wiped (OPENSSL_cleanse) in every case; the PIN's
+ * copy is wiped right after the VERIFY, the order's right after the issuer's answer. The id of
+ * the new job goes to id_out. CERTJOB_E_BUSY when the card is in use, or has an INTERRUPTED job
+ * (the check at its return comes first). */
 certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
-			  char id_out[CERTJOB_ID_LEN + 1]);
+			  struct certjob_enrollment *enroll, char id_out[CERTJOB_ID_LEN + 1]);
 
 /* Tells the engine of a card event (card_event_fn's, on the card core's thread): a card
  * inserted with the id of an INTERRUPTED job ends that job by its model (jobend_returned). j

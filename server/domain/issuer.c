@@ -21,6 +21,8 @@ const char *issuer_strerror(issuer_err e)
 	case ISSUER_E_UNAVAILABLE: return "issuer unavailable";
 	case ISSUER_E_REJECTED: return "issuer rejected the request";
 	case ISSUER_E_INTERNAL: return "internal issuer error";
+	case ISSUER_E_ENROLLMENT:
+		return "the download carried no enrollment order (reference and secret)";
 	}
 	return "unknown issuer error";
 }
@@ -42,14 +44,26 @@ const char *issuer_errcode(issuer_err e)
 	case ISSUER_E_UNAVAILABLE: return "issuer_unavailable";
 	case ISSUER_E_REJECTED: return "issuer_rejected";
 	case ISSUER_E_INTERNAL: return "internal";
+	case ISSUER_E_ENROLLMENT: return "enrollment_required";
 	}
 	return "internal";
+}
+
+issuer_err issuer_confirm(struct issue_result *r, bool accepted, const char *why)
+{
+	if (!r)
+		return ISSUER_E_ARG;
+	struct issuer_txn *t = r->txn;
+	r->txn = NULL;
+	return t ? t->ops->finish(t, accepted, why, r->detail, sizeof r->detail) : ISSUER_OK;
 }
 
 void issue_result_free(struct issue_result *r)
 {
 	if (!r)
 		return;
+	if (r->txn)
+		issuer_confirm(r, false, "the certificate was not put on the card");
 	X509_free(r->cert);
 	sk_X509_pop_free(r->chain, X509_free);
 	r->cert = NULL;
@@ -63,6 +77,7 @@ issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t 
 		return ISSUER_E_ARG;
 	out->cert = NULL;
 	out->chain = NULL;
+	out->txn = NULL;
 	out->detail[0] = '\0';
 	return is->ops->issue(is, csr_der, csr_len, ctx, out);
 }

@@ -27,6 +27,7 @@ typedef enum {
 	ISSUER_E_UNAVAILABLE, /* the issuer could not be reached or failed (EST, fault injection) */
 	ISSUER_E_REJECTED,    /* the issuer refused the request */
 	ISSUER_E_INTERNAL,    /* unexpected library failure */
+	ISSUER_E_ENROLLMENT,  /* the issuer needs an enrollment order (reference and secret) */
 } issuer_err;
 
 const char *issuer_strerror(issuer_err e);
@@ -36,19 +37,45 @@ const char *issuer_errcode(issuer_err e);
 /* What the job knows about the request. All pointers are borrowed for the call. */
 struct issue_ctx {
 	const char *card_id;
+	/* The enrollment order the portal handed over with the download (a CMP issuer's MAC
+	 * reference and one-time secret); NULL when there is none. Never logged. */
+	const char *enroll_ref, *enroll_secret;
+	/* Called on the caller's thread while the issuer answers "waiting" (CMP polling); may be
+	 * NULL. */
+	void (*waiting)(void *user);
+	void *waiting_user;
 	bool session_ok;       /* the job checked a valid login session of this card */
 	const X509 *auth_cert; /* the card's authentication certificate */
 	time_t card_not_after; /* end of the card's validity; 0 = the auth cert's notAfter */
 	int trust_level;       /* SITHS trust level of the card: 2 or 3 */
 };
 
+/* An issuance the issuer still waits to hear about (CMP certConf): ended by issuer_confirm(). */
+struct issuer_txn;
+struct issuer_txn_ops {
+	/* Accepted: the certificate is on the card; else why (for the CA) it is not. Frees t. */
+	issuer_err (*finish)(struct issuer_txn *t, bool accepted, const char *why, char *detail,
+			     size_t cap);
+};
+struct issuer_txn {
+	const struct issuer_txn_ops *ops;
+};
+
 struct issue_result {
 	X509 *cert;             /* the new signature certificate */
 	STACK_OF(X509) * chain; /* issuing CA first, up to (and including) the root if known */
 	char detail[200];       /* human detail of a failure (never secrets), "" if none */
+	struct issuer_txn *txn; /* NULL, or the issuer waits for issuer_confirm() */
 };
 
-void issue_result_free(struct issue_result *r); /* frees members, keeps r; NULL is fine */
+/* Frees members, keeps r; NULL is fine. An unconfirmed issuance is rejected first: a certificate
+ * nobody confirmed is not on the card. */
+void issue_result_free(struct issue_result *r);
+
+/* Tells the issuer whether the certificate of r ended up on the card (after it was written and
+ * read back); a rejection makes the CA revoke it. ISSUER_OK when the issuer took note (or needs no
+ * confirmation), else why not in r->detail. Once per result. */
+issuer_err issuer_confirm(struct issue_result *r, bool accepted, const char *why);
 
 struct issuer;
 

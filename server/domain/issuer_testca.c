@@ -376,6 +376,21 @@ static issuer_err check_request(const X509_REQ *req, const struct issue_ctx *ctx
 	return ISSUER_OK;
 }
 
+int issuer_testca_level(const struct issuer *is, const X509 *auth)
+{
+	const struct testca *ti = (const struct testca *)is;
+	for (int l = LEVEL_MAX; ti && auth && l >= LEVEL_MIN; l--) {
+		const struct ca *ca = &ti->level[l];
+		if (ca->cert &&
+		    X509_NAME_cmp(X509_get_issuer_name(auth), X509_get_subject_name(ca->cert)) ==
+			    0 &&
+		    X509_verify((X509 *)auth, X509_get0_pubkey(ca->cert)) == 1)
+			return l;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
 static void log_issued(const X509 *x, const struct issue_ctx *ctx)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);

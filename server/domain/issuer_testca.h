@@ -24,6 +24,11 @@ enum issuer_testca_fault {
  * Returns -1 for an unknown name. */
 int issuer_testca_fault_parse(const char *name);
 
+/* The trust level (2 or 3) of the person CA that issued auth (name and signature), 0 if none of
+ * is's CAs did: for a caller that only has the authentication certificate (siths-test-ca). is
+ * must come from issuer_testca_open. */
+int issuer_testca_level(const struct issuer *is, const X509 *auth);
+
 /* *out is owned by the caller (issuer_destroy). Logs a warning that a test issuer is active. */
 issuer_err issuer_testca_open(const char *dir, enum issuer_testca_fault fault, struct issuer **out);
 

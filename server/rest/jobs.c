@@ -3,6 +3,8 @@
  * request never costs a PIN try; the job itself runs in the engine (certjob.h). */
 #include "jobs.h"
 
+#include <stdbool.h>
+
 #include <openssl/crypto.h>
 
 #include "cards.h"
@@ -33,19 +35,53 @@ static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req
 	return 0;
 }
 
+/* The optional "enrollment": {"reference", "secret"} of a download (the order a portal got from
+ * its RA for a CMP issuer): copied into *en, *has set. 0, or the refusal's status. The copies
+ * are the caller's to wipe. */
+static unsigned take_enrollment(const json_t *body, struct certjob_enrollment *en, bool *has,
+				json_t **out)
+{
+	static const char *const members[] = { "reference", "secret" };
+	const json_t *v = json_is_object(body) ? json_object_get(body, "enrollment") : NULL;
+	*has = v != NULL;
+	if (!v)
+		return 0;
+	if (!rest_body_exact(v, members, 2) ||
+	    !rest_body_string(v, "reference", en->reference, sizeof(en->reference)) ||
+	    !rest_body_string(v, "secret", en->secret, sizeof(en->secret)) || !en->reference[0] ||
+	    !en->secret[0])
+		return rest_fail(
+			out, 400, "bad_request",
+			"enrollment must be {\"reference\", \"secret\"}: non-empty strings "
+			"of at most 128 bytes");
+	return 0;
+}
+
 unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
 {
 	struct login_code pin = { "pin", LOGIN_CODE_PIN2, "" };
+	struct certjob_enrollment en = { "", "" };
 	char job[CERTJOB_ID_LEN + 1];
 	const char *id = rest_capture(req, "id");
+	/* The PIN's checks see the body without the optional enrollment (a shallow copy). */
+	struct rest_req pin_req = *req;
+	json_t *rest = NULL;
+	bool has_en = false;
 	unsigned st;
 	if (!ctx->core) {
 		st = cards_unavailable(out);
 		goto out;
 	}
-	if ((st = download_checks(ctx, req, id, &pin, out)))
+	if ((st = take_enrollment(req->body, &en, &has_en, out)))
 		goto out;
-	certjob_err je = certjob_start(ctx->jobs, id, pin.value, job);
+	if (has_en && (!(rest = json_copy(req->body)) || json_object_del(rest, "enrollment"))) {
+		st = rest_fail(out, 500, "internal_error", "out of memory");
+		goto out;
+	}
+	pin_req.body = has_en ? rest : req->body;
+	if ((st = download_checks(ctx, &pin_req, id, &pin, out)))
+		goto out;
+	certjob_err je = certjob_start(ctx->jobs, id, pin.value, has_en ? &en : NULL, job);
 	if (je == CERTJOB_E_BUSY)
 		st = errmap_fail(out, CARD_E_BUSY, "a download is already running for this card");
 	else if (je)
@@ -56,6 +92,8 @@ unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t 
 		st = 202;
 out:
 	OPENSSL_cleanse(pin.value, sizeof(pin.value));
+	OPENSSL_cleanse(&en, sizeof(en));
+	json_decref(rest);
 	return st;
 }
 

@@ -3,7 +3,7 @@
 // TLS on ephemeral ports. Every process is stopped by its pid, never by name. Readiness is
 // awaited on the log line each program prints, never with a fixed sleep.
 import { spawn, execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,7 +190,8 @@ export function exportCerts(state) {
 export function testPki() {
   if (pkiDir) return pkiDir;
   const d = join(BUILD, 'test-pki');
-  if (!existsSync(join(d, '.done'))) {
+  // Re-run when a file the script has learnt to make is missing: it keeps what exists.
+  if (!existsSync(join(d, '.done')) || !existsSync(join(d, 'cmp-server.pem'))) {
     execFileSync(join(SRC, 'certs', 'test-siths-pki.sh'), [d]);
     writeFileSync(join(d, '.done'), '');
   }
@@ -214,6 +215,19 @@ export async function startCard({ port, state, card, args = [], env = {} } = {})
   const p = new Proc(bin('siths-cardsim'), [...a, ...args], { env: { ...process.env, ...env } });
   p.state = st;
   await p.waitFor(/connected/);
+  return p;
+}
+
+// siths-test-ca (the CMP test CA) on an ephemeral port over its own copy of the test PKI (it writes
+// cmp-revoked.txt there). .url is its CMP endpoint, .pki the copy.
+export async function startTestCa({ args = [] } = {}) {
+  const pki = tmp('testca-');
+  cpSync(testPki(), pki, { recursive: true });
+  const p = new Proc(bin('siths-test-ca'), ['--listen', '127.0.0.1:0', '--pki', pki, ...args]);
+  const m = await p.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
+  p.port = Number(m[1]);
+  p.pki = pki;
+  p.url = `http://127.0.0.1:${p.port}/pkix/`;
   return p;
 }
 

@@ -1,0 +1,377 @@
+/* issuer_cmp.c — the CMP issuer: one OSSL_CMP_CTX per enrollment, run on a thread of its own so
+ * that OpenSSL's client, which sends certConf from inside its certConf callback, can wait there
+ * until the job has written the certificate and read it back (issuer_confirm). The job's thread
+ * meanwhile gets the certificate, validates it and writes it. */
+#include "issuer_cmp.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/cmp.h>
+#include <openssl/err.h>
+#include <openssl/http.h>
+
+#include "log.h"
+
+#define DEFAULT_MSG_TIMEOUT 30
+#define DEFAULT_TOTAL_TIMEOUT 300
+
+struct cmp_issuer {
+	struct issuer base;
+	char *host, *port, *path;
+	X509_STORE *trusted; /* NULL: MAC-protected answers only */
+	unsigned msg_timeout, total_timeout;
+};
+
+enum phase { PH_RUNNING, PH_CERT, PH_DECIDED, PH_ENDED };
+
+/* One enrollment. The thread and the job share it under lock. */
+struct txn {
+	struct issuer_txn base;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum phase phase;
+	unsigned polls; /* "waiting" answers so far */
+	int decision;   /* PKIFailureInfo bits of the job's answer, 0 = accepted */
+	char why[160];  /* its text, sent in certConf; lives as long as the message */
+	OSSL_CMP_CTX *ctx;
+	unsigned total_timeout;
+	X509 *cert;             /* handed over at PH_CERT */
+	STACK_OF(X509) * chain; /* the answer's extraCerts, handed over with it */
+	bool ok;                /* the transaction ended well */
+	bool refused;           /* the CA refused: err holds its status */
+	int last_rsp;           /* body type of the last answer received, -1 none */
+	unsigned msgs;
+	size_t sent, received;
+	char err[OSSL_CMP_PKISI_BUFLEN];
+};
+
+/* The PKIBody choice names of RFC 9810 section 5.1.2 (OpenSSL 3.0 exports no names). */
+const char *issuer_cmp_body_name(int t)
+{
+	static const char *const names[] = {
+		"ir",   "ip",     "cr",    "cp",       "p10cr",   "popdecc", "popdecr",
+		"kur",  "kup",    "krr",   "krp",      "rr",      "rp",      "ccr",
+		"ccp",  "ckuann", "cann",  "rann",     "crlann",  "pkiconf", "nested",
+		"genm", "genp",   "error", "certConf", "pollReq", "pollRep",
+	};
+	return t >= 0 && (size_t)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* ---- the enrollment thread ------------------------------------------------------------------ */
+
+/* OpenSSL's HTTP transfer, counted: messages and bytes each way. */
+static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
+{
+	struct txn *t = OSSL_CMP_CTX_get_transfer_cb_arg(ctx);
+	OSSL_CMP_MSG *rsp = OSSL_CMP_MSG_http_perform(ctx, req);
+	int out = i2d_OSSL_CMP_MSG(req, NULL), in = rsp ? i2d_OSSL_CMP_MSG(rsp, NULL) : 0;
+	t->msgs++;
+	t->sent += out > 0 ? (size_t)out : 0;
+	t->received += in > 0 ? (size_t)in : 0;
+	t->last_rsp = rsp ? OSSL_CMP_MSG_get_bodytype(rsp) : -1;
+	log_debug("issuer", "cmp: %s (%d bytes) answered with %s (%d bytes)",
+		  issuer_cmp_body_name(OSSL_CMP_MSG_get_bodytype(req)), out,
+		  rsp ? issuer_cmp_body_name(t->last_rsp) : "nothing", in);
+	return rsp;
+}
+
+/* OpenSSL asks whether to accept the new certificate; the answer is the job's, after the card. */
+static int on_cert(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **txt)
+{
+	struct txn *t = OSSL_CMP_CTX_get_certConf_cb_arg(ctx);
+	pthread_mutex_lock(&t->lock);
+	t->chain = OSSL_CMP_CTX_get1_extraCertsIn(ctx);
+	t->cert = X509_up_ref(cert) ? cert : NULL;
+	t->phase = PH_CERT;
+	pthread_cond_broadcast(&t->cond);
+	while (t->phase != PH_DECIDED)
+		pthread_cond_wait(&t->cond, &t->lock);
+	/* OpenSSL's own finding (the key does not match the request's) is never overruled. */
+	if (!fail_info)
+		fail_info = t->decision;
+	*txt = fail_info ? t->why : NULL;
+	pthread_mutex_unlock(&t->lock);
+	return fail_info;
+}
+
+/* Why the transaction failed, into t->err: the CA's status if it refused, else OpenSSL's. */
+static void describe_failure(struct txn *t)
+{
+	char buf[OSSL_CMP_PKISI_BUFLEN];
+	int st = OSSL_CMP_CTX_get_status(t->ctx);
+	if ((st == OSSL_CMP_PKISTATUS_rejection || t->last_rsp == 23 /* error */) &&
+	    OSSL_CMP_CTX_snprint_PKIStatus(t->ctx, buf, sizeof buf)) {
+		t->refused = true;
+		snprintf(t->err, sizeof t->err, "%s", buf);
+		return;
+	}
+	const char *data = NULL;
+	int flags = 0;
+	unsigned long e = ERR_peek_last_error_data(&data, &flags);
+	snprintf(t->err, sizeof t->err, "%s%s%s", e ? ERR_reason_error_string(e) : "CMP failed",
+		 data && (flags & ERR_TXT_STRING) && *data ? ": " : "",
+		 data && (flags & ERR_TXT_STRING) ? data : "");
+}
+
+static void *run(void *arg)
+{
+	struct txn *t = arg;
+	time_t end = time(NULL) + (time_t)t->total_timeout;
+	int after = 0, r;
+	while ((r = OSSL_CMP_try_certreq(t->ctx, OSSL_CMP_P10CR, NULL, &after)) == -1) {
+		pthread_mutex_lock(&t->lock);
+		t->polls++;
+		pthread_cond_broadcast(&t->cond);
+		pthread_mutex_unlock(&t->lock);
+		if (after < 0 || time(NULL) + after > end) {
+			OSSL_CMP_try_certreq(t->ctx, -1, NULL,
+					     NULL); /* polling aborted: an error */
+			snprintf(t->err, sizeof t->err,
+				 "no certificate within %u s of waiting for the issuer",
+				 t->total_timeout);
+			break;
+		}
+		if (after > 0)
+			sleep((unsigned)after); /* the issuer said when to ask again */
+	}
+	if (r != 1 && !t->err[0])
+		describe_failure(t);
+	ERR_clear_error();
+	pthread_mutex_lock(&t->lock);
+	t->ok = r == 1;
+	t->phase = PH_ENDED;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void txn_free(struct txn *t)
+{
+	OSSL_CMP_CTX_free(t->ctx);
+	X509_free(t->cert);
+	sk_X509_pop_free(t->chain, X509_free);
+	pthread_cond_destroy(&t->cond);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static void log_wire(const struct txn *t)
+{
+	log_info("issuer", "cmp enrollment: %u messages, %zu bytes sent, %zu bytes received",
+		 t->msgs, t->sent, t->received);
+}
+
+static issuer_err txn_finish(struct issuer_txn *it, bool accepted, const char *why, char *detail,
+			     size_t cap)
+{
+	struct txn *t = (struct txn *)it;
+	pthread_mutex_lock(&t->lock);
+	t->decision = accepted ? 0 : 1 << OSSL_CMP_PKIFAILUREINFO_incorrectData;
+	snprintf(t->why, sizeof t->why, "%s",
+		 why && *why ? why : "not accepted by the card holder");
+	t->phase = PH_DECIDED;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->th, NULL);
+	log_wire(t);
+	/* A rejection ends in an error by OpenSSL's design; what counts is that the CA answered. */
+	bool noted = accepted ? t->ok : t->last_rsp == 19 /* pkiconf */;
+	if (!noted)
+		snprintf(detail, cap, "certConf: %.150s", t->err[0] ? t->err : "no pkiconf");
+	log_info("issuer", "cmp: certificate %s, the CA %s", accepted ? "confirmed" : "rejected",
+		 noted ? "took note" : "did not answer");
+	txn_free(t);
+	return noted ? ISSUER_OK : ISSUER_E_UNAVAILABLE;
+}
+
+static const struct issuer_txn_ops txn_ops = { .finish = txn_finish };
+
+/* ---- the issuer ----------------------------------------------------------------------------- */
+
+/* The client context of one enrollment. NULL on failure (out of memory). */
+static OSSL_CMP_CTX *client_ctx(const struct cmp_issuer *ci, const X509_REQ *req,
+				const struct issue_ctx *ic, struct txn *t)
+{
+	OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
+	STACK_OF(X509) *extra = sk_X509_new_null();
+	int ok = ctx && extra &&
+		X509_add_cert(extra, (X509 *)ic->auth_cert, X509_ADD_FLAG_UP_REF) &&
+		OSSL_CMP_CTX_set1_server(ctx, ci->host) &&
+		OSSL_CMP_CTX_set_serverPort(ctx, atoi(ci->port)) &&
+		OSSL_CMP_CTX_set1_serverPath(ctx, ci->path) &&
+		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, (int)ci->msg_timeout) &&
+		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 0) &&
+		OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_ERR) &&
+		OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ic->enroll_ref,
+						 (int)strlen(ic->enroll_ref)) &&
+		OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)ic->enroll_secret,
+					      (int)strlen(ic->enroll_secret)) &&
+		OSSL_CMP_CTX_set1_p10CSR(ctx, req) && OSSL_CMP_CTX_set1_extraCertsOut(ctx, extra) &&
+		OSSL_CMP_CTX_set_certConf_cb(ctx, on_cert) &&
+		OSSL_CMP_CTX_set_certConf_cb_arg(ctx, t) &&
+		OSSL_CMP_CTX_set_transfer_cb(ctx, transfer) &&
+		OSSL_CMP_CTX_set_transfer_cb_arg(ctx, t);
+	if (ok && ci->trusted)
+		ok = X509_STORE_up_ref(ci->trusted) &&
+			(OSSL_CMP_CTX_set0_trustedStore(ctx, ci->trusted) ||
+			 (X509_STORE_free(ci->trusted), 0));
+	sk_X509_pop_free(extra, X509_free);
+	if (!ok) {
+		OSSL_CMP_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+static struct txn *txn_new(unsigned total_timeout)
+{
+	struct txn *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->base.ops = &txn_ops;
+	t->last_rsp = -1;
+	t->total_timeout = total_timeout;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cond, NULL);
+	return t;
+}
+
+/* Waits for the certificate or the end, telling the job about each "waiting". Returns the
+ * phase reached (PH_CERT or PH_ENDED). */
+static enum phase await_cert(struct txn *t, const struct issue_ctx *ic)
+{
+	unsigned told = 0;
+	pthread_mutex_lock(&t->lock);
+	while (t->phase == PH_RUNNING) {
+		if (t->polls > told && ic->waiting) {
+			told = t->polls;
+			pthread_mutex_unlock(&t->lock);
+			ic->waiting(ic->waiting_user);
+			pthread_mutex_lock(&t->lock);
+			continue;
+		}
+		pthread_cond_wait(&t->cond, &t->lock);
+	}
+	enum phase p = t->phase;
+	pthread_mutex_unlock(&t->lock);
+	return p;
+}
+
+static issuer_err ci_issue(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
+			   const struct issue_ctx *ic, struct issue_result *out)
+{
+	struct cmp_issuer *ci = (struct cmp_issuer *)is;
+	if (!ic->auth_cert)
+		return ISSUER_E_ARG;
+	if (!ic->enroll_ref || !ic->enroll_secret || !*ic->enroll_ref || !*ic->enroll_secret)
+		return ISSUER_E_ENROLLMENT;
+	const unsigned char *p = csr_der;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr_len);
+	struct txn *t = req ? txn_new(ci->total_timeout) : NULL;
+	issuer_err rc = req ? ISSUER_E_NOMEM : ISSUER_E_CSR_MALFORMED;
+	if (!t || !(t->ctx = client_ctx(ci, req, ic, t)))
+		goto out;
+	if (pthread_create(&t->th, NULL, run, t) != 0)
+		goto out;
+	if (await_cert(t, ic) == PH_CERT) {
+		out->cert = t->cert;
+		out->chain = t->chain;
+		t->cert = NULL;
+		t->chain = NULL;
+		out->txn = &t->base;
+		t = NULL;
+		rc = out->cert ? ISSUER_OK : ISSUER_E_NOMEM;
+		goto out;
+	}
+	pthread_join(t->th, NULL);
+	log_wire(t);
+	rc = t->refused ? ISSUER_E_REJECTED : ISSUER_E_UNAVAILABLE;
+	snprintf(out->detail, sizeof out->detail, "%.*s", (int)sizeof out->detail - 1, t->err);
+out:
+	if (t)
+		txn_free(t);
+	X509_REQ_free(req);
+	ERR_clear_error();
+	return rc;
+}
+
+static bool ci_is_test(const struct issuer *is)
+{
+	(void)is;
+	return false;
+}
+
+static const char *ci_name(const struct issuer *is)
+{
+	(void)is;
+	return "cmp";
+}
+
+static void ci_destroy(struct issuer *is)
+{
+	struct cmp_issuer *ci = (struct cmp_issuer *)is;
+	if (!ci)
+		return;
+	OPENSSL_free(ci->host);
+	OPENSSL_free(ci->port);
+	OPENSSL_free(ci->path);
+	X509_STORE_free(ci->trusted);
+	free(ci);
+}
+
+static const struct issuer_ops cmp_ops = {
+	.issue = ci_issue,
+	.is_test = ci_is_test,
+	.name = ci_name,
+	.destroy = ci_destroy,
+};
+
+static issuer_err parse_url(struct cmp_issuer *ci, const char *url)
+{
+	int tls = 0;
+	if (!OSSL_HTTP_parse_url(url, &tls, NULL, &ci->host, &ci->port, NULL, &ci->path, NULL,
+				 NULL)) {
+		log_error("issuer", "cmp: not an http://HOST:PORT/PATH URL: %.120s", url);
+		return ISSUER_E_CONFIG;
+	}
+	if (tls) {
+		log_error("issuer",
+			  "cmp: https is not supported yet; use http:// on a trusted link");
+		return ISSUER_E_CONFIG;
+	}
+	return ISSUER_OK;
+}
+
+issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
+{
+	if (!c || !c->url || !out)
+		return ISSUER_E_ARG;
+	*out = NULL;
+	struct cmp_issuer *ci = calloc(1, sizeof *ci);
+	if (!ci)
+		return ISSUER_E_NOMEM;
+	ci->base.ops = &cmp_ops;
+	ci->msg_timeout = c->msg_timeout_s ? c->msg_timeout_s : DEFAULT_MSG_TIMEOUT;
+	ci->total_timeout = c->total_timeout_s ? c->total_timeout_s : DEFAULT_TOTAL_TIMEOUT;
+	issuer_err rc = parse_url(ci, c->url);
+	if (rc == ISSUER_OK && c->trusted &&
+	    (!(ci->trusted = X509_STORE_new()) || !X509_STORE_load_file(ci->trusted, c->trusted))) {
+		log_error("issuer", "cmp: cannot read the trust anchors %s", c->trusted);
+		rc = ISSUER_E_CONFIG;
+	}
+	if (rc != ISSUER_OK) {
+		ci_destroy(&ci->base);
+		ERR_clear_error();
+		return rc;
+	}
+	log_info("issuer", "certificate issuer: CMP at %s (server's signature %s)", c->url,
+		 c->trusted ? "trusted from the configured anchors" : "not accepted: MAC only");
+	*out = &ci->base;
+	return ISSUER_OK;
+}

@@ -1,0 +1,27 @@
+/* issuer_cmp.h — a production issuer of issuer.h: an enrollment at a CA over CMP (RFC 9483, the
+ * Lightweight CMP profile, with OpenSSL's client). The card's PKCS#10 goes unchanged in a p10cr
+ * with the card's authentication certificate in extraCerts, MAC-protected with the enrollment
+ * order's reference and one-time secret (issue_ctx); the server's answers must be protected by
+ * the same secret or signed by a certificate that chains to the configured trust. "waiting" is
+ * followed with pollReq. The certificate is confirmed (certConf) only through issuer_confirm(),
+ * after it is on the card; meanwhile the transaction stays open on a thread of its own.
+ * Ownership: the caller owns the issuer (issuer_destroy); the config is copied. */
+#ifndef SITHS_ISSUER_CMP_H
+#define SITHS_ISSUER_CMP_H
+
+#include "issuer.h"
+
+struct issuer_cmp_cfg {
+	const char *url; /* http://HOST:PORT/PATH (e.g. an EJBCA alias /ejbca/publicweb/cmp/A) */
+	const char *trusted;    /* PEM: trust anchors of the server's signature; NULL = MAC only */
+	unsigned msg_timeout_s; /* one message's round trip; 0 = 30 */
+	unsigned total_timeout_s; /* request to certificate, polling included; 0 = 300 */
+};
+
+/* ISSUER_E_CONFIG (logged) for a malformed URL or unreadable trust. */
+issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out);
+
+/* The PKIBody name of CMP body type t ("p10cr", "cp", "certConf", …), "?" if unknown. */
+const char *issuer_cmp_body_name(int t);
+
+#endif

@@ -1,0 +1,257 @@
+/* main.c — siths-test-ca: the development CA as a CMP server over plain HTTP at /pkix/ (RFC 9483
+ * section 6.1), so the daemon, the demo, the tests and a portal developer all enroll through the
+ * protocol a production CA speaks. Loopback only; one message at a time (libmicrohttpd's single
+ * internal thread). Prints "siths-test-ca: listening on ADDR:PORT" once it serves. */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <openssl/cmp.h>
+#include <openssl/crypto.h>
+
+#include "cmpsrv.h"
+#include "config.h"
+#include "log.h"
+
+#define CMP_PATH "/pkix/"
+#define CMP_TYPE "application/pkixcmp"
+#define MAX_BODY (64 * 1024)
+
+struct upload {
+	unsigned char buf[MAX_BODY];
+	size_t len;
+	bool too_big;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const void *body,
+			     size_t len, const char *type)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	enum MHD_Result ok = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static enum MHD_Result text(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	return reply(c, status, msg, strlen(msg), "text/plain");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *size, void **state)
+{
+	struct cmpsrv *srv = cls;
+	struct upload *u = *state;
+	(void)version;
+	if (!u) {
+		/* Everything is decided on the head: the path, the method, the type. */
+		const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							       MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (strncmp(url, CMP_PATH, strlen(CMP_PATH)) != 0)
+			return text(c, 404, "not found: CMP is served at " CMP_PATH "\n");
+		if (strcmp(method, "POST") != 0)
+			return text(c, 405, "CMP requests are POSTed\n");
+		if (!type || strcmp(type, CMP_TYPE) != 0)
+			return text(c, 415, "expected Content-Type: " CMP_TYPE "\n");
+		if (!(u = calloc(1, sizeof *u)))
+			return MHD_NO;
+		*state = u;
+		return MHD_YES;
+	}
+	if (*size) {
+		if (*size > sizeof u->buf - u->len)
+			u->too_big = true;
+		else
+			memcpy(u->buf + u->len, data, *size), u->len += *size;
+		*size = 0;
+		return MHD_YES;
+	}
+	if (u->too_big)
+		return text(c, 413, "CMP message too large\n");
+	unsigned char *rsp = NULL;
+	size_t rsp_len = 0;
+	cmpsrv_err e = cmpsrv_handle(srv, u->buf, u->len, &rsp, &rsp_len);
+	enum MHD_Result ok =
+		e ? text(c, 400, "not a CMP message\n") : reply(c, 200, rsp, rsp_len, CMP_TYPE);
+	OPENSSL_free(rsp);
+	return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **state,
+			 enum MHD_RequestTerminationCode why)
+{
+	(void)cls, (void)c, (void)why;
+	free(*state);
+	*state = NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: siths-test-ca --listen ADDR:PORT --pki DIR [OPTION]...\n"
+		"A TEST SITHS CA (development certificates only) serving CMP at "
+		"http://ADDR:PORT" CMP_PATH "\n\n"
+		"  --listen ADDR:PORT     127.0.0.1, [::1] or localhost; port 0 = any free port\n"
+		"  --pki DIR              the hierarchy made by certs/test-siths-pki.sh DIR\n"
+		"  --mac REFERENCE:SECRET MAC protection with this reference and secret\n"
+		"                         (default: signed with DIR/cmp-server.pem)\n"
+		"  --fault NAME           the test CA misbehaves: fail, other-key, other-subject,\n"
+		"                         other-chain, expired, key-usage\n"
+		"  --reject TEXT          refuse every request (failInfo badRequest) with TEXT\n"
+		"  --delay-polls N        answer \"waiting\" and N pollReqs before the "
+		"certificate\n"
+		"  --check-after SECONDS  the wait the client is told between polls (default 0)\n");
+}
+
+/* Parses the options into *o and *listen; 0, 1 (--help) or 2 (usage error). */
+static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct cfg_listen *listen,
+		 char **mac, size_t *mac_len)
+{
+	static const struct option lo[] = { { "listen", required_argument, NULL, 'l' },
+					    { "pki", required_argument, NULL, 'p' },
+					    { "mac", required_argument, NULL, 'm' },
+					    { "fault", required_argument, NULL, 'f' },
+					    { "reject", required_argument, NULL, 'r' },
+					    { "delay-polls", required_argument, NULL, 'd' },
+					    { "check-after", required_argument, NULL, 'c' },
+					    { "help", no_argument, NULL, 'h' },
+					    { 0 } };
+	bool have_listen = false;
+	int r, fault;
+	char *end;
+	while ((r = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (r) {
+		case 'l':
+			if (cfg_parse_listen(optarg, listen) != CFG_OK)
+				return fprintf(stderr,
+					       "siths-test-ca: --listen: loopback ADDR:PORT\n"),
+				       2;
+			have_listen = true;
+			break;
+		case 'p': o->pki_dir = optarg; break;
+		case 'm':
+			if (*mac)
+				OPENSSL_cleanse(*mac, *mac_len);
+			free(*mac);
+			*mac_len = strlen(optarg);
+			if (!(*mac = strdup(optarg)) || !strchr(*mac, ':') || **mac == ':')
+				return fprintf(stderr, "siths-test-ca: --mac REFERENCE:SECRET\n"),
+				       2;
+			*strchr(*mac, ':') = '\0';
+			o->mac_ref = *mac;
+			o->mac_secret = *mac + strlen(*mac) + 1;
+			OPENSSL_cleanse(optarg, strlen(optarg)); /* not in ps */
+			break;
+		case 'f':
+			if ((fault = issuer_testca_fault_parse(optarg)) < 0)
+				return fprintf(stderr, "siths-test-ca: unknown --fault\n"), 2;
+			o->fault = (enum issuer_testca_fault)fault;
+			break;
+		case 'r':
+			o->reject_text = optarg;
+			o->reject_bits = 1u << OSSL_CMP_PKIFAILUREINFO_badRequest;
+			break;
+		case 'd':
+		case 'c': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || v > 3600)
+				return fprintf(stderr, "siths-test-ca: bad number\n"), 2;
+			*(r == 'd' ? &o->delay_polls : &o->check_after) = (unsigned)v;
+			break;
+		}
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!have_listen || !o->pki_dir || optind < argc || (o->mac_secret && !*o->mac_secret)) {
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* The numeric loopback address of l (cfg_parse_listen made it "127.0.0.1" or "::1"). */
+static void sockaddr_of(const struct cfg_listen *l, struct sockaddr_storage *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	if (strchr(l->addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(l->port);
+		inet_pton(AF_INET6, l->addr, &s6->sin6_addr);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(l->port);
+		inet_pton(AF_INET, l->addr, &s4->sin_addr);
+	}
+}
+
+static unsigned short bound_port(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	return i ? i->port : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmpsrv_opts o = { 0 };
+	struct cfg_listen listen = { 0 };
+	struct cmpsrv *srv = NULL;
+	struct MHD_Daemon *d = NULL;
+	char *mac = NULL; /* "REFERENCE\0SECRET", wiped at the end */
+	size_t mac_len = 0;
+	int rc = parse(argc, argv, &o, &listen, &mac, &mac_len);
+	if (rc)
+		goto out;
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	rc = 1;
+	cmpsrv_err e = cmpsrv_new(&o, &srv);
+	if (e) {
+		fprintf(stderr, "siths-test-ca: %s: %s\n", o.pki_dir, cmpsrv_strerror(e));
+		goto out;
+	}
+	struct sockaddr_storage sa;
+	sockaddr_of(&listen, &sa);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+				     (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+			     0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
+			     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
+			     on_completed, NULL, MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "siths-test-ca: cannot listen on %s:%u\n", listen.addr,
+			listen.port);
+		goto out;
+	}
+	char where[80];
+	cfg_listen_text(&listen, bound_port(d), where, sizeof where);
+	log_warn("cmp", "TEST CA (development certificates only), %s protection, fault %s",
+		 o.mac_ref ? "MAC" : "signature", o.fault ? "on" : "none");
+	fprintf(stderr, "siths-test-ca: listening on %s\n", where);
+	int sig;
+	sigwait(&sigs, &sig);
+	rc = 0;
+out:
+	if (d)
+		MHD_stop_daemon(d);
+	cmpsrv_free(srv);
+	if (mac)
+		OPENSSL_cleanse(mac, mac_len);
+	free(mac);
+	return rc;
+}

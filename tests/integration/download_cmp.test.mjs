@@ -1,0 +1,124 @@
+// download_cmp.test.mjs — the download with the daemon's CMP issuer, end to end on real parts: the
+// virtual card's PKCS#10 goes in a MAC-protected p10cr to siths-test-ca (our server) and to
+// OpenSSL's own mock server (`openssl cmp -port`, a server nobody here wrote); certConf only after
+// the write and read-back; "waiting" followed by polls; the CA's refusal and a missing
+// enrollment order as clear job errors; the enrollment secret in no log. Prints the wire size of
+// one enrollment.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { Proc, freePort, testPki, startTestCa, tmp } from '../lib/harness.mjs';
+import { setup, insert, loginOk, jobEnd, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
+
+const REF = 'order-4711';
+const SECRET = 'Zr8-one-time-secret';
+
+// A download with an enrollment order; resolves with the job's end and progress.
+async function enroll(t, card, enrollment = { reference: REF, secret: SECRET }) {
+  const session = await loginOk(t, card.id);
+  const from = t.events.mark();
+  const r = await t.api(`/v1/cards/${card.id}/signature-certificate`, {
+    method: 'POST', data: { pin: PIN2, ...(enrollment ? { enrollment } : {}) }, headers: { Authorization: `Bearer ${session}` },
+  });
+  assert.equal(r.status, 202, r.body);
+  return jobEnd(t, r.json.job, from);
+}
+
+// The daemon with the CMP issuer at url.
+const cmpSetup = (url) => setup({ issuer: false, args: ['--issuer-cmp', url, '--issuer-cmp-ca', join(testPki(), 'root-ca.pem')] });
+
+async function closeAll(t, ...procs) {
+  if (t) await t.close();
+  for (const p of procs) if (p) await p.stop();
+}
+
+test('siths-test-ca over CMP: p10cr, validate, write, certConf after the read-back → Finns', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
+  const t = await cmpSetup(ca.url);
+  try {
+    const card = await insert(t);
+    const { end, progress } = await enroll(t, card);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    assert.ok(progress.some((p) => p.stage === 'submit'));
+    const exp = exportCerts(card.state);
+    const pem = join(exp, 'sign-cert.pem');
+    execFileSync('openssl', ['verify', '-CAfile', join(ca.pki, 'root-ca.pem'), '-untrusted', join(ca.pki, 'person-3-ca.pem'), pem]);
+    const serial = execFileSync('openssl', ['x509', '-in', pem, '-noout', '-serial']).toString().trim().replace('serial=', '');
+    // certConf came after the write: the CA confirms this very certificate.
+    await ca.waitFor(new RegExp(`certificate serial ${serial} confirmed`));
+    const wire = await t.bridge.waitFor(/cmp enrollment: (\d+) messages, (\d+) bytes sent, (\d+) bytes received/);
+    assert.equal(Number(wire[1]), 2, 'p10cr/cp and certConf/pkiconf');
+    console.log(`one CMP enrollment: ${wire[1]} round trips, ${wire[2]} bytes sent, ${wire[3]} bytes received`);
+    assert.doesNotMatch(t.bridge.output + ca.output, new RegExp(SECRET));
+  } finally { await closeAll(t, ca); }
+});
+
+test('"waiting": the job says "waiting for the issuer" while it polls, then Finns', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`, '--delay-polls', '2'] });
+  const t = await cmpSetup(ca.url);
+  try {
+    const card = await insert(t);
+    const { end, progress } = await enroll(t, card);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    assert.ok(progress.some((p) => p.stage === 'submit' && p.message === 'waiting for the issuer'), JSON.stringify(progress));
+    await ca.waitFor(/pollReq 2: answering the request[^]*confirmed/);
+  } finally { await closeAll(t, ca); }
+});
+
+test('no enrollment order, a wrong secret, a malformed order: clear errors, nothing written', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
+  const t = await cmpSetup(ca.url);
+  try {
+    const card = await insert(t);
+    let { end } = await enroll(t, card, null);
+    assert.equal(end.type, 'job-failed');
+    assert.equal(end.code, 'issuer_refused');
+    assert.match(end.message, /no enrollment order/);
+    // The CA's answer to a wrong secret is protected with the right one: the client cannot
+    // trust it, a protection error (issuer_failed), not a refusal.
+    ({ end } = await enroll(t, card, { reference: REF, secret: 'wrong-secret' }));
+    assert.equal(end.code, 'issuer_failed', JSON.stringify(end));
+    assert.match(end.message, /error validating protection/);
+    assert.equal(existsSync(join(exportCerts(card.state), 'sign-cert.pem')), false);
+    const bad = await t.api(`/v1/cards/${card.id}/signature-certificate`, { method: 'POST', data: { pin: PIN2, enrollment: { reference: REF } } });
+    assert.equal(bad.status, 400);
+  } finally { await closeAll(t, ca); }
+});
+
+// OpenSSL's mock server: a fixed certificate (here one for another key), MAC-protected.
+async function startMock(extra = []) {
+  const port = await freePort();
+  const d = tmp('mock-');
+  const pki = testPki();
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(d, 'k.pem'), '-subj', '/CN=fixed', '-out', join(d, 'fixed.pem'), '-days', '2'], { stdio: 'ignore' });
+  const p = new Proc('openssl', ['cmp', '-port', String(port), '-srv_ref', REF, '-srv_secret', `pass:${SECRET}`, '-rsp_cert', join(d, 'fixed.pem'),
+    '-srv_cert', join(pki, 'cmp-server.pem'), '-srv_key', join(pki, 'cmp-server.key'), ...extra]);
+  await p.waitFor(/listening|Server listening|CMP info/i, { timeout: 10000 }).catch(() => {});
+  p.url = `http://127.0.0.1:${port}/pkix/`;
+  return p;
+}
+
+test('OpenSSL\'s mock server: its fixed certificate is refused (not the card\'s key), certConf rejects it', async () => {
+  const mock = await startMock();
+  const t = await cmpSetup(mock.url);
+  try {
+    const card = await insert(t);
+    const { end } = await enroll(t, card);
+    assert.equal(end.type, 'job-failed', JSON.stringify(end));
+    assert.equal(end.code, 'cert_invalid', JSON.stringify(end));
+    await t.bridge.waitFor(/cmp: certificate rejected, the CA took note/);
+  } finally { await closeAll(t, mock); }
+});
+
+test('OpenSSL\'s mock server refusing (-pkistatus, -failurebits, -statusstring): issuer_refused with its text', async () => {
+  const mock = await startMock(['-pkistatus', '2', '-failurebits', '4', '-statusstring', 'order revoked by the RA']);
+  const t = await cmpSetup(mock.url);
+  try {
+    const card = await insert(t);
+    const { end } = await enroll(t, card);
+    assert.equal(end.code, 'issuer_refused', JSON.stringify(end));
+    assert.match(end.message, /rejection.*badRequest.*order revoked by the RA/);
+  } finally { await closeAll(t, mock); }
+});
