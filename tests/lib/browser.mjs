@@ -118,14 +118,16 @@ export function focused(page) {
 
 /**
  * A stand-in for a third-party portal: an HTTPS server on another origin (https://localhost:PORT)
- * serving one empty page, from which a test imports www/siths-bridge.js cross-origin.
+ * serving one page (by default an empty one), from which a test imports www/siths-bridge.js
+ * cross-origin.
  */
-export async function startPortal({ cert = localhostCerts().cert, key = localhostCerts().key } = {}) {
+const PORTAL_HTML = '<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Portal</title></head><body><h1>Portal</h1></body></html>';
+export async function startPortal({ cert = localhostCerts().cert, key = localhostCerts().key, html = PORTAL_HTML } = {}) {
   const https = await import('node:https');
   const { readFileSync } = await import('node:fs');
   const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Portal</title></head><body><h1>Portal</h1></body></html>');
+    res.end(html);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const origin = `https://localhost:${server.address().port}`;
