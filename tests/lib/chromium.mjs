@@ -7,14 +7,14 @@ import { privateHome, problemLog } from './browser.mjs';
 export const CHROMIUM = process.env.SITHS_CHROMIUM || '/usr/bin/chromium';
 
 /** See launchBrowser() in browser.mjs. */
-export async function launch({ ca, locale, viewport }) {
+export async function launch({ ca, locale, viewport, chromiumArgs = [] }) {
   const home = privateHome(ca);
   const context = await chromium.launchPersistentContext(join(home, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
     // --no-sandbox: chromium refuses to start its sandbox as root (these tests run as root).
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-features=Translate,MediaRouter'],
+      '--disable-sync', '--no-first-run', '--disable-features=Translate,MediaRouter', ...chromiumArgs],
     env: { ...process.env, HOME: home },
     locale,
     viewport,

@@ -12,7 +12,7 @@ export const FIREFOX = process.env.SITHS_FIREFOX || '/usr/bin/firefox-esr';
 // On top of puppeteer's own automation prefs (no updates, telemetry or safe browsing): the page's
 // language as Playwright's `locale` sets it for chromium, and no background connections of the
 // browser's own. Nothing here loosens TLS or the content sandbox: firefox-esr runs headless as root
-// with its sandbox as it is.
+// with no MOZ_* variable or sandbox pref (its content processes run under seccomp-bpf as usual).
 const prefs = (locale) => ({
   'intl.accept_languages': `${locale}, ${locale.split('-')[0]}`,
   'intl.locale.requested': locale,
@@ -23,10 +23,11 @@ const prefs = (locale) => ({
   'browser.region.network.url': '',
   'browser.search.geoip.url': '',
   'extensions.blocklist.enabled': false,
+  'messaging-system.rsexperimentloader.enabled': false,
 });
 
 /** See launchBrowser() in browser.mjs. */
-export async function launch({ ca, locale, viewport }) {
+export async function launch({ ca, locale, viewport, firefoxPrefs = {} }) {
   const home = tmp('home-');
   const profile = nssDb(join(home, 'firefox-profile'), ca);
   const browser = await puppeteer.launch({
@@ -37,7 +38,7 @@ export async function launch({ ca, locale, viewport }) {
     userDataDir: profile,
     acceptInsecureCerts: false,
     defaultViewport: viewport,
-    extraPrefsFirefox: prefs(locale),
+    extraPrefsFirefox: { ...prefs(locale), ...firefoxPrefs },
     env: { ...process.env, HOME: home },
   });
   const log = problemLog();
