@@ -5,7 +5,7 @@
 // as input events, and a page whose certificate the browser does not trust does not load.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, startPortal, UNTRUSTED_CERT_ERROR, BROWSER, localhostCerts } from '../lib/browser.mjs';
+import { launchBrowser, startPortal, UNTRUSTED_CERT_ERROR, localhostCerts } from '../lib/browser.mjs';
 import { startFakeBridge } from './fake-bridge.mjs';
 import { expect, eventually } from './steps.mjs';
 
@@ -34,7 +34,7 @@ before(async () => {
 });
 after(async () => { await br.close(); await portal.stop(); });
 
-test(`${BROWSER}: waits time out on what never happens; strictness; visible and hidden`, async () => {
+test('waits time out on what never happens; strictness; visible and hidden', async () => {
   await expect(page.locator('#gone')).toBeHidden();
   await expect(page.locator('#ghost')).toBeHidden();
   await expect(page.locator('#nothing')).toBeHidden();
@@ -53,7 +53,7 @@ test(`${BROWSER}: waits time out on what never happens; strictness; visible and 
   await assert.rejects(expect(page.locator('#box')).toHaveText('something else', { timeout: 300 }));
 });
 
-test(`${BROWSER}: a click waits while the button is covered or disabled, then reaches it`, async () => {
+test('a click waits while the button is covered or disabled, then reaches it', async () => {
   await assert.rejects(page.locator('#covered').click({ timeout: 300 }), /timeout/i);
   assert.ok(await page.locator('#off').isDisabled());
   await assert.rejects(page.locator('#off').click({ timeout: 300 }), /timeout/i);
@@ -64,7 +64,7 @@ test(`${BROWSER}: a click waits while the button is covered or disabled, then re
   assert.deepEqual(await page.evaluate(() => window.clicks), ['covered', 'off']);
 });
 
-test(`${BROWSER}: fill and the keyboard reach the page as input, focus moves with Tab and Shift+Tab`, async () => {
+test('fill and the keyboard reach the page as input, focus moves with Tab and Shift+Tab', async () => {
   await page.locator('#field').fill('123456');
   assert.equal(await page.locator('#field').inputValue(), '123456');
   assert.ok(await page.evaluate(() => window.inputs) >= 1, 'fill fired input events');
@@ -79,7 +79,7 @@ test(`${BROWSER}: fill and the keyboard reach the page as input, focus moves wit
   await expect(page.locator('#field')).toBeFocused();
 });
 
-test(`${BROWSER}: console errors and page errors are collected`, async () => {
+test('console errors and page errors are collected', async () => {
   br.clearProblems();
   await page.evaluate(() => { console.error('seen by the test'); setTimeout(() => { throw new Error('thrown by the page'); }); });
   await eventually(() => {
@@ -90,7 +90,7 @@ test(`${BROWSER}: console errors and page errors are collected`, async () => {
   br.clearProblems();
 });
 
-test(`${BROWSER}: a page whose certificate the browser does not trust does not load`, async () => {
+test('an untrusted certificate stops the page; a CSP violation is collected', async () => {
   const certs = localhostCerts();
   const fb = await startFakeBridge({ cert: certs.cert, key: certs.key });
   const untrusting = await launchBrowser({ ca: null });
@@ -98,6 +98,12 @@ test(`${BROWSER}: a page whose certificate the browser does not trust does not l
     await assert.rejects(untrusting.page.goto(fb.url('/')), UNTRUSTED_CERT_ERROR);
     // The same page in the trusting browser loads: the refusal was the certificate's.
     assert.equal((await page.goto(fb.url('/'))).status(), 200);
+    await expect(page.locator('h1')).toHaveText('Hämta underskriftscertifikat');
+    br.clearProblems();
+    // An image from another origin: the page's CSP (img-src 'self' data:) blocks it.
+    await page.evaluate(() => { const i = document.createElement('img'); i.src = 'https://127.0.0.1:9/x.png'; document.body.append(i); });
+    await eventually(() => assert.ok(br.problems().some((x) => /CSP violation: img-src/.test(x)), br.problems().join('\n')));
+    br.clearProblems();
   } finally {
     await untrusting.close();
     await fb.stop();
