@@ -169,6 +169,7 @@ test('keyboard only: login, PIN2 dialog, Escape cancels and uses no try, then do
       }
     };
     await tab('login-button');
+    await screenshot(page, 'seed-flow', 'keyboard-login-focused');
     await page.keyboard.press('Enter');
     await expect(page.locator('#pin-input')).toBeFocused();
     await page.keyboard.type(PIN1);
@@ -181,6 +182,7 @@ test('keyboard only: login, PIN2 dialog, Escape cancels and uses no try, then do
     await page.keyboard.press('Escape');
     await expect(page.locator('#pin-dialog')).toBeHidden();
     await expect(panel(page).locator('.get-sign')).toBeFocused();
+    await screenshot(page, 'seed-flow', 'keyboard-escape-back-on-action');
     assert.equal((await apiCard()).pins.pin2.tries_left, 3, 'Escape used no try');
     await page.keyboard.press('Enter');
     await expect(page.locator('#pin-input')).toBeFocused();
