@@ -88,13 +88,19 @@ static void copy_name(char *dst, size_t cap, const char *src)
 
 /* ---- monitor callbacks ---- */
 
-static void on_service(void *user, bool up)
+static void on_service(void *user, bool up, enum pcsc_wake why)
 {
 	card_core *c = user;
 	pthread_mutex_lock(&c->lock);
 	c->pcsc_up = up;
 	pthread_mutex_unlock(&c->lock);
-	emit(c, up ? CARD_EV_PCSC_UP : CARD_EV_PCSC_DOWN, NULL, NULL);
+	struct card_event ev = { .kind = up ? CARD_EV_PCSC_UP : CARD_EV_PCSC_DOWN };
+	if (up)
+		ev.pcsc_woken = why == PCSC_WAKE_SOCKET ? CARD_PCSC_SOCKET
+			: why == PCSC_WAKE_TIMER        ? CARD_PCSC_TIMER
+							: CARD_PCSC_FIRST;
+	if (c->fn)
+		c->fn(&ev, c->user);
 }
 
 static void on_reader_added(void *user, const char *name)

@@ -1,13 +1,19 @@
 /* pcsc.c — the PC/SC monitor thread and card connections (pcsc-lite). The thread sleeps in
  * SCardGetStatusChange until something changes; when pcscd disappears it reports everything
- * gone and waits (bounded back-off, interruptible) for it to come back. */
+ * gone and waits for its socket to reappear (a bounded back-off timer only as the safety net). */
 #include "pcsc.h"
 
+#include "sockwatch.h"
+
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
@@ -16,6 +22,9 @@
 #define MAX_READERS 16
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+/* After the socket appeared but the connect failed: pcscd binds, then listens, then sets the
+ * socket's mode (a second event); a short retry covers a listener that is not there yet. */
+#define BACKOFF_SOCKET_MS 10
 
 struct reader {
 	char *name;
@@ -27,7 +36,9 @@ struct pcsc_monitor {
 	struct pcsc_handlers h;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* signalled on stop (back-off wait) and on thread exit */
+	pthread_cond_t cond; /* signalled on thread exit */
+	int wake_fd;         /* eventfd: written on stop, wakes the wait for pcscd */
+	sockwatch *watch;    /* pcscd's socket, while waiting for it */
 	bool stopping, exited, ctx_valid;
 	SCARDCONTEXT ctx; /* written by the monitor thread under lock */
 	struct reader readers[MAX_READERS];
@@ -176,23 +187,20 @@ static bool stopping(pcsc_monitor *m)
 	return s;
 }
 
-/* Sleeps ms unless stopped meanwhile; returns false when stopping. */
-static bool backoff_wait(pcsc_monitor *m, unsigned ms)
+/* Waits up to ms for pcscd's socket to appear or for stop. */
+static enum pcsc_wake wait_service(pcsc_monitor *m, unsigned ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&m->lock);
-	while (!m->stopping && pthread_cond_timedwait(&m->cond, &m->lock, &ts) != ETIMEDOUT)
-		;
-	bool go_on = !m->stopping;
-	pthread_mutex_unlock(&m->lock);
-	return go_on;
+	struct pollfd fds[2] = { { .fd = m->wake_fd, .events = POLLIN },
+				 { .fd = m->watch ? sockwatch_fd(m->watch) : -1,
+				   .events = POLLIN } };
+	int n = poll(fds, 2, (int)ms);
+	if (stopping(m))
+		return PCSC_WAKE_STOP;
+	if (n > 0 && (fds[1].revents & POLLIN) && sockwatch_changed(m->watch))
+		return PCSC_WAKE_SOCKET;
+	if (m->watch && fds[1].fd < 0 && sockwatch_changed(m->watch))
+		return PCSC_WAKE_SOCKET; /* its directory just became watchable, the socket in it */
+	return n > 0 ? PCSC_WAKE_OTHER : PCSC_WAKE_TIMER;
 }
 
 static void forget_reader(pcsc_monitor *m, size_t i)
@@ -216,7 +224,7 @@ static void lose_service(pcsc_monitor *m)
 	m->ctx_valid = false;
 	pthread_mutex_unlock(&m->lock);
 	if (m->h.service)
-		m->h.service(m->h.user, false);
+		m->h.service(m->h.user, false, PCSC_WAKE_NONE);
 }
 
 static bool listed(const char *list, const char *name)
@@ -310,34 +318,53 @@ static card_err wait_once(pcsc_monitor *m)
 	return sync_readers(m);
 }
 
+/* Connects to pcscd. False when it is not there; *why says what to wait for next. */
+static bool connect_service(pcsc_monitor *m, enum pcsc_wake why)
+{
+	SCARDCONTEXT ctx;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	m->ctx = ctx;
+	m->ctx_valid = true;
+	pthread_mutex_unlock(&m->lock);
+	if (sync_readers(m) != CARD_OK) {
+		lose_service(m);
+		return false;
+	}
+	if (m->h.service)
+		m->h.service(m->h.user, true, why);
+	return true;
+}
+
 static void *monitor_main(void *arg)
 {
 	pcsc_monitor *m = arg;
 	unsigned delay = BACKOFF_MIN_MS;
+	/* What the next connection is owed to: the socket's appearance stays the reason through
+	 * the short retries after it (the listener may come a moment after the file). */
+	enum pcsc_wake why = PCSC_WAKE_NONE;
 	while (!stopping(m)) {
 		if (!m->ctx_valid) {
-			SCARDCONTEXT ctx;
-			LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
-			if (rv != SCARD_S_SUCCESS) {
-				if (!backoff_wait(m, delay))
-					break;
+			if (connect_service(m, why)) {
+				delay = BACKOFF_MIN_MS;
+				continue;
+			}
+			enum pcsc_wake w = wait_service(m, delay);
+			if (w == PCSC_WAKE_STOP)
+				break;
+			if (w == PCSC_WAKE_SOCKET)
+				delay = BACKOFF_SOCKET_MS;
+			else if (w == PCSC_WAKE_TIMER)
 				delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
-				continue;
-			}
-			pthread_mutex_lock(&m->lock);
-			m->ctx = ctx;
-			m->ctx_valid = true;
-			pthread_mutex_unlock(&m->lock);
-			if (sync_readers(m) != CARD_OK) {
-				lose_service(m);
-				continue;
-			}
-			delay = BACKOFF_MIN_MS;
-			if (m->h.service)
-				m->h.service(m->h.user, true);
+			if (why != PCSC_WAKE_SOCKET && w != PCSC_WAKE_OTHER)
+				why = w;
+			continue;
 		}
-		if (wait_once(m) == CARD_E_NO_SERVICE && !stopping(m))
+		if (wait_once(m) == CARD_E_NO_SERVICE && !stopping(m)) {
 			lose_service(m);
+			why = PCSC_WAKE_NONE;
+		}
 	}
 	while (m->n_readers) {
 		free(m->readers[m->n_readers - 1].name);
@@ -361,6 +388,14 @@ card_err pcsc_monitor_start(const struct pcsc_handlers *h, pcsc_monitor **out)
 	if (!m)
 		return CARD_E_NOMEM;
 	m->h = *h;
+	m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->wake_fd < 0 || sockwatch_open(&m->watch) == CARD_E_NOMEM) {
+		card_err e = m->wake_fd < 0 ? CARD_E_INTERNAL : CARD_E_NOMEM;
+		if (m->wake_fd >= 0)
+			close(m->wake_fd);
+		free(m);
+		return e;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -369,6 +404,8 @@ card_err pcsc_monitor_start(const struct pcsc_handlers *h, pcsc_monitor **out)
 	if (pthread_create(&m->thread, NULL, monitor_main, m)) {
 		pthread_cond_destroy(&m->cond);
 		pthread_mutex_destroy(&m->lock);
+		sockwatch_close(m->watch);
+		close(m->wake_fd);
 		free(m);
 		return CARD_E_INTERNAL;
 	}
@@ -382,7 +419,10 @@ void pcsc_monitor_stop(pcsc_monitor *m)
 		return;
 	pthread_mutex_lock(&m->lock);
 	m->stopping = true;
-	pthread_cond_broadcast(&m->cond);
+	uint64_t one = 1;
+	/* A failed write means the counter is already non-zero: the thread is woken either way. */
+	ssize_t wr = write(m->wake_fd, &one, sizeof(one));
+	(void)wr;
 	/* SCardCancel only interrupts a wait already in progress; the thread may be just about to
 	 * enter one, so cancel again until it is seen to exit (shutdown only, not a polling loop). */
 	while (!m->exited) {
@@ -401,5 +441,7 @@ void pcsc_monitor_stop(pcsc_monitor *m)
 	pthread_join(m->thread, NULL);
 	pthread_cond_destroy(&m->cond);
 	pthread_mutex_destroy(&m->lock);
+	sockwatch_close(m->watch);
+	close(m->wake_fd);
 	free(m);
 }

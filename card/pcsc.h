@@ -1,8 +1,10 @@
 /* pcsc.h — pcsc-lite: a monitor thread that turns reader and card changes into callbacks, and
  * card connections that speak APDUs inside a PC/SC transaction.
  * The monitor owns one SCARDCONTEXT, blocks in SCardGetStatusChange(INFINITE) on every reader
- * plus "\\?PnP?\Notification" (no polling), re-establishes the context with bounded exponential
- * back-off (100 ms → 5 s) when pcscd goes away, and is woken by SCardCancel to stop.
+ * plus "\\?PnP?\Notification" (no polling), and is woken by SCardCancel to stop. When pcscd
+ * goes away it re-establishes the context as soon as pcscd's socket reappears (sockwatch.h),
+ * with a bounded exponential back-off timer (100 ms → 5 s) as the safety net for a socket it
+ * cannot watch (or one that never went, as with systemd's socket activation).
  * pcsc-lite wants one context per thread: a card connection opened with a NULL monitor makes
  * its own context (for worker threads); with the monitor it must be used on the monitor thread
  * only (i.e. inside a callback). The socket comes from PCSCLITE_CSOCK_NAME when set. */
@@ -18,11 +20,21 @@
 typedef struct pcsc_monitor pcsc_monitor;
 typedef struct pcsc_card pcsc_card;
 
+/* What made the monitor try pcscd again. */
+enum pcsc_wake {
+	PCSC_WAKE_NONE,   /* nothing: the first try, or right after pcscd went */
+	PCSC_WAKE_SOCKET, /* its socket appeared */
+	PCSC_WAKE_TIMER,  /* the back-off timer */
+	PCSC_WAKE_OTHER,  /* internal: woken for no reason worth reporting */
+	PCSC_WAKE_STOP,   /* internal: stopping */
+};
+
 /* All called on the monitor thread. card_present: a card is in `reader` (inserted, or found at
  * start-up, or replaced); open it with pcsc_card_open(m, …) inside the callback. When pcscd goes
- * away, card_absent and reader_removed are called for everything known, then service(false). */
+ * away, card_absent and reader_removed are called for everything known, then service(false);
+ * service(true, why) says what led to the connection. */
 struct pcsc_handlers {
-	void (*service)(void *user, bool up);
+	void (*service)(void *user, bool up, enum pcsc_wake why);
 	void (*reader_added)(void *user, const char *reader);
 	void (*reader_removed)(void *user, const char *reader);
 	void (*card_present)(void *user, pcsc_monitor *m, const char *reader);

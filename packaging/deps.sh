@@ -8,7 +8,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 PKGS="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libssl-dev openssl
-libjansson-dev libpcsclite-dev pcscd vsmartcard-vpcd libnss3-tools curl ca-certificates util-linux
+libsystemd-dev libjansson-dev libpcsclite-dev pcscd vsmartcard-vpcd libnss3-tools curl ca-certificates util-linux
 procps"
 # opensc: the independent reader of our cards; gdb: a test that finds a process hung takes its
 # threads' stacks for the failure message; chromium and firefox-esr: the browsers the page tests
@@ -23,11 +23,13 @@ package_pkgs() {
     grep -v '^$'
   echo build-essential dpkg-dev fakeroot lintian
 }
+# The fuzz build (tests/fuzz, libFuzzer): Debian's clang and its runtime libraries.
+FUZZ_PKGS="clang libclang-rt-dev"
 
 list=false test=false
 [ "${1:-}" = "--list" ] && { list=true; shift; }
 case "${1:-}" in
-  --test) test=true; PKGS="$PKGS $TEST_PKGS" ;;
+  --test) test=true; PKGS="$PKGS $TEST_PKGS $FUZZ_PKGS" ;;
   --package) PKGS=$(package_pkgs | tr '\n' ' ') ;;
   "") ;;
   *) echo "usage: $0 [--list] [--test|--package]" >&2; exit 2 ;;

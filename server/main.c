@@ -1,8 +1,9 @@
 /* main.c — siths-bridge: parses the configuration, then wires the layers together — the domain
- * (sessions, issuer, job engine) and the card core, the REST context, the listeners — logs the
- * "ready" line, waits for SIGINT/SIGTERM in the main thread and tears everything down in reverse
- * order. The only file that knows every layer. Exit 0 on a clean stop, 2 on bad usage, 1 on
- * start failure. */
+ * (sessions, issuer, job engine) and the card core, the REST context, the listeners (its own or
+ * the service manager's) — logs the "ready" line and notifies readiness, waits in the main thread
+ * for SIGINT/SIGTERM or the idle exit and tears everything down in reverse order. The only file
+ * that knows every layer. Exit 0 on a clean stop or idle exit, 2 on bad usage, 1 on start
+ * failure. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,9 +28,16 @@
 #include "issuer_testca.h"
 #include "session.h"
 
+#include "activation.h"
 #include "guard.h"
 #include "http.h"
 #include "ws.h"
+
+#include "idle.h"
+
+/* The idle exit when socket-activated and not configured: long enough for a page that is being
+ * reloaded or navigated back to, short enough to cost nothing soon after the page is closed. */
+#define IDLE_EXIT_ACTIVATED_S 300
 
 /* Everything the daemon runs, owned here. */
 struct daemon {
@@ -46,6 +54,9 @@ struct daemon {
 	ws_server *ws;
 	http_server *http;
 	int https_fd;
+	struct activation act; /* the inherited listeners, if any */
+	struct idle *idle;     /* NULL: no idle exit */
+	unsigned idle_s;       /* its idle time */
 };
 
 /* One line naming the users whose loopback clients are served (docs/security.md). */
@@ -177,7 +188,11 @@ static int start_ws(struct daemon *d)
 {
 	char *hello = events_hello();
 	struct ws_greeting g = { .hello = hello, .fn = events_greet, .user = d->core };
-	ws_err we = hello ? ws_start(&d->cfg, &d->origins, &g, &d->ws) : WS_E_NOMEM;
+	struct ws_source src = { .fd = d->act.wss_fd, .idle = d->idle };
+	d->act.wss_fd = -1; /* ws_start's now */
+	ws_err we = hello ? ws_start(&d->cfg, &d->origins, &g, &src, &d->ws) : WS_E_NOMEM;
+	if (!hello && src.fd >= 0)
+		close(src.fd);
 	free(hello);
 	if (we) {
 		log_error("main", "wss: %s", ws_strerror(we));
@@ -197,11 +212,74 @@ static int start_https(struct daemon *d)
 				 .routes = &routes_table,
 				 .ctx = &d->ctx,
 				 .https_port = d->health.https_port,
-				 .wss_port = d->health.wss_port };
+				 .wss_port = d->health.wss_port,
+				 .idle = d->idle };
 	http_err he = http_start(d->https_fd, &su, &d->http);
 	d->https_fd = -1;
 	if (he) {
 		log_error("main", "https: %s", http_strerror(he));
+		return -1;
+	}
+	return 0;
+}
+
+static size_t sessions_live(void *sessions)
+{
+	return session_count(sessions);
+}
+
+static size_t jobs_running(void *jobs)
+{
+	return certjob_running(jobs);
+}
+
+/* The listeners: the service manager's, when it passed them (their addresses replace the
+ * configured ones), else our own HTTPS socket now (WSS binds its own in ws_start). Then the idle
+ * exit: --idle-exit, or by default only when socket-activated, since only then does the next
+ * connection start the daemon again. 0, or -1 after logging why. */
+static int take_listeners(struct daemon *d)
+{
+	activation_err ae = activation_take(&d->act);
+	if (ae) {
+		log_error("main", "socket activation: %s: %s", activation_strerror(ae), d->act.why);
+		return -1;
+	}
+	if (d->act.active) {
+		d->cfg.https = d->act.https;
+		d->cfg.wss = d->act.wss;
+		d->https_fd = d->act.https_fd;
+		d->act.https_fd = -1;
+		d->health.https_port = d->cfg.https.port;
+		log_info("main", "socket-activated: listeners inherited from the service manager");
+	} else {
+		http_err he = http_bind(&d->cfg.https, &d->https_fd, &d->health.https_port);
+		if (he) {
+			log_error("main", "https %s:%u: %s: %s", d->cfg.https.addr,
+				  d->cfg.https.port, http_strerror(he), strerror(errno));
+			return -1;
+		}
+	}
+	d->idle_s = d->cfg.idle_exit_s;
+	if (d->idle_s == CFG_IDLE_EXIT_UNSET)
+		d->idle_s = d->act.active ? IDLE_EXIT_ACTIVATED_S : 0;
+	if (d->idle_s && idle_new(d->idle_s, NULL, NULL, &d->idle) != IDLE_OK) {
+		log_error("main", "out of memory");
+		return -1;
+	}
+	if (d->idle_s)
+		log_info("main", "idle exit after %u s without a connection, session or job",
+			 d->idle_s);
+	return 0;
+}
+
+/* What keeps the daemon busy without a connection: login sessions and running jobs. */
+static int watch_idle(struct daemon *d)
+{
+	if (!d->idle)
+		return 0;
+	if (idle_add_probe(d->idle, sessions_live, d->sessions) ||
+	    (d->jobs && idle_add_probe(d->idle, jobs_running, d->jobs))) {
+		log_error("main", "idle exit: cannot watch sessions and jobs");
 		return -1;
 	}
 	return 0;
@@ -212,12 +290,8 @@ static int start_https(struct daemon *d)
  * WSS port). 0, or -1 after logging why. */
 static int start(struct daemon *d)
 {
-	http_err he = http_bind(&d->cfg.https, &d->https_fd, &d->health.https_port);
-	if (he) {
-		log_error("main", "https %s:%u: %s: %s", d->cfg.https.addr, d->cfg.https.port,
-			  http_strerror(he), strerror(errno));
+	if (take_listeners(d))
 		return -1;
-	}
 	if (guard_origins_init(&d->origins, d->health.https_port, d->cfg.allow_origins,
 			       d->cfg.n_allow_origins)) {
 		log_error("main", "out of memory");
@@ -225,13 +299,37 @@ static int start(struct daemon *d)
 	}
 	d->health.cfg = &d->cfg;
 	d->ctx.health = &d->health;
-	if (start_cards(d) || start_ws(d) || start_https(d))
+	if (start_cards(d) || watch_idle(d) || start_ws(d) || start_https(d))
 		return -1;
-	char h[80], w[80];
+	char h[80], w[80], status[200];
 	cfg_listen_text(&d->cfg.https, d->health.https_port, h, sizeof h);
 	cfg_listen_text(&d->cfg.wss, d->health.wss_port, w, sizeof w);
 	log_info("main", "ready https=%s wss=%s", h, w);
+	snprintf(status, sizeof status, "serving https://%s and wss://%s", h, w);
+	activation_ready(status);
 	return 0;
+}
+
+/* Blocks until SIGINT/SIGTERM (returned) or, with an idle exit, until the tracker says the daemon
+ * has been unused long enough (0). Only the main thread waits; nothing polls faster than the
+ * tracker asks. */
+static int wait_for_stop(struct daemon *d, const sigset_t *set)
+{
+	for (;;) {
+		uint64_t ms = 0;
+		if (d->idle && idle_due(d->idle, &ms))
+			return 0;
+		int sig;
+		if (d->idle) {
+			struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+					       .tv_nsec = (long)(ms % 1000) * 1000000L };
+			sig = sigtimedwait(set, NULL, &ts);
+		} else if (sigwait(set, &sig) != 0) {
+			sig = -1;
+		}
+		if (sig > 0)
+			return sig;
+	}
 }
 
 /* The reverse: no new requests, no more events, running jobs finish (before the card core and
@@ -240,6 +338,10 @@ static void stop(struct daemon *d)
 {
 	if (d->https_fd >= 0)
 		close(d->https_fd);
+	if (d->act.https_fd >= 0)
+		close(d->act.https_fd);
+	if (d->act.wss_fd >= 0)
+		close(d->act.wss_fd);
 	http_stop(d->http);
 	if (d->events)
 		events_set_sink(d->events, NULL, NULL);
@@ -251,12 +353,13 @@ static void stop(struct daemon *d)
 	issuer_destroy(d->issuer);
 	certcheck_trust_free(d->trust);
 	guard_origins_free(&d->origins);
+	idle_free(d->idle);
 	cfg_free(&d->cfg);
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .https_fd = -1 };
+	struct daemon d = { .https_fd = -1, .act = { .https_fd = -1, .wss_fd = -1 } };
 	sigset_t set;
 	int rc, sig = 0;
 
@@ -273,13 +376,16 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &d.health.started);
 	rc = 1;
 	if (start(&d) == 0) {
-		while (sigwait(&set, &sig) != 0)
-			;
-		log_info("main", "stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		sig = wait_for_stop(&d, &set);
+		if (sig)
+			log_info("main", "stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		else
+			log_info("main", "stopping: unused for %u s", d.idle_s);
+		activation_stopping();
 		rc = 0;
 	}
 	stop(&d);
-	if (rc == 0 && sig)
+	if (rc == 0)
 		log_info("main", "stopped");
 	return rc;
 }

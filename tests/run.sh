@@ -1,7 +1,8 @@
 #!/bin/sh
 # The one command that sets up and runs every test: installs dependencies, builds twice (plain with
-# -Werror, then ASan+UBSan) and runs the whole CTest suite in both builds. Both modes always run;
-# the summary names each, and the script fails if either failed.
+# -Werror, then ASan+UBSan) and runs the whole CTest suite in both builds, then builds the libFuzzer
+# targets with clang (ASan+UBSan) and runs each for a bounded time (tests/fuzz). Every mode always
+# runs; the summary names each, and the script fails if any failed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/packaging/deps.sh" --test
@@ -22,12 +23,16 @@ fi
 jobs=$(nproc)
 summary=""
 failed=0
-for mode in plain sanitize; do
+for mode in plain sanitize fuzz; do
   b="$top/build-test-$mode"
-  san=OFF; [ $mode = sanitize ] && san=ON
+  case $mode in
+    plain) opts="-DSITHS_SANITIZE=OFF -DSITHS_TESTS=ON -DNODE=$nodebin/node" ;;
+    sanitize) opts="-DSITHS_SANITIZE=ON -DSITHS_TESTS=ON -DNODE=$nodebin/node" ;;
+    fuzz) opts="-DCMAKE_C_COMPILER=clang -DSITHS_FUZZ=ON -DSITHS_TESTS=OFF" ;;
+  esac
   echo "== tests: $mode build =="
-  if cmake -S "$top" -B "$b" -DSITHS_WERROR=ON -DSITHS_SANITIZE=$san -DCMAKE_BUILD_TYPE=Debug \
-       -DSITHS_TESTS=ON -DNODE="$nodebin/node" >/dev/null &&
+  # shellcheck disable=SC2086
+  if cmake -S "$top" -B "$b" -DSITHS_WERROR=ON -DCMAKE_BUILD_TYPE=Debug $opts >/dev/null &&
      cmake --build "$b" -j "$jobs"; then
     log="$b/ctest-summary.log"
     # dash has no pipefail: ctest's own status goes through a file past tee.

@@ -1,7 +1,7 @@
 // app.js — the Mina sidor page: wires its parts (js/cards-view.js, js/pin-dialog.js,
-// js/job-view.js) to one daemon connection and runs the user guide's flows across them — login
-// with PIN1, logout, the signature certificate with PIN2 — plus the connection banner and the
-// language switch. All daemon access goes through siths-bridge.js; all texts through i18n.js.
+// js/pin-manage.js, js/job-view.js) to one daemon connection and runs the user guide's flows
+// across them — login with PIN1, logout, the signature certificate with PIN2, changing and
+// unblocking a code — plus the connection banner and the language switch. All daemon access goes through siths-bridge.js; all texts through i18n.js.
 import { SithsBridge } from './siths-bridge.js';
 import { t, apply, setLang, getLang } from './i18n.js';
 import { $, announce, restoreFocus } from './js/dom.js';
@@ -9,12 +9,14 @@ import { isSessionError } from './js/errors.js';
 import { CardsView } from './js/cards-view.js';
 import { PinDialog } from './js/pin-dialog.js';
 import { JobView } from './js/job-view.js';
+import { PinManage } from './js/pin-manage.js';
+import { codeButton } from './js/codes-view.js';
 
 const bridge = new SithsBridge();
 const cards = new CardsView({
   bridge,
-  flows: { login: loginFlow, logout: logoutFlow, download: downloadFlow },
-  onCardGone: (id) => pinDialog.cardGone(id),
+  flows: { login: loginFlow, logout: logoutFlow, download: downloadFlow, pins: pinsFlow },
+  onCardGone: (id) => { pinDialog.cardGone(id); pinManage.cardGone(id); },
   onCardsChanged: () => jobView.cardChanged(),
 });
 
@@ -47,6 +49,7 @@ bridge.on('connection', (c) => {
 
 const pinDialog = new PinDialog();
 const jobView = new JobView({ bridge, hasCard: (id) => cards.hasCard(id) });
+const pinManage = new PinManage({ bridge, card: (id) => cards.card(id) });
 
 // ---------- flows ----------
 
@@ -109,6 +112,20 @@ async function downloadFlow(cardId, opener) {
   }
 }
 
+// `Byt legitimeringskod`, `Byt underskriftskod`, `Lås upp med PUK`: no login needed (the card
+// checks the old code or the PUK itself). The card's other flows wait meanwhile.
+async function pinsFlow(cardId, which, action, opener) {
+  if (cards.isBusy(cardId)) return;
+  cards.setBusy(cardId, true);
+  try {
+    await pinManage.run({ cardId, which, action });
+  } finally {
+    cards.setBusy(cardId, false);
+    // Back to the code's row (its button may have changed: a blocked code shows "Lås upp med PUK").
+    restoreFocus(codeButton(cardId, which) || opener);
+  }
+}
+
 // ---------- language ----------
 
 function applyLanguage(l) {
@@ -120,6 +137,7 @@ function applyLanguage(l) {
   sw.lang = l === 'sv' ? 'en' : 'sv';
   cards.relabel();
   pinDialog.relabel();
+  pinManage.relabel();
 }
 
 function initialLanguage() {

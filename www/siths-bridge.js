@@ -10,6 +10,7 @@
 //   const cards = await bridge.cards();
 //   await bridge.login(cards[0].id, pin1);                         // session kept in memory only
 //   await bridge.downloadSignatureCertificate(cards[0].id, pin2, { onProgress: (p) => show(p.percent) });
+//   await bridge.changePin(cards[0].id, 'pin1', oldPin1, newPin1);    // or unblockPin(id, 'pin1', puk, newPin1)
 //   await bridge.logout(cards[0].id);                              // the daemon ends the session at once
 //
 // Sessions: login() keeps the card's session token in memory (never in storage) and sends it
@@ -18,8 +19,8 @@
 // removed (the daemon drops it and this module forgets it on the card-removed event).
 //
 // Every failure is a BridgeError with .code (the daemon's error code, or 'unreachable' when the
-// daemon cannot be reached or its certificate is not trusted), .status and, for a wrong PIN,
-// .triesLeft. PINs are only ever sent in a POST body; they are never stored by this module.
+// daemon cannot be reached or its certificate is not trusted), .status and, for a wrong PIN or
+// PUK, .triesLeft. PINs and PUKs are only ever sent in a POST body; this module never stores them.
 // The REST API is docs/api/openapi.yaml, the events are docs/api/events.md.
 
 /** Event types the daemon pushes over the WebSocket (docs/api/events.md). */
@@ -175,6 +176,32 @@ export class SithsBridge extends EventTarget {
       { body: { pin: String(pin) }, cardId });
     if (!r || typeof r.job !== 'string') throw new BridgeError('bad_response', 'no job id in answer');
     return r.job;
+  }
+
+  /**
+   * Changes PIN1 or PIN2 (`which`: 'pin1' | 'pin2') from `pin` to `newPin`; no session needed.
+   * Resolves {pin, tries_left, card} (the card's new model). Rejects with a BridgeError:
+   * 'wrong_pin' (.triesLeft), 'pin_blocked', 'bad_pin' (.body.error.field: which code had the
+   * wrong form; no try used), 'change_interrupted' (the card went away during the command:
+   * .body.error.last_change tells which code holds once the card is back, see the API).
+   */
+  changePin(cardId, which, pin, newPin) {
+    return this.#pinCommand(cardId, which, 'change', { pin: String(pin), new_pin: String(newPin) });
+  }
+
+  /**
+   * Unblocks PIN1 or PIN2 with the PUK and sets `newPin`; no session needed. Resolves like
+   * changePin(); rejects also with 'wrong_puk' (.triesLeft) and 'puk_blocked' (final).
+   */
+  unblockPin(cardId, which, puk, newPin) {
+    return this.#pinCommand(cardId, which, 'unblock', { puk: String(puk), new_pin: String(newPin) });
+  }
+
+  async #pinCommand(cardId, which, action, body) {
+    if (which !== 'pin1' && which !== 'pin2') throw new BridgeError('bad_request', `no such PIN: ${which}`);
+    const r = await this.#request('POST', `/v1/cards/${encodeURIComponent(cardId)}/pins/${which}/${action}`, { body });
+    if (!r || !r.card || typeof r.card !== 'object') throw new BridgeError('bad_response', 'no card in answer');
+    return r;
   }
 
   /** GET /v1/jobs/{id} → {job, card_id, state, stage, percent, message, code?, tries_left?} */

@@ -25,18 +25,26 @@ enum card_event_kind {
 	CARD_EV_CARD_UPDATED,  /* card: the model re-read after card_with_card() */
 };
 
+/* For CARD_EV_PCSC_UP: what made the core try pcscd (again). */
+enum card_pcsc_trigger {
+	CARD_PCSC_FIRST,  /* the first try after start, or right after pcscd went */
+	CARD_PCSC_SOCKET, /* pcscd's socket appeared */
+	CARD_PCSC_TIMER,  /* the back-off timer, for a socket that could not be watched */
+};
+
 struct card_event {
 	enum card_event_kind kind;
-	const struct card_reader *reader; /* always set except for PCSC_UP/DOWN */
-	const struct card_model *card;    /* for CARD_* events */
+	const struct card_reader *reader;  /* always set except for PCSC_UP/DOWN */
+	const struct card_model *card;     /* for CARD_* events */
+	enum card_pcsc_trigger pcsc_woken; /* for CARD_EV_PCSC_UP */
 };
 
 /* Called on the monitor thread (or the thread of card_with_card for CARD_UPDATED); the pointers
  * are valid only during the call. Must not call card_core_stop(). */
 typedef void (*card_event_fn)(const struct card_event *ev, void *user);
 
-/* Starts the core: a monitor thread that connects to pcscd (retrying with back-off when it is
- * not there), lists readers, reads every card that appears and reports events. Returns
+/* Starts the core: a monitor thread that connects to pcscd (again as soon as its socket
+ * appears when it is not there, a back-off timer as the safety net), lists readers, reads every card that appears and reports events. Returns
  * CARD_OK even when pcscd is down (that is an event, not an error). *out is owned by the caller
  * and released with card_core_stop(). */
 card_err card_core_start(card_event_fn fn, void *user, card_core **out);

@@ -30,6 +30,7 @@ enum opt_kind {
 	K_SIZE,
 	K_UINT,
 	K_CONFIG,
+	K_CONFIG_IF, /* a config file that may be missing */
 	K_HELP,
 	K_VERSION
 };
@@ -57,6 +58,8 @@ static const struct opt opts[] = {
 	{ "allow-uid", "UID|USERNAME", K_UID, 0, 0, 0,
 	  "also serve this user's loopback clients (default: own uid only), repeatable" },
 	{ "config", "FILE", K_CONFIG, 0, 0, 0, "read these settings from FILE first" },
+	{ "config-if-present", "FILE", K_CONFIG_IF, 0, 0, 0,
+	  "like --config, but a missing FILE is skipped (a user's own settings)" },
 	{ "log-level", "LEVEL", K_LEVEL, F(log_level), 0, 0,
 	  "error|warn|info|debug (default info)" },
 	{ "test-issuer", "DIR", K_STR, F(test_issuer_dir), 0, 0,
@@ -73,6 +76,8 @@ static const struct opt opts[] = {
 	  "largest WebSocket message from a client" },
 	{ "ws-max-clients", "N", K_UINT, F(ws_max_clients), 1, 1000,
 	  "concurrent WebSocket clients" },
+	{ "idle-exit", "SECONDS", K_UINT, F(idle_exit_s), 0, 86400,
+	  "exit when unused this long, 0 = never (default 300 if socket-activated, else 0)" },
 	{ "help", NULL, K_HELP, 0, 0, 0, "show this help" },
 	{ "version", NULL, K_VERSION, 0, 0, 0, "show the version" },
 };
@@ -107,6 +112,7 @@ void cfg_init(struct cfg *c)
 	c->conn_timeout_s = 30;
 	c->ws_max_message = 64 * 1024;
 	c->ws_max_clients = 32;
+	c->idle_exit_s = CFG_IDLE_EXIT_UNSET;
 }
 
 static void free_origins(struct cfg *c)
@@ -382,6 +388,7 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 			*(unsigned *)(void *)field = (unsigned)n;
 		return CFG_OK;
 	case K_CONFIG:
+	case K_CONFIG_IF:
 	case K_HELP:
 	case K_VERSION: break;
 	}
@@ -418,7 +425,7 @@ static cfg_err load_line(struct cfg *c, char *line, unsigned *lists_reset)
 	*eq = '\0';
 	char *key = trim(s), *val = trim(eq + 1);
 	const struct opt *o = find_opt(key);
-	if (!o || !o->arg || o->kind == K_CONFIG)
+	if (!o || !o->arg || o->kind == K_CONFIG || o->kind == K_CONFIG_IF)
 		return fail(c, CFG_E_FILE, "unknown key '%.40s'", key);
 	if (!*val)
 		return fail(c, CFG_E_FILE, "key '%s' has no value", o->name);
@@ -509,11 +516,14 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 	build_longopts(lo);
 	opterr = 0;
 
-	/* Pass 1: only --config, so that everything else on the command line overrides the file. */
+	/* Pass 1: only the config files, in their order (a later one overrides an earlier one), so
+	 * that everything else on the command line overrides them. */
 	optind = 0;
 	while ((r = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
-		if (r >= 256 && opts[r - 256].kind == K_CONFIG &&
-		    (e = cfg_load_file(c, optarg, NULL)))
+		enum opt_kind k = r >= 256 ? opts[r - 256].kind : K_HELP;
+		if (k == K_CONFIG_IF && access(optarg, F_OK) != 0 && errno == ENOENT)
+			continue;
+		if ((k == K_CONFIG || k == K_CONFIG_IF) && (e = cfg_load_file(c, optarg, NULL)))
 			goto out;
 	}
 
@@ -536,7 +546,7 @@ cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why)
 			e = CFG_EXIT_OK;
 			goto out;
 		}
-		if (o->kind == K_CONFIG)
+		if (o->kind == K_CONFIG || o->kind == K_CONFIG_IF)
 			continue;
 		list_restart(c, o->kind, &lists_reset);
 		if ((e = apply(c, o, optarg)))

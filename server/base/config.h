@@ -27,6 +27,8 @@ struct cfg_listen {
 	unsigned short port; /* 0 = pick an ephemeral port (tests); the real one is logged */
 };
 
+#define CFG_IDLE_EXIT_UNSET ((unsigned)-1)
+
 struct cfg {
 	struct cfg_listen https; /* default 127.0.0.1:29443 */
 	struct cfg_listen wss;   /* default 127.0.0.1:29444 */
@@ -50,6 +52,9 @@ struct cfg {
 	size_t ws_max_message;    /* largest WebSocket message accepted from a client */
 	unsigned ws_max_clients;
 	unsigned max_per_ip; /* concurrent HTTPS connections from one address */
+	/* Exit after this many seconds unused (idle.h); 0 = never. CFG_IDLE_EXIT_UNSET until set:
+	 * the daemon then picks its default, which depends on whether it was socket-activated. */
+	unsigned idle_exit_s;
 
 	char why[256]; /* storage for the last error reason (see cfg_parse_args) */
 };
@@ -57,8 +62,10 @@ struct cfg {
 /* Fills defaults. */
 void cfg_init(struct cfg *c);
 
-/* Parses argv (getopt_long). A --config FILE is loaded first, then the other options override
- * it (allow-origin or allow-uid on the command line replaces the file's list of that key).
+/* Parses argv (getopt_long). The --config FILEs and the --config-if-present FILEs that exist are
+ * loaded first, in their order (a later file overrides an earlier one), then the other options
+ * override them (allow-origin or allow-uid on the command line replaces the file's list of that
+ * key).
  * On CFG_EXIT_OK the caller exits 0; on an error a one-line reason was written to *why
  * (static or owned by c, valid until cfg_free). */
 cfg_err cfg_parse_args(struct cfg *c, int argc, char **argv, const char **why);

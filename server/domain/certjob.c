@@ -84,6 +84,16 @@ static void progress(struct job *jb, const char *stage, int percent, const char 
 	report_unlock(jb);
 }
 
+/* Records that the job made the code it was given the card's signature code (the next report
+ * carries it). */
+static void pin2_activated(struct job *jb)
+{
+	pthread_mutex_lock(&jb->owner->lock);
+	jb->st.pin2_activated = true;
+	pthread_mutex_unlock(&jb->owner->lock);
+	log_info("job", "job %s on card %s: PIN2 activated", jb->st.id, jb->st.card_id);
+}
+
 /* Records the failure the job ends with (the first one wins). */
 __attribute__((format(printf, 5, 6))) static void set_failure(struct job *jb,
 							      enum certjob_failure why, card_err e,
@@ -124,7 +134,10 @@ static void finish(struct job *jb, bool ok)
 		st->stage = "done";
 		st->percent = P_DONE;
 		snprintf(st->message, sizeof(st->message),
-			 "the signature certificate is on the card");
+			 "the signature certificate is on the card%s",
+			 st->pin2_activated
+				 ? "; the code entered is now activated as the signature code"
+				 : "");
 		log_info("job", "job %s on card %s: done", st->id, st->card_id);
 	} else {
 		log_warn("job", "job %s on card %s failed at %s: %s (%s)", st->id, st->card_id,
@@ -177,10 +190,17 @@ static card_err stage_verify(struct work *w)
 	struct job *jb = w->jb;
 	int tries = -1;
 	progress(jb, "verify_pin", P_VERIFY, "checking the signature code");
-	/* Tries left first: a blocked PIN2 fails here, without sending the PIN. */
+	/* Tries left first: a blocked PIN2 fails here, without sending the PIN. A PIN2 that still
+	 * holds its letter's value cannot be VERIFYed: the code entered becomes the signature code
+	 * (activation), and leaves PIN2 verified as a VERIFY would. */
 	card_err e = card_pin_status(w->s, CARD_PIN2, &tries);
-	if (!e)
+	if (e == CARD_E_PIN_NOT_ACTIVATED) {
+		e = card_activate_pin(w->s, CARD_PIN2, jb->pin, &tries);
+		if (!e)
+			pin2_activated(jb);
+	} else if (!e) {
 		e = card_verify_pin(w->s, CARD_PIN2, jb->pin, &tries);
+	}
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
 	if (e == CARD_E_PIN_WRONG)
 		set_failure(jb, CERTJOB_FAIL_CARD, e, tries, "wrong signature code (PIN2)");
@@ -489,6 +509,16 @@ out:
 	if (pin)
 		OPENSSL_cleanse(pin, strlen(pin));
 	return e;
+}
+
+size_t certjob_running(struct certjobs *j)
+{
+	if (!j)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	size_t n = j->running;
+	pthread_mutex_unlock(&j->lock);
+	return n;
 }
 
 bool certjob_status(struct certjobs *j, const char *id, struct certjob_status *out)

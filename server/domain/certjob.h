@@ -1,7 +1,8 @@
 /* certjob.h — the signature-certificate job engine: a download puts a new signature certificate
  * on one card. Jobs on different cards run in parallel (a worker thread per job); the card core
  * allows one piece of work per card at a time, so a job claims its card when it starts
- * (card_claim_get). A job runs in one card session: verify PIN2, generate the signing key,
+ * (card_claim_get). A job runs in one card session: verify PIN2 (or activate it, when the card
+ * says it is not activated yet), generate the signing key,
  * card-signed CSR, issuer, validation, write with the CDF entry as the commit point, read back.
  * Every step is reported through the engine's callback (the daemon turns it into events) and the
  * latest state stays readable with certjob_status(). All functions are thread-safe.
@@ -54,6 +55,10 @@ struct certjob_status {
 	enum certjob_failure failure; /* when FAILED */
 	card_err cause;               /* with CERTJOB_FAIL_CARD: what the card core said */
 	int tries_left;               /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
+	/* The card's PIN2 was not activated (a reserve card's two-code letter) and the job activated
+	 * it with the PIN it was given, which is now the signature code: set from the verify_pin
+	 * stage on, whatever comes after. */
+	bool pin2_activated;
 };
 
 /* Called on the job's worker thread after every step and once at the end (state DONE or
@@ -81,6 +86,9 @@ bool certjob_has_issuer(const struct certjobs *j);
  * job goes to id_out. CERTJOB_E_BUSY when the card is in use. */
 certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 			  char id_out[CERTJOB_ID_LEN + 1]);
+
+/* Jobs still running (for the idle exit). NULL is fine: 0. */
+size_t certjob_running(struct certjobs *j);
 
 /* The job's current state into *out; false for an unknown id. */
 bool certjob_status(struct certjobs *j, const char *id, struct certjob_status *out);

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "peer.h"
 #include "reaper.h"
+#include "reqhead.h"
 #include "static.h"
 #include "tls.h"
 #include "urlpath.h"
@@ -35,6 +37,17 @@
 /* A chunked body over the limit is drained up to this much so the 413 can still be sent;
  * beyond it the connection is simply closed. */
 #define MAX_DRAIN (1u << 20)
+/* libmicrohttpd keeps one record per header field and query parameter in the connection's
+ * memory pool (struct MHD_HTTP_Header: 56 bytes, rounded to its 16-byte alignment). */
+#define MHD_FIELD_RECORD 64
+/* A request head may hold up to max-header / FIELD_BUDGET_BYTES fields (512 at the default
+ * 16 KiB; browsers send about 20): the pool is sized so that any head within both limits fits,
+ * and both limits are checked here, exactly (431 above). One record per possible 3-byte line
+ * would make every pool, and libmicrohttpd's wipe of it after each keep-alive request, 20 times
+ * larger for heads no client sends. */
+#define FIELD_BUDGET_BYTES 32
+/* Pool room for everything else: the response header block, cookies, alignment. */
+#define POOL_SLACK 8192
 
 struct http_server {
 	struct MHD_Daemon *d;
@@ -59,8 +72,11 @@ struct req {
 	size_t drained;
 	bool too_large;
 	bool body_pending; /* a body (≤ MAX_DRAIN) follows the headers */
+	bool expect_100;   /* the client waits for "100 Continue" before sending the body */
 	bool complete;     /* the whole request has been received */
-	struct {           /* a refusal decided while a body was still coming */
+	char *head;        /* the raw request head in libmicrohttpd's buffer, wiped at the end */
+	size_t head_len;
+	struct { /* a refusal decided while a body was still coming */
 		unsigned status;
 		const char *code, *message; /* static strings */
 		char allow[64];
@@ -125,7 +141,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
 
 /* Sends body (stolen) as JSON. */
 static enum MHD_Result send_json(struct http_server *s, struct MHD_Connection *c, unsigned status,
-				 json_t *body, const char *origin, const char *allow)
+				 json_t *body, const char *origin, const char *allow, bool close)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
@@ -141,29 +157,38 @@ static enum MHD_Result send_json(struct http_server *s, struct MHD_Connection *c
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	if (allow)
 		MHD_add_response_header(r, "Allow", allow);
+	if (close)
+		MHD_add_response_header(r, "Connection", "close");
 	return queue(c, status, r);
 }
 
 /* A refusal: one info line without secrets (method and a sanitized path only), then the error.
  * If a body is still on its way it is drained first (bounded): answering early and closing
- * would make the kernel reset the connection under the client's feet, losing the answer. */
-static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, struct req *q,
-			      const char *method, unsigned status, const char *code,
-			      const char *message, const char *allow)
+ * would make the kernel reset the connection under the client's feet, losing the answer. A
+ * client that sent "Expect: 100-continue" holds its body back, so it is answered at once:
+ * libmicrohttpd then never sends it "100 Continue" for a request that is refused anyway. */
+static void log_refusal(struct req *q, const char *method, unsigned status, const char *code)
 {
 	char p[96], m[16];
 	log_safe(q->path[0] ? q->path : "(raw path)", p, sizeof p);
 	log_safe(method, m, sizeof m);
 	log_info("http", "refused %u %s: %s %s", status, code, m, p);
 	q->kind = REQ_REFUSED;
-	if (q->body_pending && !q->complete) {
+}
+
+static enum MHD_Result refuse(struct http_server *s, struct MHD_Connection *c, struct req *q,
+			      const char *method, unsigned status, const char *code,
+			      const char *message, const char *allow)
+{
+	log_refusal(q, method, status, code);
+	if (q->body_pending && !q->complete && !q->expect_100) {
 		q->deferred.status = status;
 		q->deferred.code = code;
 		q->deferred.message = message;
 		snprintf(q->deferred.allow, sizeof q->deferred.allow, "%s", allow ? allow : "");
 		return MHD_YES;
 	}
-	return send_json(s, c, status, rest_error(code, message), q->origin, allow);
+	return send_json(s, c, status, rest_error(code, message), q->origin, allow, false);
 }
 
 /* ---- who may connect ---- */
@@ -198,11 +223,138 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (i)
 			*socket_context = reaper_add(s->reaper, i->connect_fd);
+		idle_hold(s->su.idle);
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		/* Before libmicrohttpd closes the fd, so the reaper never touches a reused one. */
 		reaper_remove(s->reaper, *socket_context);
 		*socket_context = NULL;
+		idle_release(s->su.idle);
 	}
+}
+
+/* ---- the raw request head ----
+ *
+ * libmicrohttpd 0.9.75 hides what request smuggling and header injection need: it stores each
+ * value up to its first NUL (value_size is strlen, so "Origin: <own>\0.evil" reads as <own>),
+ * folds continuation lines into the previous value, and frames the body by the first of
+ * several Content-Length headers or by Transfer-Encoding over Content-Length. No option turns
+ * that off, and its TLS runs inside it (GnuTLS), so no layer below sees the plaintext either.
+ * What it does offer is exact: the access handler's method pointer is the start of the request
+ * head in its read buffer, where it parses in place, and MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE
+ * is the head's length in bytes up to and including the empty line. So the head is checked
+ * byte for byte as libmicrohttpd itself consumed it (no second parser that could disagree):
+ * walking the fields in their order, every byte that is not inside a name or value it reports
+ * must be one of the separators it overwrote with NUL or the whitespace it skipped. A hidden
+ * byte after a NUL, a folded line (its field is copied out of the head) or any other shape this
+ * walk does not expect is refused: should a later libmicrohttpd parse differently, requests
+ * fail loudly with 400 instead of passing unchecked. */
+
+struct head_walk {
+	const char *cursor, *end; /* the unchecked rest of the head */
+	const char *version;      /* checked in place, between the query and the first header */
+	const char *query;        /* where the query string would start: the end of the path */
+	bool in_headers;
+	bool hidden; /* bytes libmicrohttpd's strings do not show, or an unexpected layout */
+	bool has_query;
+	unsigned n_fields;
+	struct reqhead rh;
+};
+
+/* The bytes between two reported strings: libmicrohttpd's NULs (for ':', CR, LF, ' ', and in
+ * the query '?', '&', '='), plus the whitespace it skips. */
+static bool gap_clean(const char *from, const char *to, bool in_request_line)
+{
+	for (const char *p = from; p < to; p++) {
+		char ch = *p;
+		if (ch == '\0' || ch == ' ' || ch == '\t')
+			continue;
+		if (in_request_line && (ch == '?' || ch == '&' || ch == '='))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* One reported string at p (len bytes): it must lie after the cursor inside the head, with only
+ * separators in between. */
+static void walk_to(struct head_walk *w, const char *p, size_t len)
+{
+	if (w->hidden)
+		return;
+	if (!p || p < w->cursor || p > w->end || len > (size_t)(w->end - p) ||
+	    !gap_clean(w->cursor, p, !w->in_headers)) {
+		w->hidden = true;
+		return;
+	}
+	w->cursor = p + len;
+}
+
+static void walk_version(struct head_walk *w)
+{
+	if (w->in_headers)
+		return;
+	/* More than the one separator between the path and the version: a query string. */
+	w->has_query = w->version > w->query + 1;
+	walk_to(w, w->version, strlen(w->version));
+	w->in_headers = true;
+}
+
+static enum MHD_Result walk_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				  size_t key_size, const char *value, size_t value_size)
+{
+	struct head_walk *w = cls;
+	w->n_fields++;
+	if (kind == MHD_HEADER_KIND) {
+		walk_version(w);
+		reqhead_add(&w->rh, key, key_size, value, value_size);
+	} else if (w->in_headers || !reqhead_value_clean(key, key_size) ||
+		   !reqhead_value_clean(value, value ? value_size : 0)) {
+		w->hidden = true; /* a query parameter after the headers, or one with controls */
+	}
+	walk_to(w, key, key_size);
+	if (value)
+		walk_to(w, value, value_size);
+	return MHD_YES;
+}
+
+enum head_verdict { HEAD_OK, HEAD_BAD, HEAD_TOO_LARGE };
+
+/* Judges the head of the request now starting (first call of the access handler). */
+static enum head_verdict check_head(struct http_server *s, struct MHD_Connection *c, struct req *q,
+				    const char *url, const char *method, const char *version,
+				    bool *has_query, const char **why)
+{
+	const union MHD_ConnectionInfo *i =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	*why = "malformed request head";
+	if (!i || !method || !url || !version)
+		return HEAD_BAD;
+	q->head = (char *)method; /* libmicrohttpd's own buffer: wiped in on_completed */
+	q->head_len = i->header_size;
+	if (q->head_len > s->su.cfg->max_header) {
+		*why = "request header too large";
+		return HEAD_TOO_LARGE;
+	}
+	struct head_walk w = { .cursor = url, .end = method + q->head_len, .version = version };
+	reqhead_init(&w.rh);
+	walk_to(&w, url, strlen(url));
+	w.query = w.cursor;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, walk_field, &w);
+	walk_version(&w);
+	walk_to(&w, w.end, 0);
+	if (w.n_fields > s->su.cfg->max_header / FIELD_BUDGET_BYTES) {
+		*why = "too many header fields";
+		return HEAD_TOO_LARGE;
+	}
+	reqhead_err e = reqhead_verdict(&w.rh);
+	if (w.hidden && !e)
+		e = REQHEAD_E_CONTROL;
+	if (e) {
+		*why = reqhead_strerror(e);
+		return HEAD_BAD;
+	}
+	*has_query = w.has_query;
+	return HEAD_OK;
 }
 
 /* ---- the pipeline ---- */
@@ -263,10 +415,34 @@ static enum MHD_Result preflight(struct http_server *s, struct MHD_Connection *c
 	return queue(c, 204, r);
 }
 
+/* A head that cannot be trusted is answered at once and the connection closed: its body framing
+ * is in doubt, so neither draining it nor reading a next request from it is safe. */
+static enum MHD_Result refuse_head(struct http_server *s, struct MHD_Connection *c, struct req *q,
+				   const char *method, enum head_verdict v, const char *why)
+{
+	unsigned status = v == HEAD_TOO_LARGE ? 431 : 400;
+	const char *code = v == HEAD_TOO_LARGE ? "header_too_large" : "bad_request";
+	log_refusal(q, method, status, code);
+	return send_json(s, c, status, rest_error(code, why), NULL, NULL, true);
+}
+
+static bool is_read(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS");
+}
+
 /* First call: headers only. Decides every refusal; returns with q->kind set. */
 static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *c, struct req *q,
-				  const char *url, const char *method)
+				  const char *url, const char *method, const char *version)
 {
+	const char *why;
+	bool has_query = false;
+	enum head_verdict hv = check_head(s, c, q, url, method, version, &has_query, &why);
+	if (hv != HEAD_OK)
+		return refuse_head(s, c, q, method, hv, why);
+
+	const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+	q->expect_100 = ex && strcasecmp(ex, "100-continue") == 0;
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
 	unsigned long long clen = cl ? strtoull(cl, NULL, 10) : 0;
@@ -288,6 +464,11 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
 	q->origin = origin;
 	if (pe)
 		return refuse(s, c, q, method, 400, "bad_path", urlpath_strerror(pe), NULL);
+	/* Whatever is in a URL ends up in logs and histories: a method that changes something
+	 * takes its input in the body only, so a PIN put in a query string is never acted on. */
+	if (has_query && !is_read(method))
+		return refuse(s, c, q, method, 400, "query_not_allowed",
+			      "no query string with this method; send the data in the body", NULL);
 
 	if (!strcmp(method, "OPTIONS"))
 		return preflight(s, c, q);
@@ -348,6 +529,13 @@ static enum MHD_Result on_data(struct http_server *s, struct req *q, const char 
 	memcpy(q->body + q->len, data, n);
 	q->len += n;
 	return MHD_YES;
+}
+
+/* The upload sits in libmicrohttpd's read buffer, which it hands out as const but owns
+ * writable and discards once processed: wiped there too, as it may hold a PIN. */
+static void wipe_upload(const char *data, size_t n)
+{
+	OPENSSL_cleanse((void *)(uintptr_t)data, n);
 }
 
 static enum MHD_Result serve_static(struct http_server *s, struct MHD_Connection *c, struct req *q,
@@ -426,7 +614,7 @@ static enum MHD_Result serve_api(struct http_server *s, struct MHD_Connection *c
 		log_safe(q->path, p, sizeof p);
 		log_info("http", "%s %s -> %u %s", method, p, st, error_code(out));
 	}
-	ret = send_json(s, c, st, out, q->origin, NULL);
+	ret = send_json(s, c, st, out, q->origin, NULL, false);
 	return ret;
 }
 
@@ -436,18 +624,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct http_server *s = cls;
 	struct req *q = *req_cls;
-	(void)version;
 
 	if (!q) {
 		if (!(q = calloc(1, sizeof *q)))
 			return MHD_NO;
 		*req_cls = q;
-		return on_headers(s, c, q, url, method);
+		return on_headers(s, c, q, url, method, version);
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		return on_data(s, q, upload_data, n);
+		enum MHD_Result r = on_data(s, q, upload_data, n);
+		wipe_upload(upload_data, n);
+		return r;
 	}
 	/* The whole request is in: the deadline stops here, the answer may take its time. */
 	reaper_set_busy(s->reaper, conn_of(c), true);
@@ -455,7 +644,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (q->deferred.status)
 		return send_json(s, c, q->deferred.status,
 				 rest_error(q->deferred.code, q->deferred.message), q->origin,
-				 q->deferred.allow[0] ? q->deferred.allow : NULL);
+				 q->deferred.allow[0] ? q->deferred.allow : NULL, false);
 	if (q->kind == REQ_REFUSED)
 		return MHD_YES;
 	if (q->too_large)
@@ -473,6 +662,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct req *q = *req_cls;
 	(void)toe;
 	if (q) {
+		/* The request line and headers (a PIN put in a query string, a bearer token)
+		 * would stay in the connection's pool until it is reused or freed unwiped. */
+		if (q->head)
+			OPENSSL_cleanse(q->head, q->head_len);
 		if (q->body) {
 			OPENSSL_cleanse(q->body, q->cap);
 			free(q->body);
@@ -491,7 +684,7 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	char buf[256];
@@ -569,12 +762,26 @@ static void build_csp(struct http_server *s)
 		 su->wss_port, su->wss_port, v6);
 }
 
-/* libmicrohttpd on fd (which it owns from now on, also when it fails to start). */
+/* libmicrohttpd's per-connection pool: it gives half to the read buffer, which must hold a whole
+ * head of max_header bytes, and takes the field records, the response header and the rest from
+ * the other half. Sized so that the limits that apply are ours (check_head), exactly. */
+static size_t pool_size(size_t max_header)
+{
+	size_t records = max_header / FIELD_BUDGET_BYTES * MHD_FIELD_RECORD + POOL_SLACK;
+	size_t read = max_header + POOL_SLACK;
+	return 2 * (read > records ? read : records);
+}
+
+/* libmicrohttpd on fd (which it owns from now on, also when it fails to start). MHD_USE_ITC:
+ * without it libmicrohttpd stops its threads with shutdown(2) on the listening socket, which
+ * would also shut down an inherited one for the service manager that keeps it (socket
+ * activation): the next connection would be refused instead of starting the daemon again. */
 static http_err start_daemon(struct http_server *s, int fd, const struct tls_pair *tls)
 {
 	const struct cfg *cfg = s->su.cfg;
 	s->d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
+			MHD_USE_ITC,
 		0, accept_policy, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 		NULL, /* first, or early messages escape it */
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT, tls->cert,
@@ -582,9 +789,9 @@ static http_err start_daemon(struct http_server *s, int fd, const struct tls_pai
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
 		cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header, MHD_OPTION_UNESCAPE_CALLBACK,
-		no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(cfg->max_header),
+		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	return s->d ? HTTP_OK : HTTP_E_START;
 }
 
@@ -628,8 +835,14 @@ void http_stop(http_server *s)
 {
 	if (!s)
 		return;
-	if (s->d)
+	if (s->d) {
+		/* The listener back from libmicrohttpd, closed only after its threads are gone: a
+		 * close, never a shutdown (see start_daemon). */
+		MHD_socket lfd = MHD_quiesce_daemon(s->d);
 		MHD_stop_daemon(s->d);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
+	}
 	reaper_stop(s->reaper);
 	static_close_root(s->www);
 	free(s);

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "guard.h"
+#include "idle.h"
 #include "rest.h"
 
 typedef enum {
@@ -28,7 +29,8 @@ const char *http_strerror(http_err e);
 typedef struct http_server http_server;
 
 /* Step 1: binds the listening socket so the real port is known before the origins allowlist and
- * the WebSocket listener are set up. *port gets the bound port. */
+ * the WebSocket listener are set up. *port gets the bound port. (A socket-activated daemon skips
+ * this: its listener is inherited, activation.h.) */
 http_err http_bind(const struct cfg_listen *l, int *fd, unsigned short *port);
 
 /* What the server serves, all borrowed: they must outlive it. */
@@ -39,9 +41,11 @@ struct http_setup {
 	struct rest_ctx *ctx;            /* handed to every handler */
 	unsigned short https_port;       /* the port bound in step 1 (the Host check) */
 	unsigned short wss_port;         /* the WebSocket listener's, for the CSP */
+	struct idle *idle;               /* held while a connection is open; NULL: none */
 };
 
-/* Step 2: serves on fd (ownership passes to the server, also on failure). */
+/* Step 2: serves on fd, a listening TCP socket (ownership passes to the server, also on failure):
+ * the one from step 1 or an inherited one. */
 http_err http_start(int fd, const struct http_setup *su, http_server **out);
 
 /* Stops accepting, waits for the threads, frees everything. NULL is fine. */

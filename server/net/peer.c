@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -532,10 +533,67 @@ peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid)
 	return admit(e, owner, allow, n, uid);
 }
 
-bool peer_log_admission(const char *component, peer_err e, uid_t uid)
+/* Refusals are logged one by one up to PEER_LOG_BURST per PEER_LOG_WINDOW_MS and listener,
+ * then counted: another local user opening thousands of connections must not fill the journal.
+ * The count is logged as one summary line with the first refusal after the window. */
+#define PEER_LOG_BURST 5
+#define PEER_LOG_WINDOW_MS 60000
+#define PEER_LOG_COMPONENTS 4
+
+struct refusal_log {
+	const char *component; /* a listener's static name */
+	int64_t window_start;
+	unsigned logged, suppressed;
+};
+
+static pthread_mutex_t refusal_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct refusal_log refusal_logs[PEER_LOG_COMPONENTS];
+
+static struct refusal_log *refusal_log_of(const char *component)
+{
+	for (size_t i = 0; i < PEER_LOG_COMPONENTS; i++) {
+		struct refusal_log *r = &refusal_logs[i];
+		if (!r->component)
+			r->component = component;
+		if (!strcmp(r->component, component))
+			return r;
+	}
+	return NULL; /* more listeners than slots: every refusal is logged */
+}
+
+/* Whether this refusal gets its own line; logs the summary of a finished window first. */
+static bool refusal_log_due(const char *component, int64_t now)
+{
+	bool due = true;
+	pthread_mutex_lock(&refusal_lock);
+	struct refusal_log *r = refusal_log_of(component);
+	if (r) {
+		if (!r->logged || now - r->window_start >= PEER_LOG_WINDOW_MS) {
+			if (r->suppressed)
+				log_info(component,
+					 "refused %u more connections from other users in %lld s "
+					 "(logged one by one up to %d per %d s)",
+					 r->suppressed, (long long)(now - r->window_start) / 1000,
+					 PEER_LOG_BURST, PEER_LOG_WINDOW_MS / 1000);
+			r->window_start = now;
+			r->logged = r->suppressed = 0;
+		}
+		due = r->logged < PEER_LOG_BURST;
+		if (due)
+			r->logged++;
+		else
+			r->suppressed++;
+	}
+	pthread_mutex_unlock(&refusal_lock);
+	return due;
+}
+
+static bool log_admission_at(const char *component, peer_err e, uid_t uid, int64_t now)
 {
 	if (e == PEER_OK)
 		log_debug(component, "connection from uid %u", (unsigned)uid);
+	else if (!refusal_log_due(component, now))
+		; /* counted for the next summary */
 	else if (e == PEER_E_DENIED)
 		log_info(component, "refused connection from uid %u: not an allowed user",
 			 (unsigned)uid);
@@ -543,6 +601,16 @@ bool peer_log_admission(const char *component, peer_err e, uid_t uid)
 		log_info(component, "refused connection from an unknown user: %s",
 			 peer_strerror(e));
 	return e == PEER_OK;
+}
+
+bool peer_log_admission(const char *component, peer_err e, uid_t uid)
+{
+	return log_admission_at(component, e, uid, now_ms());
+}
+
+bool peer_test_log_admission_at(const char *component, peer_err e, uid_t uid, int64_t now_ms)
+{
+	return log_admission_at(component, e, uid, now_ms);
 }
 
 peer_err peer_test_netlink(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -45,15 +46,19 @@ peer_err peer_admit(const struct sockaddr *local, const struct sockaddr *remote,
 		    size_t n, uid_t *uid);
 peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid);
 
-/* The listeners' one log line about an accepted client, under component ("http", "ws"): debug
- * "connection from uid U" for PEER_OK, else info "refused connection from uid U: not an allowed
- * user" (PEER_E_DENIED) or "refused connection from an unknown user: why". Returns e == PEER_OK:
- * whether to serve it. */
+/* The listeners' one log line about an accepted client, under component ("http", "ws", a static
+ * string): debug "connection from uid U" for PEER_OK, else info "refused connection from uid U:
+ * not an allowed user" (PEER_E_DENIED) or "refused connection from an unknown user: why".
+ * Refusals are rate-limited per component: 5 lines a minute, the rest counted and reported in
+ * one summary line ("refused N more connections from other users in S s ...") with the first
+ * refusal after the minute. Thread-safe. Returns e == PEER_OK: whether to serve it. */
 bool peer_log_admission(const char *component, peer_err e, uid_t uid);
 
 /* ---- test-only: each lookup path on its own. Not for production callers. ---- */
 /* Netlink only; PEER_E_UNAVAILABLE when sock_diag cannot be asked or gives no definite answer. */
 peer_err peer_test_netlink(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out);
+/* peer_log_admission as if the monotonic clock read now_ms. */
+bool peer_test_log_admission_at(const char *component, peer_err e, uid_t uid, int64_t now_ms);
 /* /proc scan only. dir: the directory holding "tcp" and "tcp6"; NULL = /proc/self/net. */
 peer_err peer_test_procfs(const char *dir, const struct sockaddr *local,
 			  const struct sockaddr *remote, uid_t *out);

@@ -14,6 +14,7 @@ const char *urlpath_strerror(urlpath_err e)
 	case URLPATH_E_NUL: return "NUL byte in path";
 	case URLPATH_E_CONTROL: return "control character in path";
 	case URLPATH_E_ENCODED_SLASH: return "encoded slash in path";
+	case URLPATH_E_ENCODED_PLAIN: return "needlessly encoded character in path";
 	case URLPATH_E_BACKSLASH: return "backslash in path";
 	case URLPATH_E_DOT_SEGMENT: return "dot segment in path";
 	case URLPATH_E_EMPTY_SEGMENT: return "empty segment in path";
@@ -31,6 +32,13 @@ static int hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* RFC 3986 2.3 unreserved: never needs an escape. */
+static int is_unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 static urlpath_err check_segments(const char *p)
@@ -70,6 +78,10 @@ urlpath_err urlpath_decode(const char *raw, char *out, size_t outsz)
 			p += 2;
 			if (c == '/') {
 				e = URLPATH_E_ENCODED_SLASH;
+				goto out;
+			}
+			if (is_unreserved(c)) {
+				e = URLPATH_E_ENCODED_PLAIN;
 				goto out;
 			}
 		}

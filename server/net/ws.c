@@ -1,26 +1,40 @@
 /* ws.c — the secure WebSocket listener: one libwebsockets context on its own service thread,
- * one TLS vhost on the loopback address, one path (/v1/events). Other threads hand messages in
- * through a mutex-protected inbox and lws_cancel_service(); the lws thread fans them out to
- * per-client bounded queues of refcounted buffers. Everything else here runs on the lws thread. */
+ * one TLS vhost on the loopback address (listening itself, or fed by an inherited listener), one
+ * path (/v1/events). Other threads hand messages in through a mutex-protected inbox and
+ * lws_cancel_service(); the lws thread fans them out to per-client bounded queues of refcounted
+ * buffers. Everything else here runs on the lws thread. */
+#define _GNU_SOURCE /* accept4 */
 #include "ws.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
 #include "peer.h"
+#include "reqhead.h"
 #include "tls.h"
+#include "urlpath.h"
+#include "wsrx.h"
 
 #define WS_PATH "/v1/events"
 #define WS_PROTOCOL "siths-events"
+#define WS_ACCEPT_PROTOCOL "siths-accept"
+/* Connections accepted from an inherited listener per wake-up, so that one busy listener cannot
+ * hold the service thread (lws's own listener stops at its fd limit in the same way). */
+#define WS_ACCEPT_BURST 16
 /* A client this many messages behind is cut off: a page that stopped reading must not make
  * the daemon's memory grow. Events are small and rare, so a live page is never near this. */
 #define WS_BACKLOG 512
@@ -31,6 +45,8 @@
 #define WS_MAX_TIMEOUT_S 3600 /* keeps the keepalive times in lws's 16 bits */
 /* lws's chunk size for incoming frames; larger client messages arrive as several RECEIVEs. */
 #define WS_RX_CHUNK 1024
+/* The only WebSocket version (RFC 6455); others are answered 426 naming it. */
+#define WS_VERSION "13"
 /* Untrusted header values are logged cut to this length. */
 #define WS_LOG_FIELD 97 /* 96 characters and the NUL */
 
@@ -56,7 +72,6 @@ struct ws_client {
 	struct lws *wsi;
 	struct ws_msg *q[WS_BACKLOG];
 	unsigned head, count;
-	size_t rx_len; /* bytes of the client message being received */
 	bool established;
 	bool doomed; /* cut off; waiting for lws to close it */
 };
@@ -70,6 +85,9 @@ struct ws_server {
 
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
+	struct lws_vhost *accept_vh; /* only with an inherited listener: its accept loop */
+	int listen_fd;               /* the inherited listener until lws owns it; -1: none */
+	struct idle *idle;
 	unsigned short port;
 	lws_retry_bo_t keepalive;
 	unsigned max_clients;
@@ -263,43 +281,162 @@ static bool header_get(struct lws *wsi, enum lws_token_indexes h, char *buf, int
 	return true;
 }
 
-static int refuse(struct lws *wsi, unsigned status, const char *code, const char *host,
-		  const char *origin, const char *path)
+/* An HTTP answer without a body, with one extra header when name is set ("name:" form). */
+static int send_status(struct lws *wsi, unsigned status, const char *name, const char *value)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf) - 1;
+	if (lws_add_http_header_status(wsi, status, &p, end) ||
+	    (name &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+					 (const unsigned char *)value, (int)strlen(value), &p,
+					 end)) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+					 5, &p, end) ||
+	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	int n = (int)(p - start);
+	return lws_write(wsi, start, (size_t)n, LWS_WRITE_HTTP) == n ? 0 : -1;
+}
+
+struct upgrade {
+	const char *path, *host, *origin; /* for the log: raw path, Host, Origin (may be NULL) */
+};
+
+static int refuse(struct lws *wsi, unsigned status, const char *code, const struct upgrade *u)
 {
 	char peer[64] = "", h[WS_LOG_FIELD], o[WS_LOG_FIELD], p[WS_LOG_FIELD];
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
-	log_safe(path, p, sizeof(p));
-	log_safe(host, h, sizeof(h));
-	log_safe(origin, o, sizeof(o));
+	log_safe(u->path, p, sizeof(p));
+	log_safe(u->host, h, sizeof(h));
+	log_safe(u->origin, o, sizeof(o));
 	log_warn("ws", "upgrade refused (%u %s) from %s: path \"%s\" host \"%s\" origin \"%s\"",
 		 status, code, peer, p, h, o);
-	/* >0 tells lws the answer was sent; a failed write just hangs up. */
-	return lws_return_http_status(wsi, status, code) ? -1 : 1;
+	/* 426 names the version we speak (RFC 6455 4.2.2). >0 tells lws the answer was sent and
+	 * the connection is done; a failed write just hangs up. */
+	bool version = status == 426;
+	return send_status(wsi, status, version ? "sec-websocket-version:" : NULL,
+			   version ? WS_VERSION : NULL)
+		? -1
+		: 1;
+}
+
+/* reqhead.h's rules over every header lws stored, each occurrence on its own (lws keeps a
+ * repeated header as another fragment of the same token), by length: a NUL stays visible. */
+static reqhead_err head_rules(struct lws *wsi)
+{
+	struct reqhead rh;
+	char small[256];
+	reqhead_init(&rh);
+	for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+		const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+		size_t nl = name ? strlen(name) : 0;
+		/* Header tokens are spelt "name:"; the rest are methods, versions, h2 pseudo-headers. */
+		if (!nl || name[0] == ':' || name[nl - 1] != ':' ||
+		    !lws_hdr_total_length(wsi, (enum lws_token_indexes)t))
+			continue;
+		enum lws_token_indexes h = (enum lws_token_indexes)t;
+		for (int f = 0;; f++) {
+			int fl = lws_hdr_fragment_length(wsi, h, f);
+			char *buf = fl < (int)sizeof(small) ? small : malloc((size_t)fl + 1);
+			int n = buf ? lws_hdr_copy_fragment(wsi, buf, fl + 1, h, f) : -1;
+			if (n >= 0)
+				reqhead_add(&rh, name, nl - 1, buf, (size_t)n);
+			if (buf != small)
+				free(buf);
+			if (n < 0 && fl > 0)
+				return REQHEAD_E_CONTROL; /* out of memory: refused, not skipped */
+			if (n < 0)
+				break; /* no more occurrences */
+		}
+	}
+	return reqhead_verdict(&rh);
+}
+
+/* The path as the client sent it (lws hands callbacks a rewritten one), judged by urlpath.c like
+ * the HTTPS listener's: a malformed path is 400, another path 404. */
+static unsigned check_path(struct lws *wsi, char *raw, size_t size, const char **code)
+{
+	size_t n = 0;
+	char path[WSRX_LINE_MAX + 1];
+	raw[0] = '\0';
+	if (!wsrx_request_target(lws_get_ssl(wsi), raw, size, &n) || memchr(raw, '\0', n)) {
+		*code = "bad_path";
+		return 400;
+	}
+	raw[strcspn(raw, "?")] = '\0'; /* the query is ignored, as for a GET on HTTPS */
+	urlpath_err e = urlpath_decode(raw, path, sizeof(path));
+	if (e) {
+		*code = "bad_path";
+		return 400;
+	}
+	if (strcmp(path, WS_PATH) != 0) {
+		*code = "not_found";
+		return 404;
+	}
+	return 0;
 }
 
 static int confirm_upgrade(ws_server *s, struct lws *wsi, const char *to)
 {
-	char pbuf[256], hbuf[256], obuf[512];
-	const char *path, *host, *origin;
-	bool ok = header_get(wsi, WSI_TOKEN_GET_URI, pbuf, sizeof(pbuf), &path);
-	ok = header_get(wsi, WSI_TOKEN_HOST, hbuf, sizeof(hbuf), &host) && ok;
+	char pbuf[WSRX_LINE_MAX + 1], hbuf[256], obuf[512], vbuf[16];
+	const char *host, *origin, *version, *code = "bad_request";
+	struct upgrade u = { .path = pbuf };
+	pbuf[0] = '\0';
+	bool ok = header_get(wsi, WSI_TOKEN_HOST, hbuf, sizeof(hbuf), &host);
 	ok = header_get(wsi, WSI_TOKEN_ORIGIN, obuf, sizeof(obuf), &origin) && ok;
-	if (!ok)
-		return refuse(wsi, 400, "bad_request", host, origin, path);
-	if (!to || strcmp(to, "websocket") != 0 || !path || strcmp(path, WS_PATH) != 0)
-		return refuse(wsi, 404, "not_found", host, origin, path);
+	ok = header_get(wsi, WSI_TOKEN_VERSION, vbuf, sizeof(vbuf), &version) && ok;
+	u.host = host;
+	u.origin = origin;
+	reqhead_err he = head_rules(wsi);
+	if (!ok || he)
+		return refuse(wsi, 400, "bad_request", &u);
+	unsigned st = check_path(wsi, pbuf, sizeof(pbuf), &code);
+	if (st)
+		return refuse(wsi, st, code, &u);
+	if (!to || strcmp(to, "websocket") != 0)
+		return refuse(wsi, 404, "not_found", &u);
 	guard_err v = guard_check_host(host, s->port);
 	if (v != GUARD_OK)
-		return refuse(wsi, 421, guard_code(v), host, origin, path);
+		return refuse(wsi, 421, guard_code(v), &u);
 	v = guard_check_origin(s->origins, origin, true);
 	if (v != GUARD_OK)
-		return refuse(wsi, 403, guard_code(v), host, origin, path);
+		return refuse(wsi, 403, guard_code(v), &u);
+	if (!version || strcmp(version, WS_VERSION) != 0)
+		return refuse(wsi, 426, "unsupported_version", &u);
 	if (atomic_load(&s->n_clients) >= s->max_clients)
-		return refuse(wsi, 503, "too_many_clients", host, origin, path);
+		return refuse(wsi, 503, "too_many_clients", &u);
 	return 0;
 }
 
 /* ---- connection life (lws thread) ---- */
+
+/* Closes with status and reason; -1 for the callback to return. */
+static int close_with(struct lws *wsi, enum lws_close_status status, const char *reason)
+{
+	lws_close_reason(wsi, status, (unsigned char *)(uintptr_t)reason, strlen(reason));
+	return -1;
+}
+
+/* RFC 6455 5.1: a frame from the client without the mask bit ends the connection with 1002. */
+static int unmasked_close(struct lws *wsi)
+{
+	log_warn("ws", "unmasked client frame: closing with 1002");
+	return close_with(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, "unmasked frame");
+}
+
+static bool unmasked(struct lws *wsi)
+{
+	return wsrx_unmasked(lws_get_ssl(wsi));
+}
+
+/* The tap saw an unmasked frame, perhaps one lws answers itself (a ping): close on the next
+ * writeable callback. */
+static void unmasked_alarm(void *wsi)
+{
+	lws_callback_on_writable(wsi);
+}
 
 /* The client being greeted, and how many messages the greeting has offered it. */
 struct greeting {
@@ -336,6 +473,10 @@ static void client_open(ws_server *s, struct ws_client *c, struct lws *wsi)
 	char peer[64] = "";
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	log_info("ws", "client %s connected (%u connected)", peer, n);
+	wsrx_on_unmasked(lws_get_ssl(wsi), unmasked_alarm, wsi);
+	if (unmasked(wsi)) /* sent along with the upgrade request */
+		lws_callback_on_writable(wsi);
+	idle_hold(s->idle);
 	if (s->hello)
 		client_push(c, s->hello);
 	struct greeting g = { .c = c };
@@ -352,22 +493,25 @@ static void client_close(ws_server *s, struct ws_client *c)
 	lws_dll2_remove(&c->link);
 	unsigned n = atomic_fetch_sub(&s->n_clients, 1) - 1;
 	log_info("ws", "client disconnected (%u connected)", n);
+	idle_release(s->idle);
 }
 
-/* Client messages have no meaning in this protocol; only their size is policed. */
-static int client_receive(ws_server *s, struct ws_client *c, struct lws *wsi, size_t len)
+/* Clients have nothing to say in this protocol (docs/api/events.md): any text or binary message
+ * closes the connection, 1009 when it is over cfg->ws_max_message, else 1008 (policy). What
+ * arrived is wiped first: a page that mistakenly sends a PIN here must not leave it in lws's
+ * receive buffer. lws has already closed invalid UTF-8 text with 1007 (VALIDATE_UTF8). */
+static int client_receive(ws_server *s, struct lws *wsi, void *in, size_t len)
 {
-	c->rx_len += len;
-	if (c->rx_len + lws_remaining_packet_payload(wsi) > s->max_message) {
+	size_t total = len + lws_remaining_packet_payload(wsi);
+	OPENSSL_cleanse(in, len);
+	if (unmasked(wsi))
+		return unmasked_close(wsi);
+	if (total > s->max_message) {
 		log_warn("ws", "client message over %zu bytes: closing with 1009", s->max_message);
-		static const char reason[] = "message too large";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)reason,
-				 sizeof(reason) - 1);
-		return -1;
+		return close_with(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
-	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
-		c->rx_len = 0;
-	return 0;
+	log_warn("ws", "client sent a message (clients send none): closing with 1008");
+	return close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "clients send no messages");
 }
 
 /* The only HTTP this listener speaks is the upgrade; a plain request gets a 404. */
@@ -383,6 +527,10 @@ static int restrict_tls(SSL_CTX *ctx)
 	/* Belt and braces with ssl_options_set: the floor is TLS 1.2 whatever openssl.cnf says. */
 	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
 		log_error("ws", "cannot set the TLS 1.2 floor");
+		return -1;
+	}
+	if (wsrx_watch_ctx(ctx) != WSRX_OK) {
+		log_error("ws", "cannot watch what clients send");
 		return -1;
 	}
 	log_debug("ws", "TLS floor 1.2, AEAD ciphers only");
@@ -404,8 +552,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_HTTP: return plain_http(wsi);
 	case LWS_CALLBACK_ESTABLISHED: client_open(s, c, wsi); return 0;
 	case LWS_CALLBACK_CLOSED: client_close(s, c); return 0;
-	case LWS_CALLBACK_SERVER_WRITEABLE: return client_write_one(c);
-	case LWS_CALLBACK_RECEIVE: return client_receive(s, c, wsi, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return unmasked(wsi) ? unmasked_close(wsi) : client_write_one(c);
+	case LWS_CALLBACK_RECEIVE: return client_receive(s, wsi, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: return unmasked(wsi) ? unmasked_close(wsi) : 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (s)
 			fan_out(s);
@@ -458,8 +609,9 @@ static ws_err create_context(ws_server *s)
 	const struct cfg *cfg = s->cfg;
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
+	/* VALIDATE_UTF8: a text frame that is not UTF-8 closes with 1007 (RFC 6455 8.1). */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-		LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
+		LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.user = s;
 	info.gid = -1;
@@ -471,14 +623,17 @@ static ws_err create_context(ws_server *s)
 	return s->ctx ? WS_OK : WS_E_NOMEM;
 }
 
+/* The TLS vhost of /v1/events. Listening on cfg->wss, or, with an inherited listener, on none
+ * of its own (CONTEXT_PORT_NO_LISTEN_SERVER keeps the vhost's TLS, unlike NO_LISTEN): then
+ * accept_inherited() hands it the connections. */
 static ws_err create_vhost(ws_server *s)
 {
 	const struct cfg *cfg = s->cfg;
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "siths-bridge-wss";
-	info.iface = cfg->wss.addr;
-	info.port = cfg->wss.port;
+	info.iface = s->listen_fd >= 0 ? NULL : cfg->wss.addr;
+	info.port = s->listen_fd >= 0 ? CONTEXT_PORT_NO_LISTEN_SERVER : cfg->wss.port;
 	info.protocols = ws_protocols;
 	/* lws serves a vhost without TLS unless it repeats the global-init flag. */
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
@@ -506,11 +661,97 @@ static ws_err create_vhost(ws_server *s)
 		log_error("ws", "cannot listen on %s:%u", cfg->wss.addr, cfg->wss.port);
 		return WS_E_BIND;
 	}
+	if (s->listen_fd >= 0)
+		return WS_OK; /* the port is the inherited socket's (ws_start) */
 	int port = lws_get_vhost_listen_port(s->vh);
 	if (port <= 0 || port > 65535)
 		return WS_E_BIND;
 	s->port = (unsigned short)port;
 	return WS_OK;
+}
+
+/* ---- an inherited listener (socket activation) ----
+ * lws 4.1 can only listen on a socket it made itself: a vhost has no option to take a listening
+ * descriptor, and its listen role is private. So the inherited listener is adopted as a raw file
+ * descriptor into a second vhost without TLS or listener of its own, only to be told on the
+ * service thread when it is readable; each connection accepted there gets the peer check lws's
+ * listener would have made (FILTER_NETWORK_CONNECTION) and is then adopted into the TLS vhost
+ * with lws_adopt_socket_vhost(), as lws's listener adopts its own: TLS, HTTP, upgrade. */
+
+static void accept_inherited(ws_server *s, int lfd)
+{
+	for (int i = 0; i < WS_ACCEPT_BURST; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
+			    errno != EINTR)
+				log_warn("ws", "accept: %s", strerror(errno));
+			if (errno != ECONNABORTED && errno != EINTR)
+				return;
+			continue;
+		}
+		if (filter_peer(s, fd)) {
+			close(fd);
+			continue;
+		}
+		/* On failure lws has closed fd. */
+		if (!lws_adopt_socket_vhost(s->vh, fd))
+			log_warn("ws", "a connection could not be adopted");
+	}
+}
+
+static int accept_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len)
+{
+	ws_server *s = lws_context_user(lws_get_context(wsi));
+	(void)user, (void)in, (void)len;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE && s)
+		accept_inherited(s, (int)lws_get_socket_fd(wsi));
+	return 0;
+}
+
+static const struct lws_protocols ws_accept_protocols[] = {
+	{ .name = WS_ACCEPT_PROTOCOL, .callback = accept_callback },
+	{ 0 },
+};
+
+static ws_err adopt_listener(ws_server *s)
+{
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "siths-bridge-wss-accept";
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = ws_accept_protocols;
+	s->accept_vh = lws_create_vhost(s->ctx, &info);
+	if (!s->accept_vh)
+		return WS_E_NOMEM;
+	lws_sock_file_fd_type fd = { .filefd = s->listen_fd };
+	struct lws *w = lws_adopt_descriptor_vhost(s->accept_vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+						   WS_ACCEPT_PROTOCOL, NULL);
+	if (!w) {
+		/* Depending on where it failed lws may have closed the descriptor already. */
+		if (fcntl(s->listen_fd, F_GETFD) >= 0)
+			close(s->listen_fd);
+		s->listen_fd = -1;
+		log_error("ws", "cannot serve the inherited listener");
+		return WS_E_BIND;
+	}
+	s->listen_fd = -1; /* lws closes it with the context */
+	return WS_OK;
+}
+
+/* The port of the inherited listener, which also says it is an IP socket. */
+static ws_err inherited_port(ws_server *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return WS_E_BIND;
+	if (ss.ss_family == AF_INET)
+		s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6)
+		s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return s->port ? WS_OK : WS_E_BIND;
 }
 
 static void *service_thread(void *arg)
@@ -523,20 +764,25 @@ static void *service_thread(void *arg)
 }
 
 ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
-		const struct ws_greeting *greeting, ws_server **out)
+		const struct ws_greeting *greeting, const struct ws_source *src, ws_server **out)
 {
 	*out = NULL;
 	ws_err e = check_tls_files(cfg);
-	if (e != WS_OK)
-		return e;
-	ws_server *s = calloc(1, sizeof(*s));
-	if (!s)
-		return WS_E_NOMEM;
+	ws_server *s = e == WS_OK ? calloc(1, sizeof(*s)) : NULL;
+	if (!s) {
+		if (src && src->fd >= 0)
+			close(src->fd);
+		return e != WS_OK ? e : WS_E_NOMEM;
+	}
+	s->listen_fd = src ? src->fd : -1;
+	s->idle = src ? src->idle : NULL;
 	s->cfg = cfg;
 	s->origins = origins;
 	s->greeting = greeting->fn;
 	s->greeting_user = greeting->user;
 	if (greeting->hello && !(s->hello = msg_new(greeting->hello, strlen(greeting->hello)))) {
+		if (s->listen_fd >= 0)
+			close(s->listen_fd);
 		free(s);
 		return WS_E_NOMEM;
 	}
@@ -549,9 +795,13 @@ ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
 
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_LVL_DEBUG ? LLL_NOTICE : 0),
 			  lws_log_emit);
-	e = create_context(s);
+	e = s->listen_fd >= 0 ? inherited_port(s) : WS_OK;
+	if (e == WS_OK)
+		e = create_context(s);
 	if (e == WS_OK)
 		e = create_vhost(s);
+	if (e == WS_OK && s->listen_fd >= 0)
+		e = adopt_listener(s);
 	if (e == WS_OK) {
 		int rc = pthread_create(&s->thread, NULL, service_thread, s);
 		s->thread_started = rc == 0;
@@ -581,6 +831,8 @@ void ws_stop(ws_server *s)
 	/* Destroying the context closes every connection; CLOSED frees their queues. */
 	if (s->ctx)
 		lws_context_destroy(s->ctx);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
 	inbox_free(inbox_take(s));
 	msg_unref(s->hello);
 	pthread_mutex_destroy(&s->lock);

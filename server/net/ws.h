@@ -7,10 +7,14 @@
  * or cfg->allow_uids (or whose owner cannot be found) is closed before TLS, logged once (peer.h).
  * The certificate and key are checked with tls.h before the listener starts.
  * Host and Origin are checked on the upgrade with guard.h.
- * Refused upgrades get an HTTP status and one log line: 404 other path or plain HTTP, 421 bad Host,
- * 403 missing/null/foreign Origin, 400 a duplicated Host/Origin, 503 at cfg->ws_max_clients.
- * A client message over cfg->ws_max_message closes that client with 1009; keepalive pings follow
- * cfg->conn_timeout_s. TLS 1.2+ with AEAD ciphers only. */
+ * Refused upgrades get an HTTP status and one log line: 400 a head reqhead.h refuses (duplicated
+ * Host/Origin/Content-Length, NUL or control bytes, ...) or a path urlpath.h refuses (judged as
+ * sent: wsrx.h), 404 other path or plain HTTP, 421 bad Host, 403 missing/null/foreign Origin,
+ * 426 a Sec-WebSocket-Version other than 13, 503 at cfg->ws_max_clients.
+ * Clients send no messages: any text or binary message closes that client, 1009 when over
+ * cfg->ws_max_message, else 1008, and is wiped from the receive buffer; an unmasked frame closes
+ * with 1002, invalid UTF-8 with 1007. Keepalive pings follow cfg->conn_timeout_s. TLS 1.2+ with
+ * AEAD ciphers only. */
 #ifndef SITHS_WS_H
 #define SITHS_WS_H
 
@@ -20,6 +24,7 @@
 
 #include "config.h"
 #include "guard.h"
+#include "idle.h"
 
 typedef enum {
 	WS_OK = 0,
@@ -47,10 +52,17 @@ struct ws_greeting {
 	void *user;
 };
 
-/* Starts the listener thread. cfg, origins and greeting->user must outlive the server. *out owned by caller,
- * released with ws_stop(). */
+/* Where the listener's connections come from, and who hears of its clients. */
+struct ws_source {
+	int fd; /* an inherited listening TCP socket (activation.h), owned by ws_start from
+	                    * the call on, also when it fails; -1: bind cfg->wss */
+	struct idle *idle; /* held while a client is connected; NULL: none */
+};
+
+/* Starts the listener thread. cfg, origins, greeting->user and src->idle must outlive the
+ * server. *out owned by caller, released with ws_stop(). */
 ws_err ws_start(const struct cfg *cfg, const struct guard_origins *origins,
-		const struct ws_greeting *greeting, ws_server **out);
+		const struct ws_greeting *greeting, const struct ws_source *src, ws_server **out);
 
 /* The bound port (useful when cfg->wss.port was 0). */
 unsigned short ws_port(const ws_server *s);

@@ -20,10 +20,11 @@ static json_t *pin_json(const struct card_pin *p)
 {
 	if (!p->present)
 		return json_null();
-	return json_pack("{s:o, s:b, s:o, s:i, s:o}", "tries_left", int_or_null(p->tries_left, -1),
-			 "blocked", p->blocked, "label", str_or_null(p->label), "min_length",
-			 (int)p->min_len, "max_length",
-			 p->max_len ? json_integer(p->max_len) : json_null());
+	return json_pack("{s:o, s:b, s:o, s:i, s:o, s:b, s:o}", "tries_left",
+			 int_or_null(p->tries_left, -1), "blocked", p->blocked, "label",
+			 str_or_null(p->label), "min_length", (int)p->min_len, "max_length",
+			 p->max_len ? json_integer(p->max_len) : json_null(), "activated",
+			 p->activated, "last_change", str_or_null(p->last_change));
 }
 
 static json_t *sig_json(const struct card_model *m)

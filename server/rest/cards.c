@@ -90,7 +90,12 @@ void cards_event(const struct card_event *ev, void *user)
 {
 	struct rest_ctx *ctx = user;
 	switch (ev->kind) {
-	case CARD_EV_PCSC_UP: log_info("cards", "pcscd reachable"); break;
+	case CARD_EV_PCSC_UP:
+		log_info("cards", "pcscd reachable%s",
+			 ev->pcsc_woken == CARD_PCSC_SOCKET          ? " (its socket appeared)"
+				 : ev->pcsc_woken == CARD_PCSC_TIMER ? " (retry timer)"
+								     : "");
+		break;
 	case CARD_EV_PCSC_DOWN:
 		log_warn("cards", "pcscd not reachable; reconnecting in the background");
 		break;

@@ -36,6 +36,11 @@ static const struct errmap rows[CARD_E__COUNT] = {
 	[CARD_E_BAD_DATA] = CARD_ERROR,
 	[CARD_E_BUSY] = { 409, "job_running", "job_running" },
 	[CARD_E_PIN_FORMAT] = { 400, "bad_pin", "bad_pin" },
+	/* Final: the card must be replaced. A wrong PUK is CARD_E_PIN_WRONG to RESET RETRY COUNTER;
+	 * its "wrong_puk" comes from the request (login.h), not from this table. */
+	[CARD_E_PUK_BLOCKED] = { 423, "puk_blocked", "puk_blocked" },
+	/* The PIN still holds its letter's value: a state of the card, not a wrong request. */
+	[CARD_E_PIN_NOT_ACTIVATED] = { 409, "pin_not_activated", "pin_not_activated" },
 };
 
 const struct errmap *errmap_card(card_err e)

@@ -104,6 +104,9 @@ static json_t *job_json(const char *type, const struct certjob_status *st)
 	json_object_set_new(o, "card", json_string(st->card_id));
 	if (!type || !failed)
 		json_object_set_new(o, "percent", json_integer(st->percent));
+	/* Only when true: the page then tells the holder the code is now the signature code. */
+	if (st->pin2_activated)
+		json_object_set_new(o, "pin2_activated", json_true());
 	if (failed) {
 		json_object_set_new(o, "code", json_string(job_code(st)));
 		if (st->tries_left >= 0)

@@ -14,7 +14,7 @@
 
 /* What must hold before a job starts; 0 or the refusal's status with *out set. */
 static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req, const char *id,
-				char pin[LOGIN_PIN_BUF], json_t **out)
+				struct login_code *pin, json_t **out)
 {
 	struct card_model m;
 	unsigned st;
@@ -23,28 +23,29 @@ static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req
 	enum session_status s = session_check(ctx->sessions, req->bearer, id, req->origin);
 	if ((st = login_session_refusal(s, out)))
 		return st;
-	if ((st = login_pin_request(ctx->core, req, true, &m, pin, out)))
+	if ((st = login_pin_request(ctx->core, req, &m, pin, 1, out)))
 		return st;
 	if (!certjob_has_issuer(ctx->jobs))
 		return rest_fail(out, 503, "issuer_unavailable",
 				 "no certificate issuer is configured");
 	if (m.pin2.blocked)
-		return login_pin_error(out, CARD_E_PIN_BLOCKED, 0, "signature code (PIN2)");
+		return login_pin_error(out, CARD_E_PIN_BLOCKED, 0, LOGIN_CODE_PIN2);
 	return 0;
 }
 
 unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
 {
-	char pin[LOGIN_PIN_BUF] = "", job[CERTJOB_ID_LEN + 1];
+	struct login_code pin = { "pin", LOGIN_CODE_PIN2, "" };
+	char job[CERTJOB_ID_LEN + 1];
 	const char *id = rest_capture(req, "id");
 	unsigned st;
 	if (!ctx->core) {
 		st = cards_unavailable(out);
 		goto out;
 	}
-	if ((st = download_checks(ctx, req, id, pin, out)))
+	if ((st = download_checks(ctx, req, id, &pin, out)))
 		goto out;
-	certjob_err je = certjob_start(ctx->jobs, id, pin, job);
+	certjob_err je = certjob_start(ctx->jobs, id, pin.value, job);
 	if (je == CERTJOB_E_BUSY)
 		st = errmap_fail(out, CARD_E_BUSY, "a download is already running for this card");
 	else if (je)
@@ -54,7 +55,7 @@ unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t 
 	else
 		st = 202;
 out:
-	OPENSSL_cleanse(pin, sizeof(pin));
+	OPENSSL_cleanse(pin.value, sizeof(pin.value));
 	return st;
 }
 

@@ -14,49 +14,94 @@
 #include "proof.h"
 #include "routes.h"
 
-/* The "pin" string of the body copied into pin (LOGIN_PIN_BUF bytes); false if absent or too
- * long. The transport wipes the body's strings after the handler. */
-static bool body_pin(const struct rest_req *req, char pin[LOGIN_PIN_BUF])
+/* ---- codes in a request ---- */
+
+const struct card_pin *login_code_rules(const struct card_model *m, enum login_code_kind kind)
 {
-	json_t *p = json_is_object(req->body) ? json_object_get(req->body, "pin") : NULL;
-	const char *s = json_is_string(p) ? json_string_value(p) : NULL;
-	size_t n = s ? json_string_length(p) : 0;
-	if (!s || n >= LOGIN_PIN_BUF || strlen(s) != n)
-		return false;
-	memcpy(pin, s, n + 1);
-	return true;
+	return kind == LOGIN_CODE_PUK ? &m->puk : kind == LOGIN_CODE_PIN2 ? &m->pin2 : &m->pin1;
 }
 
-unsigned login_pin_request(card_core *core, const struct rest_req *req, bool pin2,
-			   struct card_model *m, char pin[LOGIN_PIN_BUF], json_t **out)
+static const char *code_name(enum login_code_kind kind)
 {
+	return kind == LOGIN_CODE_PUK     ? "PUK"
+		: kind == LOGIN_CODE_PIN2 ? "signature code (PIN2)"
+					  : "authentication code (PIN1)";
+}
+
+/* 400 bad_request naming the body the request must have: {"m1": "digits", …}. */
+static unsigned bad_body(const struct login_code *codes, size_t n, json_t **out)
+{
+	char msg[160] = "the body must be {";
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(msg);
+		snprintf(msg + l, sizeof(msg) - l, "%s\"%s\": \"digits\"", i ? ", " : "",
+			 codes[i].member);
+	}
+	size_t l = strlen(msg);
+	snprintf(msg + l, sizeof(msg) - l, "}");
+	return rest_fail(out, 400, "bad_request", msg);
+}
+
+/* 400 bad_pin for code c against rules p: which member, and the lengths the card takes. */
+static unsigned bad_pin(const struct login_code *c, const struct card_pin *p, json_t **out)
+{
+	char msg[160];
+	unsigned min = p->min_len ? p->min_len : 1, max = p->max_len ? p->max_len : 8;
+	snprintf(msg, sizeof(msg), "the %s must be %u to %u digits", code_name(c->kind), min, max);
+	unsigned st = errmap_fail(out, CARD_E_PIN_FORMAT, msg);
+	rest_error_set(*out, "field", json_string(c->member));
+	rest_error_set(*out, "min_length", json_integer(min));
+	rest_error_set(*out, "max_length", json_integer(max));
+	return st;
+}
+
+unsigned login_pin_request(card_core *core, const struct rest_req *req, struct card_model *m,
+			   struct login_code *codes, size_t n, json_t **out)
+{
+	const char *members[4];
 	const char *id = rest_capture(req, "id");
 	if (!id || card_get(core, id, m) != CARD_OK)
 		return errmap_fail(out, CARD_E_NO_CARD, "no such card");
-	if (!body_pin(req, pin))
-		return rest_fail(out, 400, "bad_request", "the body must be {\"pin\": \"digits\"}");
-	const struct card_pin *p = pin2 ? &m->pin2 : &m->pin1;
-	if (!card_pin_format_ok(p, pin)) {
-		char msg[120];
-		snprintf(msg, sizeof(msg), "the code must be %u to %u digits", p->min_len,
-			 p->max_len ? p->max_len : 8);
-		return errmap_fail(out, CARD_E_PIN_FORMAT, msg);
+	if (n > sizeof(members) / sizeof(members[0]))
+		return rest_fail(out, 500, "internal_error", "too many codes");
+	for (size_t i = 0; i < n; i++)
+		members[i] = codes[i].member;
+	if (!rest_body_exact(req->body, members, n))
+		return bad_body(codes, n, out);
+	for (size_t i = 0; i < n; i++)
+		if (!rest_body_string(req->body, codes[i].member, codes[i].value,
+				      sizeof(codes[i].value)))
+			return bad_body(codes, n, out);
+	for (size_t i = 0; i < n; i++) {
+		const struct card_pin *p = login_code_rules(m, codes[i].kind);
+		if (!p->present) {
+			char msg[80];
+			snprintf(msg, sizeof(msg), "the card has no %s", code_name(codes[i].kind));
+			return errmap_fail(out, CARD_E_NOT_SUPPORTED, msg);
+		}
+		if (!card_pin_format_ok(p, codes[i].value))
+			return bad_pin(&codes[i], p, out);
 	}
 	return 0;
 }
 
-unsigned login_pin_error(json_t **out, card_err e, int tries, const char *which)
+unsigned login_pin_error(json_t **out, card_err e, int tries, enum login_code_kind kind)
 {
 	char msg[160];
+	bool puk = kind == LOGIN_CODE_PUK;
+	unsigned st;
 	if (e == CARD_E_PIN_WRONG && tries == 0)
-		e = CARD_E_PIN_BLOCKED;
-	if (e == CARD_E_PIN_BLOCKED) {
-		snprintf(msg, sizeof(msg), "%s is blocked: unblock it with the PUK", which);
+		e = puk ? CARD_E_PUK_BLOCKED : CARD_E_PIN_BLOCKED;
+	if (e == CARD_E_PUK_BLOCKED || e == CARD_E_PIN_BLOCKED) {
+		snprintf(msg, sizeof(msg), "the %s is blocked: %s", code_name(kind),
+			 puk ? "the card must be replaced" : "unblock it with the PUK");
+		st = errmap_fail(out, e, msg);
 		tries = 0;
 	} else {
-		snprintf(msg, sizeof(msg), "wrong %s", which);
+		snprintf(msg, sizeof(msg), "wrong %s", code_name(kind));
+		/* The card core has one "wrong code" error; which code it was is the request's. */
+		st = puk ? rest_fail(out, 401, "wrong_puk", msg) : errmap_fail(out, e, msg);
 	}
-	unsigned st = errmap_fail(out, e, msg);
 	if (tries >= 0)
 		rest_error_set(*out, "tries_left", json_integer(tries));
 	return st;
@@ -72,7 +117,7 @@ static unsigned login_result(struct rest_ctx *ctx, const struct rest_req *req, c
 	if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED) {
 		log_info("login", "card %s: %s", id,
 			 e == CARD_E_PIN_WRONG ? "wrong PIN1" : "PIN1 blocked");
-		return login_pin_error(out, e, o->tries_left, "authentication code (PIN1)");
+		return login_pin_error(out, e, o->tries_left, LOGIN_CODE_PIN1);
 	}
 	if (o->proof_failed) {
 		log_warn("login", "card %s: the proof of possession did not verify", id);
@@ -101,23 +146,23 @@ unsigned login_post(struct rest_ctx *ctx, const struct rest_req *req, json_t **o
 {
 	struct card_model m;
 	struct proof_outcome o = { .tries_left = -1 };
-	char pin[LOGIN_PIN_BUF] = "";
+	struct login_code pin = { "pin", LOGIN_CODE_PIN1, "" };
 	const char *id = rest_capture(req, "id");
 	unsigned st;
 	if (!ctx->core) {
 		st = cards_unavailable(out);
 		goto out;
 	}
-	if ((st = login_pin_request(ctx->core, req, false, &m, pin, out)))
+	if ((st = login_pin_request(ctx->core, req, &m, &pin, 1, out)))
 		goto out;
 	if (m.pin1.blocked) {
-		st = login_pin_error(out, CARD_E_PIN_BLOCKED, 0, "authentication code (PIN1)");
+		st = login_pin_error(out, CARD_E_PIN_BLOCKED, 0, LOGIN_CODE_PIN1);
 		goto out;
 	}
-	card_err e = proof_login(ctx->core, id, pin, &o);
+	card_err e = proof_login(ctx->core, id, pin.value, &o);
 	st = login_result(ctx, req, id, e, &o, out);
 out:
-	OPENSSL_cleanse(pin, sizeof(pin));
+	OPENSSL_cleanse(pin.value, sizeof(pin.value));
 	return st;
 }
 
@@ -147,7 +192,7 @@ unsigned login_logout(struct rest_ctx *ctx, const struct rest_req *req, json_t *
 	char tag[SESSION_TAG_LEN + 1];
 	if (!ctx->core)
 		return cards_unavailable(out);
-	if (req->body && json_object_size(req->body) != 0)
+	if (!rest_body_exact(req->body, NULL, 0))
 		return rest_fail(out, 400, "bad_request", "the body must be empty or {}");
 	/* No card lookup: a removed card's sessions are already gone (401), and no card I/O. */
 	enum session_status s = session_end(ctx->sessions, req->bearer, id, req->origin);

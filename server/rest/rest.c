@@ -32,6 +32,45 @@ unsigned rest_fail(json_t **out, unsigned status, const char *code, const char *
 	return status;
 }
 
+/* ---- request bodies ---- */
+
+static bool is_named(const char *key, const char *const names[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(key, names[i]) == 0)
+			return true;
+	return false;
+}
+
+bool rest_body_exact(const json_t *body, const char *const names[], size_t n)
+{
+	if (!body)
+		return n == 0;
+	if (!json_is_object(body) || json_object_size(body) != n)
+		return false;
+	const char *key;
+	json_t *v;
+	/* The parser refuses duplicate keys and NULs in keys: n members, each named, are each name
+	 * once. */
+	json_object_foreach((json_t *)body, key,
+			    v) if (!json_is_string(v) || !is_named(key, names, n)) return false;
+	return true;
+}
+
+bool rest_body_string(const json_t *body, const char *name, char *buf, size_t cap)
+{
+	const json_t *v = json_is_object(body) ? json_object_get(body, name) : NULL;
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+	size_t n = s ? json_string_length(v) : 0;
+	if (!s || n >= cap || strlen(s) != n) {
+		if (cap)
+			OPENSSL_cleanse(buf, cap);
+		return false;
+	}
+	memcpy(buf, s, n + 1);
+	return true;
+}
+
 /* ---- matching ---- */
 
 bool rest_owns_path(const char *path)

@@ -73,6 +73,19 @@ void rest_error_set(json_t *e, const char *key, json_t *value);
 /* For handlers: *out = rest_error(code, message); returns status. */
 unsigned rest_fail(json_t **out, unsigned status, const char *code, const char *message);
 
+/* ---- request bodies ----
+ * Bodies are strict: a handler names the members it takes and anything else is refused (a body
+ * that carries a secret must not carry other things a later version might act on). */
+
+/* True when body is an object whose members are exactly names[0..n), each a string (NULL body
+ * and n 0 also true: an empty body). Members are not copied. */
+bool rest_body_exact(const json_t *body, const char *const names[], size_t n);
+
+/* Copies the string member name of body into buf (cap bytes, NUL-terminated): false, with buf
+ * wiped, when it is absent, not a string, holds a NUL or does not fit. The transport wipes the
+ * body's own strings after the handler; the caller wipes buf. */
+bool rest_body_string(const json_t *body, const char *name, char *buf, size_t cap);
+
 /* Dispatches to the route's handler; never returns a NULL body (falls back to a 500 error). */
 unsigned rest_call(struct rest_ctx *ctx, const struct rest_route *r, const struct rest_req *req,
 		   json_t **out);

@@ -4,6 +4,7 @@
 #include "cards.h"
 #include "jobs.h"
 #include "login.h"
+#include "pins.h"
 
 static unsigned health(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
 {
@@ -18,6 +19,8 @@ static const struct rest_route routes[] = {
 	{ "GET", "/v1/cards/{id}", cards_one, false },
 	{ "POST", "/v1/cards/{id}/login", login_post, false },
 	{ "POST", "/v1/cards/{id}/logout", login_logout, false },
+	{ "POST", "/v1/cards/{id}/pins/{pin}/change", pins_change, false },
+	{ "POST", "/v1/cards/{id}/pins/{pin}/unblock", pins_unblock, false },
 	{ "POST", "/v1/cards/{id}/signature-certificate", jobs_download, false },
 	{ "GET", "/v1/jobs/{id}", jobs_get, false },
 };

@@ -17,8 +17,17 @@ export const SEED_CARD = Object.freeze({
   organisation: 'Västra Götalandsregionen', valid_from: '2023-11-18', valid_to: '2028-09-30', trust_level: 3,
   hsa_id: 'TSTNMT2321000156-10XK', upn: 'osa@test.se', email: 'cathrine.andersson@inera.se',
   signature_certificate: { present: false },
-  pins: { pin1: { tries_left: 3, blocked: false, min_length: 6, max_length: 8 },
-    pin2: { tries_left: 3, blocked: false, min_length: 6, max_length: 8 } },
+  pins: {
+    pin1: { tries_left: 3, blocked: false, label: 'legitimering', min_length: 6, max_length: 8, activated: true, last_change: '20231118080000Z' },
+    pin2: { tries_left: 3, blocked: false, label: 'underskrift', min_length: 6, max_length: 8, activated: true, last_change: '20231118080000Z' },
+    puk: { tries_left: 3, blocked: false, label: 'PUK', min_length: 8, max_length: 8, activated: true, last_change: '20231118080000Z' },
+  },
+});
+
+/** A two-code reserve card (docs/virtual-card.md): PIN2 not activated, holding the security code = PIN1. */
+export const RESERVE_CARD = Object.freeze({
+  ...structuredClone(SEED_CARD), id: 'c00000000000000r1', card_type: 'reserve', card_number: '9752269885715690003',
+  pins: { ...structuredClone(SEED_CARD.pins), pin2: { ...SEED_CARD.pins.pin2, activated: false } },
 });
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -35,11 +44,13 @@ function asDaemonModel(c) {
 export const STAGES = [['verify_pin', 10], ['generate_key', 35], ['build_csr', 50], ['submit', 60], ['validate', 70], ['write', 90], ['verify', 100]];
 
 /**
- * Starts the fake daemon. opts: {cert, key, port=0, wssPort=0, pins: {pin1, pin2}, testIssuer=true,
- * stepMs=150 (time between job stages)}. Returns a controller.
+ * Starts the fake daemon. opts: {cert, key, port=0, wssPort=0, pins: {pin1, pin2, puk}, testIssuer=true,
+ * stepMs=150 (time between job stages)}. Returns a controller; its `pinFault` ('before' | 'after')
+ * pulls the card during the next PIN change or unblock, before or after the card carried it out.
  */
-export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins = { pin1: '123456', pin2: '654321' },
+export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins: givenPins = {},
   testIssuer = true, stepMs = 150, allowOrigins = [] } = {}) {
+  const pins = { pin1: '123456', pin2: '654321', puk: '12345678', ...givenPins };
   const www = join(SRC, 'www');
   const tls = { cert: readFileSync(cert), key: readFileSync(key) };
   const cards = new Map();
@@ -50,7 +61,8 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
   const requests = [];
   let wss;
   const clients = new Set();
-  const ctl = { cards, readers, requests, sessions, pins, jobHold: null, failNextJobAt: null, pcscReachable: true, refuseApi: null, wsRefuse: false };
+  const ctl = { cards, readers, requests, sessions, pins, jobHold: null, failNextJobAt: null, pcscReachable: true, refuseApi: null, wsRefuse: false,
+    pinFault: null, pinHold: null };
 
   const send = (ev) => { const s = JSON.stringify(ev); for (const c of clients) c.send(s); };
   const json = (res, status, body) => {
@@ -61,7 +73,8 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
 
   const server = https.createServer(tls, async (req, res) => {
     const url = new URL(req.url, 'https://127.0.0.1');
-    requests.push({ method: req.method, path: url.pathname, origin: req.headers.origin, auth: Boolean(req.headers.authorization) });
+    const logged = { method: req.method, path: url.pathname, origin: req.headers.origin, auth: Boolean(req.headers.authorization) };
+    requests.push(logged);
     res.setHeader('Content-Security-Policy', `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' wss://127.0.0.1:${wss.address().port} wss://localhost:${wss.address().port}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     const origin = req.headers.origin;
@@ -76,6 +89,8 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     for await (const chunk of req) body += chunk;
     let data = null;
     try { data = body ? JSON.parse(body) : null; } catch { return err(res, 400, 'bad_json', 'body is not JSON'); }
+    // The body's shape only (member names): a test checks what was sent, never the codes.
+    if (data && typeof data === 'object') logged.keys = Object.keys(data).sort();
     const p = url.pathname;
     let m;
     // The daemon's rule (docs/api/openapi.yaml): API calls need an allowlisted Origin; a GET
@@ -132,6 +147,12 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
       runJob(job, c, pin);
       return undefined;
     }
+    if (req.method === 'POST' && (m = p.match(/^\/v1\/cards\/([^/]+)\/pins\/([^/]+)\/(change|unblock)$/))) {
+      const c = cards.get(m[1]);
+      if (m[2] !== 'pin1' && m[2] !== 'pin2') return err(res, 404, 'not_found', 'no such PIN');
+      if (!c) return err(res, 404, 'card_not_found', 'no such card');
+      return pinCommand(res, c, m[2], m[3], data);
+    }
     if (req.method === 'GET' && (m = p.match(/^\/v1\/jobs\/([^/]+)$/))) {
       const j = jobs.get(m[1]);
       return j ? json(res, 200, j) : err(res, 404, 'job_not_found', 'no such job');
@@ -158,6 +179,65 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     return ok();
   }
 
+  // The API's PIN change / unblock (docs/api/openapi.yaml): strict body, formats checked before
+  // the "card", counters, last_change, card-updated; pinFault pulls the card during it.
+  let changes = 0;
+  // lastPinChange as the daemon reports it (GeneralizedTime, e.g. 20250101000001Z), one second apart.
+  const stamp = () => new Date(Date.UTC(2025, 0, 1) + 1000 * ++changes).toISOString().replace(/[-:T]|\.000/g, '');
+  async function pinCommand(res, card, which, action, data) {
+    const secret = action === 'change' ? 'pin' : 'puk';
+    const keys = data && typeof data === 'object' && !Array.isArray(data) ? Object.keys(data).sort() : null;
+    if (!keys || keys.join() !== [secret, 'new_pin'].sort().join() || keys.some((k) => typeof data[k] !== 'string'))
+      return err(res, 400, 'bad_request', `body must be {"${secret}": …, "new_pin": …}`);
+    if ([...jobs.values()].some((j) => j.card_id === card.id && j.state === 'running')) return err(res, 409, 'job_running', 'busy');
+    const st = card.pins[which];
+    const puk = card.pins.puk;
+    for (const [field, rule] of [[secret, secret === 'puk' ? puk : st], ['new_pin', st]]) {
+      const max = rule.max_length ?? 8;
+      if (!new RegExp(`^[0-9]{${rule.min_length},${max}}$`).test(data[field]))
+        return err(res, 400, 'bad_pin', `${field}: ${rule.min_length} to ${max} digits`, { field, min_length: rule.min_length, max_length: max });
+    }
+    if (ctl.pinHold) await ctl.pinHold;
+    const before = st.last_change;
+    const fault = ctl.pinFault;
+    ctl.pinFault = null;
+    if (fault === 'before') { ctl.remove(card.id); return interrupted(); }
+    const answer = action === 'change' ? changeOn(card, which, data) : unblockOn(card, which, data);
+    send({ type: 'card-updated', card });
+    if (fault === 'after') { ctl.remove(card.id); return interrupted(); }
+    return answer(res);
+    function interrupted() {
+      return err(res, 409, 'change_interrupted', 'the card was removed during the command', { pin: which, last_change: before });
+    }
+  }
+  function setPin(card, which, value) {
+    Object.assign(card.pins[which], { tries_left: 3, blocked: false, activated: true, last_change: stamp() });
+    pins[which] = value;
+  }
+  const ok = (card, which) => (res) => json(res, 200, { pin: which, tries_left: 3, card });
+  const fails = (status, code, extra) => (res) => err(res, status, code, code, extra);
+  function tryCode(st, right, given, wrong, blocked) {
+    if (st.blocked) return fails(423, blocked, { tries_left: 0 });
+    if (given === right) return null;
+    st.tries_left -= 1;
+    if (st.tries_left > 0) return fails(401, wrong, { tries_left: st.tries_left });
+    Object.assign(st, { tries_left: 0, blocked: true });
+    return fails(423, blocked, { tries_left: 0 });
+  }
+  function changeOn(card, which, data) {
+    const refused = tryCode(card.pins[which], pins[which], data.pin, 'wrong_pin', 'pin_blocked');
+    if (refused) return refused;
+    setPin(card, which, data.new_pin);
+    return ok(card, which);
+  }
+  function unblockOn(card, which, data) {
+    const refused = tryCode(card.pins.puk, pins.puk, data.puk, 'wrong_puk', 'puk_blocked');
+    if (refused) return refused;
+    card.pins.puk.tries_left = 3;
+    setPin(card, which, data.new_pin);
+    return ok(card, which);
+  }
+
   const wait = (ms) => new Promise((r) => setTimeout(r, ms));
   async function runJob(job, card, pin) {
     const fail = (code, message, extra = {}) => {
@@ -175,6 +255,9 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
       return fail('wrong_pin', 'wrong PIN2', { tries_left: st.tries_left });
     }
     st.tries_left = 3;
+    // A reserve card's PIN2 not yet activated: the code entered (the letter's) becomes it.
+    const activated = st.activated === false;
+    if (activated) Object.assign(st, { activated: true, last_change: stamp() });
     for (const [stage, pct] of STAGES) {
       if (ctl.jobHold) await ctl.jobHold;
       if (!cards.has(card.id)) return fail('card_removed', 'the card was removed');
@@ -187,7 +270,8 @@ export async function startFakeBridge({ cert, key, port = 0, wssPort = 0, pins =
     for (const e of card.eids) e.signature_certificate = card.signature_certificate;
     Object.assign(job, { state: 'done', stage: 'done', percent: 100, message: 'done' });
     send({ type: 'card-updated', card });
-    send({ type: 'job-done', job: job.job, card_id: card.id, card: card.id, stage: 'done', percent: 100, message: 'done' });
+    if (activated) job.pin2_activated = true;
+    send({ type: 'job-done', job: job.job, card_id: card.id, card: card.id, stage: 'done', percent: 100, message: 'done', ...(activated ? { pin2_activated: true } : {}) });
     return undefined;
   }
 

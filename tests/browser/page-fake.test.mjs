@@ -222,7 +222,7 @@ test('daemon stopped: the page says how to start it', async () => {
   await fb.stop();
   await expect(page.locator('#unreachable')).toBeVisible({ timeout: 20000 });
   await expect(page.locator('#unreachable h2')).toHaveText('SITHS-tjänsten svarar inte');
-  await expect(page.locator('#unreachable')).toContainText('systemctl start siths-bridge');
+  await expect(page.locator('#unreachable')).toContainText('systemctl --user start siths-bridge-https.socket siths-bridge-wss.socket');
   await expect(page.locator('#card-list .card-panel')).toBeHidden();
   await screenshot(page, 'page-fake', '40-daemon-down');
   // Restart on the same ports: the page recovers by itself.

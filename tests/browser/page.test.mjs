@@ -136,8 +136,8 @@ test('daemon stopped: the page tells how to start it; it recovers when the daemo
   await bridge.stop();
   await expect(page.locator('#unreachable')).toBeVisible({ timeout: 20000 });
   await expect(page.locator('#unreachable h2')).toHaveText('SITHS-tjänsten svarar inte');
-  await expect(page.locator('#unreachable')).toContainText('systemctl start siths-bridge');
-  await expect(page.locator('#unreachable')).toContainText('certs/trust-localhost-ca.sh install');
+  await expect(page.locator('#unreachable')).toContainText('systemctl --user start siths-bridge-https.socket siths-bridge-wss.socket');
+  await expect(page.locator('#unreachable')).toContainText('siths-bridge doctor');
   await screenshot(page, 'page', '04-daemon-down');
   bridge = await startBridge({ pcscd: pc, args: ['--https', `127.0.0.1:${https}`, '--wss', `127.0.0.1:${wss}`] });
   stack.bridge = bridge; // the one stopped and checked after the file

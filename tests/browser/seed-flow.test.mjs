@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCard, testPki, tmp, bin, curl } from '../lib/harness.mjs';
+import { startCard, testPki, curl, exportCerts } from '../lib/harness.mjs';
 import { realStack, readersEmpty, screenshot, recordProgress, focused } from '../lib/browser.mjs';
 import { panel, checkSeedPanel, login, openPin2, submitPin2, waitDownloadDone, shownTries, expect, eventually } from './steps.mjs';
 
@@ -28,12 +28,6 @@ async function apiCard() {
   return r.json.cards[0];
 }
 
-// What the virtual card really holds: its state file exported by siths-cardsim itself.
-function exportedCerts(state) {
-  const out = tmp('export-');
-  execFileSync(bin('siths-cardsim'), ['--state', state, '--pki', testPki(), '--export-certs', out]);
-  return out;
-}
 
 async function freshPage() {
   const page = await br.context.newPage();
@@ -81,7 +75,7 @@ test('the whole seed flow: card, login, PIN2, progress, Finns — and the card h
     await page.close();
   }
   // The card really holds it: a certificate for its signing key that chains to the test hierarchy.
-  const dir = exportedCerts(card.state);
+  const dir = exportCerts(card.state);
   assert.ok(existsSync(join(dir, 'sign-cert.pem')), 'the CDF lists a signature certificate');
   const pki = testPki();
   execFileSync('openssl', ['verify', '-CAfile', join(pki, 'root-ca.pem'), '-untrusted', join(pki, 'person-3-ca.pem'), join(dir, 'sign-cert.pem')]);

@@ -45,6 +45,10 @@ export const SEED_VIEW = {
   holder: 'Olof Svensson Andersson',
 };
 
+/** Step 6's note for reserve cards and step 8's sentence, as the user guide words them. */
+export const RESERVE_NOTE = 'Om du behöver aktivera underskriftskoden till ett reservkort är det olika beroende på hur det brev med koder som följer med reservkortet ser ut. Om du har tre koder i brevet varav en är underskriftskod anger du den. Om brevet bara har två koder anger du den kod som kallas säkerhetskod alltså samma kod du har som inloggningskod.';
+export const ACTIVATED = 'Den kod du angav är nu aktiverad som underskriftskod.';
+
 export const panel = (page, n = 0) => page.locator('#card-list .card-panel').nth(n);
 
 /** The text of every [data-field] of a card panel: {field: [texts…]}. */
@@ -88,19 +92,25 @@ export async function login(page, p, pin, { expectError } = {}) {
   await expect(p.locator('.login-state')).toContainText('Inloggad som');
 }
 
-/** Step 5 → 6: opens the PIN2 dialog and checks its seed texts. Returns the dialog locator. */
-export async function openPin2(page, p, { testMarker = true } = {}) {
+/** Step 5 → 6: opens the PIN2 dialog and checks its seed texts, with step 6's reserve-card note
+ * only when `reserveNote` (a card whose PIN2 is still to be activated). Returns the dialog locator. */
+export async function openPin2(page, p, { testMarker = true, reserveNote = false, holder = SEED_VIEW.holder } = {}) {
   await p.locator('.get-sign').click();
   const dlg = page.locator('#pin-dialog');
   await expect(dlg).toBeVisible();
   await expect(page.locator('#pin-title')).toHaveText('SITHS eID');
-  await expect(page.locator('#pin-holder')).toHaveText(SEED_VIEW.holder);
+  await expect(page.locator('#pin-holder')).toHaveText(holder);
   await expect(page.locator('#pin-desc')).toHaveText('Vänligen ange underskriftskoden (PIN2) för att skapa en ny certifikatsbegäran');
   await expect(page.locator('#pin-sub')).toHaveText('Ange pinkod för SITHS-kort (Underskrift)');
   await expect(page.locator('#pin-label')).toHaveText('Ange underskriftskod (PIN2)');
   await expect(page.locator('#pin-ok')).toHaveText('Legitimera');
   await expect(page.locator('#pin-cancel')).toHaveText('Avbryt');
-  await expect(page.locator('#pin-reserve')).toContainText('Om brevet bara har två koder anger du den kod som kallas säkerhetskod');
+  if (reserveNote) {
+    await expect(page.locator('#pin-reserve')).toBeVisible();
+    await expect(page.locator('#pin-reserve')).toHaveText(`OBS! ${RESERVE_NOTE}`);
+  } else {
+    await expect(page.locator('#pin-reserve')).toBeHidden();
+  }
   const input = page.locator('#pin-input');
   assert.equal(await input.getAttribute('type'), 'password');
   assert.equal(await input.getAttribute('inputmode'), 'numeric');

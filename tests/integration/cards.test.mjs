@@ -85,9 +85,12 @@ test('seed card: inserted and removed as WebSocket events within a second, every
   assert.equal(c.upn, 'osa@test.se');
   assert.equal(c.email, 'cathrine.andersson@inera.se');
   assert.equal(c.signature_certificate.present, false);
-  assert.deepEqual(c.pins.pin1, { tries_left: 3, blocked: false, label: 'legitimering', min_length: 6, max_length: 8 });
-  assert.deepEqual(c.pins.pin2, { tries_left: 3, blocked: false, label: 'underskrift', min_length: 6, max_length: 8 });
-  assert.equal(c.pins.puk.tries_left, 3);
+  // last_change: the AODF's lastPinChange, written when the card's state was made.
+  for (const p of [c.pins.pin1, c.pins.pin2, c.pins.puk]) assert.match(p.last_change, /^\d{14}Z$/);
+  const { last_change: _1, ...pin1 } = c.pins.pin1, { last_change: _2, ...pin2 } = c.pins.pin2;
+  assert.deepEqual(pin1, { tries_left: 3, blocked: false, label: 'legitimering', min_length: 6, max_length: 8, activated: true });
+  assert.deepEqual(pin2, { tries_left: 3, blocked: false, label: 'underskrift', min_length: 6, max_length: 8, activated: true });
+  assert.deepEqual([c.pins.puk.tries_left, c.pins.puk.min_length, c.pins.puk.activated], [3, 8, true]);
   assert.equal(c.eids.length, 1);
   assert.equal(c.eids[0].hsa_id, 'TSTNMT2321000156-10XK');
   assert.deepEqual(c.eids[0].signature_certificate, c.signature_certificate);

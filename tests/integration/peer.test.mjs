@@ -205,3 +205,22 @@ test('an unknown --allow-uid user name stops the start with exit 2 and says whic
   assert.match(p.output, /--allow-uid: no user named 'no-such-user-siths-test'/);
   assert.doesNotMatch(p.output, /ready/);
 });
+
+describe('refusals are rate-limited in the log', () => {
+  let t;
+  before(async () => { t = await startBridge(); });
+  after(async () => { if (t) await stopClean(t); });
+
+  test('12 connections of another user: 5 refusal lines per listener, every one still refused', async () => {
+    const from = t.mark();
+    const rs = await Promise.all(Array.from({ length: 12 }, () => curlAs(t.url('/health'))));
+    for (const r of rs) assert.ok([35, 56].includes(r.code) && r.stdout === '', `curl exit ${r.code}: ${r.stderr}`);
+    // Root's own line is logged after every refused try was judged.
+    await assertServesOwnUser(t);
+    const log = t.output.slice(from);
+    assert.equal(count(log, DENIED_HTTP), 5, log);
+    // The other 7 are counted for the summary line the next minute's first refusal brings
+    // (tests/unit/server/net/test_peer.c checks it with a made-up clock).
+    assert.doesNotMatch(log, /more connections from other users/);
+  });
+});

@@ -9,12 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmp, bin, openscConf, opensc, sendApdus, waitCard } from '../lib/harness.mjs';
 import { openscRig } from '../lib/opensc-rig.mjs';
+import { signs as openscSigns, pinStatus } from '../lib/opensc-checks.mjs';
 
-const PKCS11 = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 let pc, conf, iso;
 const rig = openscRig((r) => { ({ pc, conf } = r); iso = openscConf({ driver: 'default' }); });
 
@@ -31,30 +30,9 @@ const p15 = (args, c = conf) => opensc(pc, 'pkcs15-tool', args, { conf: c });
 const change = (id, old, neu, c = iso) => p15(['--change-pin', '--auth-id', id, '--pin', old, '--new-pin', neu], c);
 const unblock = (id, puk, neu, c = iso) => p15(['--unblock-pin', '--auth-id', id, '--puk', puk, '--new-pin', neu], c);
 
-// pkcs11-tool --login --pin PIN --sign with the key of PIN1 (slot 0) or PIN2 (slot 1); openssl
-// verifies the signature with the card's exported public key. Returns the tool's result and ok.
-async function signs(c, which, pin) {
-  const dir = tmp('sig-');
-  const msg = join(dir, 'msg'), sig = join(dir, 'sig');
-  writeFileSync(msg, `signerat med ${which} ${Date.now()}`);
-  const r = await opensc(pc, 'pkcs11-tool', ['--module', PKCS11, '--slot-index', which === 'pin1' ? '0' : '1',
-    '--login', '--pin', pin, '--sign', '--mechanism', 'SHA256-RSA-PKCS', '--id', which === 'pin1' ? '01' : '02',
-    '--input-file', msg, '--output-file', sig], { conf });
-  if (r.code !== 0) return { ...r, ok: false };
-  const pub = join(c.exportDir, which === 'pin1' ? 'auth-pub.pem' : 'sign-pub.pem');
-  const v = execFileSync('openssl', ['dgst', '-sha256', '-verify', pub, '-signature', sig, msg]).toString();
-  return { ...r, ok: /Verified OK/.test(v) };
-}
-
-// The card's own answers, raw: the empty VERIFY of a reference in a fresh card session (status
-// word: 63Cx tries, 6983 blocked, 6984 not activated) and lastPinChange of each PIN from its AODF
-// entry. (OpenSC leaves the card as it is when it disconnects: a PIN it presented would still
-// read as verified, 9000, without the reset.)
-async function status(ref) {
-  await opensc(pc, 'opensc-tool', ['-r', '0', '--reset', 'warm'], { conf });
-  const r = await sendApdus(pc, 0, ['00 A4 08 0C 02 50 15', `00 20 00 0${ref}`], { conf });
-  return r[1].sw;
-}
+const signs = (c, which, pin) => openscSigns(pc, conf, c.exportDir, which, pin);
+const status = (ref) => pinStatus(pc, conf, ref);
+// lastPinChange of each PIN from its AODF entry, read raw from the card.
 async function lastChanges() {
   const r = await sendApdus(pc, 0, ['00 A4 08 0C 04 50 15 44 01', '00 B0 00 00 00'], { conf });
   const aodf = r[1].data, out = {};

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	}
 	hello = events_hello();
 	struct ws_greeting gr = { .hello = hello, .fn = greeting, .user = extra };
-	ws_err e = hello ? ws_start(&cfg, &origins, &gr, &ws) : WS_E_NOMEM;
+	ws_err e = hello ? ws_start(&cfg, &origins, &gr, NULL, &ws) : WS_E_NOMEM;
 	if (e != WS_OK) {
 		fprintf(stderr, "ws_harness: %s\n", ws_strerror(e));
 		goto out;

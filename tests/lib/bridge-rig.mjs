@@ -1,11 +1,11 @@
-// bridge-rig.mjs — the rig of the login and signature-certificate tests:
+// bridge-rig.mjs — the rig of the login, signature-certificate and PIN management tests:
 // a private pcscd + the daemon with the test issuer + an event client; cards inserted and found
-// by id; login / download / job following through the real API over TLS; every daemon and card
-// log written to BUILD/tmp/logs so pin_logs.test.mjs can grep the whole suite's output.
+// by id; login / download / PIN change and unblock / job following through the real API over TLS;
+// every daemon and card log written to BUILD/tmp/logs so pin_logs.test.mjs can grep the whole
+// suite's output.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { BUILD, bin, curl, startBridge, startCard, startPcscd, testPki, tmp, until } from './harness.mjs';
+import { BUILD, curl, exportCerts, startBridge, startCard, startPcscd, testPki, tmp, until } from './harness.mjs';
 import { eventClient } from './events.mjs';
 
 export const PIN1 = '123456';
@@ -14,6 +14,10 @@ export const PUK = '12345678';
 // Wrong PINs used by the tests: distinctive, so the log grep finds them if they leak.
 export const WRONG1 = '975318';
 export const WRONG2 = '864297';
+// New codes set through the PIN management API, and a wrong PUK: distinctive likewise.
+export const NEW1 = '50712384';
+export const NEW2 = '61823495';
+export const WRONG_PUK = '90817263';
 
 const LOGS = join(BUILD, 'tmp', 'logs');
 
@@ -84,6 +88,12 @@ export const download = (t, id, session, pin = PIN2, headers = {}) =>
     method: 'POST', data: { pin }, headers: session ? { Authorization: `Bearer ${session}`, ...headers } : headers,
   });
 
+// POST …/pins/{which}/change {pin, new_pin} and …/unblock {puk, new_pin}.
+export const changePin = (t, id, which, pin, newPin) =>
+  t.api(`/v1/cards/${id}/pins/${which}/change`, { method: 'POST', data: { pin, new_pin: newPin } });
+export const unblockPin = (t, id, which, puk, newPin) =>
+  t.api(`/v1/cards/${id}/pins/${which}/unblock`, { method: 'POST', data: { puk, new_pin: newPin } });
+
 export async function loginOk(t, id) {
   const r = await login(t, id);
   if (r.status !== 200) throw new Error(`login: ${r.status} ${r.body}`);
@@ -117,12 +127,7 @@ export const modelUntil = (t, id, pred, what) => until(async () => {
   return m && pred(m) ? m : null;
 }, { what, timeout: 15000 });
 
-// The card's own view (independent of the daemon): its certificates exported from the state.
-export function exportCerts(state) {
-  const dir = tmp('export-');
-  execFileSync(bin('siths-cardsim'), ['--state', state, '--export-certs', dir]);
-  return dir;
-}
+export { exportCerts };
 
 // How many commands of kind (cardsim --verbose names: verify, generate-key, pso-cds, …) the card
 // answered in output[0..upto).

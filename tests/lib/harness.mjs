@@ -179,6 +179,14 @@ export async function startPcscd() {
 
 let pkiDir = null;
 // The test SITHS hierarchy, generated once per build tree.
+// The card's own view (independent of the daemon): its certificates and public keys exported
+// from a virtual card's state file by siths-cardsim itself.
+export function exportCerts(state) {
+  const dir = tmp('export-');
+  execFileSync(bin('siths-cardsim'), ['--state', state, '--pki', testPki(), '--export-certs', dir]);
+  return dir;
+}
+
 export function testPki() {
   if (pkiDir) return pkiDir;
   const d = join(BUILD, 'test-pki');
@@ -220,6 +228,27 @@ export async function startBridge({ args = [], env = {}, pcscd } = {}) {
   p.wss = Number(m[2]);
   p.origin = `https://127.0.0.1:${p.https}`;
   p.url = (path) => `https://127.0.0.1:${p.https}${path}`;
+  return p;
+}
+
+// The daemon socket-activated: tests/integration/socket_launcher holds two loopback listeners and
+// starts the daemon with them (as systemd's socket units do) on the first connection, and again
+// on the next one after it exited. Resolves once the listeners exist (nothing runs yet);
+// .https/.wss are their ports, .daemonPid(n) the pid of the n-th start. `opts` are the launcher's.
+export async function startActivated({ args = [], env = {}, pcscd, opts = [] } = {}) {
+  const c = localhostCerts();
+  const notify = join(tmp('notify-'), 'notify.sock');
+  const a = [bin('siths-bridge'), '--cert', c.cert, '--key', c.key, '--www', join(SRC, 'www'),
+    '--log-level', 'debug', ...args];
+  const p = new Proc(join(BUILD, 'tests', 'integration', 'socket_launcher'),
+    ['--notify', notify, ...opts, '--', ...a],
+    { env: { ...process.env, ...(pcscd ? pcscd.env : {}), ...env } });
+  const m = await p.waitFor(/listening https=(\d+) wss=(\d+)/);
+  p.https = Number(m[1]);
+  p.wss = Number(m[2]);
+  p.origin = `https://127.0.0.1:${p.https}`;
+  p.url = (path) => `https://127.0.0.1:${p.https}${path}`;
+  p.daemonPid = async (n, opt) => Number((await p.waitFor(new RegExp(`started ${n} pid=(\\d+)`), opt))[1]);
   return p;
 }
 

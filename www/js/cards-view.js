@@ -1,10 +1,12 @@
 // cards-view.js — the card panels (the user guide's steps 1, 2 and 4) and what surrounds them:
 // loading, no reader / no card, the test-issuer and PC/SC markers, API errors and the daemon
 // being unreachable. It holds the page's cards, readers and health, loads them from the daemon
-// and keeps them live from its card and reader events; the buttons call the flows it is given.
+// and keeps them live from its card and reader events; the buttons (its codes' through
+// js/codes-view.js) call the flows it is given.
 import { t, apply } from '../i18n.js';
-import { $, announce } from './dom.js';
-import { pinInfo } from './pin-dialog.js';
+import { $, announce, cardPanel } from './dom.js';
+import { pinInfo } from './pin-rules.js';
+import { initCodes, fillCodes } from './codes-view.js';
 
 function isTestIssuer(h) {
   const iss = h && h.issuer;
@@ -24,7 +26,8 @@ function eidsOf(card) {
 /** The page's #card-list and its notices. */
 export class CardsView {
   #bridge;
-  #flows;          // {login(cardId, opener), logout(cardId, panel), download(cardId, opener)}
+  #flows;          // {login(cardId, opener), logout(cardId, panel), download(cardId, opener),
+                   //  pins(cardId, 'pin1'|'pin2', 'change'|'unblock', opener)}
   #onCardGone;     // (cardId) after a card-removed event
   #onCardsChanged; // () after any card event that changed the cards
   #rowProto;       // the eID row template, taken out of the card template once
@@ -57,7 +60,7 @@ export class CardsView {
   get readersKnown() { return this.#readers !== null; }
 
   isBusy(id) { return this.#busy.has(id); }
-  /** A flow runs on the card: its download buttons are disabled meanwhile. */
+  /** A flow runs on the card: its download and code buttons are disabled meanwhile. */
   setBusy(id, on) {
     if (on) this.#busy.add(id); else this.#busy.delete(id);
     this.refreshPanel(id);
@@ -142,10 +145,6 @@ export class CardsView {
 
   // ---- rendering ----
 
-  #panelFor(id) {
-    return [...document.querySelectorAll('#card-list .card-panel')].find((p) => p.dataset.cardId === id) || null;
-  }
-
   // Exactly n rows in the panel's table; existing rows stay (a focused button keeps its focus).
   #syncEidRows(panel, cardId, n) {
     const body = $('.eid-table tbody', panel);
@@ -193,11 +192,12 @@ export class CardsView {
     $('.login-button', panel).hidden = logged || broken;
     $('.logout-button', panel).hidden = !logged;
 
+    fillCodes(panel, card, { busy: this.#busy.has(card.id) });
     eids.forEach((eid, i) => this.#fillEidRow(rows[i], eid, card, broken));
   }
 
   #renderCard(card) {
-    let panel = this.#panelFor(card.id);
+    let panel = cardPanel(card.id);
     if (!panel) {
       panel = $('#card-template').content.firstElementChild.cloneNode(true);
       panel.dataset.cardId = card.id;
@@ -206,6 +206,7 @@ export class CardsView {
       panel.setAttribute('aria-labelledby', titleId);
       $('.login-button', panel).addEventListener('click', (e) => this.#flows.login(card.id, e.currentTarget));
       $('.logout-button', panel).addEventListener('click', () => this.#flows.logout(card.id, panel));
+      initCodes(panel, card.id, (...a) => this.#flows.pins(...a));
       $('#card-list').append(panel);
     }
     this.#fillPanel(panel, card);
@@ -231,7 +232,7 @@ export class CardsView {
 
   #renderHealth() {
     const test = isTestIssuer(this.#health);
-    for (const id of ['#test-marker', '#pin-test', '#job-test']) $(id).hidden = !test;
+    for (const id of ['#test-marker', '#pin-test', '#pm-test', '#job-test']) $(id).hidden = !test;
     const pcsc = this.#health && this.#health.pcsc;
     $('#pcsc-down').hidden = !(pcsc && pcsc.reachable === false) || this.#unreachable;
   }

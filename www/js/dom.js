@@ -1,7 +1,12 @@
-// dom.js — the small DOM helpers the page's parts share: a query shorthand, the screen-reader
-// announcer, and where focus goes back to when a dialog or flow ends.
+// dom.js — the small DOM helpers the page's parts share: a query shorthand, a card's panel, the
+// screen-reader announcer, and where focus goes back to when a dialog or flow ends.
 
 export const $ = (sel, root = document) => root.querySelector(sel);
+
+/** The panel of card `id` in #card-list, or null. */
+export function cardPanel(id) {
+  return [...document.querySelectorAll('#card-list .card-panel')].find((p) => p.dataset.cardId === id) || null;
+}
 
 export function announce(text) {
   const el = $('#announcer');

@@ -1,5 +1,7 @@
 // job-view.js — the download view (the user guide's steps 7 and 8): the job's progress bar and
-// stage from its events, then the result, with "try again" when another attempt can help.
+// stage from its events, then the result — with step 8's "the code you entered is now activated
+// as the signature code" when the job activated a reserve card's PIN2 — and "try again" when
+// another attempt can help.
 import { $, announce } from './dom.js';
 import { errorText, isPinError, isSessionError } from './errors.js';
 import { t } from '../i18n.js';
@@ -38,6 +40,7 @@ export class JobView {
       $('#job-stage').textContent = t('stage_queued');
       $('#job-running').hidden = false;
       $('#job-result').hidden = true;
+      $('#job-activated').hidden = true;
       $('#job-close').hidden = true;
       $('#job-retry').hidden = true;
       this.#dlg.showModal();
@@ -45,7 +48,7 @@ export class JobView {
       $('#job-started').focus();
       const mine = this.#cur;
       this.#bridge.followJob(jobId, { onProgress: (ev) => { if (this.#cur === mine) this.#showProgress(ev); } })
-        .then(() => { if (this.#cur === mine) this.#showResult(true); })
+        .then((ev) => { if (this.#cur === mine) this.#showResult(true, null, ev); })
         .catch((err) => {
           if (this.#cur !== mine) return;
           if (isPinError(err) && err.code !== 'pin_blocked') { this.#close({ pinError: err }); return; }
@@ -76,7 +79,7 @@ export class JobView {
     cur.stage = st; cur.bucket = bucket;
   }
 
-  #showResult(ok, err) {
+  #showResult(ok, err, done = {}) {
     const cur = this.#cur;
     cur.done = true;
     $('#job-running').hidden = true;
@@ -85,13 +88,15 @@ export class JobView {
     $('#job-result').className = ok ? 'result result-ok' : 'result result-error';
     $('#job-result-title').textContent = ok ? t('job_done_title') : t('job_failed_title');
     $('#job-result-text').textContent = ok ? t('job_done_text') : errorText(err);
+    $('#job-activated').hidden = !(ok && done.pin2_activated === true);
     if (ok) { this.#bar.value = 100; $('#job-percent').textContent = '100%'; }
     $('#job-close').hidden = false;
     const retry = $('#job-retry');
     cur.retryable = !ok && err && !isPinError(err);
     retry.hidden = !cur.retryable;
     this.#updateRetry();
-    announce(`${$('#job-result-title').textContent}. ${$('#job-result-text').textContent}`);
+    const activated = $('#job-activated').hidden ? '' : ` ${$('#job-activated').textContent}`;
+    announce(`${$('#job-result-title').textContent}.${activated} ${$('#job-result-text').textContent}`);
     (ok || retry.hidden ? $('#job-close') : retry).focus();
   }
 

@@ -1,28 +1,11 @@
-// pin-dialog.js — the PIN dialog (the user guide's step 3 with PIN1, step 6 with PIN2) and a
-// card's PIN rules as its model states them (length, tries left, blocked). A code of the wrong
-// form is refused here, so it never costs a try; a code sent is cleared from the field at once.
+// pin-dialog.js — the PIN dialog (the user guide's step 3 with PIN1, step 6 with PIN2, with step
+// 6's reserve-card note while the card's signature code is not yet activated). A code of the
+// wrong form (js/pin-rules.js) is refused here, so it never costs a try; a code sent is cleared
+// from the field at once.
 import { $, restoreFocus } from './dom.js';
 import { errorText } from './errors.js';
+import { pinInfo, codeFits, lenText, triesText } from './pin-rules.js';
 import { t } from '../i18n.js';
-
-/** Length limits and tries left of a card's 'pin1' or 'pin2' (null when the card has no such
- * PIN): min_length 0 and max_length null mean "not stated", then 6 and 8 (docs/api/openapi.yaml). */
-export function pinInfo(card, which) {
-  const p = card.pins[which] || {};
-  const min = p.min_length || 6;
-  const max = Math.max(min, p.max_length ?? 8);
-  const tries = p.tries_left ?? null;
-  return { min, max, tries, blocked: p.blocked === true || tries === 0 };
-}
-
-function lenText({ min, max }) {
-  return min === max ? t('pin_len_fixed', { min }) : t('pin_len', { min, max });
-}
-
-function triesText(n) {
-  if (n === null || n === undefined) return '';
-  return n === 1 ? t('tries_1') : t('tries', { n });
-}
 
 /** The page's one #pin-dialog: one question at a time. */
 export class PinDialog {
@@ -74,7 +57,9 @@ export class PinDialog {
     $('#pin-tries').textContent = triesText(tries);
     $('#pin-tries').dataset.tries = tries ?? '';
     $('#pin-error').textContent = cur.error ? (cur.error.local || errorText(cur.error)) : '';
-    $('#pin-reserve').hidden = mode !== 'pin2';
+    // Step 6's note is for the holder of a reserve card whose signature code is still to be
+    // activated: the code entered now becomes it (step 8).
+    $('#pin-reserve').hidden = !(mode === 'pin2' && !info.activated);
     this.#input.minLength = info.min;
     this.#input.maxLength = info.max;
     this.#input.pattern = `[0-9]{${info.min},${info.max}}`;
@@ -97,7 +82,7 @@ export class PinDialog {
     if (!this.#cur || this.#cur.pending) return;
     const info = pinInfo(this.#cur.card, this.#cur.mode);
     const pin = this.#input.value;
-    if (!/^[0-9]+$/.test(pin) || pin.length < info.min || pin.length > info.max) {
+    if (!codeFits(pin, info)) {
       // Checked here so a malformed code never costs a try.
       this.#cur.error = { local: t('pin_invalid', { len: lenText(info) }) };
       this.#texts();

@@ -60,6 +60,8 @@ static void defaults(void **state)
 	assert_null(c.allow_uids);
 	assert_true(c.max_body > 0 && c.max_header > 0 && c.conn_timeout_s > 0 &&
 		    c.max_connections > 0);
+	/* The daemon picks the idle exit's default (it depends on socket activation). */
+	assert_int_equal(c.idle_exit_s, CFG_IDLE_EXIT_UNSET);
 	cfg_free(&c);
 }
 
@@ -72,7 +74,8 @@ static void all_options(void **state)
 			       "/c.pem", "--key", "/k.pem", "--www", "/w", "--allow-origin",
 			       "https://a.example", "--allow-origin", "http://[::1]:3000",
 			       "--log-level", "debug", "--max-body", "1000", "--conn-timeout", "5",
-			       "--max-per-ip", "3", "--test-issuer", "/pki", NULL),
+			       "--max-per-ip", "3", "--test-issuer", "/pki", "--idle-exit", "0",
+			       NULL),
 			 CFG_OK);
 	assert_string_equal(c.https.addr, "::1");
 	assert_int_equal(c.https.port, 8443);
@@ -88,6 +91,7 @@ static void all_options(void **state)
 	assert_int_equal(c.max_body, 1000);
 	assert_int_equal(c.conn_timeout_s, 5);
 	assert_int_equal(c.max_per_ip, 3);
+	assert_int_equal(c.idle_exit_s, 0);
 	cfg_free(&c);
 }
 
@@ -122,6 +126,8 @@ static void bad_values(void **state)
 		{ "--max-body", "0" },
 		{ "--max-body", "1e6" },
 		{ "--conn-timeout", "" },
+		{ "--idle-exit", "86401" },
+		{ "--idle-exit", "-1" },
 		{ "--max-connections", "99999999999999999999" },
 		{ "--allow-origin", "*" },
 		{ "--allow-origin", "null" },
@@ -163,6 +169,42 @@ static void usage_errors(void **state)
 	cfg_free(&c);
 }
 
+/* The system file, then the user's own if it exists: the later file wins, key by key. */
+static void user_file_over_system_file(void **state)
+{
+	(void)state;
+	char sys[256], missing[256];
+	snprintf(sys, sizeof sys, "%s",
+		 write_conf("system.conf",
+			    "https = 127.0.0.1:1000\n"
+			    "wss = 127.0.0.1:1001\n"
+			    "allow-origin = https://a.example\n"));
+	snprintf(missing, sizeof missing, "%s/no-such.conf", tmpdir);
+	const char *user = write_conf("user.conf",
+				      "wss = 127.0.0.1:2001\n"
+				      "allow-origin = https://b.example\n");
+	struct cfg c;
+	const char *why;
+	assert_int_equal(parse(&c, &why, "--config", sys, "--config-if-present", user, NULL),
+			 CFG_OK);
+	assert_int_equal(c.https.port, 1000);
+	assert_int_equal(c.wss.port, 2001);
+	assert_int_equal(c.n_allow_origins, 1);
+	assert_string_equal(c.allow_origins[0], "https://b.example");
+	cfg_free(&c);
+	assert_int_equal(parse(&c, &why, "--config", sys, "--config-if-present", missing, NULL),
+			 CFG_OK);
+	assert_int_equal(c.wss.port, 1001);
+	cfg_free(&c);
+	/* Only --config-if-present forgives a missing file; a file cannot name another. */
+	assert_int_equal(parse(&c, &why, "--config", missing, NULL), CFG_E_FILE);
+	cfg_free(&c);
+	const char *nested = write_conf("nested.conf", "config-if-present = /etc/passwd\n");
+	assert_int_equal(parse(&c, &why, "--config", nested, NULL), CFG_E_FILE);
+	assert_non_null(strstr(why, "unknown key 'config-if-present'"));
+	cfg_free(&c);
+}
+
 static void file_ok_and_overridden(void **state)
 {
 	(void)state;
@@ -170,7 +212,7 @@ static void file_ok_and_overridden(void **state)
 				   "# comment\n\n  https = 127.0.0.1:1234  \r\n"
 				   "wss=[::1]:0\nallow-origin = https://a.example\n"
 				   "allow-origin = https://b.example:8443\nmax-body = 2048\n"
-				   "\tlog-level = warn\n");
+				   "\tlog-level = warn\nidle-exit = 120\n");
 	struct cfg c;
 	const char *why;
 	assert_int_equal(parse(&c, &why, "--config", p, NULL), CFG_OK);
@@ -179,6 +221,7 @@ static void file_ok_and_overridden(void **state)
 	assert_int_equal(c.n_allow_origins, 2);
 	assert_int_equal(c.max_body, 2048);
 	assert_int_equal(c.log_level, LOG_LVL_WARN);
+	assert_int_equal(c.idle_exit_s, 120);
 	cfg_free(&c);
 
 	/* The command line wins, wherever --config stands; its origins replace the file's. */
@@ -391,6 +434,7 @@ int main(void)
 		cmocka_unit_test(bad_values),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(file_ok_and_overridden),
+		cmocka_unit_test(user_file_over_system_file),
 		cmocka_unit_test(file_errors),
 		cmocka_unit_test(help_version),
 		cmocka_unit_test(listen_and_origin_helpers),

@@ -547,6 +547,53 @@ static void procfs_crafted(void **state)
 	assert_int_equal(u, 4242);
 }
 
+/* Runs fn with stderr (the log) going to buf. */
+static void capture_stderr(void (*fn)(void), char *buf, size_t size)
+{
+	char path[] = "/tmp/siths-peer-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	assert_true(fd >= 0 && saved >= 0);
+	unlink(path);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	fn();
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	ssize_t n = pread(fd, buf, size - 1, 0);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+}
+
+static int occurrences(const char *text, const char *what)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/* 100 refusals within a minute on listener "rl", one more a minute later; "rl2" on its own. */
+static void refuse_many(void)
+{
+	for (int i = 0; i < 100; i++)
+		assert_false(peer_test_log_admission_at("rl", PEER_E_DENIED, 65534, 1000 + i));
+	assert_false(peer_test_log_admission_at("rl", PEER_E_DENIED, 65534, 61000));
+	assert_true(peer_test_log_admission_at("rl", PEER_OK, 0, 61001));
+	assert_false(peer_test_log_admission_at("rl2", PEER_E_NOT_FOUND, 0, 1000));
+}
+
+static void refusals_rate_limited(void **state)
+{
+	(void)state;
+	static char log[65536];
+	capture_stderr(refuse_many, log, sizeof log);
+	/* 5 lines in the first minute, the summary of the other 95, the next minute's first. */
+	assert_int_equal(occurrences(log, "rl: refused connection from uid 65534"), 6);
+	assert_int_equal(
+		occurrences(log, "rl: refused 95 more connections from other users in 60 s"), 1);
+	assert_int_equal(occurrences(log, "rl2: refused connection from an unknown user"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +605,7 @@ int main(void)
 		cmocka_unit_test(closed_client_has_no_owner),
 		cmocka_unit_test(unknown_tuples),
 		cmocka_unit_test(bad_arguments),
+		cmocka_unit_test(refusals_rate_limited),
 		cmocka_unit_test_setup_teardown(procfs_crafted, proc_setup, proc_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

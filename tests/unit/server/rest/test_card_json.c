@@ -26,16 +26,14 @@ static card_err sim_transmit(void *ctx, const uint8_t *cmd, size_t n, uint8_t *r
 	return CARD_OK;
 }
 
-static json_t *card_json(bool with_sig, uint16_t garbage_fid)
+/* The model of a card made from profile p (wiped here) as JSON. */
+static json_t *profile_json(struct sim_profile *p, uint16_t garbage_fid)
 {
-	struct sim_profile p;
 	struct sim_card *c = NULL;
 	char err[256];
-	sim_profile_default(&p);
-	p.with_signature_certificate = with_sig;
-	if (sim_card_create(&p, pki_dir, &c, err, sizeof(err)) != SIM_OK)
+	if (sim_card_create(p, pki_dir, &c, err, sizeof(err)) != SIM_OK)
 		fail_msg("card: %s", err);
-	sim_profile_wipe(&p);
+	sim_profile_wipe(p);
 	if (garbage_fid) {
 		struct sim_file *f = sim_card_file(c, garbage_fid);
 		for (size_t k = 0; k < f->size; k++)
@@ -51,6 +49,14 @@ static json_t *card_json(bool with_sig, uint16_t garbage_fid)
 	sim_card_free(c);
 	assert_non_null(j);
 	return j;
+}
+
+static json_t *card_json(bool with_sig, uint16_t garbage_fid)
+{
+	struct sim_profile p;
+	sim_profile_default(&p);
+	p.with_signature_certificate = with_sig;
+	return profile_json(&p, garbage_fid);
 }
 
 static const char *str(json_t *o, const char *k)
@@ -82,12 +88,39 @@ static void seed_card_json(void **state)
 	json_t *pin1 = json_object_get(json_object_get(j, "pins"), "pin1");
 	assert_int_equal(json_integer_value(json_object_get(pin1, "tries_left")), 3);
 	assert_true(json_is_false(json_object_get(pin1, "blocked")));
+	/* The AODF's lastPinChange, as the card wrote it (GeneralizedTime). */
+	assert_true(json_is_true(json_object_get(pin1, "activated")));
+	const char *lc = str(pin1, "last_change");
+	assert_int_equal(strlen(lc), 15);
+	assert_int_equal(lc[14], 'Z');
 	json_t *pin2 = json_object_get(json_object_get(j, "pins"), "pin2");
 	assert_int_equal(json_integer_value(json_object_get(pin2, "max_length")), 8);
+	assert_true(json_is_true(json_object_get(pin2, "activated")));
+	json_t *puk = json_object_get(json_object_get(j, "pins"), "puk");
+	assert_int_equal(json_integer_value(json_object_get(puk, "tries_left")), 3);
+	assert_int_equal(json_integer_value(json_object_get(puk, "min_length")), 8);
+	assert_true(json_is_false(json_object_get(puk, "blocked")));
 	assert_null(json_object_get(j, "error"));
 	char *text = json_dumps(j, JSON_COMPACT);
 	assert_non_null(text);
 	free(text);
+	json_decref(j);
+}
+
+/* A reserve card whose letter holds two codes: PIN2 not activated, its counter not told. */
+static void pin2_not_activated_json(void **state)
+{
+	(void)state;
+	struct sim_profile p;
+	sim_profile_default(&p);
+	p.card_type = SIM_CARD_RESERVE;
+	p.pin2_activated = false;
+	json_t *j = profile_json(&p, 0);
+	json_t *pins = json_object_get(j, "pins");
+	assert_true(json_is_false(json_object_get(json_object_get(pins, "pin2"), "activated")));
+	assert_true(json_is_null(json_object_get(json_object_get(pins, "pin2"), "tries_left")));
+	assert_true(json_is_false(json_object_get(json_object_get(pins, "pin2"), "blocked")));
+	assert_true(json_is_true(json_object_get(json_object_get(pins, "pin1"), "activated")));
 	json_decref(j);
 }
 
@@ -150,6 +183,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seed_card_json),
 		cmocka_unit_test(signature_certificate_json),
+		cmocka_unit_test(pin2_not_activated_json),
 		cmocka_unit_test(damaged_card_json),
 		cmocka_unit_test(reader_json),
 	};

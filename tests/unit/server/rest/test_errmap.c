@@ -37,6 +37,8 @@ static void the_api_codes(void **state)
 		{ CARD_E_PIN_BLOCKED, 423, "pin_blocked", "pin_blocked" },
 		{ CARD_E_PIN_FORMAT, 400, "bad_pin", "bad_pin" },
 		{ CARD_E_BUSY, 409, "job_running", "job_running" },
+		{ CARD_E_PUK_BLOCKED, 423, "puk_blocked", "puk_blocked" },
+		{ CARD_E_PIN_NOT_ACTIVATED, 409, "pin_not_activated", "pin_not_activated" },
 		{ CARD_E_NO_CARD, 404, "card_not_found", "card_removed" },
 		{ CARD_E_REMOVED, 404, "card_not_found", "card_removed" },
 		{ CARD_E_NO_READER, 404, "card_not_found", "card_removed" },

@@ -180,6 +180,12 @@ static void job_state(void **state)
 	st = job(CERTJOB_DONE, "done", 100);
 	j = events_job_state(&st);
 	assert_string_equal(str(j, "state"), "done");
+	assert_null(json_object_get(j, "pin2_activated"));
+	json_decref(j);
+	/* A job that activated a reserve card's PIN2 says so, in its state and its events. */
+	st.pin2_activated = true;
+	j = events_job_state(&st);
+	assert_true(json_is_true(json_object_get(j, "pin2_activated")));
 	json_decref(j);
 }
 
@@ -194,10 +200,13 @@ static void card_events(void **state)
 	strcpy(r.name, "Virtual PCD 00 00");
 	strcpy(r.card_id, m.id);
 	const struct card_event evs[] = {
-		{ CARD_EV_PCSC_UP, NULL, NULL },   { CARD_EV_READER_ADDED, &r, NULL },
-		{ CARD_EV_CARD_INSERTED, &r, &m }, { CARD_EV_CARD_UPDATED, &r, &m },
-		{ CARD_EV_CARD_REMOVED, &r, &m },  { CARD_EV_READER_REMOVED, &r, NULL },
-		{ CARD_EV_PCSC_DOWN, NULL, NULL },
+		{ .kind = CARD_EV_PCSC_UP },
+		{ .kind = CARD_EV_READER_ADDED, .reader = &r },
+		{ .kind = CARD_EV_CARD_INSERTED, .reader = &r, .card = &m },
+		{ .kind = CARD_EV_CARD_UPDATED, .reader = &r, .card = &m },
+		{ .kind = CARD_EV_CARD_REMOVED, .reader = &r, .card = &m },
+		{ .kind = CARD_EV_READER_REMOVED, .reader = &r },
+		{ .kind = CARD_EV_PCSC_DOWN },
 	};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		events_card(e, &evs[i]);

@@ -132,6 +132,66 @@ static void matching(void **state)
 	assert_false(rest_owns_path("/index.html"));
 }
 
+/* Strict bodies: exactly the named string members, nothing else; copies that fit or nothing. */
+static bool exact(const char *text, const char *const names[], size_t n)
+{
+	json_error_t err;
+	json_t *b = text
+		? json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err)
+		: NULL;
+	if (text && !b)
+		fail_msg("%s: %s", text, err.text);
+	bool ok = rest_body_exact(b, names, n);
+	json_decref(b);
+	return ok;
+}
+
+static void strict_bodies(void **state)
+{
+	(void)state;
+	const char *const two[] = { "pin", "new_pin" }, *const one[] = { "pin" };
+	assert_true(exact("{\"pin\":\"1\",\"new_pin\":\"2\"}", two, 2));
+	assert_true(exact("{\"new_pin\":\"2\",\"pin\":\"1\"}", two, 2));
+	assert_true(exact("{\"pin\":\"123456\"}", one, 1));
+	assert_true(exact(NULL, NULL, 0));
+	assert_true(exact("{}", NULL, 0));
+	const char *bad2[] = {
+		"{\"pin\":\"1\"}",                                   /* one missing */
+		"{\"pin\":\"1\",\"new_pin\":\"2\",\"admin\":\"x\"}", /* one too many */
+		"{\"pin\":\"1\",\"puk\":\"2\"}",                     /* a wrong one */
+		"{\"pin\":\"1\",\"new_pin\":2}",                     /* not a string */
+		"{\"pin\":\"1\",\"new_pin\":null}",
+		"[\"1\",\"2\"]",
+		"\"pin\"",
+		"{}",
+	};
+	for (size_t i = 0; i < sizeof(bad2) / sizeof(bad2[0]); i++)
+		if (exact(bad2[i], two, 2))
+			fail_msg("accepted %s", bad2[i]);
+	assert_false(exact(NULL, one, 1));
+	assert_false(exact("{\"pin\":\"1\",\"admin\":true}", one, 1));
+	assert_false(exact("[]", NULL, 0));
+	assert_false(exact("\"\"", NULL, 0));
+	assert_false(exact("{\"a\":\"b\"}", NULL, 0));
+
+	char buf[8];
+	json_t *b = json_loads(
+		"{\"pin\":\"1234567\",\"long\":\"12345678\",\"n\":\"1\\u00002\",\"i\":1}",
+		JSON_ALLOW_NUL, NULL);
+	assert_non_null(b);
+	assert_true(rest_body_string(b, "pin", buf, sizeof(buf)));
+	assert_string_equal(buf, "1234567");
+	const char *refused[] = { "long", "n", "i", "absent" };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		memset(buf, 'x', sizeof(buf));
+		assert_false(rest_body_string(b, refused[i], buf, sizeof(buf)));
+		for (size_t k = 0; k < sizeof(buf); k++)
+			assert_int_equal(buf[k], 0); /* nothing of a refused value is left */
+	}
+	assert_false(rest_body_string(NULL, "pin", buf, sizeof(buf)));
+	json_decref(b);
+}
+
 static void wipe_alloc(void **state)
 {
 	(void)state;
@@ -155,6 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(errors),
 		cmocka_unit_test(matching),
+		cmocka_unit_test(strict_bodies),
 		cmocka_unit_test(wipe_alloc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
