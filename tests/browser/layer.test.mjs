@@ -79,6 +79,16 @@ test('fill and the keyboard reach the page as input, focus moves with Tab and Sh
   await expect(page.locator('#field')).toBeFocused();
 });
 
+test('a locator outlives a navigation: a wait started on one document ends on the next', async () => {
+  const next = `${portal.url('/')}?next`;
+  const waiting = page.locator('#after').waitFor({ timeout: 10000 });
+  await page.evaluate((u) => { setTimeout(() => { location.href = u; }, 50); }, next);
+  await eventually(async () => assert.equal(page.url(), next));
+  await page.evaluate(() => { const p = document.createElement('p'); p.id = 'after'; p.textContent = 'after'; document.body.append(p); });
+  await waiting;
+  await page.goto(portal.url('/'));
+});
+
 test('console errors and page errors are collected', async () => {
   br.clearProblems();
   await page.evaluate(() => { console.error('seen by the test'); setTimeout(() => { throw new Error('thrown by the page'); }); });

@@ -1,7 +1,7 @@
 // page-fake.test.mjs — the page against the documented API contract, served by the fake bridge
-// (tests/browser/fake-bridge.mjs) in real chromium over trusted TLS. It checks the page's own
-// behaviour (every seed step, errors, language, keyboard) independently of the daemon; the same
-// steps against the real daemon are in seed-flow.test.mjs.
+// (tests/browser/fake-bridge.mjs) in real chromium or firefox-esr over trusted TLS. It checks the
+// page's own behaviour (every seed step, errors, language, keyboard) independently of the daemon;
+// the same steps against the real daemon are in seed-flow.test.mjs.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeBridge, SEED_CARD } from './fake-bridge.mjs';

@@ -1,5 +1,5 @@
-// page.test.mjs — the Mina sidor page served by the real siths-bridge, in Debian's chromium,
-// trusting the local CA through a private NSS db: loads clean (no console errors, no CSP
+// page.test.mjs — the Mina sidor page served by the real siths-bridge, in Debian's chromium or
+// firefox-esr (SITHS_BROWSER), trusting the local CA through a private NSS db: loads clean (no console errors, no CSP
 // violations), Swedish by default with an English switch, keyboard navigation, live card panel,
 // login and Logga ut against the real session store, and a plain Swedish message when the
 // daemon stops.
@@ -13,7 +13,7 @@ import { panel, checkSeedPanel, login, expect, eventually, SEED_VIEW } from './s
 
 let pc, bridge, br;
 
-// The real stack: pcscd, the daemon, chromium; the daemon's clean exit is checked after the file.
+// The real stack: pcscd, the daemon, the browser; the daemon's clean exit is checked after the file.
 const stack = realStack({}, (s) => { ({ pc, bridge, br } = s); });
 
 test('loads over trusted TLS with the strict CSP, no console errors, Swedish by default, English switch', async () => {

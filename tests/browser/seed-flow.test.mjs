@@ -1,8 +1,8 @@
-// seed-flow.test.mjs — the user guide's eight steps in chromium against the whole real stack:
+// seed-flow.test.mjs — the user guide's eight steps in each browser against the whole real stack:
 // private pcscd, the virtual card (realistic timings, so the progress bar can be watched), the
 // daemon with its test issuer. Then the failures a person meets: wrong PIN2, the card pulled in
 // the middle of the download, keyboard only with Escape. Screenshots of every step are saved
-// under $SITHS_BUILD_DIR/screenshots/seed-flow/.
+// under $SITHS_BUILD_DIR/screenshots/<browser>/seed-flow/.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,7 +16,7 @@ const PIN1 = '123456';
 const PIN2 = '654321';
 let pc, bridge, br;
 
-// The real stack: pcscd, the daemon, chromium; the daemon's clean exit is checked after the file.
+// The real stack: pcscd, the daemon, the browser; the daemon's clean exit is checked after the file.
 realStack({ args: ['--test-issuer', testPki()] }, (s) => { ({ pc, bridge, br } = s); });
 // Every test stops its cards; the next starts on an empty reader as the daemon sees it.
 afterEach(() => readersEmpty(bridge));
