@@ -11,9 +11,10 @@ PKGS="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libss
 libsystemd-dev libjansson-dev libpcsclite-dev pcscd vsmartcard-vpcd libnss3-tools curl ca-certificates util-linux
 procps"
 # opensc: the independent reader of our cards; gdb: a test that finds a process hung takes its
-# threads' stacks for the failure message; systemd: systemd-socket-activate, the independent
-# launcher the socket-activation test starts the daemon with. Node.js and npm come from node.sh, not from Debian.
-TEST_PKGS="libcmocka-dev opensc chromium gdb systemd"
+# threads' stacks for the failure message; chromium and firefox-esr: the browsers the page tests
+# drive; systemd: systemd-socket-activate, the independent launcher the socket-activation test
+# starts the daemon with. Node.js and npm come from node.sh, not from Debian.
+TEST_PKGS="libcmocka-dev opensc chromium firefox-esr gdb systemd"
 # The package build's: Build-Depends from debian/control (one list, not two), version constraints
 # dropped, debhelper-compat (a name only debhelper provides) as debhelper.
 package_pkgs() {

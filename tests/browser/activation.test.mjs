@@ -1,9 +1,9 @@
 // activation.test.mjs — the page against a socket-activated daemon (tests/integration/
-// socket_launcher, as systemd's user sockets start it), in Debian's chromium: the page's first
-// load starts the daemon and shows the card; after the last page closed the daemon exits when
-// idle and the next page starts it again and shows the card; and when the daemon goes away under
-// an open page (stopped, or crashed), the page's reconnect starts it again through the socket and
-// shows the card again, without a reload.
+// socket_launcher, as systemd's user sockets start it), in Debian's chromium or firefox-esr: the
+// page's first load starts the daemon and shows the card; after the last page closed the daemon
+// exits when idle and the next page starts it again and shows the card; and when the daemon goes
+// away under an open page (stopped, or crashed), the page's reconnect starts it again through the
+// socket and shows the card again, without a reload.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startActivated, startCard, startPcscd } from '../lib/harness.mjs';

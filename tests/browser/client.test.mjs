@@ -1,7 +1,8 @@
 // client.test.mjs — www/siths-bridge.js used the way a third-party portal would: imported from the
-// daemon into a page on another origin, in chromium, against the fake bridge (the documented
-// contract): cards, login errors with tries left, a download followed through its events,
-// reconnect with backoff after the daemon went away, and a job end missed while disconnected.
+// daemon into a page on another origin, in chromium or firefox-esr, against the fake bridge (the
+// documented contract): cards, login errors with tries left, a download followed through its
+// events, reconnect with backoff after the daemon went away, and a job end missed while
+// disconnected.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeBridge, SEED_CARD } from './fake-bridge.mjs';

@@ -1,6 +1,6 @@
 // pins-fake.test.mjs — the card panel's codes (change PIN1/PIN2, unblock with the PUK) and the
 // reserve card's signature code, against the documented API served by the fake bridge in real
-// chromium: every dialog and outcome, local checks that send nothing, keyboard only, Escape,
+// chromium or firefox-esr: every dialog and outcome, local checks that send nothing, keyboard only, Escape,
 // focus, English. The same flows against the real daemon and virtual card are in pins.test.mjs.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,7 +34,7 @@ function codesStayedSecret(...codes) {
     for (const m of logged) assert.ok(!m.includes(c), 'code not logged to the console');
   }
   // The daemon's expected refusals (wrong code, blocked, card pulled) are logged by chromium
-  // itself as failed loads: anything else is a problem.
+  // itself as failed loads (Firefox logs none): anything else is a problem.
   const expected = /^console: Failed to load resource: the server responded with a status of (401|409|423) /;
   assert.deepEqual(br.problems().filter((m) => !expected.test(m)), []);
 }
@@ -333,7 +333,7 @@ test('reserve card: PIN2 not activated — step 6\'s note in the PIN2 dialog, st
   await expect(codeRow(p, 'pin2').locator('.pin-change')).toBeVisible();
   await expect(p.locator('.sign-present')).toHaveText('Finns');
   // The daemon's expected refusals (wrong code, blocked, card pulled) are logged by chromium
-  // itself as failed loads: anything else is a problem.
+  // itself as failed loads (Firefox logs none): anything else is a problem.
   const expected = /^console: Failed to load resource: the server responded with a status of (401|409|423) /;
   assert.deepEqual(br.problems().filter((m) => !expected.test(m)), []);
 });

@@ -1,6 +1,6 @@
 // pins.test.mjs — changing and unblocking codes through the page against the whole real stack:
 // private pcscd, the virtual card (its state file holds the codes and counters), the daemon with
-// its test issuer, chromium. Change PIN1 then log in with it; a wrong old code with its tries
+// its test issuer, the browser. Change PIN1 then log in with it; a wrong old code with its tries
 // left; blocked, then unblocked with the PUK; the card pulled during the change (before and
 // after the card carried it out); a two-code reserve card's PIN2 activated by the download.
 import { test } from 'node:test';
@@ -29,7 +29,7 @@ async function apiCard(id) {
 }
 
 // A page on a fresh virtual card in reader 0; run(page, p, card, id) then the card is pulled and
-// the page checked for problems (the daemon's expected refusals are failed loads to chromium).
+// the page checked for problems (the daemon's expected refusals are failed loads to chromium; Firefox logs none).
 async function onCard(name, run, { card: profile, args = [] } = {}) {
   let file;
   if (profile) { file = join(tmp('cardfile-'), 'card.json'); writeFileSync(file, JSON.stringify(profile)); }

@@ -1,9 +1,8 @@
-// seed-flow.test.mjs — the user guide's eight steps in chromium against the whole real stack:
+// seed-flow.test.mjs — the user guide's eight steps in each browser against the whole real stack:
 // private pcscd, the virtual card (realistic timings, so the progress bar can be watched), the
 // daemon with its test issuer. Then the failures a person meets: wrong PIN2, the card pulled in
 // the middle of the download or right after the certificate was committed, keyboard only with
-// Escape. Screenshots of every step are saved
-// under $SITHS_BUILD_DIR/screenshots/seed-flow/.
+// Escape. Screenshots of every step are saved under $SITHS_BUILD_DIR/screenshots/<browser>/seed-flow/.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -17,7 +16,7 @@ const PIN1 = '123456';
 const PIN2 = '654321';
 let pc, bridge, br;
 
-// The real stack: pcscd, the daemon, chromium; the daemon's clean exit is checked after the file.
+// The real stack: pcscd, the daemon, the browser; the daemon's clean exit is checked after the file.
 realStack({ args: ['--test-issuer', testPki()] }, (s) => { ({ pc, bridge, br } = s); });
 // Every test stops its cards; the next starts on an empty reader as the daemon sees it.
 afterEach(() => readersEmpty(bridge));
@@ -206,6 +205,7 @@ test('keyboard only: login, PIN2 dialog, Escape cancels and uses no try, then do
       }
     };
     await tab('login-button');
+    await screenshot(page, 'seed-flow', 'keyboard-login-focused');
     await page.keyboard.press('Enter');
     await expect(page.locator('#pin-input')).toBeFocused();
     await page.keyboard.type(PIN1);
@@ -218,6 +218,7 @@ test('keyboard only: login, PIN2 dialog, Escape cancels and uses no try, then do
     await page.keyboard.press('Escape');
     await expect(page.locator('#pin-dialog')).toBeHidden();
     await expect(panel(page).locator('.get-sign')).toBeFocused();
+    await screenshot(page, 'seed-flow', 'keyboard-escape-back-on-action');
     assert.equal((await apiCard()).pins.pin2.tries_left, 3, 'Escape used no try');
     await page.keyboard.press('Enter');
     await expect(page.locator('#pin-input')).toBeFocused();

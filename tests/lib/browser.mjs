@@ -1,72 +1,95 @@
-// browser.mjs — Debian's chromium driven by playwright-core for the page tests. The browser gets a
-// private HOME whose NSS database trusts the local loopback CA, so TLS is verified for real (never
-// --ignore-certificate-errors). Collects console errors, page errors and CSP violations, and saves
-// screenshots under $SITHS_BUILD_DIR/screenshots/<test>/<step>.png for a person to look at.
+// browser.mjs — the browser the page tests drive, chosen by SITHS_BROWSER: Debian's chromium
+// (playwright-core) or Debian's firefox-esr (puppeteer-core over WebDriver BiDi, behind the
+// Playwright-style layer of playwright-style.mjs), so one test source runs in both. Each browser
+// gets a private HOME and profile whose own NSS database trusts the local loopback CA, so TLS is
+// verified for real (never an ignore-certificate-errors switch). Collects console errors, page
+// errors and CSP violations, and saves screenshots under
+// $SITHS_BUILD_DIR/screenshots/<browser>/<test>/<step>.png, the browsers side by side.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { BUILD, tmp, startPcscd, startBridge, until, curl, localhostCerts as harnessCerts } from './harness.mjs';
 
-export const CHROMIUM = process.env.SITHS_CHROMIUM || '/usr/bin/chromium';
+export const BROWSERS = ['chromium', 'firefox'];
+/** The browser of this run: SITHS_BROWSER (set per CTest entry), chromium by default. */
+export const BROWSER = process.env.SITHS_BROWSER || 'chromium';
+if (!BROWSERS.includes(BROWSER)) throw new Error(`SITHS_BROWSER=${BROWSER}: one of ${BROWSERS.join(', ')}`);
+
+/** How a navigation to a server whose certificate this browser does not trust fails. */
+export const UNTRUSTED_CERT_ERROR = { chromium: /net::ERR_CERT_AUTHORITY_INVALID/, firefox: /SEC_ERROR_UNKNOWN_ISSUER/ }[BROWSER];
 
 // The loopback CA and server certificate of certs/localhost-ca.sh (made once per build tree).
 export const localhostCerts = harnessCerts;
 
-// A private HOME whose NSS db (what chromium uses on Linux) trusts `ca` for TLS servers (ca null:
-// trusts nothing local, like a browser on which the certificate was never installed).
+/**
+ * Makes the NSS database in `dir` (what chromium reads from ~/.pki/nssdb, and a Firefox profile's
+ * own cert9.db) trusting `ca` for TLS servers; ca null: trusting nothing local, like a browser on
+ * which the certificate was never installed.
+ */
+export function nssDb(dir, ca) {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('certutil', ['-N', '-d', `sql:${dir}`, '--empty-password']);
+  if (ca) execFileSync('certutil', ['-A', '-d', `sql:${dir}`, '-t', 'C,,', '-n', 'siths-test', '-i', ca]);
+  return dir;
+}
+
+/** A private HOME with chromium's NSS db trusting `ca` (see nssDb). */
 export function privateHome(ca) {
   const home = tmp('home-');
-  const db = join(home, '.pki', 'nssdb');
-  mkdirSync(db, { recursive: true });
-  execFileSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']);
-  if (ca) execFileSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', 'siths-test', '-i', ca]);
+  nssDb(join(home, '.pki', 'nssdb'), ca);
   return home;
 }
 
-/**
- * Launches chromium with a fresh profile and a private HOME trusting `ca` (default: the loopback CA).
- * Returns {context, page, problems, close}. problems() lists console errors, page errors, failed
- * requests and CSP violations seen so far on every page of the context.
- */
-export async function launchBrowser({ ca = localhostCerts().ca, locale = 'sv-SE', viewport = { width: 1280, height: 900 } } = {}) {
-  const home = privateHome(ca);
-  const context = await chromium.launchPersistentContext(join(home, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-features=Translate,MediaRouter'],
-    env: { ...process.env, HOME: home },
-    locale,
-    viewport,
-  });
+// Problems seen on the pages of one browser: console errors, uncaught page errors, and CSP
+// violations (an init script turns each into a console error). Playwright's and puppeteer's page
+// events have the same shape for these two.
+export function problemLog() {
   const seen = [];
-  const watch = (page) => {
-    page.on('console', (m) => { if (m.type() === 'error') seen.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => seen.push(`pageerror: ${e.message}`));
-  };
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      // eslint-disable-next-line no-console
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  context.on('page', watch);
-  const page = context.pages()[0] || await context.newPage();
-  watch(page);
   return {
-    context, page, home,
-    problems: () => [...seen],
-    clearProblems: () => { seen.length = 0; },
-    close: () => context.close(),
+    seen,
+    watch(page) {
+      page.on('console', (m) => { if (m.type() === 'error') seen.push(`console: ${m.text()}`); });
+      page.on('pageerror', (e) => seen.push(`pageerror: ${e && e.message !== undefined ? e.message : e}`));
+    },
+    cspReporter: () => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        // eslint-disable-next-line no-console
+        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+      });
+    },
   };
 }
 
-/** Saves a full-page PNG to $SITHS_BUILD_DIR/screenshots/<test>/<step>.png; returns its path. */
+/**
+ * Launches the browser of this run (or `browser`) with a fresh profile and a private HOME trusting
+ * `ca` (default: the loopback CA). What only one engine understands goes in chromiumArgs
+ * (command-line switches) or firefoxPrefs (profile preferences); each engine ignores the other's.
+ * Returns {engine, version, context, page, home, problems, clearProblems, close}; context and page
+ * have Playwright's API (the subset the tests use, for Firefox). problems() lists console errors,
+ * page errors and CSP violations seen so far on every page of the context.
+ */
+export async function launchBrowser({ ca = localhostCerts().ca, locale = 'sv-SE', viewport = { width: 1280, height: 900 },
+  browser = BROWSER, chromiumArgs = [], firefoxPrefs = {} } = {}) {
+  const engine = await import(browser === 'firefox' ? './firefox.mjs' : './chromium.mjs');
+  return engine.launch({ ca, locale, viewport, chromiumArgs, firefoxPrefs });
+}
+
+/**
+ * Checks the TLS a page response came over, given its securityDetails(): chromium reports TLS 1.2
+ * or 1.3; Firefox over WebDriver BiDi reports no TLS details at all (null), and there the load
+ * itself is the proof the certificate chain was verified — the browser runs with insecure
+ * certificates refused, and the untrusting-browser test shows that refusal happen.
+ */
+export function assertTlsVerified(br, sec) {
+  if (br.engine === 'firefox') { assert.equal(sec, null, 'firefox reports no TLS details (if it now does, check them here)'); return; }
+  assert.ok(sec && /^TLS 1\.[23]$/.test(sec.protocol), `TLS verified by chromium (${sec && sec.protocol})`);
+}
+
+/** Saves a full-page PNG to $SITHS_BUILD_DIR/screenshots/<browser>/<test>/<step>.png; returns its path. */
 export async function screenshot(page, test, step) {
-  const dir = join(BUILD, 'screenshots', test);
+  const dir = join(BUILD, 'screenshots', BROWSER, test);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${step}.png`);
   await page.screenshot({ path, fullPage: true });
@@ -97,14 +120,16 @@ export function focused(page) {
 
 /**
  * A stand-in for a third-party portal: an HTTPS server on another origin (https://localhost:PORT)
- * serving one empty page, from which a test imports www/siths-bridge.js cross-origin.
+ * serving one page (by default an empty one), from which a test imports www/siths-bridge.js
+ * cross-origin.
  */
-export async function startPortal({ cert = localhostCerts().cert, key = localhostCerts().key } = {}) {
+const PORTAL_HTML = '<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Portal</title></head><body><h1>Portal</h1></body></html>';
+export async function startPortal({ cert = localhostCerts().cert, key = localhostCerts().key, html = PORTAL_HTML } = {}) {
   const https = await import('node:https');
   const { readFileSync } = await import('node:fs');
   const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Portal</title></head><body><h1>Portal</h1></body></html>');
+    res.end(html);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const origin = `https://localhost:${server.address().port}`;
@@ -115,10 +140,6 @@ export async function startPortal({ cert = localhostCerts().cert, key = localhos
   };
 }
 
-// The real stack for a page test file (node:test before/after hooks): a private pcscd, the daemon
-// (extra args) and chromium trusting the loopback CA; ready({pc, bridge, br}) once all run. After
-// the file: the browser closed, the daemon stopped with a clean exit (0: under ASan+UBSan also
-// no leak or UB report), pcscd stopped.
 /**
  * Resolves once the daemon reports every reader empty. A test that stops its card calls it before
  * the next one starts a card on the same reader: otherwise the next page can show the old card
@@ -131,6 +152,10 @@ export async function readersEmpty(bridge, { timeout = 15000 } = {}) {
   }, { timeout, what: 'the daemon to report the readers empty' });
 }
 
+// The real stack for a page test file (node:test before/after hooks): a private pcscd, the daemon
+// (extra args) and the browser trusting the loopback CA; ready({pc, bridge, br}) once all run.
+// After the file: the browser closed, the daemon stopped with a clean exit (0: under ASan+UBSan
+// also no leak or UB report), pcscd stopped.
 export function realStack({ args = [] } = {}, ready = () => {}) {
   const s = { pc: null, bridge: null, br: null };
   before(async () => {

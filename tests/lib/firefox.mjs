@@ -1,0 +1,55 @@
+// firefox.mjs — Debian's firefox-esr driven by puppeteer-core over WebDriver BiDi, for browser.mjs,
+// with Playwright's page API from playwright-style.mjs. The fresh profile's own NSS database
+// (cert9.db) trusts the given CA; certificate errors are never accepted (acceptInsecureCerts off).
+import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { tmp } from './harness.mjs';
+import { nssDb, problemLog } from './browser.mjs';
+import { Context } from './playwright-style.mjs';
+
+export const FIREFOX = process.env.SITHS_FIREFOX || '/usr/bin/firefox-esr';
+
+// On top of puppeteer's own automation prefs (no updates, telemetry or safe browsing): the page's
+// language as Playwright's `locale` sets it for chromium, and no background connections of the
+// browser's own. Nothing here loosens TLS or the content sandbox: firefox-esr runs headless as root
+// with no MOZ_* variable or sandbox pref (its content processes run under seccomp-bpf as usual).
+const prefs = (locale) => ({
+  'intl.accept_languages': `${locale}, ${locale.split('-')[0]}`,
+  'intl.locale.requested': locale,
+  // Trust only what the profile's NSS db says: no roots taken from the operating system.
+  'security.enterprise_roots.enabled': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'browser.region.network.url': '',
+  'browser.search.geoip.url': '',
+  'extensions.blocklist.enabled': false,
+  'messaging-system.rsexperimentloader.enabled': false,
+});
+
+/** See launchBrowser() in browser.mjs. */
+export async function launch({ ca, locale, viewport, firefoxPrefs = {} }) {
+  const home = tmp('home-');
+  const profile = nssDb(join(home, 'firefox-profile'), ca);
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    protocol: 'webDriverBiDi',
+    executablePath: FIREFOX,
+    headless: true,
+    userDataDir: profile,
+    acceptInsecureCerts: false,
+    defaultViewport: viewport,
+    extraPrefsFirefox: { ...prefs(locale), ...firefoxPrefs },
+    env: { ...process.env, HOME: home },
+  });
+  const log = problemLog();
+  const context = await Context.create(browser, { watch: log.watch });
+  await context.addInitScript(log.cspReporter);
+  const page = context.pages()[0] || await context.newPage();
+  return {
+    engine: 'firefox', version: await browser.version(),
+    context, page, home,
+    problems: () => [...log.seen],
+    clearProblems: () => { log.seen.length = 0; },
+    close: () => context.close(),
+  };
+}
