@@ -509,7 +509,8 @@ static enum trust_state store_trust(struct doctor_env *e, const char *db, X509 *
 	char *get[] = { "certutil", "-L", "-d", sql, "-n", DOCTOR_NSS_NICK, "-a", NULL };
 	if (e->run(get, out, sizeof out, RUN_TIMEOUT_MS) != 0 || !pem_has(out, ca))
 		return TRUST_OTHER;
-	return strchr(strtok(flags, ","), 'C') ? TRUST_YES : TRUST_FLAGS;
+	flags[strcspn(flags, ",")] = '\0'; /* the SSL column: C, a CA trusted for web sites */
+	return strchr(flags, 'C') ? TRUST_YES : TRUST_FLAGS;
 }
 
 static void trust_result(struct doctor_env *e, struct check_list *l, const char *id,
