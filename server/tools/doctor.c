@@ -4,6 +4,7 @@
 #include "doctor.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,8 @@ int doctor_main(int argc, char **argv)
 		usage(rc < 0 ? stdout : stderr);
 		return rc < 0 ? 0 : rc;
 	}
+	/* A port's holder may close on us mid-write (another user's bridge does, before TLS). */
+	signal(SIGPIPE, SIG_IGN);
 	cfg_init(&c);
 	if (toolcfg_load(&c, o.config, true, "siths-bridge doctor")) {
 		cfg_free(&c);

@@ -476,12 +476,16 @@ static bool pem_has(const char *text, X509 *ca)
 	return found;
 }
 
-/* The trust flags of our nickname in certutil -L's listing ("NICK    C,,"), or NULL. */
+/* The trust flags of our nickname in certutil -L's listing ("NICK    C,,  ": the flags are the
+ * last word, padded with spaces), or NULL. */
 static const char *listed_flags(char *listing, char *flags, size_t n)
 {
 	for (char *line = strtok(listing, "\n"); line; line = strtok(NULL, "\n")) {
 		if (strncmp(line, DOCTOR_NSS_NICK, strlen(DOCTOR_NSS_NICK)) != 0)
 			continue;
+		size_t len = strlen(line);
+		while (len && line[len - 1] == ' ')
+			line[--len] = '\0';
 		char *last = strrchr(line, ' ');
 		if (last) {
 			snprintf(flags, n, "%s", last + 1);

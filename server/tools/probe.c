@@ -124,6 +124,29 @@ static bool pid_holds(const char *proc, const char *pid, const char *want)
 	return found;
 }
 
+/* The program's file name (/proc/PID/exe), else its comm: a thread may rename the process's
+ * comm (node calls its main thread "MainThread"), the executable stays. */
+static void program_name(const char *proc, const char *pid, char *name, size_t n)
+{
+	char path[PATH_MAX], exe[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s/exe", proc, pid);
+	ssize_t k = readlink(path, exe, sizeof exe - 1);
+	if (k > 0) {
+		exe[k] = '\0';
+		const char *base = strrchr(exe, '/');
+		snprintf(name, n, "%s", base ? base + 1 : exe);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/%s/comm", proc, pid);
+	FILE *f = fopen(path, "re");
+	name[0] = '\0';
+	if (f) {
+		if (fgets(name, (int)n, f))
+			name[strcspn(name, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
 int probe_socket_owner(const char *proc, unsigned long inode, pid_t *pid, char *comm, size_t n)
 {
 	char want[48];
@@ -136,15 +159,7 @@ int probe_socket_owner(const char *proc, unsigned long inode, pid_t *pid, char *
 	while (rc && (e = readdir(d))) {
 		if (!all_digits(e->d_name) || !pid_holds(proc, e->d_name, want))
 			continue;
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/%s/comm", proc, e->d_name);
-		FILE *f = fopen(path, "re");
-		comm[0] = '\0';
-		if (f) {
-			if (fgets(comm, (int)n, f))
-				comm[strcspn(comm, "\n")] = '\0';
-			fclose(f);
-		}
+		program_name(proc, e->d_name, comm, n);
 		*pid = (pid_t)atol(e->d_name);
 		rc = 0;
 	}

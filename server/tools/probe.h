@@ -13,7 +13,7 @@
 int probe_run(char *const argv[], char *out, size_t n, unsigned timeout_ms);
 
 /* The process holding socket `inode` among proc's processes (proc: "/proc" or a tree laid out
- * alike): *pid and its command name (comm, n bytes). 0, or -1 when none of the processes this
+ * alike): *pid and its program's name (n bytes): the file name of its executable, else its comm. 0, or -1 when none of the processes this
  * user may look into holds it. */
 int probe_socket_owner(const char *proc, unsigned long inode, pid_t *pid, char *comm, size_t n);
 

@@ -165,11 +165,12 @@ static void fake_proc(unsigned https_uid, unsigned wss_uid)
 	snprintf(path, sizeof path, "%s/4242/comm", proc);
 	put(path, "siths-bridge\n");
 	snprintf(path, sizeof path, "%s/4343/comm", proc);
-	put(path, "node\n");
+	put(path, "MainThread\n"); /* renamed by a thread: the executable's name wins */
 	sh("mkdir -p '%s/4242/fd' '%s/4343/fd' '%s/77/fd' && ln -s 'socket:[111]' '%s/4242/fd/3' "
 	   "&& "
-	   "ln -s 'socket:[222]' '%s/4343/fd/5' && ln -s /dev/null '%s/77/fd/0'",
-	   proc, proc, proc, proc, proc, proc);
+	   "ln -s 'socket:[222]' '%s/4343/fd/5' && ln -s /dev/null '%s/77/fd/0' && "
+	   "ln -s /usr/bin/node '%s/4343/exe'",
+	   proc, proc, proc, proc, proc, proc, proc);
 }
 
 static void ports(void **state)
@@ -291,7 +292,7 @@ static void trust(void **state)
 	put(db, "");
 	stub.listing = "\nCertificate Nickname                    Trust Attributes\n"
 		       "                                        SSL,S/MIME,JAR/XPI\n\n"
-		       "siths-bridge local CA                   C,,\n";
+		       "siths-bridge local CA                   C,,  \n";
 	stub.pem = slurp(env.ca);
 	doctor_check_trust(&env, &l);
 	assert_int_equal(only(&l, "trust.nssdb")->status, CHECK_OK);
@@ -316,7 +317,7 @@ static void trust(void **state)
 	doctor_check_trust(&env, &l);
 	assert_non_null(strstr(only(&l, "trust.nssdb")->text_en, "another (old?) CA"));
 	check_list_free(&l);
-	stub.listing = "siths-bridge local CA                   ,,\n";
+	stub.listing = "siths-bridge local CA                   ,,  \n";
 	stub.pem = slurp(env.ca);
 	doctor_check_trust(&env, &l);
 	assert_non_null(strstr(only(&l, "trust.nssdb")->text_en, "not trusted for web sites"));
