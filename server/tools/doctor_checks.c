@@ -22,7 +22,9 @@
 #include "probe.h"
 
 #define CA_SCRIPT "/usr/libexec/siths-bridge/localhost-ca.sh"
-#define TRUST_SCRIPT "/usr/share/siths-bridge/trust-localhost-ca.sh"
+/* Makes the certificate if needed and trusts its CA in every store of the user (docs/install.md,
+ * "Certificate and trust"); the user service runs it before each start. */
+#define TRUST_SCRIPT "/usr/libexec/siths-bridge/user-trust.sh"
 #define RUN_TIMEOUT_MS 10000
 /* After pcscd answered, the card core reads the cards present one after the other with no
  * "done" signal in card.h: the reading is taken as finished once no event came for this long. */
@@ -304,18 +306,18 @@ static void port_other_user(struct check_result *r, const char *what, unsigned p
 	user_name(uid, who, sizeof who);
 	check_say(r, CHECK_FAIL,
 		  "Port %u (%s) hålls av en annan användare (%s). Varje användare behöver "
-		  "ett eget portpar; denna användares brygga kan inte använda porten och den "
-		  "andras brygga betjänar aldrig denna användare",
+		  "ett eget portpar (bland 29443-29474); denna användares brygga kan inte använda "
+		  "porten och den andras brygga betjänar aldrig denna användare",
 		  port, what, who);
 	check_en(r,
 		 "Port %u (%s) is held by another user (%s). Each user needs a port pair "
-		 "of their own; this user's bridge cannot use it, and the other user's bridge "
-		 "never serves this user",
+		 "of their own (among 29443-29474); this user's bridge cannot use it, and the "
+		 "other user's bridge never serves this user",
 		 port, what, who);
+	/* The port generator then picks another free pair for this user (docs/install.md, "Ports"). */
 	check_fix(r,
-		  "systemctl --user edit siths-bridge-%s.socket (ListenStream= then "
-		  "127.0.0.1:ANOTHER_PORT; docs: /usr/share/doc/siths-bridge)",
-		  what);
+		  "systemctl --user daemon-reload && systemctl --user restart "
+		  "siths-bridge-https.socket siths-bridge-wss.socket");
 }
 
 static void port_own_user(struct doctor_env *e, struct check_result *r, const char *what,
@@ -476,30 +478,49 @@ static bool pem_has(const char *text, X509 *ca)
 	return found;
 }
 
-/* The trust flags of our nickname in certutil -L's listing ("NICK    C,,  ": the flags are the
- * last word, padded with spaces), or NULL. */
-static const char *listed_flags(char *listing, char *flags, size_t n)
+/* One entry of certutil -L's listing: "NICKNAME    C,,  " (the flags are the last word, the
+ * line padded with spaces). Splits line into its nickname and flags; false for other lines. */
+static bool listing_entry(char *line, char **nick, char **flags)
 {
-	for (char *line = strtok(listing, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, DOCTOR_NSS_NICK, strlen(DOCTOR_NSS_NICK)) != 0)
-			continue;
-		size_t len = strlen(line);
-		while (len && line[len - 1] == ' ')
-			line[--len] = '\0';
-		char *last = strrchr(line, ' ');
-		if (last) {
-			snprintf(flags, n, "%s", last + 1);
-			return flags;
-		}
-	}
-	return NULL;
+	if (strncmp(line, DOCTOR_NSS_NICK, strlen(DOCTOR_NSS_NICK)) != 0)
+		return false;
+	size_t len = strlen(line);
+	while (len && line[len - 1] == ' ')
+		line[--len] = '\0';
+	char *last = strrchr(line, ' ');
+	if (!last)
+		return false;
+	*flags = last + 1;
+	while (last > line && last[-1] == ' ')
+		last--;
+	*last = '\0';
+	*nick = line;
+	return true;
 }
 
 enum trust_state { TRUST_YES, TRUST_NO_DB, TRUST_ABSENT, TRUST_OTHER, TRUST_FLAGS, TRUST_NO_TOOL };
 
+/* Whether the entry nick of db holds ca, and then how it is trusted. */
+static enum trust_state entry_trust(struct doctor_env *e, const char *sql, const char *nick,
+				    const char *flags, X509 *ca)
+{
+	char pem[32768];
+	char *get[] = { "certutil", "-L", "-d", (char *)sql, "-n", (char *)nick, "-a", NULL };
+	if (e->run(get, pem, sizeof pem, RUN_TIMEOUT_MS) != 0)
+		return TRUST_OTHER;
+	if (!pem_has(pem, ca))
+		return TRUST_OTHER;
+	char ssl[32]; /* the SSL column: C, a CA trusted for web sites */
+	snprintf(ssl, sizeof ssl, "%.*s", (int)strcspn(flags, ","), flags);
+	return strchr(ssl, 'C') ? TRUST_YES : TRUST_FLAGS;
+}
+
+/* The CA in db, under any nickname of ours ("siths-bridge local CA", the user's "siths-bridge
+ * local CA (user NAME, SERIAL)"), compared by content: an entry of an older CA does not count. */
 static enum trust_state store_trust(struct doctor_env *e, const char *db, X509 *ca)
 {
-	char path[PATH_MAX + 16], sql[PATH_MAX + 8], out[65536], flags[32];
+	char out[65536];
+	char path[PATH_MAX + 16], sql[PATH_MAX + 8];
 	snprintf(path, sizeof path, "%s/cert9.db", db);
 	if (access(path, F_OK) != 0)
 		return TRUST_NO_DB;
@@ -508,13 +529,25 @@ static enum trust_state store_trust(struct doctor_env *e, const char *db, X509 *
 	int rc = e->run(list, out, sizeof out, RUN_TIMEOUT_MS);
 	if (rc < 0)
 		return TRUST_NO_TOOL;
-	if (rc != 0 || !listed_flags(out, flags, sizeof flags))
-		return TRUST_ABSENT;
-	char *get[] = { "certutil", "-L", "-d", sql, "-n", DOCTOR_NSS_NICK, "-a", NULL };
-	if (e->run(get, out, sizeof out, RUN_TIMEOUT_MS) != 0 || !pem_has(out, ca))
-		return TRUST_OTHER;
-	flags[strcspn(flags, ",")] = '\0'; /* the SSL column: C, a CA trusted for web sites */
-	return strchr(flags, 'C') ? TRUST_YES : TRUST_FLAGS;
+	enum trust_state best = TRUST_ABSENT;
+	char *save = NULL, *nick, *flags;
+	for (char *line = strtok_r(out, "\n", &save); rc == 0 && line && best != TRUST_YES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!listing_entry(line, &nick, &flags))
+			continue;
+		enum trust_state t = entry_trust(e, sql, nick, flags, ca);
+		if (best == TRUST_ABSENT || t == TRUST_YES || t == TRUST_FLAGS)
+			best = t;
+	}
+	return best;
+}
+
+/* user-trust.sh on the certificate's folder, as the service runs it before each start. */
+static void trust_fix(struct doctor_env *e, struct check_result *r)
+{
+	const char *slash = strrchr(e->cert, '/');
+	check_fix(r, "%s %.*s", TRUST_SCRIPT, slash ? (int)(slash - e->cert) : 1,
+		  slash ? e->cert : ".");
 }
 
 static void trust_result(struct doctor_env *e, struct check_list *l, const char *id,
@@ -543,40 +576,100 @@ static void trust_result(struct doctor_env *e, struct check_list *l, const char 
 	check_en(r, "The CA is not trusted in %s (%s): %s", browser, db, en[t]);
 	if (t == TRUST_NO_TOOL)
 		check_fix(r, "sudo apt-get install libnss3-tools");
+	else if (e->have_systemd)
+		check_fix(r, "systemctl --user restart siths-bridge.service");
 	else
-		check_fix(r, "%s install %s --nssdb %s", TRUST_SCRIPT, e->ca, db);
+		trust_fix(e, r);
 }
 
-/* Every Firefox profile with a certificate database (Debian's and the snap's). */
-static void firefox_stores(struct doctor_env *e, struct check_list *l, X509 *ca)
+/* The Firefox profile folders: each Path= of profiles.ini (relative to its folder unless
+ * IsRelative=0; a profile that has not run yet may have no certificate database) and each folder
+ * with a cert9.db, in Debian's and the snap's Firefox folder; each once. */
+struct profiles {
+	char dir[32][PATH_MAX];
+	size_t n;
+};
+
+static void profile_add(struct profiles *p, const char *dir)
 {
-	static const char *const pats[] = { "/.mozilla/firefox/*/cert9.db",
-					    "/snap/firefox/common/.mozilla/firefox/*/cert9.db" };
-	size_t found = 0;
-	for (size_t p = 0; p < 2; p++) {
-		char pat[PATH_MAX];
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->dir[i], dir))
+			return;
+	if (p->n < sizeof p->dir / sizeof p->dir[0])
+		snprintf(p->dir[p->n++], PATH_MAX, "%s", dir);
+}
+
+static void profiles_ini(struct profiles *p, const char *base)
+{
+	char path[PATH_MAX + 16], line[PATH_MAX], pending[PATH_MAX] = "";
+	snprintf(path, sizeof path, "%s/profiles.ini", base);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	bool relative = true;
+	/* A section's Path= and IsRelative= come in either order: the path is added at the end of
+	 * its section. */
+	for (bool more = true; more;) {
+		more = fgets(line, sizeof line, f) != NULL;
+		line[strcspn(line, "\r\n")] = '\0';
+		if ((!more || line[0] == '[') && pending[0]) {
+			char dir[PATH_MAX * 2 + 2];
+			snprintf(dir, sizeof dir, "%s%s%s", relative ? base : "",
+				 relative ? "/" : "", pending);
+			profile_add(p, dir);
+			pending[0] = '\0';
+		}
+		if (line[0] == '[')
+			relative = true;
+		else if (!strncmp(line, "Path=", 5))
+			snprintf(pending, sizeof pending, "%s", line + 5);
+		else if (!strcmp(line, "IsRelative=0"))
+			relative = false;
+	}
+	fclose(f);
+}
+
+static void profiles_find(const char *home, struct profiles *p)
+{
+	static const char *const bases[] = { "/.mozilla/firefox",
+					     "/snap/firefox/common/.mozilla/firefox" };
+	for (size_t b = 0; b < 2; b++) {
+		char base[PATH_MAX], pat[PATH_MAX + 16];
 		glob_t g;
-		snprintf(pat, sizeof pat, "%s%s", e->home, pats[p]);
+		snprintf(base, sizeof base, "%s%s", home, bases[b]);
+		profiles_ini(p, base);
+		snprintf(pat, sizeof pat, "%s/*/cert9.db", base);
 		if (glob(pat, 0, NULL, &g) != 0)
 			continue;
 		for (size_t i = 0; i < g.gl_pathc; i++) {
-			char db[PATH_MAX];
-			snprintf(db, sizeof db, "%s", g.gl_pathv[i]);
-			*strrchr(db, '/') = '\0';
-			const char *name = strrchr(db, '/') + 1;
-			char id[40];
-			snprintf(id, sizeof id, "trust.firefox.%.24s", name);
-			trust_result(e, l, id, "Firefox", db, ca);
-			found++;
+			*strrchr(g.gl_pathv[i], '/') = '\0';
+			profile_add(p, g.gl_pathv[i]);
 		}
 		globfree(&g);
 	}
-	if (found)
+}
+
+static void firefox_stores(struct doctor_env *e, struct check_list *l, X509 *ca)
+{
+	struct profiles *p = calloc(1, sizeof *p);
+	if (!p)
 		return;
-	struct check_result *r = check_add(l, "trust.firefox");
-	check_say(r, CHECK_INFO,
-		  "Ingen Firefox-profil (en ny profil får CA:n vid bryggans nästa start)");
-	check_en(r, "No Firefox profile (a new profile gets the CA at the bridge's next start)");
+	profiles_find(e->home, p);
+	for (size_t i = 0; i < p->n; i++) {
+		const char *slash = strrchr(p->dir[i], '/');
+		char id[40];
+		snprintf(id, sizeof id, "trust.firefox.%.24s", slash ? slash + 1 : p->dir[i]);
+		trust_result(e, l, id, "Firefox", p->dir[i], ca);
+	}
+	if (!p->n) {
+		struct check_result *r = check_add(l, "trust.firefox");
+		check_say(r, CHECK_INFO,
+			  "Ingen Firefox-profil (en ny profil får CA:n vid bryggans nästa start)");
+		check_en(r,
+			 "No Firefox profile (a new profile gets the CA at the bridge's next "
+			 "start)");
+	}
+	free(p);
 }
 
 void doctor_check_trust(struct doctor_env *e, struct check_list *l)

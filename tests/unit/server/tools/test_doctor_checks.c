@@ -57,6 +57,8 @@ static char *slurp(const char *path)
 static struct {
 	int rc_active, rc_certutil;
 	const char *active, *listen_https, *listing, *pem;
+	const char *pem_nick; /* only the nickname containing this gets pem, others old_pem */
+	const char *old_pem;
 	char last_db[PATH_MAX];
 } stub;
 
@@ -75,7 +77,8 @@ static int stub_run(char *const argv[], char *out, size_t n, unsigned timeout_ms
 	if (!strcmp(argv[0], "certutil")) {
 		snprintf(stub.last_db, sizeof stub.last_db, "%s", argv[3]);
 		bool get = argv[4] && !strcmp(argv[4], "-n");
-		snprintf(out, n, "%s", get ? stub.pem : stub.listing);
+		bool mine = get && (!stub.pem_nick || strstr(argv[5], stub.pem_nick));
+		snprintf(out, n, "%s", !get ? stub.listing : mine ? stub.pem : stub.old_pem);
 		return stub.rc_certutil;
 	}
 	return -1;
@@ -195,7 +198,9 @@ static void ports(void **state)
 	assert_int_equal(h->status, CHECK_FAIL);
 	assert_non_null(strstr(h->text_en, "held by another user"));
 	assert_non_null(strstr(h->text_sv, "eget portpar"));
-	assert_non_null(strstr(h->fix, "systemctl --user edit siths-bridge-https.socket"));
+	assert_string_equal(h->fix,
+			    "systemctl --user daemon-reload && systemctl --user restart "
+			    "siths-bridge-https.socket siths-bridge-wss.socket");
 	check_list_free(&l);
 
 	/* Nothing on the ports (the connected row on 29444 is no listener). */
@@ -306,8 +311,17 @@ static void trust(void **state)
 	const struct check_result *r = only(&l, "trust.firefox.ab12.default-esr");
 	assert_int_equal(r->status, CHECK_FAIL);
 	assert_int_equal(only(&l, "trust.nssdb")->status, CHECK_FAIL);
-	assert_non_null(strstr(r->fix, "/usr/share/siths-bridge/trust-localhost-ca.sh install"));
-	assert_non_null(strstr(r->fix, "ab12.default-esr"));
+	char want[PATH_MAX];
+	snprintf(want, sizeof want,
+		 "/usr/libexec/siths-bridge/user-trust.sh %s/.local/state/siths-bridge/certs",
+		 home);
+	assert_string_equal(r->fix, want);
+	env.have_systemd = true;
+	check_list_free(&l);
+	doctor_check_trust(&env, &l);
+	assert_string_equal(only(&l, "trust.nssdb")->fix,
+			    "systemctl --user restart siths-bridge.service");
+	env.have_systemd = false;
 	assert_non_null(strstr(stub.last_db, "sql:"));
 	check_list_free(&l);
 
@@ -321,6 +335,37 @@ static void trust(void **state)
 	stub.pem = slurp(env.ca);
 	doctor_check_trust(&env, &l);
 	assert_non_null(strstr(only(&l, "trust.nssdb")->text_en, "not trusted for web sites"));
+	check_list_free(&l);
+
+	/* The user's nicknames (user-trust.sh): an old CA's entry and the current one's. */
+	stub.listing = "siths-bridge local CA (user alice, 0A)                     C,,  \n"
+		       "siths-bridge local CA (user alice, 0B)                     C,,  \n";
+	stub.pem_nick = "(user alice, 0B)";
+	stub.old_pem = "";
+	doctor_check_trust(&env, &l);
+	assert_int_equal(only(&l, "trust.nssdb")->status, CHECK_OK);
+	check_list_free(&l);
+	stub.listing = "siths-bridge local CA (user alice, 0A)                     C,,  \n";
+	doctor_check_trust(&env, &l);
+	assert_non_null(strstr(only(&l, "trust.nssdb")->text_en, "another (old?) CA"));
+	check_list_free(&l);
+	stub.pem_nick = NULL;
+
+	/* A profile of profiles.ini that has not run yet (no cert9.db), another outside the folder. */
+	char ini[PATH_MAX];
+	snprintf(ini, sizeof ini, "%s/.mozilla/firefox/profiles.ini", home);
+	char text[PATH_MAX + 200];
+	snprintf(text, sizeof text,
+		 "[Profile1]\nName=new\nIsRelative=1\nPath=cd34.new\n\n[Profile0]\nIsRelative=0\n"
+		 "Path=%s/elsewhere\nName=x\n\n[General]\nStartWithLastProfile=1\n",
+		 tmp);
+	put(ini, text);
+	doctor_check_trust(&env, &l);
+	assert_int_equal(only(&l, "trust.firefox.cd34.new")->status, CHECK_FAIL);
+	assert_non_null(
+		strstr(only(&l, "trust.firefox.cd34.new")->text_en, "no certificate database"));
+	assert_int_equal(only(&l, "trust.firefox.elsewhere")->status, CHECK_FAIL);
+	assert_int_equal(only(&l, "trust.firefox.ab12.default-esr")->status, CHECK_OK);
 	check_list_free(&l);
 
 	/* No certutil: the package to install. */
