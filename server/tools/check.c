@@ -9,6 +9,8 @@
 
 struct check_result *check_add(struct check_list *l, const char *id_fmt, ...)
 {
+	if (l->cap == (size_t)-1)
+		return NULL;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		struct check_result *n = realloc(l->items, cap * sizeof *n);
@@ -104,6 +106,21 @@ void check_render_text(const struct check_list *l, enum check_lang lang, FILE *f
 		      f);
 }
 
+/* A JSON string of text; bytes that are not UTF-8 (a reader's name from a driver, a text cut in
+ * the middle of a character) become '?' rather than losing the whole answer. */
+static json_t *json_text(const char *text)
+{
+	json_t *j = json_string(text);
+	if (j)
+		return j;
+	char copy[CHECK_TEXT_LEN];
+	size_t i = 0;
+	for (; text[i] && i < sizeof copy - 1; i++)
+		copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+	copy[i] = '\0';
+	return json_string(copy);
+}
+
 char *check_render_json(const struct check_list *l, enum check_lang lang)
 {
 	char *out = NULL;
@@ -114,10 +131,11 @@ char *check_render_json(const struct check_list *l, enum check_lang lang)
 		goto out;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct check_result *r = &l->items[i];
-		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:s}", "id", r->id, "ok",
+		json_t *o = json_pack("{s:o,s:b,s:s,s:o,s:o,s:o,s:o}", "id", json_text(r->id), "ok",
 				      r->status != CHECK_FAIL, "status", status_word(r->status),
-				      "text", lang == CHECK_SV ? r->text_sv : r->text_en, "text_sv",
-				      r->text_sv, "text_en", r->text_en, "fix", r->fix);
+				      "text", json_text(lang == CHECK_SV ? r->text_sv : r->text_en),
+				      "text_sv", json_text(r->text_sv), "text_en",
+				      json_text(r->text_en), "fix", json_text(r->fix));
 		if (!o || json_array_append_new(arr, o))
 			goto out;
 	}

@@ -75,6 +75,13 @@ int doctor_main(int argc, char **argv)
 		cfg_free(&c);
 		return 2;
 	}
+	/* The user service passes its own --cert and --key (the user's state folder), which win over
+	 * the files' keys; only a configuration named here may point elsewhere. */
+	if (!o.config) {
+		free(c.cert_file);
+		free(c.key_file);
+		c.cert_file = c.key_file = NULL;
+	}
 	doctor_env_init(&e, &c, toolcfg_home());
 	e.policy_root = o.root;
 	doctor_check_pcsc(&e, &l);

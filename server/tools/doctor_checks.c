@@ -325,7 +325,7 @@ static void port_own_user(struct doctor_env *e, struct check_result *r, const ch
 {
 	pid_t pid = 0;
 	char comm[64] = "";
-	if (e->socket_owner(e->proc, inode, &pid, comm, sizeof comm) != 0) {
+	if (e->socket_owner(e->proc, inode, "siths-bridge", &pid, comm, sizeof comm) != 0) {
 		check_say(r, CHECK_FAIL, "Port %u (%s) hålls av ett okänt program", port, what);
 		check_en(r, "Port %u (%s) is held by an unknown program", port, what);
 		check_fix(r, "ss -ltnp 'sport = :%u'", port);

@@ -27,8 +27,8 @@ struct doctor_env {
 	unsigned pcsc_wait_ms; /* how long pcscd may take to answer */
 	/* The probes (probe.h); doctor_env_init sets the real ones. */
 	int (*run)(char *const argv[], char *out, size_t n, unsigned timeout_ms);
-	int (*socket_owner)(const char *proc, unsigned long inode, pid_t *pid, char *comm,
-			    size_t n);
+	int (*socket_owner)(const char *proc, unsigned long inode, const char *prefer, pid_t *pid,
+			    char *name, size_t n);
 	int (*https_get)(unsigned short port, const char *ca, const char *path, unsigned timeout_ms,
 			 int *status, char *body, size_t n, char *why, size_t why_n);
 };

@@ -147,7 +147,8 @@ static void program_name(const char *proc, const char *pid, char *name, size_t n
 	}
 }
 
-int probe_socket_owner(const char *proc, unsigned long inode, pid_t *pid, char *comm, size_t n)
+int probe_socket_owner(const char *proc, unsigned long inode, const char *prefer, pid_t *pid,
+		       char *name, size_t n)
 {
 	char want[48];
 	snprintf(want, sizeof want, "socket:[%lu]", inode);
@@ -156,12 +157,19 @@ int probe_socket_owner(const char *proc, unsigned long inode, pid_t *pid, char *
 		return -1;
 	int rc = -1;
 	struct dirent *e;
-	while (rc && (e = readdir(d))) {
+	while ((e = readdir(d))) {
 		if (!all_digits(e->d_name) || !pid_holds(proc, e->d_name, want))
 			continue;
-		program_name(proc, e->d_name, comm, n);
+		char prog[256];
+		program_name(proc, e->d_name, prog, sizeof prog);
+		bool preferred = prefer && !strcmp(prog, prefer);
+		if (rc == 0 && !preferred)
+			continue;
+		snprintf(name, n, "%s", prog);
 		*pid = (pid_t)atol(e->d_name);
 		rc = 0;
+		if (preferred)
+			break;
 	}
 	closedir(d);
 	return rc;

@@ -13,9 +13,12 @@
 int probe_run(char *const argv[], char *out, size_t n, unsigned timeout_ms);
 
 /* The process holding socket `inode` among proc's processes (proc: "/proc" or a tree laid out
- * alike): *pid and its program's name (n bytes): the file name of its executable, else its comm. 0, or -1 when none of the processes this
- * user may look into holds it. */
-int probe_socket_owner(const char *proc, unsigned long inode, pid_t *pid, char *comm, size_t n);
+ * alike): *pid and its program's name (n bytes): the file name of its executable, else its comm.
+ * Several may hold one socket (a socket-activated service and its service manager share the
+ * listener): one named prefer (may be NULL) wins, else the first found. 0, or -1 when none of the
+ * processes this user may look into holds it. */
+int probe_socket_owner(const char *proc, unsigned long inode, const char *prefer, pid_t *pid,
+		       char *name, size_t n);
 
 /* GET path over TLS from 127.0.0.1:port, the server's certificate verified against the PEM CA
  * file ca and for the IP 127.0.0.1. On 0: *status (HTTP status) and the body (n bytes,

@@ -93,6 +93,18 @@ static void json(void **state)
 	json_decref(j);
 	free(text);
 	check_list_free(&l);
+
+	/* A text that is not UTF-8 (a driver's reader name) still gives a JSON answer. */
+	check_say(check_add(&l, "readers"), CHECK_OK, "reader \xe5\xff");
+	text = check_render_json(&l, CHECK_SV);
+	assert_non_null(text);
+	j = json_loads(text, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "checks"), 0), "text")),
+			    "reader ??");
+	json_decref(j);
+	free(text);
+	check_list_free(&l);
 }
 
 int main(void)

@@ -167,6 +167,9 @@ static void fake_proc(unsigned https_uid, unsigned wss_uid)
 	put(path, "  sl  local_address remote_address st\n");
 	snprintf(path, sizeof path, "%s/4242/comm", proc);
 	put(path, "siths-bridge\n");
+	/* The service manager that passed the listener holds it too, and comes first in /proc. */
+	snprintf(path, sizeof path, "%s/1500/comm", proc);
+	put(path, "systemd\n");
 	snprintf(path, sizeof path, "%s/4343/comm", proc);
 	put(path, "MainThread\n"); /* renamed by a thread: the executable's name wins */
 	sh("mkdir -p '%s/4242/fd' '%s/4343/fd' '%s/77/fd' && ln -s 'socket:[111]' '%s/4242/fd/3' "
