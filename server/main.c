@@ -3,7 +3,7 @@
  * the service manager's) — logs the "ready" line and notifies readiness, waits in the main thread
  * for SIGINT/SIGTERM or the idle exit and tears everything down in reverse order. The only file
  * that knows every layer. Exit 0 on a clean stop or idle exit, 2 on bad usage, 1 on start
- * failure. */
+ * failure. `siths-bridge doctor` and `siths-bridge policies` are handed to server/tools/. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +35,9 @@
 #include "ws.h"
 
 #include "idle.h"
+
+#include "doctor.h"
+#include "policies.h"
 
 /* The idle exit when socket-activated and not configured: long enough for a page that is being
  * reloaded or navigated back to, short enough to cost nothing soon after the page is closed. */
@@ -421,6 +424,11 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int rc, sig = 0;
 
+	/* The subcommands: everything after the word is theirs. */
+	if (argc > 1 && !strcmp(argv[1], "doctor"))
+		return doctor_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "policies"))
+		return policies_main(argc - 1, argv + 1);
 	rest_json_wipe_on_free();
 	cfg_init(&d.cfg);
 	rc = parse_config(&d.cfg, argc, argv);

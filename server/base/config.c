@@ -496,9 +496,10 @@ void cfg_usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"usage: %s [OPTION]...\n"
+		"       %s doctor|policies ...  (each with --help)\n"
 		"siths-bridge %s: lets a web page use a SITHS eID card over loopback HTTPS + "
 		"WSS.\n\n",
-		prog ? prog : "siths-bridge", SITHS_VERSION);
+		prog ? prog : "siths-bridge", prog ? prog : "siths-bridge", SITHS_VERSION);
 	for (size_t i = 0; i < N_OPTS; i++) {
 		char left[40];
 		snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",

@@ -362,10 +362,31 @@ static bool uid_from_proc(const char *tok, uid_t *uid)
 	return true;
 }
 
+/* What a scan looks for: the client's socket of a connection, or a listener on a port. */
+struct proc_query {
+	const struct tuple *t; /* the connection, or NULL for a listener */
+	uint16_t port;         /* the listener's port */
+};
+
+/* What a matching row says. */
+struct proc_hit {
+	uid_t uid;
+	unsigned long inode;
+};
+
+static bool proc_row_matches(const struct proc_query *q, const struct endpoint *local,
+			     const struct endpoint *rem, unsigned state, unsigned long inode)
+{
+	if (!q->t)
+		return state == TCP_LISTEN && inode != 0 && local->port == q->port;
+	return endpoint_eq(local, &q->t->client) && endpoint_eq(rem, &q->t->ours) &&
+		socket_has_owner(state, inode);
+}
+
 /* One row: "sl: local rem st tx:rx tr:when retrnsmt uid timeout inode ...". Tokenises line.
- * PEER_OK when the row is the client's socket and has an owner. */
+ * PEER_OK when the row is the one q asks for and has an owner. */
 #define PROC_FIELDS 10
-static peer_err proc_row(char *line, const struct tuple *t, uid_t *out)
+static peer_err proc_row(char *line, const struct proc_query *q, struct proc_hit *out)
 {
 	char *tok[PROC_FIELDS];
 	size_t n = 0;
@@ -384,15 +405,15 @@ static peer_err proc_row(char *line, const struct tuple *t, uid_t *out)
 	    !hex_u32(tok[3], strlen(tok[3]), &state) || !uid_from_proc(tok[7], &uid) ||
 	    !ulong_from_proc(tok[9], &inode))
 		return PEER_E_NOT_FOUND;
-	if (!endpoint_eq(&local, &t->client) || !endpoint_eq(&rem, &t->ours) ||
-	    !socket_has_owner(state, inode))
+	if (!proc_row_matches(q, &local, &rem, state, inode))
 		return PEER_E_NOT_FOUND;
-	*out = uid;
+	out->uid = uid;
+	out->inode = inode;
 	return PEER_OK;
 }
 
 /* Reads fd line by line through a fixed buffer; an over-long line is skipped, not split. */
-static peer_err proc_scan_fd(int fd, const struct tuple *t, uid_t *out)
+static peer_err proc_scan_fd(int fd, const struct proc_query *q, struct proc_hit *out)
 {
 	char buf[4096];
 	size_t have = 0;
@@ -414,7 +435,7 @@ static peer_err proc_scan_fd(int fd, const struct tuple *t, uid_t *out)
 		char *nl;
 		while ((nl = memchr(buf + start, '\n', have - start)) != NULL) {
 			*nl = '\0';
-			if (!skipping && proc_row(buf + start, t, out) == PEER_OK)
+			if (!skipping && proc_row(buf + start, q, out) == PEER_OK)
 				return PEER_OK;
 			skipping = false;
 			start = (size_t)(nl - buf) + 1;
@@ -430,7 +451,8 @@ static peer_err proc_scan_fd(int fd, const struct tuple *t, uid_t *out)
 	}
 }
 
-static peer_err proc_scan_file(const char *dir, const char *name, const struct tuple *t, uid_t *out)
+static peer_err proc_scan_file(const char *dir, const char *name, const struct proc_query *q,
+			       struct proc_hit *out)
 {
 	char path[PATH_MAX];
 	int len = snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -439,7 +461,7 @@ static peer_err proc_scan_file(const char *dir, const char *name, const struct t
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return PEER_E_UNAVAILABLE;
-	peer_err e = proc_scan_fd(fd, t, out);
+	peer_err e = proc_scan_fd(fd, q, out);
 	close(fd);
 	return e;
 }
@@ -447,23 +469,48 @@ static peer_err proc_scan_file(const char *dir, const char *name, const struct t
 /* /proc/self/net, not /proc/net: the service runs with ProcSubset=pid, which hides the latter.
  * An IPv4 client may own an AF_INET6 socket connected to ::ffff:127.0.0.1; such sockets are
  * listed only in tcp6, so IPv4 tuples are looked up in both files. */
-static peer_err proc_lookup(const char *dir, const struct tuple *t, uid_t *out)
+static peer_err proc_lookup_query(const char *dir, const struct proc_query *q, bool v6_only,
+				  struct proc_hit *out)
 {
 	if (!dir)
 		dir = "/proc/self/net";
-	if (t->client.family == AF_INET6)
-		return proc_scan_file(dir, "tcp6", t, out);
-	peer_err e4 = proc_scan_file(dir, "tcp", t, out);
+	if (v6_only)
+		return proc_scan_file(dir, "tcp6", q, out);
+	peer_err e4 = proc_scan_file(dir, "tcp", q, out);
 	if (e4 == PEER_OK)
 		return e4;
-	peer_err e6 = proc_scan_file(dir, "tcp6", t, out);
+	peer_err e6 = proc_scan_file(dir, "tcp6", q, out);
 	if (e6 == PEER_OK)
 		return e6;
 	return e4 == PEER_E_NOT_FOUND || e6 == PEER_E_NOT_FOUND ? PEER_E_NOT_FOUND
 								: PEER_E_UNAVAILABLE;
 }
 
+static peer_err proc_lookup(const char *dir, const struct tuple *t, uid_t *out)
+{
+	struct proc_query q = { .t = t };
+	struct proc_hit hit;
+	peer_err e = proc_lookup_query(dir, &q, t->client.family == AF_INET6, &hit);
+	if (e == PEER_OK)
+		*out = hit.uid;
+	return e;
+}
+
 /* ---- public ---- */
+
+peer_err peer_listener_owner(const char *dir, uint16_t port, uid_t *uid, unsigned long *inode)
+{
+	if (!uid || !inode || port == 0)
+		return PEER_E_ARG;
+	struct proc_query q = { .t = NULL, .port = port };
+	struct proc_hit hit;
+	peer_err e = proc_lookup_query(dir, &q, false, &hit);
+	if (e == PEER_OK) {
+		*uid = hit.uid;
+		*inode = hit.inode;
+	}
+	return e;
+}
 
 peer_err peer_uid_of_addrs(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out)
 {

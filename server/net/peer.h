@@ -54,6 +54,13 @@ peer_err peer_admit_fd(int fd, const uid_t *allow, size_t n, uid_t *uid);
  * refusal after the minute. Thread-safe. Returns e == PEER_OK: whether to serve it. */
 bool peer_log_admission(const char *component, peer_err e, uid_t uid);
 
+/* Who listens on TCP port `port` of this machine, on any local address, IPv4 or IPv6 (a listener
+ * on 0.0.0.0 takes 127.0.0.1's port too): the uid that made the listening socket and its inode,
+ * which names the process holding it (/proc/PID/fd/N -> "socket:[inode]"). Only /proc: sock_diag
+ * gives nothing more for a listener. dir: the directory holding "tcp" and "tcp6"; NULL =
+ * /proc/self/net. PEER_E_NOT_FOUND: nothing listens there; PEER_E_UNAVAILABLE: no /proc. */
+peer_err peer_listener_owner(const char *dir, uint16_t port, uid_t *uid, unsigned long *inode);
+
 /* ---- test-only: each lookup path on its own. Not for production callers. ---- */
 /* Netlink only; PEER_E_UNAVAILABLE when sock_diag cannot be asked or gives no definite answer. */
 peer_err peer_test_netlink(const struct sockaddr *local, const struct sockaddr *remote, uid_t *out);
