@@ -67,6 +67,8 @@ pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 
 boot() {
   local state
+  # Entered right after the machine's init started: its manager's socket may not be there yet.
+  until_true 60 test -S /run/systemd/private || { echo "no systemd manager socket after 60 s"; return 1; }
   state=$(systemctl is-system-running --wait)
   echo "system: $state; $(systemd-analyze time 2>/dev/null | head -n1)"
   systemctl --failed --no-legend --plain
@@ -168,10 +170,12 @@ first_start() { socket_start alice first-start "--insecure"; }
 
 # socket_start USER NAME CURL-TRUST: one request on the user's socket starts the bridge.
 socket_start() {
-  local u=$1 name=$2 trust=$3 t pid health
+  local u=$1 name=$2 trust=$3 t pid health answer
   [ -z "$(service_pid "$u" | grep -v '^0$')" ] || { echo "$u's bridge already runs"; return 1; }
   # shellcheck disable=SC2086 # one curl option
-  t=$(curl_user "$u" $trust -o "$here/$name.json" -w '%{time_total}' "https://$https/health") || return 1
+  answer=$(curl_user "$u" $trust -w '\n%{time_total}' "https://$https/health") || return 1
+  t=${answer##*$'\n'}
+  printf '%s\n' "${answer%$'\n'*}" > "$here/$name.json"
   pid=$(service_pid "$u")
   [ "$pid" != 0 ] && [ "$(cat "/proc/$pid/comm")" = siths-bridge ] || { echo "no bridge process after the answer"; return 1; }
   echo "test-install: TIME $name: first connection to first answer of $u's socket-started bridge: $(awk -v t="$t" 'BEGIN {printf "%.0f", t * 1000}') ms (curl time_total $t s)"
@@ -231,7 +235,7 @@ idle_exit() {
   pid=$(service_pid alice)
   until_true $((idle + 30)) sh -c "[ \"\$(setpriv --reuid=alice --regid=alice --init-groups env XDG_RUNTIME_DIR=/run/user/$(id -u alice) systemctl --user show -p ActiveState --value siths-bridge.service)\" = inactive ]" ||
     { echo "pid $pid still runs $((SECONDS - t0)) s later (idle-exit $idle)"; return 1; }
-  echo "pid $pid exited within $((SECONDS - t0)) s of the last connection's end (idle-exit $idle):" \
+  echo "pid $pid exited by itself $((SECONDS - t0)) s after this check began, the browsers having closed (idle-exit $idle s):" \
     "$(uctl alice show -p Result -p ExecMainStatus siths-bridge.service | tr '\n' ' ')"
   uctl alice show -p Result --value siths-bridge.service | grep -qx success || return 1
   echo "sockets: $(uctl alice is-active siths-bridge-https.socket siths-bridge-wss.socket | tr '\n' ' ')"
