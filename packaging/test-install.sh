@@ -12,7 +12,10 @@
 # packages always meet a root that never had them. The machine has a private network (its own
 # loopback: the default ports are free there whatever this machine runs), so apt in it installs
 # our two .debs offline, their dependencies already being in the cached root (resolving them
-# from Debian 12 is test-package.sh's proof).
+# from Debian 12 is test-package.sh's proof). The steps enter the machine with nsenter (mount, uts,
+# ipc, net, pid and cgroup namespaces) into its init, found as the pid 1 of a pid namespace below
+# systemd-nspawn: with --register=no there is no machined, so neither machinectl nor systemd-run
+# --machine reach it, and its console would need a terminal driven by expect-like code.
 #
 # Environment: SITHS_INSTALL_PENDING=1 also runs the checks of features not on main yet (a
 # second user's bridge at the same time, `siths-bridge doctor`): they fail until those land.
@@ -132,7 +135,7 @@ boot_inside() {
     "$top/packaging/test-install-inside.sh" "$run/root/root/install-test/"
   install -m 0644 "$top/packaging/test-install-browser.mjs" "$run/root$drivers/"
   systemd-nspawn --boot --register=no --keep-unit --private-network --console=read-only \
-    -D "$run/root" --machine=siths-install > "$run/console.log" 2>&1 &
+    -D "$run/root" --machine="siths-install-$$" > "$run/console.log" 2>&1 &
   nspawn=$!
   for ((i = 0; i < 300; i++)); do
     init=$(container_init "$nspawn") && break
@@ -198,7 +201,7 @@ if [ -f "$out/siths-bridge_${version}_amd64.deb" ]; then
     run=$(mktemp -d /var/tmp/siths-install-run.XXXXXX)
     mkdir -p "$run/upper" "$run/work" "$run/root"
     unshare --mount --propagation private "$0" --boot "$run" "$cache_dir/$key" "$version" "$out" 2>&1 | tee -a "$log" ||
-      result FAIL machine "the booted machine's run ended with an error"
+      grep -q '^test-install: FAIL ' "$log" || result FAIL machine "the booted machine's run ended with an error"
     grep -q 'the machine powered off' "$log" && result PASS poweroff || result FAIL poweroff
   fi
 fi
@@ -207,6 +210,6 @@ passed=$(grep -c '^test-install: PASS ' "$log" || true)
 failed=$(grep -c '^test-install: FAIL ' "$log" || true)
 pending=$(grep -c '^test-install: PENDING ' "$log" || true)
 echo "== test-install: summary =="
-grep -E '^test-install: (FAIL|PENDING|TIME|MEMORY) ' "$log" | sed 's/^test-install: /  /' || true
+grep -E '^ *test-install: (FAIL|PENDING|TIME|MEMORY) ' "$log" | sed 's/^ *test-install: /  /' || true
 printf '  %d passed, %d failed, %d pending, %d s\n' "$passed" "$failed" "$pending" $((SECONDS - t_all))
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
