@@ -206,7 +206,7 @@ trust() {
     echo "$u: STOPGAP trust-localhost-ca.sh install (the service does not trust its CA itself yet)"
     as_user "$u" /usr/share/siths-bridge/trust-localhost-ca.sh install "$(user_ca "$u")" || return 1
   fi
-  in_store "$u" "/home/$u/.pki/nssdb" && echo "~/.pki/nssdb trusts it"
+  in_store "$u" "/home/$u/.pki/nssdb" && echo "/home/$u/.pki/nssdb trusts it"
 }
 in_store() { as_user "$1" certutil -L -d "sql:$2" -n 'siths-bridge local CA' >/dev/null 2>&1; }
 
