@@ -33,10 +33,12 @@ apt_root() { in_root "DEBIAN_FRONTEND=noninteractive apt-get $1"; }
 snapshot() { (cd "$root" && find . -xdev -printf '%P\t%y\n' | LC_ALL=C sort) > "$1"; }
 
 # The test's own tools (curl; ca-certificates for the system store), installed before the first
-# snapshot so that they are part of the machine the packages meet.
+# snapshot so that they are part of the machine the packages meet; /var/lib/private as systemd's
+# tmpfiles make it on a booted system (the purge must leave it).
 prepare() {
   apt_root 'update -qq' &&
     apt_root 'install -y -qq --no-install-recommends curl ca-certificates' >/dev/null &&
+    mkdir -p -m 0700 "$root/var/lib/private" &&
     snapshot "$root/pkgtest/before.list"
 }
 
