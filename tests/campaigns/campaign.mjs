@@ -81,7 +81,7 @@ async function agreement(t, card) {
 const JOB_END = new Set(['job-done', 'job-failed', 'job-interrupted']);
 const jobEvent = (t, job, from, types = JOB_END) =>
   t.events.waitFor((m) => types.has(m.type) && m.job === job, { from, timeout: 60000, what: `end of job ${job}` });
-const describe = (e) => (e.type === 'job-done' ? 'job-done' : `${e.type} ${e.code}`);
+const endName = (e) => (e.type === 'job-done' ? 'job-done' : `${e.type} ${e.code}`);
 
 // Login then download on the card back; the download must end job-done with a certificate
 // OpenSC reads and that certifies the card's key.
@@ -175,8 +175,8 @@ async function downloadPull(t, ref, n) {
     cardFits(b, end, committed, `pulled at APDU ${k}, commit at ${ref.commit}`);
     // Done for good when the certificate is there; otherwise log in and download again.
     await retry(t, b.card, { downloadToo: b.cert === null });
-    const interrupted = end.type === 'job-interrupted' ? `${describe(end)} → ` : '';
-    return `${interrupted}${describe(b.final)}${b.cert ? ', certificate on the card' : ''}`;
+    const interrupted = end.type === 'job-interrupted' ? `${endName(end)} → ` : '';
+    return `${interrupted}${endName(b.final)}${b.cert ? ', certificate on the card' : ''}`;
   } finally { await pull(t, b.card); }
 }
 
@@ -195,7 +195,7 @@ async function loginPull(t, ref, n) {
   // The proof of possession answered, the login is complete: the pull hit the model re-read.
   const proved = k > ref.proof;
   if (proved) check(r.status === 200 && r.json.session, `login after the proof: ${r.status} ${r.body}`);
-  else check(r.status === 404 && r.json?.error?.code === 'card_not_found' && !r.json.session, `login: ${r.status} ${r.body}`);
+  else check(r.status === 404 && r.json?.error?.code === 'card_not_found' && !r.json?.session, `login: ${r.status} ${r.body}`);
   const b = await back(t, state, null, from, null);
   try {
     check(b.cert === null, 'a login left a signature certificate');
@@ -250,17 +250,17 @@ async function pcscdKill(t, ref, where) {
   const done = apduKinds(card.output).length;
   const end = job && await jobEvent(t, job, from);
   const committed = done >= ref.commit;
-  const where_ = `pcscd killed after APDU ${at}, the card carried out ${done}, commit at ${ref.commit}`;
-  if (job) jobEndFits(end, { committed, sent: done >= ref.commit - 1 }, where_);
+  const spot = `pcscd killed after APDU ${at}, the card carried out ${done}, commit at ${ref.commit}`;
+  if (job) jobEndFits(end, { committed, sent: done >= ref.commit - 1 }, spot);
   await restartPcscd(t);
   const b = await back(t, state, job, from, end);
   try {
-    if (job) cardFits(b, end, committed, where_);
+    if (job) cardFits(b, end, committed, spot);
     else check(b.cert === null, 'a certificate appeared without a download');
     await retry(t, b.card, { downloadToo: b.cert === null && (where === 'idle' || !!where.download) });
     if (!job) return where === 'idle' ? 'idle: card back, login and download' : 'card read: card back, login';
-    const interrupted = end.type === 'job-interrupted' ? `${describe(end)} → ` : '';
-    return `download: ${interrupted}${describe(b.final)}${b.cert ? ', certificate on the card' : ''}`;
+    const interrupted = end.type === 'job-interrupted' ? `${endName(end)} → ` : '';
+    return `download: ${interrupted}${endName(b.final)}${b.cert ? ', certificate on the card' : ''}`;
   } finally { await pull(t, b.card); }
 }
 
