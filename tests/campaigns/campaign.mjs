@@ -16,11 +16,12 @@ import { openscCardView, triesOf } from '../lib/opensc-checks.mjs';
 const KINDS = ['download', 'login', 'pcscd'];
 const { values: opt } = parseArgs({ options: {
   kind: { type: 'string', default: 'all' }, every: { type: 'string', default: '1' }, verbose: { type: 'boolean', default: false },
+  only: { type: 'string' },
 } });
 const every = Number(opt.every);
 const kinds = opt.kind === 'all' ? KINDS : opt.kind.split(',');
 if (!(every >= 1) || !Number.isInteger(every) || kinds.some((k) => !KINDS.includes(k))) {
-  console.error(`usage: campaign.mjs [--kind ${KINDS.join('|')}|all] [--every K]`);
+  console.error(`usage: campaign.mjs [--kind ${KINDS.join("|")}|all] [--every K] [--only N,M] [--verbose]`);
   process.exit(2);
 }
 
@@ -36,8 +37,11 @@ const answered = (card, n) => card.waitFor((text) => apduKinds(text).length >= n
 // The line of a --drop-at any:K pull: which kind of command it met.
 const pulledAt = async (card, k) => (await card.waitFor(new RegExp(`card pulled \\(--drop-at any:${k}\\) at (\\S+)`), { timeout: 30000 }))[1];
 
-// Positions 1..n tried: every K-th from the first, and always the last.
-const positions = (n) => [...Array(n).keys()].map((i) => i + 1).filter((p) => (p - 1) % every === 0 || p === n);
+// Positions 1..n tried: every K-th from the first, and always the last; or only those of --only
+// (a list such as 8,25: to repeat a finding).
+const only = opt.only ? opt.only.split(',').map(Number) : null;
+const positions = (n) => [...Array(n).keys()].map((i) => i + 1)
+  .filter((p) => (only ? only.includes(p) : (p - 1) % every === 0 || p === n));
 
 // ---- one rig per campaign kind: pcscd, the daemon, its events, a pristine card state ----
 async function rig() {

@@ -7,19 +7,21 @@
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 usage() {
-  echo "usage: tests/campaigns/run.sh [--every K] [--build DIR] [--kind download|login|pcscd|all] [--verbose]"
+  echo "usage: tests/campaigns/run.sh [--every K] [--build DIR] [--kind download|login|pcscd|all] [--only N,M] [--verbose]"
   echo "  --every K   try every K-th APDU position (and the last); default 1: every position"
   echo "  --build DIR build tree (default build-test-plain); configured plain if it does not exist"
+  echo "  --only N,M  only these positions (to repeat a finding)"
 }
-every=1 build="$top/build-test-plain" kind=all verbose=
+every=1 build="$top/build-test-plain" kind=all verbose= only=
 while [ $# -gt 0 ]; do
   case $1 in
-    --every|--build|--kind) [ $# -ge 2 ] || { usage >&2; exit 2; } ;;
+    --every|--build|--kind|--only) [ $# -ge 2 ] || { usage >&2; exit 2; } ;;
   esac
   case $1 in
     --every) every=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --kind) kind=$2; shift 2 ;;
+    --only) only="--only $2"; shift 2 ;;
     --verbose) verbose=--verbose; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -36,4 +38,4 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DNODE="$nodebin/node" >/dev/null
 fi
 cmake --build "$build" -j2 --target siths-bridge siths-cardsim >/dev/null
-SITHS_BUILD_DIR=$(cd "$build" && pwd) exec node "$top/tests/campaigns/campaign.mjs" --kind "$kind" --every "$every" $verbose
+SITHS_BUILD_DIR=$(cd "$build" && pwd) exec node "$top/tests/campaigns/campaign.mjs" --kind "$kind" --every "$every" $only $verbose
