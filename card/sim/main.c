@@ -44,7 +44,8 @@ static void usage(FILE *f)
 	      "                        answering; KIND: select read-binary update-binary verify\n"
 	      "                        change-ref reset-retry mse pso-cds internal-auth "
 	      "generate-key\n"
-	      "                        get-response get-challenge other\n"
+	      "                        get-response get-challenge other, or any (the K-th APDU\n"
+	      "                        of whatever kind)\n"
 	      "  --drop-after-commit KIND[:K]  carry that APDU out (state saved), then pull the "
 	      "card\n"
 	      "                        before answering it\n"
@@ -72,23 +73,6 @@ static int parse_long(const char *s, long min, long max, long *out)
 	if (errno || end == s || *end || v < min || v > max)
 		return -1;
 	*out = v;
-	return 0;
-}
-
-/* KIND[:K] → trigger; K defaults to 1. */
-static int parse_trigger(const char *arg, struct sim_trigger *t)
-{
-	char kind[32];
-	const char *colon = strchr(arg, ':');
-	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
-	if (n >= sizeof(kind))
-		return -1;
-	memcpy(kind, arg, n);
-	kind[n] = 0;
-	t->kind = sim_kind_from_name(kind);
-	t->k = 1;
-	if (t->kind < 0 || (colon && parse_long(colon + 1, 1, 1000000, &t->k)))
-		return -1;
 	return 0;
 }
 
@@ -128,11 +112,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--drop-after"))
 			bad = parse_long(val, 1, 1000000000L, &o->v.drop_after);
 		else if (!strcmp(a, "--drop-at"))
-			bad = parse_trigger(val, &o->v.drop_at);
+			bad = sim_trigger_parse(val, &o->v.drop_at);
 		else if (!strcmp(a, "--drop-after-commit"))
-			bad = parse_trigger(val, &o->v.drop_after_commit);
+			bad = sim_trigger_parse(val, &o->v.drop_after_commit);
 		else if (!strcmp(a, "--garbage-at"))
-			bad = parse_trigger(val, &o->v.garbage_at);
+			bad = sim_trigger_parse(val, &o->v.garbage_at);
 		else if (!strcmp(a, "--corrupt"))
 			o->corrupt = val;
 		else if (!strcmp(a, "--export-certs"))

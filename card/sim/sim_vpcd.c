@@ -178,9 +178,43 @@ struct counters {
 	long answered, drop_seen, commit_seen, garbage_seen;
 };
 
-static bool fires(const struct sim_trigger *t, long *seen, enum sim_kind kind)
+int sim_trigger_parse(const char *arg, struct sim_trigger *t)
 {
-	return t->kind >= 0 && (int)kind == t->kind && ++*seen == t->k;
+	char kind[32];
+	const char *colon = strchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+	char *end = NULL;
+	if (n >= sizeof(kind))
+		return -1;
+	memcpy(kind, arg, n);
+	kind[n] = 0;
+	t->kind = strcmp(kind, "any") == 0 ? SIM_TRIGGER_ANY : sim_kind_from_name(kind);
+	t->k = 1;
+	if (colon) {
+		errno = 0;
+		t->k = strtol(colon + 1, &end, 10);
+		if (errno || end == colon + 1 || *end || t->k < 1 || t->k > 1000000000L)
+			return -1;
+	}
+	return t->kind < 0 ? -1 : 0;
+}
+
+bool sim_trigger_fires(const struct sim_trigger *t, long *seen, int kind)
+{
+	return t->kind >= 0 && (t->kind == SIM_TRIGGER_ANY || kind == t->kind) && ++*seen == t->k;
+}
+
+/* "siths-cardsim: WHAT (--OPT KIND:K)TAIL"; a trigger of any kind names the command it met:
+ * "WHAT (--OPT any:K) at KIND TAIL". */
+static void log_fault(const char *what, const char *opt, const struct sim_trigger *t,
+		      enum sim_kind kind, const char *tail)
+{
+	if (t->kind == SIM_TRIGGER_ANY)
+		fprintf(stderr, "siths-cardsim: %s (--%s any:%ld) at %s%s\n", what, opt, t->k,
+			sim_kind_name(kind), tail);
+	else
+		fprintf(stderr, "siths-cardsim: %s (--%s %s:%ld)%s\n", what, opt,
+			sim_kind_name(kind), t->k, tail);
 }
 
 /* A broken card: random bytes of random length, not necessarily ending in a status word. */
@@ -243,16 +277,14 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 			continue;
 		}
 		enum sim_kind kind = sim_apdu_kind(in, len);
-		if (fires(&o->drop_at, &n.drop_seen, kind)) {
-			fprintf(stderr, "siths-cardsim: card pulled (--drop-at %s:%ld)\n",
-				sim_kind_name(kind), o->drop_at.k);
+		if (sim_trigger_fires(&o->drop_at, &n.drop_seen, (int)kind)) {
+			log_fault("card pulled", "drop-at", &o->drop_at, kind, "");
 			rc = 2;
 			break;
 		}
 		size_t olen;
-		if (fires(&o->garbage_at, &n.garbage_seen, kind)) {
-			fprintf(stderr, "siths-cardsim: answered garbage (--garbage-at %s:%ld)\n",
-				sim_kind_name(kind), o->garbage_at.k);
+		if (sim_trigger_fires(&o->garbage_at, &n.garbage_seen, (int)kind)) {
+			log_fault("answered garbage", "garbage-at", &o->garbage_at, kind, "");
 			olen = garbage(out);
 		} else {
 			olen = sim_apdu_process(c, in, len, out);
@@ -263,11 +295,9 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 		OPENSSL_cleanse(in, len);
 		/* Pulled once the card's memory holds the command's effect, before the host hears of it:
 		 * the host sees the same failure as with --drop-at, the card the other outcome. */
-		if (fires(&o->drop_after_commit, &n.commit_seen, kind)) {
-			fprintf(stderr,
-				"siths-cardsim: card pulled (--drop-after-commit %s:%ld) after "
-				"carrying the command out\n",
-				sim_kind_name(kind), o->drop_after_commit.k);
+		if (sim_trigger_fires(&o->drop_after_commit, &n.commit_seen, (int)kind)) {
+			log_fault("card pulled", "drop-after-commit", &o->drop_after_commit, kind,
+				  " after carrying the command out");
 			rc = 2;
 			break;
 		}

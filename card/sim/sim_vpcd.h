@@ -10,16 +10,24 @@
 #include <stdint.h>
 
 #include "sim.h"
+#include "sim_apdu.h"
 #include "sim_card.h"
 
 /* 3B 89 80 01 "SITHS-SIM" TCK: T=1, historical bytes = ASCII "SITHS-SIM". */
 extern const uint8_t sim_atr[14];
 
-/* "The K-th APDU of a kind" (a sim_kind; kind < 0: never), counted from the connection. */
+/* "The K-th APDU of a kind" (a sim_kind, SIM_TRIGGER_ANY: of any kind; kind < 0: never),
+ * counted from the connection. */
 struct sim_trigger {
 	int kind;
 	long k;
 };
+#define SIM_TRIGGER_ANY SIM_K_COUNT
+
+/* KIND[:K] (K >= 1, default 1; KIND a sim_kind_name or "any") → *t. 0, or -1 if malformed. */
+int sim_trigger_parse(const char *arg, struct sim_trigger *t);
+/* Counts an APDU of `kind` in *seen if the trigger's kind matches; true when that was the K-th. */
+bool sim_trigger_fires(const struct sim_trigger *t, long *seen, int kind);
 
 struct sim_vpcd_opts {
 	const char *host;

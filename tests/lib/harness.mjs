@@ -43,6 +43,8 @@ export class Proc {
     };
     this.child.stdout.on('data', feed);
     this.child.stderr.on('data', feed);
+    // Resolves once the process exited and its output was read to the end ('exit' may come first).
+    this.closed = new Promise((res) => this.child.on('close', res));
     this.exited = new Promise((res) => this.child.on('exit', (code, sig) => {
       children.delete(this.child);
       this.exitCode = code; this.exitSignal = sig;
@@ -51,13 +53,15 @@ export class Proc {
       res({ code, signal: sig });
     }));
   }
-  // Resolves with the match once `re` appears in the output at or after byte `from`.
+  // Resolves with the match once `re` appears in the output at or after byte `from`. `re` may
+  // also be a function of that output, returning a truthy value (the result) once satisfied.
   waitFor(re, { from = 0, timeout = 15000 } = {}) {
     return new Promise((res, rej) => {
       const w = {
         re,
         check: () => {
-          const m = this.output.slice(from).match(re);
+          const text = this.output.slice(from);
+          const m = typeof re === 'function' ? re(text) : text.match(re);
           if (m) { clearTimeout(w.t); res(m); return true; }
           return false;
         },

@@ -31,3 +31,25 @@ export async function pinStatus(pc, conf, ref) {
   const r = await sendApdus(pc, 0, ['00 A4 08 0C 02 50 15', `00 20 00 0${ref}`], { conf });
   return r[1].sw;
 }
+
+// A PIN status word of the card (63Cx, 6983) as the API's counter: { tries_left, blocked }.
+export const triesOf = (sw) => (sw === '6983' ? { tries_left: 0, blocked: true }
+  : /^63C[0-9A-F]$/.test(sw) ? { tries_left: parseInt(sw[3], 16), blocked: false } : { sw });
+
+// What OpenSC reads of a card in reader 0, independently of the daemon: the signature
+// certificate (PEM, or null when pkcs15-tool finds none), the public key the PuKDF lists for the
+// signing key (PEM), and PIN1, PIN2 and the PUK's status words after one warm reset (see
+// pinStatus). Throws when OpenSC cannot read the card at all.
+export async function openscCardView(pc, conf) {
+  const cert = await opensc(pc, 'pkcs15-tool', ['--read-certificate', '02'], { conf });
+  if (cert.code !== 0 && !/Certificate with ID '02' not found/.test(cert.stdout + cert.stderr))
+    throw new Error(`pkcs15-tool --read-certificate 02: ${cert.code} ${cert.stdout}${cert.stderr}`);
+  const pub = await opensc(pc, 'pkcs15-tool', ['--read-public-key', '02'], { conf });
+  if (pub.code !== 0) throw new Error(`pkcs15-tool --read-public-key 02: ${pub.code} ${pub.stdout}${pub.stderr}`);
+  await opensc(pc, 'opensc-tool', ['-r', '0', '--reset', 'warm'], { conf });
+  const sw = await sendApdus(pc, 0, ['00 A4 08 0C 02 50 15', '00 20 00 01', '00 20 00 02', '00 20 00 03'], { conf });
+  if (sw.length !== 4) throw new Error(`opensc-tool PIN status: ${sw.code} ${sw.stdout}${sw.stderr}`);
+  const pem = (text, label) => (text.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----`)) || [null])[0];
+  return { cert: cert.code === 0 ? pem(cert.stdout, 'CERTIFICATE') : null, pub: pem(pub.stdout, '(?:RSA )?PUBLIC KEY'),
+    pins: { pin1: sw[1].sw, pin2: sw[2].sw, puk: sw[3].sw } };
+}
