@@ -50,11 +50,12 @@ const JOB_MEMORY = 32;         // jobs whose events are remembered for a late fo
  * (docs/install.md, "Ports"): slot K is HTTPS 29443+2K and WSS 29444+2K, K = 0..15. */
 export const CANDIDATE_PORTS = Object.freeze(Array.from({ length: 16 }, (_, k) => 29443 + 2 * k));
 
-// Served by the daemon itself: the page's own origin is its bridge. Else null: find it.
+// A page the bridge serves itself (this module loaded from the page's own loopback origin):
+// that origin is its bridge. Else null: the bridge is to be found among the candidate ports.
 function ownOrigin() {
-  if (typeof location !== 'undefined' && /^https:$/.test(location.protocol) &&
-      /^(127\.0\.0\.1|localhost|\[::1\])$/.test(location.hostname)) return location.origin;
-  return null;
+  if (typeof location === 'undefined' || location.protocol !== 'https:' ||
+      !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(location.hostname)) return null;
+  return new URL(import.meta.url).origin === location.origin ? location.origin : null;
 }
 
 /**
