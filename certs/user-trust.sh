@@ -59,7 +59,7 @@ ours() {
 remove_ours() { # db [keep]
   local n
   while IFS= read -r n; do
-    [ -n "$n" ] && [ "$n" != "${2:-}" ] || continue
+    if [ -z "$n" ] || [ "$n" = "${2:-}" ]; then continue; fi
     # A renewal that failed half-way can leave two copies under one nickname.
     while certutil -L -d "sql:$1" -n "$n" >/dev/null 2>&1; do certutil -D -d "sql:$1" -n "$n"; done
     echo "user-trust: removed $n from $1"
@@ -69,7 +69,7 @@ remove_ours() { # db [keep]
 trust_in() { # db ca nick
   local db=$1
   if [ ! -f "$db/cert9.db" ]; then
-    mkdir -p -m 0700 "$db"
+    (umask 077 && mkdir -p "$db")
     certutil -N -d "sql:$db" --empty-password
     echo "user-trust: made NSS database $db"
   fi
@@ -88,7 +88,7 @@ if [ $remove = 1 ]; then
 fi
 
 # The certificate first: without it the service cannot start (this step's failure fails it).
-mkdir -p -m 0700 "$(dirname "$dir")"
+(umask 077 && mkdir -p "$(dirname "$dir")")
 made=$("$here/localhost-ca.sh" "$dir")
 case "$made" in *"already holds a valid certificate"*) ;; *) echo "$made" ;; esac
 [ -s "$dir/ca.pem" ] || { echo "user-trust: no CA in $dir" >&2; exit 1; }
