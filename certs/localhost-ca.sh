@@ -4,7 +4,7 @@
 # and a server certificate for those names under it. The CA private key lives only in a private
 # temporary directory and is destroyed before the script returns, so the root can never sign again:
 # renewal makes a new CA. Output: DIR/ca.pem, DIR/server.pem, DIR/server.key (0600).
-# Rerunning keeps a valid pair (unless --renew or it expires within 30 days).
+# Rerunning keeps a valid pair (unless --renew or the CA or the certificate expires within 30 days).
 set -euo pipefail
 
 usage() { echo "usage: $0 DIR [--renew]" >&2; exit 2; }
@@ -27,6 +27,7 @@ still_good() {
   [ -s "$ca" ] && [ -s "$crt" ] && [ -s "$key" ] || return 1
   openssl verify -CAfile "$ca" "$crt" >/dev/null 2>&1 || return 1
   openssl x509 -in "$crt" -noout -checkend $((30 * 86400)) >/dev/null 2>&1 || return 1
+  openssl x509 -in "$ca" -noout -checkend $((30 * 86400)) >/dev/null 2>&1 || return 1
   # The key must belong to the certificate.
   [ "$(openssl x509 -in "$crt" -noout -pubkey)" = "$(openssl pkey -in "$key" -pubout 2>/dev/null)" ]
 }

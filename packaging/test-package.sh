@@ -88,6 +88,7 @@ installed_files() {
   done
   for f in /usr/bin/siths-bridge /usr/libexec/siths-bridge/localhost-ca.sh /usr/share/siths-bridge/www/index.html \
            /usr/share/siths-bridge/trust-localhost-ca.sh /lib/systemd/system/siths-bridge.service \
+           /usr/libexec/siths-bridge/user-trust.sh /usr/lib/systemd/user-generators/siths-bridge-port-generator \
            /usr/share/doc/siths-bridge/README.Debian.gz /usr/bin/siths-cardsim /etc/reader.conf.d/vpcd \
            /usr/share/siths-bridge-cardsim/test-siths-pki.sh; do
     [ -e "$root$f" ] || { say "$f is not installed"; rc=1; }

@@ -2,8 +2,8 @@
 // over secure WebSocket). The Mina sidor page uses it, and so can any portal on an allowlisted
 // origin (--allow-origin): no dependencies, no build step, one ES module.
 //
-//   import { SithsBridge } from 'https://127.0.0.1:29443/siths-bridge.js';
-//   const bridge = new SithsBridge('https://127.0.0.1:29443');
+//   import { SithsBridge } from './siths-bridge.js';                // a copy served by the portal
+//   const bridge = new SithsBridge();        // finds this user's bridge among the candidate ports
 //   bridge.on('card-inserted', (ev) => console.log(ev.card));
 //   bridge.on('connection', (ev) => console.log(ev.state));      // 'connecting' | 'open' | 'closed'
 //   bridge.connect();                                              // reconnects by itself, with backoff
@@ -22,6 +22,11 @@
 // daemon cannot be reached or its certificate is not trusted), .status and, for a wrong PIN or
 // PUK, .triesLeft. PINs and PUKs are only ever sent in a POST body; this module never stores them.
 // The REST API is docs/api/openapi.yaml, the events are docs/api/events.md.
+//
+// Ports: on a shared machine every logged-in user has a bridge of their own, each on its own
+// port pair (docs/install.md, "Ports"). Without a base URL (and not on a page the bridge serves
+// itself) the module tries the candidate HTTPS ports in order and keeps the first whose /health
+// answers over TLS: another user's bridge closes the connection before TLS, so it is never taken.
 
 /** Event types the daemon pushes over the WebSocket (docs/api/events.md). */
 export const EVENT_TYPES = Object.freeze(['hello', 'card-inserted', 'card-removed', 'card-updated',
@@ -39,14 +44,41 @@ export class BridgeError extends Error {
   }
 }
 
-const DEFAULT_BASE = 'https://127.0.0.1:29443';
 const JOB_MEMORY = 32;         // jobs whose events are remembered for a late followJob()
 
-function defaultBase() {
-  // Served by the daemon itself: talk to the origin the page came from.
-  if (typeof location !== 'undefined' && /^https:$/.test(location.protocol) &&
-      /^(127\.0\.0\.1|localhost|\[::1\])$/.test(location.hostname)) return location.origin;
-  return DEFAULT_BASE;
+/** The HTTPS ports of the user service's candidate port pairs, in the order of its port rule
+ * (docs/install.md, "Ports"): slot K is HTTPS 29443+2K and WSS 29444+2K, K = 0..15. */
+export const CANDIDATE_PORTS = Object.freeze(Array.from({ length: 16 }, (_, k) => 29443 + 2 * k));
+
+// A page the bridge serves itself (this module loaded from the page's own loopback origin):
+// that origin is its bridge. Else null: the bridge is to be found among the candidate ports.
+function ownOrigin() {
+  if (typeof location === 'undefined' || location.protocol !== 'https:' ||
+      !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(location.hostname)) return null;
+  return new URL(import.meta.url).origin === location.origin ? location.origin : null;
+}
+
+/**
+ * Finds this user's bridge: the origin of the first port, in the order given, whose GET /health
+ * answers over TLS with the bridge's health object, or null when none does. A port without a
+ * listener refuses at once and another user's bridge closes the connection before TLS, so both
+ * fail fast and the next port is tried; `timeoutMs` bounds a listener that never answers (a
+ * socket-started bridge answers once it runs, which takes a moment on its first start).
+ */
+export async function findBridge({ host = '127.0.0.1', ports = CANDIDATE_PORTS, fetch, timeoutMs = 15000 } = {}) {
+  const get = fetch || globalThis.fetch.bind(globalThis);
+  for (const port of ports) {
+    const origin = `https://${host}:${port}`;
+    try {
+      const res = await get(`${origin}/health`, {
+        cache: 'no-store', credentials: 'omit', mode: 'cors', referrerPolicy: 'no-referrer',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const h = res.ok ? await res.json() : null;
+      if (h && typeof h === 'object' && h.listeners) return origin;
+    } catch { /* not this user's bridge: the next port */ }
+  }
+  return null;
 }
 
 // `listeners.wss` of /health: "ADDR:PORT", e.g. "127.0.0.1:29444" or "[::1]:29444".
@@ -65,24 +97,41 @@ function wssUrlFrom(listener, base) {
 export class SithsBridge extends EventTarget {
   #base; #wsUrl; #opts; #sessions = new Map(); #ws = null; #wanted = false; #timer = null;
   #attempt = 0; #jobs = new Map(); #followers = new Set(); #state = 'closed';
+  #discover; #finding = null;
 
   /**
    * @param {string} [baseUrl] the daemon's HTTPS origin, default: the page's own origin when it
-   *   is served by the daemon, else https://127.0.0.1:29443
-   * @param {object} [opts] {wsUrl, backoff: {initialMs, maxMs, factor}, fetch, WebSocket}
+   *   is served by the daemon, else the first candidate port that answers (findBridge())
+   * @param {object} [opts] {wsUrl, backoff: {initialMs, maxMs, factor}, fetch, WebSocket,
+   *   ports: the candidate HTTPS ports (default CANDIDATE_PORTS)}
    */
   constructor(baseUrl, opts = {}) {
     super();
-    this.#base = String(baseUrl || defaultBase()).replace(/\/+$/, '');
+    const given = baseUrl || ownOrigin();
+    this.#base = given ? String(given).replace(/\/+$/, '') : null;
+    this.#discover = !given;
     this.#wsUrl = opts.wsUrl || null;
     this.#opts = {
       initialMs: 500, maxMs: 15000, factor: 2, ...(opts.backoff || {}),
       fetch: opts.fetch || globalThis.fetch.bind(globalThis),
       WebSocket: opts.WebSocket || globalThis.WebSocket,
+      ports: opts.ports || CANDIDATE_PORTS,
     };
   }
 
+  /** The bridge's origin; null while it is still to be found among the candidate ports. */
   get baseUrl() { return this.#base; }
+
+  // The bridge's origin, found once and kept; forgotten when it stops answering (the user's
+  // port pair may have moved at the next login), so the next call looks again.
+  async #origin() {
+    if (this.#base) return this.#base;
+    this.#finding ||= findBridge({ ports: this.#opts.ports, fetch: this.#opts.fetch })
+      .finally(() => { this.#finding = null; });
+    const found = await this.#finding;
+    if (!found) throw new BridgeError('unreachable', `no siths-bridge answers on ports ${this.#opts.ports.join(', ')}`);
+    return (this.#base = found);
+  }
   /** 'connecting' | 'open' | 'closed' */
   get connectionState() { return this.#state; }
 
@@ -100,15 +149,17 @@ export class SithsBridge extends EventTarget {
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const token = given || (cardId ? this.#sessions.get(cardId) : undefined);
     if (token) headers.Authorization = `Bearer ${token}`;
+    const base = await this.#origin();
     let res;
     try {
-      res = await this.#opts.fetch(this.#base + path, {
+      res = await this.#opts.fetch(base + path, {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store', credentials: 'omit', mode: 'cors', referrerPolicy: 'no-referrer',
       });
     } catch (e) {
       // The browser does not say why (daemon down, TLS not trusted, blocked by the user): one code.
-      throw new BridgeError('unreachable', `siths-bridge at ${this.#base} cannot be reached`, { cause: e });
+      if (this.#discover) this.#base = null;
+      throw new BridgeError('unreachable', `siths-bridge at ${base} cannot be reached`, { cause: e });
     }
     let json = null;
     const text = await res.text().catch(() => '');
@@ -284,7 +335,7 @@ export class SithsBridge extends EventTarget {
     if (!url) {
       try {
         const h = await this.health();
-        url = wssUrlFrom(h && h.listeners && h.listeners.wss, this.#base);
+        url = wssUrlFrom(h && h.listeners && h.listeners.wss, await this.#origin());
         if (!url) throw new BridgeError('bad_response', '/health has no listeners.wss');
       } catch (e) {
         return this.#retry(e);

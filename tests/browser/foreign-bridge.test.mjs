@@ -1,0 +1,71 @@
+// foreign-bridge.test.mjs — why each user has a CA of their own: a listener on this user's port
+// with another user's certificate (a fake bridge that would collect PINs) is refused by this
+// user's chromium with a certificate error, and the page never loads. Both users' certificates
+// and this user's trust come from certs/user-trust.sh, the user service's step, on private
+// HOMEs; the listener is the real daemon, serving this user (same uid, so the peer check lets
+// the connection through: only the certificate stands in the way).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { SRC, tmp, freePort, startBridge } from '../lib/harness.mjs';
+import { CHROMIUM } from '../lib/browser.mjs';
+
+// A user's HOME after their service's first start: their own CA, trusted in their own stores.
+function userHome() {
+  const home = tmp('home-');
+  execFileSync(join(SRC, 'certs', 'user-trust.sh'), [], { env: { ...process.env, HOME: home }, stdio: 'ignore' });
+  const certs = join(home, '.local', 'state', 'siths-bridge', 'certs');
+  return { home, cert: join(certs, 'server.pem'), key: join(certs, 'server.key') };
+}
+
+let alice, bob, port, context;
+before(async () => {
+  alice = userHome();
+  bob = userHome();
+  port = await freePort();
+  // Alice's chromium: her HOME, so her ~/.pki/nssdb as user-trust.sh left it, and nothing else.
+  context = await chromium.launchPersistentContext(join(alice.home, 'chromium-profile'), {
+    executablePath: CHROMIUM, headless: true, env: { ...process.env, HOME: alice.home },
+    // The flags of tests/lib/browser.mjs's launchBrowser(), which makes a HOME of its own.
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-features=Translate,MediaRouter'],
+  });
+});
+after(async () => { await context.close(); });
+
+// The daemon on the port with `who`'s certificate; `fn` runs while it serves.
+async function serving(who, fn) {
+  const b = await startBridge({ args: ['--https', `127.0.0.1:${port}`, '--cert', who.cert, '--key', who.key] });
+  try { return await fn(b); } finally {
+    const { code } = await b.stop();
+    assert.equal(code, 0, b.output.slice(-2000));
+  }
+}
+
+test('a listener with another user\'s certificate on the port: ERR_CERT_AUTHORITY_INVALID, no page', async () => {
+  const page = await context.newPage();
+  try {
+    await serving(bob, async (b) => {
+      for (const host of ['127.0.0.1', 'localhost']) {
+        await assert.rejects(page.goto(`https://${host}:${port}/`, { timeout: 20000 }), /net::ERR_CERT_AUTHORITY_INVALID/, host);
+      }
+      // The browser broke the handshake off: nothing was sent over it.
+      assert.match(b.output, /refused by libmicrohttpd: .*handshake/);
+    });
+  } finally { await page.close(); }
+});
+
+test('control: the same browser opens the page of a listener with this user\'s own certificate', async () => {
+  const page = await context.newPage();
+  try {
+    await serving(alice, async () => {
+      const res = await page.goto(`https://127.0.0.1:${port}/`, { timeout: 20000 });
+      assert.equal(res.status(), 200);
+      assert.match(await page.title(), /Mina sidor/);
+      const health = await page.evaluate(async () => (await fetch('/health')).json());
+      assert.equal(health.listeners.https, `127.0.0.1:${port}`);
+    });
+  } finally { await page.close(); }
+});
