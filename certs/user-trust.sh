@@ -36,7 +36,10 @@ command -v certutil >/dev/null || { echo "user-trust: certutil not found (apt-ge
 stores() {
   echo "$HOME/.pki/nssdb"
   local top ini p
-  for top in "$HOME/.mozilla/firefox" "$HOME/snap/firefox/common/.mozilla/firefox"; do
+  # Firefox's own folder moved to ${XDG_CONFIG_HOME:-~/.config}/mozilla/firefox (Debian's
+  # firefox-esr 153 uses it for new users); older profiles stay in ~/.mozilla/firefox.
+  for top in "${XDG_CONFIG_HOME:-$HOME/.config}/mozilla/firefox" "$HOME/.mozilla/firefox" \
+             "$HOME/snap/firefox/common/.mozilla/firefox"; do
     [ -d "$top" ] || continue
     ini="$top/profiles.ini"
     if [ -f "$ini" ]; then

@@ -631,9 +631,11 @@ static void profiles_ini(struct profiles *p, const char *base)
 
 static void profiles_find(const char *home, struct profiles *p)
 {
-	static const char *const bases[] = { "/.mozilla/firefox",
+	/* Firefox's XDG folder (Debian's firefox-esr 153 for new users), then the classic one;
+	 * user-trust.sh looks in the same places. */
+	static const char *const bases[] = { "/.config/mozilla/firefox", "/.mozilla/firefox",
 					     "/snap/firefox/common/.mozilla/firefox" };
-	for (size_t b = 0; b < 2; b++) {
+	for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
 		char base[PATH_MAX], pat[PATH_MAX + 16];
 		glob_t g;
 		snprintf(base, sizeof base, "%s%s", home, bases[b]);

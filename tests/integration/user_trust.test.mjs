@@ -16,7 +16,7 @@ const script = join(SRC, 'certs', 'user-trust.sh');
 const NICK = /^(siths-bridge local CA \(user ([^,]+), ([0-9A-F]+)\))\s+(\S+)\s*$/;
 
 function run(home, args = [], opts = {}) {
-  const r = spawnSync(script, args, { encoding: 'utf8', env: { ...process.env, HOME: home }, ...opts });
+  const r = spawnSync(script, args, { encoding: 'utf8', env: { ...process.env, HOME: home, XDG_CONFIG_HOME: '' }, ...opts });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 function ok(home, args, opts) {
@@ -48,9 +48,13 @@ function addOther(db, nick) {
 }
 
 // A HOME as a desktop user has it: two Firefox profiles, one already run (cert9.db of its own)
-// and one made with -CreateProfile (in profiles.ini, no cert9.db yet); no ~/.pki at all.
+// and one made with -CreateProfile (in profiles.ini, no cert9.db yet), and a profile in Firefox's
+// XDG folder (~/.config/mozilla/firefox, where firefox-esr 153 puts a new user's); no ~/.pki.
 function desktopHome(base = tmp('home-')) {
   const ff = join(base, '.mozilla', 'firefox');
+  const xdg = join(base, '.config', 'mozilla', 'firefox', 'xdg.default-esr');
+  mkdirSync(xdg, { recursive: true });
+  execFileSync('certutil', ['-N', '-d', `sql:${xdg}`, '--empty-password']);
   mkdirSync(join(ff, 'run.default-esr'), { recursive: true });
   mkdirSync(join(ff, 'new.work'), { recursive: true });
   execFileSync('certutil', ['-N', '-d', `sql:${join(ff, 'run.default-esr')}`, '--empty-password']);
@@ -59,7 +63,7 @@ function desktopHome(base = tmp('home-')) {
   return {
     home: base,
     certs: join(base, '.local', 'state', 'siths-bridge', 'certs'),
-    stores: [join(base, '.pki', 'nssdb'), join(ff, 'run.default-esr'), join(ff, 'new.work')],
+    stores: [join(base, '.pki', 'nssdb'), join(ff, 'run.default-esr'), join(ff, 'new.work'), xdg],
   };
 }
 
@@ -76,14 +80,14 @@ function assertTrusted(h, user) {
   return serial;
 }
 
-test('first start: a new CA and server certificate, trusted in a new Chromium db and in both Firefox profiles', () => {
+test('first start: a new CA and server certificate, trusted in a new Chromium db and in every Firefox profile (classic and XDG folders)', () => {
   const h = desktopHome();
   assert.ok(!existsSync(join(h.home, '.pki')));
   const r = ok(h.home, [h.certs]);
   assert.match(r.out, /new local CA and server certificate/);
   assert.match(r.out, /made NSS database .*\.pki\/nssdb/);
   const serial = assertTrusted(h, ME);
-  assert.equal(r.out.match(/user-trust: trusted /g).length, 3, r.out);
+  assert.equal(r.out.match(/user-trust: trusted /g).length, h.stores.length, r.out);
   // The server certificate verifies under that CA for the loopback names, and the key is private.
   openssl(['verify', '-purpose', 'sslserver', '-verify_ip', '127.0.0.1', '-CAfile', join(h.certs, 'ca.pem'),
     join(h.certs, 'server.pem')]);
@@ -191,7 +195,7 @@ test('--remove takes this user\'s CAs out of every store and leaves the rest', (
   ok(h.home, [h.certs]);
   addOther(h.stores[0], 'unrelated root');
   const r = ok(h.home, ['--remove']);
-  assert.equal(r.out.match(/removed /g).length, 3, r.out);
+  assert.equal(r.out.match(/removed /g).length, h.stores.length, r.out);
   for (const db of h.stores) assert.deepEqual(ours(db), [], db);
   assert.deepEqual(entries(h.stores[0]).map((e) => e.nick), ['unrelated root']);
   assert.equal(run(h.home, ['--frobnicate']).code, 2);
