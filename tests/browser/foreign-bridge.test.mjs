@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { SRC, tmp, freePort, startBridge } from '../lib/harness.mjs';
-import { CHROMIUM } from '../lib/browser.mjs';
+import { CHROMIUM } from '../lib/chromium.mjs';
 
 // A user's HOME after their service's first start: their own CA, trusted in their own stores.
 function userHome() {

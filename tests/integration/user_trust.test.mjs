@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { SRC, tmp } from '../lib/harness.mjs';
@@ -15,13 +15,13 @@ import { SRC, tmp } from '../lib/harness.mjs';
 const script = join(SRC, 'certs', 'user-trust.sh');
 const NICK = /^(siths-bridge local CA \(user ([^,]+), ([0-9A-F]+)\))\s+(\S+)\s*$/;
 
-function run(home, args = [], opts = {}) {
-  const r = spawnSync(script, args, { encoding: 'utf8', env: { ...process.env, HOME: home, XDG_CONFIG_HOME: '' }, ...opts });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+function run(home, args = [], { script: path = script, ...opts } = {}) {
+  const r = spawnSync(path, args, { encoding: 'utf8', env: { ...process.env, HOME: home, XDG_CONFIG_HOME: '' }, ...opts });
+  return { code: r.status, out: r.stdout, err: r.stderr, error: r.error };
 }
 function ok(home, args, opts) {
   const r = run(home, args, opts);
-  assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+  assert.equal(r.code, 0, `${r.out}\n${r.err}${r.error ? `\n${r.error}` : ''}`);
   return r;
 }
 const openssl = (args, opts) => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
@@ -208,9 +208,13 @@ test('as an unprivileged user: no root needed, the state folder private to that 
   try {
     const h = desktopHome(base);
     const { uid, gid } = { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: 65534 };
+    // The scripts too: the checkout may be where nobody cannot enter (/root in a fresh machine).
+    const bin = join(base, 'bin');
+    mkdirSync(bin);
+    for (const f of ['user-trust.sh', 'localhost-ca.sh']) copyFileSync(join(SRC, 'certs', f), join(bin, f));
     execFileSync('chown', ['-R', `${uid}:${gid}`, base]);
     chownSync(base, uid, gid);
-    ok(h.home, [h.certs], { uid, gid });
+    ok(h.home, [h.certs], { uid, gid, script: join(bin, 'user-trust.sh') });
     assertTrusted(h, 'nobody');
     const mode = (p) => execFileSync('stat', ['-c', '%a %U', p], { encoding: 'utf8' }).trim();
     assert.equal(mode(join(h.home, '.local', 'state', 'siths-bridge')), '700 nobody');
