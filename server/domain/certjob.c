@@ -115,8 +115,10 @@ static void pin2_activated(struct job *jb)
 }
 
 /* Records the failure the job ends with (the first one wins). Caller holds the lock. */
-static void failure_locked(struct job *jb, enum certjob_failure why, card_err e, int tries_left,
-			   const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void failure_locked(struct job *jb,
+								 enum certjob_failure why,
+								 card_err e, int tries_left,
+								 const char *fmt, va_list ap)
 {
 	if (jb->st.failure != CERTJOB_FAIL_NONE)
 		return;
