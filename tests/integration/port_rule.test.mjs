@@ -5,20 +5,27 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SRC, tmp, Proc } from '../lib/harness.mjs';
+import { SRC, Proc } from '../lib/harness.mjs';
 
-const generator = join(SRC, 'packaging', 'user', 'siths-bridge-port-generator');
 const DROPIN = '50-siths-bridge-port.conf';
-let netns;
+let netns, base, generator;
 
 before(async () => {
+  // The fake users run the generator and it writes there: outside the checkout, which may be
+  // where they cannot enter (/root on a fresh machine).
+  base = mkdtempSync(join(tmpdir(), 'siths-ports-'));
+  chmodSync(base, 0o755);
+  generator = join(base, 'siths-bridge-port-generator');
+  copyFileSync(join(SRC, 'packaging', 'user', 'siths-bridge-port-generator'), generator);
+  chmodSync(generator, 0o755);
   assert.equal(process.getuid(), 0, 'a network namespace and other uids need root (tests/run.sh runs as root)');
   netns = new Proc('unshare', ['--net', 'sh', '-c', 'ip link set lo up && echo netns-ready && exec sleep 3600']);
   await netns.waitFor(/netns-ready/);
 });
-after(async () => { await netns.stop(); });
+after(async () => { await netns.stop(); rmSync(base, { recursive: true, force: true }); });
 
 const inNetns = (uid, cmd) => ['nsenter', ['-t', String(netns.pid), '-n', 'setpriv', `--reuid=${uid}`, `--regid=${uid}`,
   '--clear-groups', ...cmd]];
@@ -35,7 +42,7 @@ async function listen(uid, ports, host = '127.0.0.1') {
 
 // One run of the generator as `uid`; returns {https, wss} (null: no drop-in) and its stderr.
 function generate(uid) {
-  const out = tmp('gen-');
+  const out = mkdtempSync(join(base, 'gen-'));
   chmodSync(out, 0o777);
   const [cmd, args] = inNetns(uid, [generator, out, join(out, 'early'), join(out, 'late')]);
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
