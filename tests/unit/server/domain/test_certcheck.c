@@ -61,22 +61,14 @@ static int teardown(void **state)
 /* A correct SITHS-like signature certificate; tests change one field of o. */
 static struct fx_cert good(struct fx *f)
 {
-	return (struct fx_cert){
-		.cn = "Olof Svensson Andersson",
-		.given = "Olof",
-		.surname = "Svensson Andersson",
-		.org = "Västra Götalandsregionen",
-		.hsa_id = FX_HSA_ID,
-		.upn = FX_UPN,
-		.email = FX_EMAIL,
-		.policy = FX_POLICY_L3,
-		.key_usage = "critical,nonRepudiation",
-		.from_days = 0,
-		.to_days = 365,
-		.key = f->card_key,
-		.issuer = f->ca,
-		.issuer_key = f->ca_key,
-	};
+	struct fx_cert o = fx_person();
+	o.key_usage = "critical,nonRepudiation";
+	o.from_days = 0;
+	o.to_days = 365;
+	o.key = f->card_key;
+	o.issuer = f->ca;
+	o.issuer_key = f->ca_key;
+	return o;
 }
 
 static STACK_OF(X509) * chain_of(X509 *a, X509 *b)
