@@ -34,6 +34,15 @@ async function apiCard() {
 // reset after the pull and never powers it up (tests/campaigns found this).
 const outOfReader = () => waitCard(pc, 0, { present: false, conf: openscConf(), timeout: 15000 });
 
+// Steps 3–6 on the card shown: logged in with PIN1, the PIN2 dialog open. Returns the panel.
+async function toPin2(page) {
+  const p = panel(page);
+  await expect(p).toBeVisible({ timeout: 20000 });
+  await login(page, p, PIN1);
+  await openPin2(page, p);
+  return p;
+}
+
 async function freshPage() {
   const page = await br.context.newPage();
   br.clearProblems();
@@ -95,10 +104,7 @@ test('wrong PIN2 twice: tries left shown and decreasing, then the right code wor
   const card = await startCard({ port: pc.ports[0] });
   const page = await freshPage();
   try {
-    const p = panel(page);
-    await expect(p).toBeVisible({ timeout: 20000 });
-    await login(page, p, PIN1);
-    await openPin2(page, p);
+    const p = await toPin2(page);
     assert.equal(await shownTries(page), 3);
     await submitPin2(page, '111111');
     await expect(page.locator('#pin-error')).toHaveText('Fel kod. Du har 2 försök kvar. Kontrollera koden och försök igen.', { timeout: 30000 });
@@ -125,10 +131,7 @@ test('card pulled in the middle of the download: Swedish error; reinsert, retry,
   const page = await freshPage();
   let again;
   try {
-    const p = panel(page);
-    await expect(p).toBeVisible({ timeout: 20000 });
-    await login(page, p, PIN1);
-    await openPin2(page, p);
+    const p = await toPin2(page);
     await submitPin2(page, PIN2);
     await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'failed', { timeout: 120000 });
     await expect(page.locator('#job-result-text')).toContainText('Kortet togs ut ur läsaren innan hämtningen var klar. Sätt tillbaka kortet i kortläsaren');
@@ -166,10 +169,7 @@ test('card pulled right after the certificate was committed: "put the card back"
   const page = await freshPage();
   let again;
   try {
-    const p = panel(page);
-    await expect(p).toBeVisible({ timeout: 20000 });
-    await login(page, p, PIN1);
-    await openPin2(page, p);
+    const p = await toPin2(page);
     await submitPin2(page, PIN2);
     await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'interrupted', { timeout: 120000 });
     await expect(page.locator('#job-result-title')).toHaveText('Sätt tillbaka kortet');
