@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCard, testPki, curl, exportCerts, openscConf, waitCard } from '../lib/harness.mjs';
+import { startCard, testPki, curl, exportCerts, pulledOut } from '../lib/harness.mjs';
 import { realStack, readersEmpty, screenshot, recordProgress, focused } from '../lib/browser.mjs';
 import { panel, checkSeedPanel, login, openPin2, submitPin2, waitDownloadDone, shownTries, expect, eventually } from './steps.mjs';
 
@@ -28,11 +28,6 @@ async function apiCard() {
   return r.json.cards[0];
 }
 
-
-// A pulled card is out until it is put back: pcscd (polling vpcd) must have seen the reader empty
-// before the card process starts again, or it takes the new one for the old card it failed to
-// reset after the pull and never powers it up (tests/campaigns found this).
-const outOfReader = () => waitCard(pc, 0, { present: false, conf: openscConf(), timeout: 15000 });
 
 // Steps 3–6 on the card shown: logged in with PIN1, the PIN2 dialog open. Returns the panel.
 async function toPin2(page) {
@@ -139,7 +134,7 @@ test('card pulled in the middle of the download: Swedish error; reinsert, retry,
     assert.ok(await page.locator('#job-retry').isDisabled(), 'retry waits for the card');
     await screenshot(page, 'seed-flow', 'card-pulled');
     await card.exited;
-    await outOfReader();
+    await pulledOut(pc);
     again = await startCard({ port: pc.ports[0], state: card.state });
     await eventually(async () => assert.ok(await page.locator('#job-retry').isEnabled()), { timeout: 20000 });
     // Never shown as present after a half-written certificate.
@@ -182,7 +177,7 @@ test('card pulled right after the certificate was committed: "put the card back"
     await card.exited;
     assert.ok(existsSync(join(exportCerts(card.state), 'sign-cert.der')), 'pulled after the commit: the card lists the certificate');
     // The same card back: the daemon checks it and ends the job; the page shows the success.
-    await outOfReader();
+    await pulledOut(pc);
     again = await startCard({ port: pc.ports[0], state: card.state });
     await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'done', { timeout: 20000 });
     await expect(page.locator('#job-result-title')).toHaveText('Underskriftscertifikatet finns nu på kortet');

@@ -9,7 +9,7 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { bin, openscConf, startCard, testPki, tmp, waitCard } from '../lib/harness.mjs';
+import { bin, openscConf, pulledOut, startCard, testPki, tmp } from '../lib/harness.mjs';
 import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, exportCerts, keepLog, reads } from '../lib/bridge-rig.mjs';
 import { openscCardView, triesOf } from '../lib/opensc-checks.mjs';
 
@@ -104,11 +104,7 @@ async function retry(t, card, { downloadToo = true } = {}) {
 // The card back (same state), the job's last word if it was interrupted, the model checked.
 // Returns { end (the job's final event or null), cert }.
 async function back(t, state, job, from, end) {
-  // A pulled card is out of the reader until it is put back: pcscd (which polls vpcd's presence)
-  // must have seen the reader empty first. Re-inserting before that, the new card process is
-  // taken for the old card still present, which pcscd failed to reset after the pull: it is
-  // never powered up and never reported.
-  await waitCard(t.pc, 0, { present: false, conf: openscConf(), timeout: 15000 });
+  await pulledOut(t.pc);
   const card = await insert(t, { state });
   try {
     let final = end;

@@ -336,6 +336,12 @@ export async function waitCard(pc, index, { present = true, conf, timeout = 1000
   }, { timeout, what: `card ${present ? 'in' : 'out of'} reader ${index}`, interval: 50 });
 }
 
+// A pulled card is out until it is put back: resolves once pcscd (which polls vpcd's presence)
+// reports reader `index` empty. A test that puts the same card back waits for it first: started
+// again before that, the new card process is taken for the old card pcscd failed to reset after
+// the pull, and is never powered up nor reported.
+export const pulledOut = (pc, index = 0) => waitCard(pc, index, { present: false, conf: openscConf(), timeout: 15000 });
+
 // Sends raw APDUs (hex strings) in one card connection via `opensc-tool -r index -s ...`.
 // Resolves with [{ sw: 'XXXX', data: Buffer }] for the answered ones, plus .code and .stderr.
 export async function sendApdus(pc, index, apdus, { conf } = {}) {
