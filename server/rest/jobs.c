@@ -25,7 +25,8 @@ static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req
 	enum session_status s = session_check(ctx->sessions, req->bearer, id, req->origin);
 	if ((st = login_session_refusal(s, out)))
 		return st;
-	if ((st = login_pin_request(ctx->core, req, &m, pin, 1, out)))
+	static const char *const optional[] = { "enrollment" }; /* take_enrollment's */
+	if ((st = login_pin_request(ctx->core, req, &m, pin, 1, optional, 1, out)))
 		return st;
 	if (!certjob_has_issuer(ctx->jobs))
 		return rest_fail(out, 503, "issuer_unavailable",
@@ -63,9 +64,6 @@ unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t 
 	struct certjob_enrollment en = { "", "" };
 	char job[CERTJOB_ID_LEN + 1];
 	const char *id = rest_capture(req, "id");
-	/* The PIN's checks see the body without the optional enrollment (a shallow copy). */
-	struct rest_req pin_req = *req;
-	json_t *rest = NULL;
 	bool has_en = false;
 	unsigned st;
 	if (!ctx->core) {
@@ -74,12 +72,7 @@ unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t 
 	}
 	if ((st = take_enrollment(req->body, &en, &has_en, out)))
 		goto out;
-	if (has_en && (!(rest = json_copy(req->body)) || json_object_del(rest, "enrollment"))) {
-		st = rest_fail(out, 500, "internal_error", "out of memory");
-		goto out;
-	}
-	pin_req.body = has_en ? rest : req->body;
-	if ((st = download_checks(ctx, &pin_req, id, &pin, out)))
+	if ((st = download_checks(ctx, req, id, &pin, out)))
 		goto out;
 	certjob_err je = certjob_start(ctx->jobs, id, pin.value, has_en ? &en : NULL, job);
 	if (je == CERTJOB_E_BUSY)
@@ -93,7 +86,6 @@ unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t 
 out:
 	OPENSSL_cleanse(pin.value, sizeof(pin.value));
 	OPENSSL_cleanse(&en, sizeof(en));
-	json_decref(rest);
 	return st;
 }
 

@@ -56,7 +56,8 @@ static unsigned bad_pin(const struct login_code *c, const struct card_pin *p, js
 }
 
 unsigned login_pin_request(card_core *core, const struct rest_req *req, struct card_model *m,
-			   struct login_code *codes, size_t n, json_t **out)
+			   struct login_code *codes, size_t n, const char *const optional[],
+			   size_t n_opt, json_t **out)
 {
 	const char *members[4];
 	const char *id = rest_capture(req, "id");
@@ -66,7 +67,7 @@ unsigned login_pin_request(card_core *core, const struct rest_req *req, struct c
 		return rest_fail(out, 500, "internal_error", "too many codes");
 	for (size_t i = 0; i < n; i++)
 		members[i] = codes[i].member;
-	if (!rest_body_exact(req->body, members, n))
+	if (!rest_body_members(req->body, members, n, optional, n_opt))
 		return bad_body(codes, n, out);
 	for (size_t i = 0; i < n; i++)
 		if (!rest_body_string(req->body, codes[i].member, codes[i].value,
@@ -153,7 +154,7 @@ unsigned login_post(struct rest_ctx *ctx, const struct rest_req *req, json_t **o
 		st = cards_unavailable(out);
 		goto out;
 	}
-	if ((st = login_pin_request(ctx->core, req, &m, &pin, 1, out)))
+	if ((st = login_pin_request(ctx->core, req, &m, &pin, 1, NULL, 0, out)))
 		goto out;
 	if (m.pin1.blocked) {
 		st = login_pin_error(out, CARD_E_PIN_BLOCKED, 0, LOGIN_CODE_PIN1);

@@ -35,12 +35,14 @@ struct login_code {
 };
 
 /* The part of a PIN request that touches no card: card `id` of the path into *m; the body must be
- * exactly the members of codes[0..n), strings (400 bad_request); each is copied into its value
+ * exactly the members of codes[0..n), strings, plus optional[0..n_opt) if there (400
+ * bad_request; the caller checks those); each code is copied into its value
  * and checked, in order, against the rules of its kind in *m (400 bad_pin with "field",
  * "min_length", "max_length": nothing sent, no try used). 0, or the error answer's status with
  * *out set. The caller wipes the values, whatever the outcome. */
 unsigned login_pin_request(card_core *core, const struct rest_req *req, struct card_model *m,
-			   struct login_code *codes, size_t n, json_t **out);
+			   struct login_code *codes, size_t n, const char *const optional[],
+			   size_t n_opt, json_t **out);
 
 /* The rules in m of a code of kind. */
 const struct card_pin *login_code_rules(const struct card_model *m, enum login_code_kind kind);

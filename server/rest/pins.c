@@ -111,7 +111,7 @@ static bool pin_of_path(const char *name, enum card_pin_which *which)
 static unsigned pin_checks(struct rest_ctx *ctx, const struct rest_req *req, bool unblock,
 			   struct login_code codes[2], struct card_model *m, json_t **out)
 {
-	unsigned st = login_pin_request(ctx->core, req, m, codes, 2, out);
+	unsigned st = login_pin_request(ctx->core, req, m, codes, 2, NULL, 0, out);
 	if (st)
 		return st;
 	const struct card_pin *p = login_code_rules(m, codes[1].kind);

@@ -42,19 +42,30 @@ static bool is_named(const char *key, const char *const names[], size_t n)
 	return false;
 }
 
-bool rest_body_exact(const json_t *body, const char *const names[], size_t n)
+bool rest_body_members(const json_t *body, const char *const names[], size_t n,
+		       const char *const optional[], size_t n_opt)
 {
 	if (!body)
 		return n == 0;
-	if (!json_is_object(body) || json_object_size(body) != n)
+	if (!json_is_object(body))
 		return false;
 	const char *key;
 	json_t *v;
-	/* The parser refuses duplicate keys and NULs in keys: n members, each named, are each name
-	 * once. */
-	json_object_foreach((json_t *)body, key,
-			    v) if (!json_is_string(v) || !is_named(key, names, n)) return false;
-	return true;
+	size_t named = 0;
+	/* The parser refuses duplicate keys and NULs in keys: each key is one member, once. */
+	json_object_foreach((json_t *)body, key, v)
+	{
+		if (is_named(key, names, n) && json_is_string(v))
+			named++;
+		else if (!is_named(key, optional, n_opt))
+			return false;
+	}
+	return named == n;
+}
+
+bool rest_body_exact(const json_t *body, const char *const names[], size_t n)
+{
+	return rest_body_members(body, names, n, NULL, 0);
 }
 
 bool rest_body_string(const json_t *body, const char *name, char *buf, size_t cap)

@@ -80,6 +80,10 @@ unsigned rest_fail(json_t **out, unsigned status, const char *code, const char *
 /* True when body is an object whose members are exactly names[0..n), each a string (NULL body
  * and n 0 also true: an empty body). Members are not copied. */
 bool rest_body_exact(const json_t *body, const char *const names[], size_t n);
+/* The same with optional members besides: names[0..n) must all be there, strings; optional[0..
+ * n_opt) may be, of any type (the handler checks them); nothing else. */
+bool rest_body_members(const json_t *body, const char *const names[], size_t n,
+		       const char *const optional[], size_t n_opt);
 
 /* Copies the string member name of body into buf (cap bytes, NUL-terminated): false, with buf
  * wiped, when it is absent, not a string, holds a NUL or does not fit. The transport wipes the

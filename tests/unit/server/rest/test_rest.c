@@ -146,6 +146,31 @@ static bool exact(const char *text, const char *const names[], size_t n)
 	return ok;
 }
 
+/* The same with optional members of any type besides the named strings. */
+static bool members(const char *text, const char *const names[], size_t n,
+		    const char *const optional[], size_t n_opt)
+{
+	json_t *b = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+	if (!b)
+		fail_msg("%s does not parse", text);
+	bool ok = rest_body_members(b, names, n, optional, n_opt);
+	json_decref(b);
+	return ok;
+}
+
+static void optional_members(void **state)
+{
+	(void)state;
+	const char *const one[] = { "pin" }, *const opt[] = { "enrollment" };
+	assert_true(members("{\"pin\":\"1\"}", one, 1, opt, 1));
+	assert_true(members("{\"pin\":\"1\",\"enrollment\":{\"a\":1}}", one, 1, opt, 1));
+	assert_false(members("{\"enrollment\":{}}", one, 1, opt, 1)); /* pin missing */
+	assert_false(
+		members("{\"pin\":1,\"enrollment\":{}}", one, 1, opt, 1)); /* pin not a string */
+	assert_false(members("{\"pin\":\"1\",\"admin\":true}", one, 1, opt, 1)); /* not optional */
+	assert_false(members("{\"pin\":\"1\",\"enrollment\":{}}", one, 1, NULL, 0));
+}
+
 static void strict_bodies(void **state)
 {
 	(void)state;
@@ -213,9 +238,8 @@ static void wipe_alloc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(errors),
-		cmocka_unit_test(matching),
-		cmocka_unit_test(strict_bodies),
+		cmocka_unit_test(errors),        cmocka_unit_test(matching),
+		cmocka_unit_test(strict_bodies), cmocka_unit_test(optional_members),
 		cmocka_unit_test(wipe_alloc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
