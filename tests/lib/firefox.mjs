@@ -26,6 +26,9 @@ const prefs = (locale) => ({
   'messaging-system.rsexperimentloader.enabled': false,
 });
 
+// Headless firefox-esr starts in 3–5 s here; puppeteer's 30 s default was hit once in a CI run.
+const LAUNCH_MS = 90_000;
+
 /** See launchBrowser() in browser.mjs. */
 export async function launch({ ca, locale, viewport, firefoxPrefs = {} }) {
   const home = tmp('home-');
@@ -40,6 +43,10 @@ export async function launch({ ca, locale, viewport, firefoxPrefs = {} }) {
     defaultViewport: viewport,
     extraPrefsFirefox: { ...prefs(locale), ...firefoxPrefs },
     env: { ...process.env, HOME: home },
+    // A start that never prints its BiDi endpoint fails the test after LAUNCH_MS, with the
+    // browser's own output on stderr (shown by ctest only for a failed test) to say why.
+    timeout: LAUNCH_MS,
+    dumpio: true,
   });
   const log = problemLog();
   const context = await Context.create(browser, { watch: log.watch });
