@@ -20,6 +20,10 @@ function userHome() {
   return { home, cert: join(certs, 'server.pem'), key: join(certs, 'server.key') };
 }
 
+// Every step bounded: a browser or daemon that stops answering fails the step that waited on it
+// (twice this test ran into ctest's 300 s timeout instead, with nothing said of where).
+const STEP = { timeout: 90000 };
+
 let alice, bob, port, context;
 before(async () => {
   alice = userHome();
@@ -31,9 +35,10 @@ before(async () => {
     // The flags of tests/lib/browser.mjs's launchBrowser(), which makes a HOME of its own.
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--no-first-run', '--disable-features=Translate,MediaRouter'],
+    timeout: 60000,
   });
-});
-after(async () => { await context.close(); });
+}, STEP);
+after(async () => { await context?.close(); }, STEP);
 
 // The daemon on the port with `who`'s certificate; `fn` runs while it serves.
 async function serving(who, fn) {
@@ -44,7 +49,7 @@ async function serving(who, fn) {
   }
 }
 
-test('a listener with another user\'s certificate on the port: ERR_CERT_AUTHORITY_INVALID, no page', async () => {
+test('a listener with another user\'s certificate on the port: ERR_CERT_AUTHORITY_INVALID, no page', STEP, async () => {
   const page = await context.newPage();
   try {
     await serving(bob, async (b) => {
@@ -57,7 +62,7 @@ test('a listener with another user\'s certificate on the port: ERR_CERT_AUTHORIT
   } finally { await page.close(); }
 });
 
-test('control: the same browser opens the page of a listener with this user\'s own certificate', async () => {
+test('control: the same browser opens the page of a listener with this user\'s own certificate', STEP, async () => {
   const page = await context.newPage();
   try {
     await serving(alice, async () => {
