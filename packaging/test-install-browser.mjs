@@ -2,7 +2,9 @@
 // as a desktop user of the booted machine: opens URL in that user's own browser profile (Chromium
 // through playwright-core, firefox-esr through puppeteer-core over WebDriver BiDi) with TLS
 // verified against the user's own stores (certificate errors are never accepted) and waits for the
-// virtual card's panel naming CARD-NUMBER. Prints one JSON line of what it saw; exit 1 on failure.
+// virtual card's panel naming CARD-NUMBER. ENGINE chromium-refused instead expects Chromium to
+// refuse URL's certificate (ERR_CERT_AUTHORITY_INVALID) and show no page. Prints one JSON line of
+// what it saw; exit 1 on failure.
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
@@ -13,7 +15,7 @@ const TIMEOUT = 30000;
 const home = process.env.HOME;
 
 // The user's own Chromium profile (~/.config/chromium); Chromium on Linux trusts ~/.pki/nssdb.
-async function inChromium() {
+async function inChromium(expectRefused) {
   const context = await chromium.launchPersistentContext(join(home, '.config', 'chromium'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -23,6 +25,7 @@ async function inChromium() {
   });
   try {
     const page = context.pages()[0] || await context.newPage();
+    if (expectRefused) return await refused(context, page);
     const response = await page.goto(url, { timeout: TIMEOUT });
     const tls = await response.securityDetails();
     await page.locator(PANEL).filter({ hasText: cardNumber }).first().waitFor({ state: 'visible', timeout: TIMEOUT });
@@ -31,6 +34,15 @@ async function inChromium() {
   } finally {
     await context.close();
   }
+}
+
+async function refused(context, page) {
+  let error = null;
+  try { await page.goto(url, { timeout: TIMEOUT }); } catch (e) { error = String(e.message).split('\n')[0]; }
+  if (!/net::ERR_CERT_AUTHORITY_INVALID/.test(error ?? '')) {
+    throw new Error(`expected a certificate error, got ${error ?? `the page "${await page.title()}"`}`);
+  }
+  return { version: context.browser()?.version() ?? '', refused: error };
 }
 
 // The Firefox profile the user's firefox-esr made (its cert9.db holds the trust), as userDataDir.
@@ -59,7 +71,7 @@ async function inFirefox() {
 }
 
 try {
-  const seen = await (engine === 'firefox' ? inFirefox() : inChromium());
+  const seen = await (engine === 'firefox' ? inFirefox() : inChromium(engine === 'chromium-refused'));
   console.log(JSON.stringify({ engine, url, ...seen }));
 } catch (e) {
   console.log(JSON.stringify({ engine, url, error: String(e.message || e).split('\n').slice(0, 6).join(' | ') }));

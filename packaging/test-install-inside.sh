@@ -1,12 +1,11 @@
 #!/bin/bash
-# test-install-inside.sh VERSION PENDING — the steps of packaging/test-install.sh inside the booted
+# test-install-inside.sh VERSION — the steps of packaging/test-install.sh inside the booted
 # Debian 12 machine, as its root (entered with nsenter; nothing of the host is reachable). Two
 # desktop users with lingering managers, our packages installed with apt, then each promise of
-# docs/install.md checked the way a user meets it. Prints "test-install: PASS|FAIL|PENDING name"
-# with the evidence indented below, and TIME / MEMORY lines; exits 1 when a check failed.
-# PENDING=1 runs the checks of features not on main yet (they fail until those land).
+# docs/install.md checked the way a user meets it. Prints "test-install: PASS|FAIL name" with the
+# evidence indented below, and TIME / MEMORY lines; exits 1 when a check failed.
 set -uo pipefail
-version=$1 pending=${2:-0}
+version=$1
 here=/root/install-test
 drivers=/opt/siths-install-test
 node=/opt/siths-bridge-node/bin/node
@@ -25,14 +24,6 @@ check() {
   if [ $rc -eq 0 ]; then echo "test-install: PASS $name"; else echo "test-install: FAIL $name"; failed=1; fi
   sed 's/^/    /' "$here/out"
   return $rc
-}
-
-# pending NAME FUNC ARGS...: a check of a feature other branches are building; it runs (and fails
-# until they land) only with PENDING=1, and is named in the summary either way.
-pending() {
-  local name=$1
-  if [ "$pending" = 1 ]; then check "$@"; return; fi
-  echo "test-install: PENDING $name (not run: SITHS_INSTALL_PENDING=1 runs it; it must pass before this is done)"
 }
 
 # until_true SECONDS CMD...: CMD every 0.2 s until it succeeds; fails when SECONDS pass first.
@@ -195,37 +186,44 @@ user_tls() {
   [ -n "$card_number" ] && [[ $card_number != *" "* ]]
 }
 
-# STOPGAP until the service trusts its own CA in the user's stores (branch user-certs): the
-# user trusts it as the README does for the system unit, with trust-localhost-ca.sh, which adds it
-# to ~/.pki/nssdb and every Firefox profile it finds. Once the service does it, this only checks.
+# The service's start (certs/user-trust.sh as ExecStartPre) trusted the user's own CA in
+# ~/.pki/nssdb, the store Chromium on Linux reads; nobody ran anything by hand.
 trust() {
   local u=$1
-  if in_store "$u" "/home/$u/.pki/nssdb"; then
-    echo "$u: the service already trusted its CA in ~/.pki/nssdb"
-  else
-    echo "$u: STOPGAP trust-localhost-ca.sh install (the service does not trust its CA itself yet)"
-    as_user "$u" /usr/share/siths-bridge/trust-localhost-ca.sh install "$(user_ca "$u")" || return 1
-  fi
-  in_store "$u" "/home/$u/.pki/nssdb" && echo "/home/$u/.pki/nssdb trusts it"
+  in_store "$u" "/home/$u/.pki/nssdb" || { echo "/home/$u/.pki/nssdb does not trust $u's CA"; return 1; }
+  echo "/home/$u/.pki/nssdb trusts $(user_ca "$u") (the service's own step)"
 }
 in_store() { as_user "$1" certutil -L -d "sql:$2" -n 'siths-bridge local CA' >/dev/null 2>&1; }
 
-# Every Firefox profile of the user trusts the CA. STOPGAP as above: a profile the trust left out
-# is named (the check fails) and then trusted with certutil as README.Debian shows, so that the
-# Firefox check below still tests the rest.
+# ... and in the Firefox profile firefox-esr made before the bridge ever ran.
 trust_firefox() {
   local u=$1 ff
   ff=$(firefox_profile "$u") || return 1
-  in_store "$u" "$ff" && { echo "$ff trusts it"; return 0; }
-  echo "$ff does not trust $u's CA (trust-localhost-ca.sh looks in ~/.mozilla/firefox only)"
-  as_user "$u" certutil -A -d "sql:$ff" -n 'siths-bridge local CA' -t C,, -i "$(user_ca "$u")" &&
-    echo "STOPGAP: added with certutil for the Firefox check"
-  return 1
+  in_store "$u" "$ff" || { echo "$ff does not trust $u's CA"; return 1; }
+  echo "$ff trusts it"
 }
 
 # browser USER ENGINE URL: the user's browser shows the card's panel, TLS trusted.
 browser() {
   as_user "$1" "$node" "$drivers/test-install-browser.mjs" "$2" "$3" "$card_number" "$(firefox_profile "$1")"
+}
+
+# Why each user has a CA of their own: bob starts a listener on alice's HTTPS port (free while
+# alice's socket is stopped, as before she logs in) with his own bridge certificate, as a fake
+# bridge collecting PINs would. Alice's Chromium refuses it with a certificate error; the page
+# never loads. Alice's socket holds the port again afterwards.
+fake_bridge_refused() {
+  local bob_certs=/home/bob/.local/state/siths-bridge/certs rc=0 fake
+  uctl alice stop siths-bridge-https.socket || return 1
+  systemd-run --quiet --unit=fake-bridge --uid=bob --gid=bob openssl s_server -quiet -www \
+    -accept "$https" -cert "$bob_certs/server.pem" -key "$bob_certs/server.key" || rc=1
+  until_true 20 sh -c "ss -Hltn 'sport = :${https##*:}' | grep -q ." || { echo "bob's listener never came up"; rc=1; }
+  fake=$(ss -Hltnp "sport = :${https##*:}")
+  echo "on $https: $fake"
+  [ $rc -ne 0 ] || as_user alice "$node" "$drivers/test-install-browser.mjs" chromium-refused "https://$https/" - || rc=1
+  systemctl stop fake-bridge.service
+  uctl alice start siths-bridge-https.socket || rc=1
+  return $rc
 }
 
 # No connection: the bridge exits by itself (cleanly) after idle-exit; the sockets stay with the
@@ -251,8 +249,8 @@ other_user_refused() {
   curl_user alice --cacert "$(user_ca alice)" "https://$https/health" >/dev/null && echo "alice on $https: answered"
 }
 
-# PENDING (branch user-certs): bob's own listeners (the ports his sockets hold, whatever the
-# documented rule makes them), his own bridge, and both users' browsers at the same time.
+# Bob's own listeners (the ports his sockets hold, by the documented rule), his own bridge, and
+# both users' browsers at the same time; his Firefox too.
 second_user() {
   local bob_https rc=0
   bob_https=$(uctl bob show -p Listen --value siths-bridge-https.socket | awk '{print $1}')
@@ -263,10 +261,11 @@ second_user() {
   browser bob chromium "https://$bob_https/" > "$here/both-bob.json" || rc=1
   wait $a || rc=1
   cat "$here/both-alice.json" "$here/both-bob.json"
+  browser bob firefox "https://$bob_https/" || rc=1
   return $rc
 }
 
-# PENDING (branch doctor): `siths-bridge doctor` green for alice, and naming each fault made.
+# `siths-bridge doctor` green for alice, and naming each fault made.
 doctor() {
   local rc=0 pol=/etc/chromium/policies/managed/siths-bridge.json ff
   as_user alice siths-bridge doctor --lang en || { echo "doctor is not green on a healthy machine"; return 1; }
@@ -329,7 +328,8 @@ check firefox-shows-card browser alice firefox "https://$https/"
 check idle-exit idle_exit
 check next-connection-starts-again socket_start alice restart "--cacert $(user_ca alice)"
 check other-user-refused other_user_refused
-pending two-users-at-once second_user
-pending doctor doctor
+check two-users-at-once second_user
+check fake-bridge-of-another-user-refused fake_bridge_refused
+check doctor doctor
 check purge-leaves-no-system-file purge
 exit $failed

@@ -17,9 +17,7 @@
 # systemd-nspawn: with --register=no there is no machined, so neither machinectl nor systemd-run
 # --machine reach it, and its console would need a terminal driven by expect-like code.
 #
-# Environment: SITHS_INSTALL_PENDING=1 also runs the checks of features not on main yet (a
-# second user's bridge at the same time, `siths-bridge doctor`): they fail until those land.
-# SITHS_INSTALL_KEEP=1 keeps the run's folder (console log, overlay upper layer); SITHS_INSTALL_HOLD=1
+# Environment: SITHS_INSTALL_KEEP=1 keeps the run's folder (console log, overlay upper layer); SITHS_INSTALL_HOLD=1
 # keeps the machine running after the checks until RUN/release exists (it prints how to enter it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -147,7 +145,7 @@ boot_inside() {
     poweroff_machine || true; return 1
   fi
   say "booting: systemd-nspawn pid $nspawn, the machine's init is pid $init on this side"
-  in_machine /bin/bash /root/install-test/test-install-inside.sh "$version" "${SITHS_INSTALL_PENDING:-0}" || rc=1
+  in_machine /bin/bash /root/install-test/test-install-inside.sh "$version" || rc=1
   if [ -n "${SITHS_INSTALL_HOLD:-}" ]; then
     say "holding the machine for a look: nsenter -t $init -m -u -i -n -p -C; touch $run/release ends it"
     until [ -e "$run/release" ]; do sleep 1; done
@@ -208,8 +206,7 @@ fi
 
 passed=$(grep -c '^test-install: PASS ' "$log" || true)
 failed=$(grep -c '^test-install: FAIL ' "$log" || true)
-pending=$(grep -c '^test-install: PENDING ' "$log" || true)
 echo "== test-install: summary =="
-grep -E '^ *test-install: (FAIL|PENDING|TIME|MEMORY) ' "$log" | sed 's/^ *test-install: /  /' || true
-printf '  %d passed, %d failed, %d pending, %d s\n' "$passed" "$failed" "$pending" $((SECONDS - t_all))
+grep -E '^ *test-install: (FAIL|TIME|MEMORY) ' "$log" | sed 's/^ *test-install: /  /' || true
+printf '  %d passed, %d failed, %d s\n' "$passed" "$failed" $((SECONDS - t_all))
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
