@@ -231,6 +231,15 @@ out:
 	pcsc_card_close(pc);
 }
 
+static void on_scanned(void *user)
+{
+	card_core *c = user;
+	struct card_event ev = { .kind = CARD_EV_READERS_SCANNED };
+	card_health_get(c, &ev.scanned);
+	if (c->fn)
+		c->fn(&ev, c->user);
+}
+
 static void on_card_absent(void *user, const char *name)
 {
 	card_core *c = user;
@@ -276,6 +285,7 @@ card_err card_core_start(card_event_fn fn, void *user, card_core **out)
 		.reader_removed = on_reader_removed,
 		.card_present = on_card_present,
 		.card_absent = on_card_absent,
+		.scanned = on_scanned,
 		.user = c,
 	};
 	card_err e = pcsc_monitor_start(&h, &c->mon);

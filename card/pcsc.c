@@ -40,6 +40,7 @@ struct pcsc_monitor {
 	int wake_fd;         /* eventfd: written on stop, wakes the wait for pcscd */
 	sockwatch *watch;    /* pcscd's socket, while waiting for it */
 	bool stopping, exited, ctx_valid;
+	bool scan_owed; /* connected, and not every reader's first state handled yet */
 	SCARDCONTEXT ctx; /* written by the monitor thread under lock */
 	struct reader readers[MAX_READERS];
 	size_t n_readers;
@@ -332,9 +333,23 @@ static bool connect_service(pcsc_monitor *m, enum pcsc_wake why)
 		lose_service(m);
 		return false;
 	}
+	m->scan_owed = true;
 	if (m->h.service)
 		m->h.service(m->h.user, true, why);
 	return true;
+}
+
+/* A reader's state is UNAWARE until one wait has reported it (card_present included). */
+static void report_scanned(pcsc_monitor *m)
+{
+	if (!m->scan_owed)
+		return;
+	for (size_t i = 0; i < m->n_readers; i++)
+		if (m->readers[i].state == SCARD_STATE_UNAWARE)
+			return;
+	m->scan_owed = false;
+	if (m->h.scanned)
+		m->h.scanned(m->h.user);
 }
 
 static void *monitor_main(void *arg)
@@ -348,6 +363,7 @@ static void *monitor_main(void *arg)
 		if (!m->ctx_valid) {
 			if (connect_service(m, why)) {
 				delay = BACKOFF_MIN_MS;
+				report_scanned(m); /* no reader at all: nothing to wait for */
 				continue;
 			}
 			enum pcsc_wake w = wait_service(m, delay);
@@ -364,6 +380,8 @@ static void *monitor_main(void *arg)
 		if (wait_once(m) == CARD_E_NO_SERVICE && !stopping(m)) {
 			lose_service(m);
 			why = PCSC_WAKE_NONE;
+		} else {
+			report_scanned(m);
 		}
 	}
 	while (m->n_readers) {

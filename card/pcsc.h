@@ -39,6 +39,9 @@ struct pcsc_handlers {
 	void (*reader_removed)(void *user, const char *reader);
 	void (*card_present)(void *user, pcsc_monitor *m, const char *reader);
 	void (*card_absent)(void *user, const char *reader);
+	/* Once per connection to pcscd, after every reader listed so far was waited on once (so
+	 * card_present ran for each card in one). */
+	void (*scanned)(void *user);
 	void *user;
 };
 

@@ -23,6 +23,9 @@ enum card_event_kind {
 	CARD_EV_CARD_INSERTED, /* card: the model just read (possibly with status error) */
 	CARD_EV_CARD_REMOVED,  /* card: the last model of the card that went */
 	CARD_EV_CARD_UPDATED,  /* card: the model re-read after card_with_card() */
+	/* Once after each CARD_EV_PCSC_UP: every reader pcscd listed then has been reported, and
+	 * every card in one of them read (CARD_EV_CARD_INSERTED) — the snapshot is complete. */
+	CARD_EV_READERS_SCANNED,
 };
 
 /* For CARD_EV_PCSC_UP: what made the core try pcscd (again). */
@@ -32,11 +35,17 @@ enum card_pcsc_trigger {
 	CARD_PCSC_TIMER,  /* the back-off timer, for a socket that could not be watched */
 };
 
+struct card_health {
+	bool pcsc_up;
+	size_t readers, cards;
+};
+
 struct card_event {
 	enum card_event_kind kind;
-	const struct card_reader *reader;  /* always set except for PCSC_UP/DOWN */
+	const struct card_reader *reader;  /* always set except for PCSC_UP/DOWN, READERS_SCANNED */
 	const struct card_model *card;     /* for CARD_* events */
 	enum card_pcsc_trigger pcsc_woken; /* for CARD_EV_PCSC_UP */
+	struct card_health scanned;        /* for CARD_EV_READERS_SCANNED: what was found */
 };
 
 /* Called on the monitor thread (or the thread of card_with_card for CARD_UPDATED); the pointers
@@ -67,10 +76,6 @@ void card_snapshot_free(struct card_snapshot *s);
 /* One card by id into *out (a copy). CARD_E_NO_CARD if there is no such card. */
 card_err card_get(card_core *core, const char *id, struct card_model *out);
 
-struct card_health {
-	bool pcsc_up;
-	size_t readers, cards;
-};
 void card_health_get(card_core *core, struct card_health *out);
 
 /* ---- work on one card ----

@@ -99,6 +99,10 @@ void cards_event(const struct card_event *ev, void *user)
 	case CARD_EV_PCSC_DOWN:
 		log_warn("cards", "pcscd not reachable; reconnecting in the background");
 		break;
+	case CARD_EV_READERS_SCANNED:
+		log_info("cards", "pcscd's readers read: %zu reader(s), %zu card(s)",
+			 ev->scanned.readers, ev->scanned.cards);
+		break;
 	case CARD_EV_READER_ADDED:
 	case CARD_EV_READER_REMOVED:
 		log_info("cards", "reader %s: \"%s\"",

@@ -136,7 +136,8 @@ void events_card(struct events *e, const struct card_event *ev)
 {
 	switch (ev->kind) {
 	case CARD_EV_PCSC_UP:
-	case CARD_EV_PCSC_DOWN: return;
+	case CARD_EV_PCSC_DOWN:
+	case CARD_EV_READERS_SCANNED: return;
 	case CARD_EV_READER_ADDED:
 	case CARD_EV_READER_REMOVED:
 		publish(e,

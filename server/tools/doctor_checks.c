@@ -26,10 +26,9 @@
  * "Certificate and trust"); the user service runs it before each start. */
 #define TRUST_SCRIPT "/usr/libexec/siths-bridge/user-trust.sh"
 #define RUN_TIMEOUT_MS 10000
-/* After pcscd answered, the card core reads the cards present one after the other with no
- * "done" signal in card.h: the reading is taken as finished once no event came for this long. */
-#define PCSC_SETTLE_MS 700
-#define PCSC_SETTLE_MAX_MS 8000
+/* After pcscd answered, the card core reads the cards present one after the other: at most this
+ * long until it says every reader was read (CARD_EV_READERS_SCANNED). */
+#define PCSC_SCAN_MAX_MS 8000
 
 void doctor_env_init(struct doctor_env *e, const struct cfg *cfg, const char *home)
 {
@@ -64,8 +63,7 @@ void doctor_env_init(struct doctor_env *e, const struct cfg *cfg, const char *ho
 struct pcsc_watch {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool up;
-	unsigned events;
+	bool up, scanned;
 };
 
 static void on_card_event(const struct card_event *ev, void *user)
@@ -75,8 +73,9 @@ static void on_card_event(const struct card_event *ev, void *user)
 	if (ev->kind == CARD_EV_PCSC_UP)
 		w->up = true;
 	else if (ev->kind == CARD_EV_PCSC_DOWN)
-		w->up = false;
-	w->events++;
+		w->up = w->scanned = false;
+	else if (ev->kind == CARD_EV_READERS_SCANNED)
+		w->scanned = true;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -94,12 +93,8 @@ static struct timespec in_ms(unsigned ms)
 	return t;
 }
 
-static bool before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-/* Waits for pcscd, then for the cards' reading to settle. Caller holds w->lock. */
+/* Waits up to up_ms for pcscd, then for the core to have read every reader. Caller holds
+ * w->lock. */
 static void pcsc_wait(struct pcsc_watch *w, unsigned up_ms)
 {
 	struct timespec end = in_ms(up_ms);
@@ -107,19 +102,10 @@ static void pcsc_wait(struct pcsc_watch *w, unsigned up_ms)
 		;
 	if (!w->up)
 		return;
-	struct timespec hard = in_ms(PCSC_SETTLE_MAX_MS);
-	for (;;) {
-		unsigned seen = w->events;
-		struct timespec quiet = in_ms(PCSC_SETTLE_MS);
-		if (before(&hard, &quiet))
-			quiet = hard;
-		while (w->events == seen &&
-		       pthread_cond_timedwait(&w->cond, &w->lock, &quiet) != ETIMEDOUT)
-			;
-		struct timespec now = in_ms(0);
-		if (w->events == seen || !before(&now, &hard))
-			return;
-	}
+	end = in_ms(PCSC_SCAN_MAX_MS);
+	while (w->up && !w->scanned &&
+	       pthread_cond_timedwait(&w->cond, &w->lock, &end) != ETIMEDOUT)
+		;
 }
 
 static void card_result(struct check_list *l, size_t i, const struct card_model *m)

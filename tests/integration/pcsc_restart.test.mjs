@@ -4,7 +4,7 @@
 // being restarted.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPcscd, startCard, startBridge, curl, testPki, until } from '../lib/harness.mjs';
+import { startPcscd, startCard, startBridge, curl, testPki, until, waitCard, openscConf } from '../lib/harness.mjs';
 import { eventClient } from '../lib/events.mjs';
 
 let pc, bridge, events;
@@ -62,4 +62,31 @@ test('pcscd killed and restarted: cards listed again, same daemon', async () => 
   assert.match(bridge.output, /pcscd reachable[\s\S]*pcscd not reachable[\s\S]*pcscd reachable/);
   // Reconnected because pcscd's socket appeared (an inotify watch), not on a back-off timer.
   assert.match(bridge.output, /pcscd not reachable[\s\S]*pcscd reachable \(its socket appeared\)/);
+});
+
+// What `siths-bridge doctor` waits for: the core says when it has read every reader pcscd listed,
+// after the card already in one was read — on the first connection and after pcscd came back.
+test('the first reading of pcscd\'s readers is reported complete after the card in one was read', async () => {
+  const pc2 = await startPcscd();
+  const card = await startCard({ port: pc2.ports[0] });
+  let b;
+  try {
+    await waitCard(pc2, 0, { conf: openscConf() }); // pcscd itself sees the card before the daemon starts
+    b = await startBridge({ pcscd: pc2 });
+    const scanned = await b.waitFor(/pcscd's readers read: (\d+) reader\(s\), (\d+) card\(s\)/);
+    assert.deepEqual([scanned[1], scanned[2]], ['2', '1']);
+    const inserted = b.output.search(/inserted: card /);
+    assert.ok(inserted >= 0 && inserted < b.output.indexOf("pcscd's readers read"), b.output);
+    // pcscd again: a second complete reading, of the readers alone (the card went with its reader).
+    await pc2.kill();
+    await b.waitFor(/pcscd not reachable/);
+    const from = b.mark();
+    await pc2.start();
+    const again = await b.waitFor(/pcscd's readers read: (\d+) reader\(s\), (\d+) card\(s\)/, { from });
+    assert.deepEqual([again[1], again[2]], ['2', '0']);
+  } finally {
+    if (b) await b.stop();
+    await card.stop();
+    await pc2.stop();
+  }
 });
