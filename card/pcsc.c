@@ -40,7 +40,7 @@ struct pcsc_monitor {
 	int wake_fd;         /* eventfd: written on stop, wakes the wait for pcscd */
 	sockwatch *watch;    /* pcscd's socket, while waiting for it */
 	bool stopping, exited, ctx_valid;
-	bool scan_owed; /* connected, and not every reader's first state handled yet */
+	bool scan_owed;   /* connected, and not every reader's first state handled yet */
 	SCARDCONTEXT ctx; /* written by the monitor thread under lock */
 	struct reader readers[MAX_READERS];
 	size_t n_readers;

@@ -84,13 +84,15 @@ static void log_peer_policy(const struct cfg *c)
 		 n ? ", also allowed:" : " only", extra);
 }
 
-/* Blocks the stop signals in every thread (they inherit the mask) so that only sigwait sees them;
- * SIGPIPE is ignored because peers may vanish mid-write. */
+/* Blocks the stop signals in every thread (they inherit the mask) so that only sigwait sees them,
+ * and SIGUSR1, the idle tracker's wake-up of the main thread; SIGPIPE is ignored because peers may
+ * vanish mid-write. */
 static void block_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -188,6 +190,32 @@ static int open_cmp_issuer(struct daemon *d, const struct cfg *c)
 	return 0;
 }
 
+static uint64_t sessions_busy(void *sessions)
+{
+	return session_busy_ms(sessions);
+}
+
+static void sessions_ended(void *idle)
+{
+	idle_changed(idle);
+}
+
+static void job_busy(void *idle, bool begins)
+{
+	if (begins)
+		idle_hold(idle);
+	else
+		idle_release(idle);
+}
+
+/* The tracker's waker: the main thread's wait (wait_for_stop) ends and asks the tracker again. */
+static pthread_t main_thread;
+static void wake_main(void *user)
+{
+	(void)user;
+	pthread_kill(main_thread, SIGUSR1);
+}
+
 /* The card core and what works on cards: the issuer and the job engine, whose reports become
  * events. Sessions and events exist before the core starts: its events end sessions. A core
  * that does not start is not fatal (the card routes answer 503). 0, or -1 after logging why. */
@@ -217,7 +245,9 @@ static int start_cards(struct daemon *d)
 				     .issuer = d->issuer,
 				     .trust = d->trust,
 				     .report = events_job,
-				     .report_user = d->events };
+				     .report_user = d->events,
+				     .busy = job_busy,
+				     .busy_user = d->idle };
 	if (certjob_new(&deps, &d->jobs) != CERTJOB_OK) {
 		log_error("main", "out of memory");
 		return -1;
@@ -281,16 +311,6 @@ static int start_https(struct daemon *d)
 	return 0;
 }
 
-static size_t sessions_live(void *sessions)
-{
-	return session_count(sessions);
-}
-
-static size_t jobs_running(void *jobs)
-{
-	return certjob_running(jobs);
-}
-
 /* The listeners: the service manager's, when it passed them (their addresses replace the
  * configured ones), else our own HTTPS socket now (WSS binds its own in ws_start). Then the idle
  * exit: --idle-exit, or by default only when socket-activated, since only then does the next
@@ -330,16 +350,18 @@ static int take_listeners(struct daemon *d)
 	return 0;
 }
 
-/* What keeps the daemon busy without a connection: login sessions and running jobs. */
+/* What keeps the daemon busy without a connection: login sessions until they expire or end (a
+ * probe), running jobs (held by the job engine, see start_cards). */
 static int watch_idle(struct daemon *d)
 {
 	if (!d->idle)
 		return 0;
-	if (idle_add_probe(d->idle, sessions_live, d->sessions) ||
-	    (d->jobs && idle_add_probe(d->idle, jobs_running, d->jobs))) {
-		log_error("main", "idle exit: cannot watch sessions and jobs");
+	if (idle_add_probe(d->idle, sessions_busy, d->sessions)) {
+		log_error("main", "idle exit: cannot watch sessions");
 		return -1;
 	}
+	session_store_on_end(d->sessions, sessions_ended, d->idle);
+	idle_set_waker(d->idle, wake_main, NULL);
 	return 0;
 }
 
@@ -369,8 +391,8 @@ static int start(struct daemon *d)
 }
 
 /* Blocks until SIGINT/SIGTERM (returned) or, with an idle exit, until the tracker says the daemon
- * has been unused long enough (0). Only the main thread waits; nothing polls faster than the
- * tracker asks. */
+ * has been unused long enough (0): it is asked again when the wait it asked for ends or its
+ * waker sends SIGUSR1 (a release, a session ended early). Nothing polls. */
 static int wait_for_stop(struct daemon *d, const sigset_t *set)
 {
 	for (;;) {
@@ -378,14 +400,14 @@ static int wait_for_stop(struct daemon *d, const sigset_t *set)
 		if (d->idle && idle_due(d->idle, &ms))
 			return 0;
 		int sig;
-		if (d->idle) {
+		if (d->idle && ms != UINT64_MAX) {
 			struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
 					       .tv_nsec = (long)(ms % 1000) * 1000000L };
 			sig = sigtimedwait(set, NULL, &ts);
 		} else if (sigwait(set, &sig) != 0) {
 			sig = -1;
 		}
-		if (sig > 0)
+		if (sig == SIGINT || sig == SIGTERM)
 			return sig;
 	}
 }
@@ -438,6 +460,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level((enum log_level)d.cfg.log_level);
 	log_peer_policy(&d.cfg);
+	main_thread = pthread_self();
 	block_signals(&set);
 	clock_gettime(CLOCK_MONOTONIC, &d.health.started);
 	rc = 1;

@@ -1,7 +1,7 @@
-/* idle.c — the idle tracker: a count of held connections, the time the daemon was last seen in
- * use, and the probes asked whenever no connection is held. Being in use is recorded when a
- * connection ends and whenever a probe is seen busy, so the daemon never exits earlier than the
- * idle time after its last use (a probe's end may be noticed up to IDLE_PROBE_INTERVAL_MS late). */
+/* idle.c — the idle tracker: a count of holds, the time the daemon was last seen in use, and the
+ * probes' busy times, asked whenever nothing is held. Being in use is recorded when a hold ends
+ * and when a probe's owner ends something early (idle_changed), which also forgets the busy
+ * time the probes gave before. */
 #include "idle.h"
 
 #include <pthread.h>
@@ -19,9 +19,12 @@ struct idle {
 	idle_clock_fn clock;
 	void *clock_user;
 	unsigned holds;
-	uint64_t last_use; /* clock time the daemon was last known to be in use */
+	uint64_t last_use;   /* clock time the daemon was last known to be in use */
+	uint64_t busy_until; /* the latest end of the probes' busy times asked so far */
 	struct probe probes[IDLE_MAX_PROBES];
 	size_t n_probes;
+	void (*waker)(void *user);
+	void *waker_user;
 };
 
 const char *idle_strerror(idle_err e)
@@ -81,6 +84,39 @@ idle_err idle_add_probe(struct idle *t, idle_probe_fn fn, void *user)
 	return e;
 }
 
+void idle_set_waker(struct idle *t, void (*fn)(void *user), void *user)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->waker = fn;
+	t->waker_user = user;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Caller holds no lock. */
+static void wake(struct idle *t)
+{
+	pthread_mutex_lock(&t->lock);
+	void (*fn)(void *) = t->waker;
+	void *user = t->waker_user;
+	pthread_mutex_unlock(&t->lock);
+	if (fn)
+		fn(user);
+}
+
+void idle_changed(struct idle *t)
+{
+	if (!t)
+		return;
+	/* What ended early (a logout) was a use; what still lasts is asked again. */
+	pthread_mutex_lock(&t->lock);
+	t->busy_until = 0;
+	t->last_use = t->clock(t->clock_user);
+	pthread_mutex_unlock(&t->lock);
+	wake(t);
+}
+
 void idle_hold(struct idle *t)
 {
 	if (!t)
@@ -99,14 +135,18 @@ void idle_release(struct idle *t)
 		t->holds--;
 	t->last_use = t->clock(t->clock_user);
 	pthread_mutex_unlock(&t->lock);
+	wake(t);
 }
 
-static bool probes_busy(const struct idle *t)
+static uint64_t probes_busy_ms(const struct idle *t)
 {
-	for (size_t i = 0; i < t->n_probes; i++)
-		if (t->probes[i].fn(t->probes[i].user))
-			return true;
-	return false;
+	uint64_t most = 0;
+	for (size_t i = 0; i < t->n_probes; i++) {
+		uint64_t ms = t->probes[i].fn(t->probes[i].user);
+		if (ms > most)
+			most = ms;
+	}
+	return most;
 }
 
 bool idle_due(struct idle *t, uint64_t *wait_ms)
@@ -119,17 +159,15 @@ bool idle_due(struct idle *t, uint64_t *wait_ms)
 	uint64_t now = t->clock(t->clock_user);
 	bool due = false;
 	if (t->holds) {
-		/* A release records its time; waking once per idle time is enough to see it. */
-		*wait_ms = t->idle_ms;
-	} else if (probes_busy(t)) {
-		t->last_use = now;
-		*wait_ms =
-			t->idle_ms < IDLE_PROBE_INTERVAL_MS ? t->idle_ms : IDLE_PROBE_INTERVAL_MS;
-	} else if (now - t->last_use >= t->idle_ms) {
-		due = true;
-		*wait_ms = 0;
+		*wait_ms = UINT64_MAX; /* the release wakes the waiter */
 	} else {
-		*wait_ms = t->last_use + t->idle_ms - now;
+		/* Busy until the latest end a probe gave; an early end (idle_changed) forgets it. */
+		uint64_t busy = probes_busy_ms(t);
+		if (busy && now + busy > t->busy_until)
+			t->busy_until = now + busy;
+		uint64_t used = t->busy_until > t->last_use ? t->busy_until : t->last_use;
+		due = now >= used && now - used >= t->idle_ms;
+		*wait_ms = due ? 0 : used + t->idle_ms - now;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return due;

@@ -490,6 +490,12 @@ static void conclude(struct job *jb, card_err e)
 	finish(jb, false);
 }
 
+static void busy(struct certjobs *j, bool begins)
+{
+	if (j->d.busy)
+		j->d.busy(j->d.busy_user, begins);
+}
+
 static void *worker(void *arg)
 {
 	struct job *jb = arg;
@@ -499,6 +505,8 @@ static void *worker(void *arg)
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
 	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	conclude(jb, e);
+	/* Before the count drops: certjob_free may free j as soon as it is 0. */
+	busy(j, false);
 	pthread_mutex_lock(&j->lock);
 	j->running--;
 	pthread_cond_broadcast(&j->idle);
@@ -645,12 +653,14 @@ static certjob_err launch(struct certjobs *j, struct job *jb)
 	pthread_mutex_unlock(&j->lock);
 	if (!room)
 		return CERTJOB_E_BUSY;
+	busy(j, true);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	int rc = pthread_create(&th, &attr, worker, jb);
 	pthread_attr_destroy(&attr);
 	if (rc == 0)
 		return CERTJOB_OK;
+	busy(j, false);
 	pthread_mutex_lock(&j->lock);
 	j->n_jobs--, j->running--;
 	pthread_cond_broadcast(&j->idle);

@@ -77,6 +77,11 @@ struct certjob_deps {
 	const struct certcheck_trust *trust; /* the SITHS trust anchor(s) for validation */
 	certjob_report_fn report;            /* NULL: nothing is reported */
 	void *report_user;
+	/* busy(busy_user, true) as a job begins to run, (…, false) once it stopped running (done,
+	 * failed or interrupted), exactly once each per job, on any thread and without the engine's
+	 * lock: what keeps an on-demand daemon from exiting (idle_hold/idle_release). NULL: none. */
+	void (*busy)(void *user, bool begins);
+	void *busy_user;
 };
 
 struct certjobs;

@@ -32,6 +32,8 @@ struct session_store {
 	session_clock_fn clock;
 	void *clock_user;
 	struct entry e[SESSION_MAX];
+	void (*on_end)(void *user);
+	void *on_end_user;
 };
 
 const char *session_strerror(session_err e)
@@ -220,6 +222,29 @@ static enum session_status check_locked(struct session_store *s, const char *tok
 	return SESSION_VALID;
 }
 
+void session_store_on_end(struct session_store *s, void (*fn)(void *user), void *user)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->on_end = fn;
+	s->on_end_user = user;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* After the lock is let go: n sessions ended before their time. */
+static void ended(struct session_store *s, size_t n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&s->lock);
+	void (*fn)(void *) = s->on_end;
+	void *user = s->on_end_user;
+	pthread_mutex_unlock(&s->lock);
+	if (fn)
+		fn(user);
+}
+
 static enum session_status check(struct session_store *s, const char *token, const char *card_id,
 				 const char *origin, bool end)
 {
@@ -228,6 +253,7 @@ static enum session_status check(struct session_store *s, const char *token, con
 	pthread_mutex_lock(&s->lock);
 	enum session_status st = check_locked(s, token, card_id, origin, end);
 	pthread_mutex_unlock(&s->lock);
+	ended(s, end && st == SESSION_VALID);
 	return st;
 }
 
@@ -252,6 +278,7 @@ int session_revoke(struct session_store *s, const char *token)
 	if (i >= 0)
 		entry_clear(&s->e[i]);
 	pthread_mutex_unlock(&s->lock);
+	ended(s, i >= 0);
 	return i >= 0;
 }
 
@@ -268,6 +295,7 @@ size_t session_revoke_card(struct session_store *s, const char *card_id)
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
+	ended(s, n);
 	return n;
 }
 
@@ -282,6 +310,25 @@ size_t session_count(struct session_store *s)
 		n += s->e[i].used && !expired(&s->e[i], now);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+uint64_t session_busy_ms(struct session_store *s)
+{
+	if (!s)
+		return 0;
+	uint64_t left = 0;
+	pthread_mutex_lock(&s->lock);
+	uint64_t now = s->clock(s->clock_user);
+	for (size_t i = 0; i < SESSION_MAX; i++) {
+		const struct entry *en = &s->e[i];
+		if (!en->used || expired(en, now))
+			continue;
+		uint64_t age = now > en->born_ms ? now - en->born_ms : 0;
+		if (SESSION_LIFETIME_MS - age > left)
+			left = SESSION_LIFETIME_MS - age;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return left;
 }
 
 void session_tag(const char *token, char out[SESSION_TAG_LEN + 1])

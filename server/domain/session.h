@@ -73,6 +73,14 @@ size_t session_revoke_card(struct session_store *s, const char *card_id);
 /* Live (unexpired) sessions, for /health and tests. */
 size_t session_count(struct session_store *s);
 
+/* Milliseconds from now until the last live session expires; 0 when there is none. */
+uint64_t session_busy_ms(struct session_store *s);
+
+/* fn(user) is called, without the store's lock, whenever sessions end before they expire
+ * (logout, revocation, their card removed), so a waiter on session_busy_ms() can ask again.
+ * fn NULL: none. user is borrowed. */
+void session_store_on_end(struct session_store *s, void (*fn)(void *user), void *user);
+
 /* Short non-reversible tag of a token for logs. token may be NULL ("-"). */
 void session_tag(const char *token, char out[SESSION_TAG_LEN + 1]);
 

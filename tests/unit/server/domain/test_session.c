@@ -282,6 +282,49 @@ static void threads(void **state)
 	assert_int_equal(session_count(s), 0);
 }
 
+static unsigned ends;
+static void on_end(void *user)
+{
+	assert_ptr_equal(user, &ends);
+	ends++;
+}
+
+/* What keeps an on-demand daemon alive: the time until the last session expires, and a call
+ * when sessions end before it (logout, revocation, card removed), not for refused attempts. */
+static void busy_time_and_early_ends(void **state)
+{
+	struct session_store *s = *state;
+	char a[SESSION_TOKEN_LEN + 1], b[SESSION_TOKEN_LEN + 1], c[SESSION_TOKEN_LEN + 1];
+	session_store_on_end(s, on_end, &ends);
+	ends = 0;
+	assert_int_equal(session_busy_ms(s), 0);
+	new_token(s, CARD_A, ORIGIN, a);
+	fake_now += 60000;
+	new_token(s, CARD_B, ORIGIN, b);
+	assert_int_equal(session_busy_ms(s), SESSION_LIFETIME_MS); /* b, the younger */
+	fake_now += 1000;
+	assert_int_equal(session_busy_ms(s), SESSION_LIFETIME_MS - 1000);
+	assert_int_equal(session_end(s, b, CARD_A, ORIGIN), SESSION_WRONG_CARD);
+	assert_int_equal(ends, 0);
+	assert_int_equal(session_end(s, b, CARD_B, ORIGIN), SESSION_VALID);
+	assert_int_equal(ends, 1);
+	assert_int_equal(session_busy_ms(s), SESSION_LIFETIME_MS - 61000); /* a's time left */
+	assert_int_equal(session_revoke_card(s, CARD_B), 0);
+	assert_int_equal(ends, 1);
+	assert_int_equal(session_revoke_card(s, CARD_A), 1);
+	assert_int_equal(ends, 2);
+	new_token(s, CARD_A, ORIGIN, c);
+	assert_int_equal(session_revoke(s, c), 1);
+	assert_int_equal(ends, 3);
+	assert_int_equal(session_busy_ms(s), 0);
+	/* Expiry is not an early end: the busy time simply reaches 0. */
+	new_token(s, CARD_A, ORIGIN, a);
+	fake_now += SESSION_LIFETIME_MS;
+	assert_int_equal(session_busy_ms(s), 0);
+	assert_int_equal(ends, 3);
+	assert_int_equal(session_busy_ms(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +342,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tags, setup, teardown),
 		cmocka_unit_test(real_clock),
 		cmocka_unit_test_setup_teardown(threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(busy_time_and_early_ends, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
