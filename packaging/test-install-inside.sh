@@ -124,10 +124,16 @@ kmsg_dropin() {
 
 # The virtual card in pcscd's vpcd reader, as a portal developer runs it (siths-bridge-cardsim).
 card() {
-  local port
-  port=$(($(sed -nE 's/^CHANNELID[[:space:]]+(0x[0-9A-Fa-f]+).*/\1/p' /etc/reader.conf.d/vpcd)))
   systemctl start pcscd.service || return 1
   /usr/share/siths-bridge-cardsim/test-siths-pki.sh /root/pki >/dev/null || return 1
+  cardsim_start
+}
+# The card process (a transient unit: it ends with its reader, when pcscd goes), until pcscd lists
+# it in the vpcd reader.
+cardsim_start() {
+  local port
+  port=$(($(sed -nE 's/^CHANNELID[[:space:]]+(0x[0-9A-Fa-f]+).*/\1/p' /etc/reader.conf.d/vpcd)))
+  systemctl reset-failed siths-cardsim.service 2>/dev/null
   systemd-run --quiet --unit=siths-cardsim siths-cardsim --port "$port" --pki /root/pki --state /root/card.state || return 1
   until_true 30 sh -c 'opensc-tool --list-readers | grep -E "Yes .*Virtual PCD 00 00"' ||
     { journalctl -u siths-cardsim --no-pager | tail -n 5; opensc-tool --list-readers; return 1; }
@@ -193,7 +199,10 @@ trust() {
   in_store "$u" "/home/$u/.pki/nssdb" || { echo "/home/$u/.pki/nssdb does not trust $u's CA"; return 1; }
   echo "/home/$u/.pki/nssdb trusts $(user_ca "$u") (the service's own step)"
 }
-in_store() { as_user "$1" certutil -L -d "sql:$2" -n 'siths-bridge local CA' >/dev/null 2>&1; }
+in_store() { as_user "$1" certutil -L -d "sql:$2" -n "$(ca_nick "$1")" >/dev/null 2>&1; }
+# The nickname certs/user-trust.sh gives USER's CA in a store: "siths-bridge local CA (user
+# USER, SERIAL)", SERIAL as `openssl x509 -serial` prints it.
+ca_nick() { local s; s=$(openssl x509 -in "$(user_ca "$1")" -noout -serial); echo "siths-bridge local CA (user $1, ${s#serial=})"; }
 
 # ... and in the Firefox profile firefox-esr made before the bridge ever ran.
 trust_firefox() {
@@ -265,15 +274,33 @@ second_user() {
   return $rc
 }
 
+# The administrator names the portal in /etc/siths-bridge/siths-bridge.conf and regenerates the
+# browsers' policies (as the package's postinst does at install); each browser's file then allows
+# the portal to reach the bridge under Local Network Access.
+portal_policies() {
+  local f rc=0
+  echo 'allow-origin = https://minasidor.test' >> /etc/siths-bridge/siths-bridge.conf
+  siths-bridge policies --write || return 1
+  # Firefox's: /etc/firefox/policies, unless only the installation's distribution folder has one.
+  local ff=/etc/firefox/policies/policies.json
+  [ -f "$ff" ] || ff=/usr/lib/firefox-esr/distribution/policies.json
+  for f in /etc/chromium/policies/managed/siths-bridge.json /etc/opt/chrome/policies/managed/siths-bridge.json "$ff"; do
+    if grep -q 'https://minasidor.test' "$f" 2>/dev/null; then echo "$f: names https://minasidor.test"
+    else echo "$f: missing or without the portal"; rc=1; fi
+  done
+  grep -o '"LoopbackNetworkAllowedForUrls"[^]]*]' /etc/chromium/policies/managed/siths-bridge.json
+  return $rc
+}
+
 # `siths-bridge doctor` green for alice, and naming each fault made.
 doctor() {
   local rc=0 pol=/etc/chromium/policies/managed/siths-bridge.json ff
   as_user alice siths-bridge doctor --lang en || { echo "doctor is not green on a healthy machine"; return 1; }
   doctor_fault 'pcscd' 'systemctl stop pcscd.socket pcscd.service' \
-    'systemctl start pcscd.service && systemctl restart siths-cardsim' || rc=1
+    'systemctl start pcscd.socket pcscd.service && cardsim_start >/dev/null' || rc=1
   ff=$(firefox_profile alice)
-  doctor_fault 'firefox' "setpriv --reuid=alice --regid=alice --init-groups certutil -D -d sql:$ff -n 'siths-bridge local CA'" \
-    "setpriv --reuid=alice --regid=alice --init-groups certutil -A -d sql:$ff -n 'siths-bridge local CA' -t C,, -i $(user_ca alice)" || rc=1
+  doctor_fault 'firefox' "setpriv --reuid=alice --regid=alice --init-groups certutil -D -d sql:$ff -n '$(ca_nick alice)'" \
+    "setpriv --reuid=alice --regid=alice --init-groups certutil -A -d sql:$ff -n '$(ca_nick alice)' -t C,, -i $(user_ca alice)" || rc=1
   doctor_fault 'polic' "mv $pol $here/policy.saved" "mv $here/policy.saved $pol" || rc=1
   doctor_fault "${https##*:}" \
     "setpriv --reuid=alice --regid=alice --init-groups env XDG_RUNTIME_DIR=/run/user/$(id -u alice) systemctl --user stop siths-bridge-https.socket; systemd-run --unit=port-taker $node -e 'require(\"net\").createServer().listen(${https##*:},\"127.0.0.1\")'" \
@@ -330,6 +357,7 @@ check next-connection-starts-again socket_start alice restart "--cacert $(user_c
 check other-user-refused other_user_refused
 check two-users-at-once second_user
 check fake-bridge-of-another-user-refused fake_bridge_refused
+check portal-policies portal_policies
 check doctor doctor
 check purge-leaves-no-system-file purge
 exit $failed
