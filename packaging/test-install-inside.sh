@@ -285,10 +285,10 @@ portal_policies() {
   local ff=/etc/firefox/policies/policies.json
   [ -f "$ff" ] || ff=/usr/lib/firefox-esr/distribution/policies.json
   for f in /etc/chromium/policies/managed/siths-bridge.json /etc/opt/chrome/policies/managed/siths-bridge.json "$ff"; do
-    if grep -q 'https://minasidor.test' "$f" 2>/dev/null; then echo "$f: names https://minasidor.test"
+    # Chromium's name the origin, Firefox's LocalNetworkAccess.SkipDomains its host.
+    if grep -q '"\(https://\)\?minasidor.test"' "$f" 2>/dev/null; then echo "$f: $(grep -o '"[A-Za-z]*": *\[[^]]*minasidor.test[^]]*]' "$f" | tr '\n' ' ')"
     else echo "$f: missing or without the portal"; rc=1; fi
   done
-  grep -o '"LoopbackNetworkAllowedForUrls"[^]]*]' /etc/chromium/policies/managed/siths-bridge.json
   return $rc
 }
 
@@ -309,11 +309,11 @@ doctor() {
 }
 doctor_fault() { # doctor_fault WORD MAKE UNDO: doctor fails and says WORD while MAKE's fault lasts
   local word=$1 rc=0
-  sh -c "$2" || return 1
+  eval "$2" || return 1
   if as_user alice siths-bridge doctor --lang en > "$here/doctor.out" 2>&1; then echo "doctor green with the fault ($2)"; rc=1; fi
   sed 's/^/  /' "$here/doctor.out"
   grep -qi -- "$word" "$here/doctor.out" || { echo "doctor does not name '$word'"; rc=1; }
-  sh -c "$3" || rc=1
+  eval "$3" || rc=1
   return $rc
 }
 
