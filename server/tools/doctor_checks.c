@@ -263,14 +263,12 @@ void doctor_check_service(struct doctor_env *e, struct check_list *l)
 			  "journalctl --user -u siths-bridge.service; systemctl --user "
 			  "reset-failed siths-bridge.service");
 	} else {
-		check_say(r, CHECK_OK,
-			  "Uttagen lyssnar (portarna %u och %u), tjänsten är %s (startar vid "
-			  "första anslutningen)",
-			  e->https_port, e->wss_port, st[2]);
-		check_en(r,
-			 "The sockets listen (ports %u and %u), the service is %s (starts on "
-			 "the first connection)",
-			 e->https_port, e->wss_port, st[2]);
+		bool runs = !strcmp(st[2], "active");
+		check_say(r, CHECK_OK, "Uttagen lyssnar (portarna %u och %u), tjänsten %s",
+			  e->https_port, e->wss_port,
+			  runs ? "körs" : "startar vid första anslutningen");
+		check_en(r, "The sockets listen (ports %u and %u), the service %s", e->https_port,
+			 e->wss_port, runs ? "runs" : "starts on the first connection");
 	}
 }
 
