@@ -173,6 +173,8 @@ static int open_cmp_issuer(struct daemon *d, const struct cfg *c)
 {
 	struct issuer_cmp_cfg ic = { .url = c->issuer_cmp_url,
 				     .trusted = c->issuer_cmp_trusted,
+				     .tls_trusted = c->issuer_cmp_tls_trusted,
+				     .mac_file = c->issuer_cmp_mac_file,
 				     .msg_timeout_s = c->issuer_cmp_msg_timeout_s,
 				     .total_timeout_s = c->issuer_cmp_timeout_s };
 	issuer_err ie = issuer_cmp_open(&ic, &d->issuer);

@@ -4,26 +4,41 @@
  * meanwhile gets the certificate, validates it and writes it. */
 #include "issuer_cmp.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/cmp.h>
 #include <openssl/err.h>
 #include <openssl/http.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 
 #define DEFAULT_MSG_TIMEOUT 30
 #define DEFAULT_TOTAL_TIMEOUT 300
+#define MAC_FILE_MAX 512
+
+/* An https server: its TLS client context and the name its certificate must carry. */
+struct tls_peer {
+	SSL_CTX *ssl;
+	const char *host;
+};
 
 struct cmp_issuer {
 	struct issuer base;
 	char *host, *port, *path;
 	X509_STORE *trusted; /* NULL: MAC-protected answers only */
+	struct tls_peer tls; /* .ssl NULL: plain http */
+	/* The standing MAC order of mac_file: "REFERENCE\0SECRET" in mac (mac_len bytes), wiped
+	 * at destroy; NULL when every download brings its own. */
+	char *mac;
+	size_t mac_len;
 	unsigned msg_timeout, total_timeout;
 };
 
@@ -111,12 +126,24 @@ static void describe_failure(struct txn *t)
 		snprintf(t->err, sizeof t->err, "%s", buf);
 		return;
 	}
+	/* The last error is OpenSSL's summary (a transfer error); a TLS failure is further down. */
+	char tls[100] = "";
 	const char *data = NULL;
 	int flags = 0;
-	unsigned long e = ERR_peek_last_error_data(&data, &flags);
-	snprintf(t->err, sizeof t->err, "%s%s%s", e ? ERR_reason_error_string(e) : "CMP failed",
-		 data && (flags & ERR_TXT_STRING) && *data ? ": " : "",
-		 data && (flags & ERR_TXT_STRING) ? data : "");
+	unsigned long e, last = 0;
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags))) {
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL && !tls[0] && ERR_reason_error_string(e))
+			snprintf(tls, sizeof tls, " (TLS: %s)", ERR_reason_error_string(e));
+		last = e;
+		snprintf(t->err, sizeof t->err, "%s%s%s",
+			 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "CMP failed",
+			 data && (flags & ERR_TXT_STRING) && *data ? ": " : "",
+			 data && (flags & ERR_TXT_STRING) ? data : "");
+	}
+	if (!last)
+		snprintf(t->err, sizeof t->err, "CMP failed");
+	size_t n = strlen(t->err);
+	snprintf(t->err + n, sizeof t->err - n, "%s", tls);
 }
 
 static void *run(void *arg)
@@ -194,10 +221,39 @@ static const struct issuer_txn_ops txn_ops = { .finish = txn_finish };
 
 /* ---- the issuer ----------------------------------------------------------------------------- */
 
+/* OpenSSL's HTTP client hands over the connected socket: TLS goes on top of it, the server's
+ * certificate checked against --issuer-cmp-tls-trusted and the URL's host name. On disconnect
+ * the chain is OpenSSL's to free. */
+static BIO *tls_connect(BIO *bio, void *arg, int connect, int detail)
+{
+	const struct tls_peer *tp = arg;
+	if (!connect || !detail)
+		return bio;
+	BIO *sbio = BIO_new(BIO_f_ssl());
+	SSL *ssl = sbio ? SSL_new(tp->ssl) : NULL;
+	if (!ssl || !SSL_set_tlsext_host_name(ssl, tp->host) || !SSL_set1_host(ssl, tp->host)) {
+		SSL_free(ssl);
+		BIO_free(sbio);
+		return NULL;
+	}
+	SSL_set_connect_state(ssl);
+	BIO_set_ssl(sbio, ssl, BIO_CLOSE);
+	return BIO_push(sbio, bio);
+}
+
+/* Whether the download brought an enrollment order of its own. */
+static bool has_order(const struct issue_ctx *ic)
+{
+	return ic->enroll_ref && ic->enroll_secret && *ic->enroll_ref && *ic->enroll_secret;
+}
+
 /* The client context of one enrollment. NULL on failure (out of memory). */
-static OSSL_CMP_CTX *client_ctx(const struct cmp_issuer *ci, const X509_REQ *req,
+static OSSL_CMP_CTX *client_ctx(struct cmp_issuer *ci, const X509_REQ *req,
 				const struct issue_ctx *ic, struct txn *t)
 {
+	bool own = has_order(ic);
+	const char *ref = own ? ic->enroll_ref : ci->mac;
+	const char *secret = own ? ic->enroll_secret : ci->mac + strlen(ci->mac) + 1;
 	OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
 	STACK_OF(X509) *extra = sk_X509_new_null();
 	int ok = ctx && extra &&
@@ -208,15 +264,19 @@ static OSSL_CMP_CTX *client_ctx(const struct cmp_issuer *ci, const X509_REQ *req
 		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, (int)ci->msg_timeout) &&
 		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 0) &&
 		OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_ERR) &&
-		OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ic->enroll_ref,
-						 (int)strlen(ic->enroll_ref)) &&
-		OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)ic->enroll_secret,
-					      (int)strlen(ic->enroll_secret)) &&
+		OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ref,
+						 (int)strlen(ref)) &&
+		OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)secret,
+					      (int)strlen(secret)) &&
 		OSSL_CMP_CTX_set1_p10CSR(ctx, req) && OSSL_CMP_CTX_set1_extraCertsOut(ctx, extra) &&
 		OSSL_CMP_CTX_set_certConf_cb(ctx, on_cert) &&
 		OSSL_CMP_CTX_set_certConf_cb_arg(ctx, t) &&
 		OSSL_CMP_CTX_set_transfer_cb(ctx, transfer) &&
 		OSSL_CMP_CTX_set_transfer_cb_arg(ctx, t);
+	/* OpenSSL 3.0 uses TLS exactly when the HTTP callback has an argument. */
+	if (ok && ci->tls.ssl)
+		ok = OSSL_CMP_CTX_set_http_cb(ctx, tls_connect) &&
+			OSSL_CMP_CTX_set_http_cb_arg(ctx, &ci->tls);
 	if (ok && ci->trusted)
 		ok = X509_STORE_up_ref(ci->trusted) &&
 			(OSSL_CMP_CTX_set0_trustedStore(ctx, ci->trusted) ||
@@ -269,7 +329,7 @@ static issuer_err ci_issue(struct issuer *is, const unsigned char *csr_der, size
 	struct cmp_issuer *ci = (struct cmp_issuer *)is;
 	if (!ic->auth_cert)
 		return ISSUER_E_ARG;
-	if (!ic->enroll_ref || !ic->enroll_secret || !*ic->enroll_ref || !*ic->enroll_secret)
+	if (!has_order(ic) && !ci->mac)
 		return ISSUER_E_ENROLLMENT;
 	const unsigned char *p = csr_der;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr_len);
@@ -322,6 +382,10 @@ static void ci_destroy(struct issuer *is)
 	OPENSSL_free(ci->port);
 	OPENSSL_free(ci->path);
 	X509_STORE_free(ci->trusted);
+	SSL_CTX_free(ci->tls.ssl);
+	if (ci->mac)
+		OPENSSL_cleanse(ci->mac, ci->mac_len);
+	free(ci->mac);
 	free(ci);
 }
 
@@ -332,20 +396,72 @@ static const struct issuer_ops cmp_ops = {
 	.destroy = ci_destroy,
 };
 
-static issuer_err parse_url(struct cmp_issuer *ci, const char *url)
+/* The TLS client context of an https URL: TLS 1.2 or later, the server verified against the
+ * PEM anchors in file only (no system store: the organisation names its CA's TLS trust). */
+static issuer_err tls_open(struct cmp_issuer *ci, const char *file)
+{
+	if (!file) {
+		log_error("issuer", "cmp: an https URL needs --issuer-cmp-tls-trusted");
+		return ISSUER_E_CONFIG;
+	}
+	if (!(ci->tls.ssl = SSL_CTX_new(TLS_client_method())) ||
+	    !SSL_CTX_set_min_proto_version(ci->tls.ssl, TLS1_2_VERSION) ||
+	    !SSL_CTX_load_verify_file(ci->tls.ssl, file)) {
+		log_error("issuer", "cmp: cannot read the TLS trust anchors %s", file);
+		return ISSUER_E_CONFIG;
+	}
+	SSL_CTX_set_verify(ci->tls.ssl, SSL_VERIFY_PEER, NULL);
+	ci->tls.host = ci->host;
+	return ISSUER_OK;
+}
+
+static issuer_err parse_url(struct cmp_issuer *ci, const char *url, const char *tls_trusted)
 {
 	int tls = 0;
 	if (!OSSL_HTTP_parse_url(url, &tls, NULL, &ci->host, &ci->port, NULL, &ci->path, NULL,
 				 NULL)) {
-		log_error("issuer", "cmp: not an http://HOST:PORT/PATH URL: %.120s", url);
+		log_error("issuer", "cmp: not an http[s]://HOST:PORT/PATH URL: %.120s", url);
 		return ISSUER_E_CONFIG;
 	}
-	if (tls) {
-		log_error("issuer",
-			  "cmp: https is not supported yet; use http:// on a trusted link");
-		return ISSUER_E_CONFIG;
+	return tls ? tls_open(ci, tls_trusted) : ISSUER_OK;
+}
+
+/* Reads the standing MAC order "REFERENCE:SECRET" of path into ci->mac. A file others may read
+ * is refused: the secret lets anyone enroll under the RA's name. */
+static issuer_err read_mac_file(struct cmp_issuer *ci, const char *path)
+{
+	char buf[MAC_FILE_MAX + 1];
+	struct stat st;
+	ssize_t n = -1;
+	issuer_err rc = ISSUER_E_CONFIG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0 || (st.st_mode & 077)) {
+		log_error("issuer", "cmp: MAC file %s: unreadable, or readable by others", path);
+		goto out;
 	}
-	return ISSUER_OK;
+	n = read(fd, buf, MAC_FILE_MAX);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	char *colon = n > 0 ? memchr(buf, ':', (size_t)n) : NULL;
+	if (!colon || colon == buf || colon == buf + n - 1 || memchr(buf, '\0', (size_t)n) ||
+	    memchr(buf, '\n', (size_t)n)) {
+		log_error("issuer", "cmp: MAC file %s: expected one line REFERENCE:SECRET", path);
+		goto out;
+	}
+	*colon = '\0';
+	ci->mac_len = (size_t)n + 1;
+	if (!(ci->mac = malloc(ci->mac_len))) {
+		rc = ISSUER_E_NOMEM;
+		goto out;
+	}
+	memcpy(ci->mac, buf, (size_t)n);
+	ci->mac[n] = '\0';
+	rc = ISSUER_OK;
+out:
+	OPENSSL_cleanse(buf, sizeof buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
@@ -359,7 +475,9 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 	ci->base.ops = &cmp_ops;
 	ci->msg_timeout = c->msg_timeout_s ? c->msg_timeout_s : DEFAULT_MSG_TIMEOUT;
 	ci->total_timeout = c->total_timeout_s ? c->total_timeout_s : DEFAULT_TOTAL_TIMEOUT;
-	issuer_err rc = parse_url(ci, c->url);
+	issuer_err rc = parse_url(ci, c->url, c->tls_trusted);
+	if (rc == ISSUER_OK && c->mac_file)
+		rc = read_mac_file(ci, c->mac_file);
 	if (rc == ISSUER_OK && c->trusted &&
 	    (!(ci->trusted = X509_STORE_new()) || !X509_STORE_load_file(ci->trusted, c->trusted))) {
 		log_error("issuer", "cmp: cannot read the trust anchors %s", c->trusted);
@@ -370,8 +488,10 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 		ERR_clear_error();
 		return rc;
 	}
-	log_info("issuer", "certificate issuer: CMP at %s (server's signature %s)", c->url,
-		 c->trusted ? "trusted from the configured anchors" : "not accepted: MAC only");
+	log_info("issuer", "certificate issuer: CMP at %s (server's signature %s; %s)", c->url,
+		 c->trusted ? "trusted from the configured anchors" : "not accepted: MAC only",
+		 ci->mac ? "a standing MAC order when a download brings none"
+			 : "each download brings its enrollment order");
 	*out = &ci->base;
 	return ISSUER_OK;
 }

@@ -7,9 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Proc, freePort, testPki, startTestCa, tmp } from '../lib/harness.mjs';
+import { Proc, freePort, testPki, startTestCa, tmp, cmpIssuerArgs, startBridge } from '../lib/harness.mjs';
+import { writeFileSync, chmodSync } from 'node:fs';
 import { setup, insert, loginOk, jobEnd, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
 
 const REF = 'order-4711';
@@ -121,4 +122,52 @@ test('OpenSSL\'s mock server refusing (-pkistatus, -failurebits, -statusstring):
     assert.equal(end.code, 'issuer_refused', JSON.stringify(end));
     assert.match(end.message, /rejection.*badRequest.*order revoked by the RA/);
   } finally { await closeAll(t, mock); }
+});
+
+test('a standing MAC order (--issuer-cmp-mac-file): a download without an order of its own → Finns', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
+  const t = await setup({ issuer: false, args: cmpIssuerArgs(ca, `${REF}:${SECRET}`) });
+  try {
+    const card = await insert(t);
+    const { end } = await enroll(t, card, null);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    await ca.waitFor(/certificate serial \S+ confirmed/);
+    assert.doesNotMatch(t.bridge.output + ca.output, new RegExp(SECRET));
+  } finally { await closeAll(t, ca); }
+});
+
+test('a MAC file others may read, or not REFERENCE:SECRET: the daemon refuses to start', async () => {
+  const f = join(tmp('mac-'), 'order');
+  for (const [content, mode] of [[`${REF}:${SECRET}\n`, 0o640], [`${SECRET}\n`, 0o600], [`${REF}:\n`, 0o600]]) {
+    writeFileSync(f, content);
+    chmodSync(f, mode);
+    await assert.rejects(startBridge({ args: ['--issuer-cmp', 'http://127.0.0.1:9/pkix/', '--issuer-cmp-ca', join(testPki(), 'root-ca.pem'), '--issuer-cmp-mac-file', f] }),
+      (e) => /MAC file .*(readable by others|REFERENCE:SECRET)/.test(e.message), `${content} mode ${mode.toString(8)}`);
+  }
+});
+
+test('CMP over HTTPS: siths-test-ca behind TLS, trusted by --issuer-cmp-tls-trusted → Finns; another TLS trust → issuer_failed', async () => {
+  const ca = await startTestCa({ tls: true, args: ['--mac', `${REF}:${SECRET}`] });
+  let t = await setup({ issuer: false, args: cmpIssuerArgs(ca, `${REF}:${SECRET}`) });
+  try {
+    assert.match(ca.url, /^https:/);
+    const card = await insert(t);
+    let { end } = await enroll(t, card);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    await ca.waitFor(/certificate serial \S+ confirmed/);
+    await t.close();
+    // The TLS certificate does not chain to the configured trust (the SITHS root is no TLS CA).
+    const args = cmpIssuerArgs(ca, `${REF}:${SECRET}`);
+    args[args.indexOf('--issuer-cmp-tls-trusted') + 1] = join(testPki(), 'root-ca.pem');
+    t = await setup({ issuer: false, args });
+    const card2 = await insert(t);
+    ({ end } = await enroll(t, card2));
+    assert.equal(end.code, 'issuer_failed', JSON.stringify(end));
+    assert.match(end.message, /TLS: certificate verify failed/);
+  } finally { await closeAll(t, ca); }
+});
+
+test('an https URL without --issuer-cmp-tls-trusted: the daemon refuses to start', async () => {
+  await assert.rejects(startBridge({ args: ['--issuer-cmp', 'https://127.0.0.1:9/pkix/', '--issuer-cmp-ca', join(testPki(), 'root-ca.pem')] }),
+    (e) => /https URL needs --issuer-cmp-tls-trusted/.test(e.message));
 });
