@@ -323,6 +323,10 @@ static card_err stage_issue(struct work *w)
 	issuer_err ie = issuer_issue(j->d.issuer, w->csr, w->csr_len, &ctx, &w->res);
 	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	if (ie) {
+		pthread_mutex_lock(&j->lock);
+		memcpy(jb->st.issuer_text, w->res.status_text, sizeof jb->st.issuer_text);
+		jb->st.issuer_fail_info = w->res.fail_info;
+		pthread_mutex_unlock(&j->lock);
 		set_failure(w->jb,
 			    ie == ISSUER_E_UNAVAILABLE ? CERTJOB_FAIL_ISSUER_UNAVAILABLE
 						       : CERTJOB_FAIL_ISSUER_REFUSED,

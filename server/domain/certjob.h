@@ -64,6 +64,10 @@ struct certjob_status {
 	 * it with the PIN it was given, which is now the signature code: set from the verify_pin
 	 * stage on, whatever comes after. */
 	bool pin2_activated;
+	/* FAILED with CERTJOB_FAIL_ISSUER_REFUSED: the CA's own status text ("" if none) and
+	 * PKIFailureInfo bits (issue_result, issuer.h). */
+	char issuer_text[160];
+	unsigned issuer_fail_info;
 };
 
 /* Called on the job's worker thread after every step and once at the end (state DONE, FAILED

@@ -65,8 +65,15 @@ struct issue_result {
 	X509 *cert;             /* the new signature certificate */
 	STACK_OF(X509) * chain; /* issuing CA first, up to (and including) the root if known */
 	char detail[200];       /* human detail of a failure (never secrets), "" if none */
+	/* A refusal (ISSUER_E_REJECTED) in the CA's own terms: its status text ("" if none) and
+	 * PKIFailureInfo bits (1 << OSSL_CMP_PKIFAILUREINFO_*, RFC 9810; 0 if none). */
+	char status_text[160];
+	unsigned fail_info;
 	struct issuer_txn *txn; /* NULL, or the issuer waits for issuer_confirm() */
 };
+
+/* The RFC 9810 name of PKIFailureInfo bit b ("badRequest", …), NULL if there is none. */
+const char *issuer_failinfo_name(int b);
 
 /* Frees members, keeps r; NULL is fine. An unconfirmed issuance is rejected first: a certificate
  * nobody confirmed is not on the card. */

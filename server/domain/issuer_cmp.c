@@ -40,6 +40,7 @@ struct cmp_issuer {
 	char *mac;
 	size_t mac_len;
 	unsigned msg_timeout, total_timeout;
+	bool test;
 };
 
 enum phase { PH_RUNNING, PH_CERT, PH_DECIDED, PH_ENDED };
@@ -60,6 +61,8 @@ struct txn {
 	STACK_OF(X509) * chain; /* the answer's extraCerts, handed over with it */
 	bool ok;                /* the transaction ended well */
 	bool refused;           /* the CA refused: err holds its status */
+	char status_text[160];  /* the CA's own text of a refusal */
+	unsigned fail_info;     /* and its PKIFailureInfo bits */
 	int last_rsp;           /* body type of the last answer received, -1 none */
 	unsigned msgs;
 	size_t sent, received;
@@ -115,6 +118,22 @@ static int on_cert(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **tx
 	return fail_info;
 }
 
+/* The CA's status strings of a refusal, joined, and its failure bits into t. */
+static void keep_status(struct txn *t)
+{
+	OSSL_CMP_PKIFREETEXT *texts = OSSL_CMP_CTX_get0_statusString(t->ctx);
+	size_t n = 0;
+	for (int i = 0; i < sk_ASN1_UTF8STRING_num(texts) && n < sizeof t->status_text; i++) {
+		const ASN1_UTF8STRING *s = sk_ASN1_UTF8STRING_value(texts, i);
+		int w = snprintf(t->status_text + n, sizeof t->status_text - n, "%s%.*s",
+				 i ? "; " : "", ASN1_STRING_length(s),
+				 (const char *)ASN1_STRING_get0_data(s));
+		n += w > 0 ? (size_t)w : 0;
+	}
+	int fi = OSSL_CMP_CTX_get_failInfoCode(t->ctx);
+	t->fail_info = fi > 0 ? (unsigned)fi : 0;
+}
+
 /* Why the transaction failed, into t->err: the CA's status if it refused, else OpenSSL's. */
 static void describe_failure(struct txn *t)
 {
@@ -124,6 +143,7 @@ static void describe_failure(struct txn *t)
 	    OSSL_CMP_CTX_snprint_PKIStatus(t->ctx, buf, sizeof buf)) {
 		t->refused = true;
 		snprintf(t->err, sizeof t->err, "%s", buf);
+		keep_status(t);
 		return;
 	}
 	/* The last error is OpenSSL's summary (a transfer error); a TLS failure is further down. */
@@ -353,6 +373,8 @@ static issuer_err ci_issue(struct issuer *is, const unsigned char *csr_der, size
 	log_wire(t);
 	rc = t->refused ? ISSUER_E_REJECTED : ISSUER_E_UNAVAILABLE;
 	snprintf(out->detail, sizeof out->detail, "%.*s", (int)sizeof out->detail - 1, t->err);
+	memcpy(out->status_text, t->status_text, sizeof out->status_text);
+	out->fail_info = t->fail_info;
 out:
 	if (t)
 		txn_free(t);
@@ -363,8 +385,7 @@ out:
 
 static bool ci_is_test(const struct issuer *is)
 {
-	(void)is;
-	return false;
+	return ((const struct cmp_issuer *)is)->test;
 }
 
 static const char *ci_name(const struct issuer *is)
@@ -473,6 +494,7 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 	if (!ci)
 		return ISSUER_E_NOMEM;
 	ci->base.ops = &cmp_ops;
+	ci->test = c->test;
 	ci->msg_timeout = c->msg_timeout_s ? c->msg_timeout_s : DEFAULT_MSG_TIMEOUT;
 	ci->total_timeout = c->total_timeout_s ? c->total_timeout_s : DEFAULT_TOTAL_TIMEOUT;
 	issuer_err rc = parse_url(ci, c->url, c->tls_trusted);

@@ -20,6 +20,9 @@ struct issuer_cmp_cfg {
 	 * brings no enrollment order of its own (a test CA, an alias with one shared secret). Read
 	 * once at open, wiped at destroy; NULL = every download must bring its order. */
 	const char *mac_file;
+	/* The issued certificates chain to a test hierarchy only (certcheck_trust_is_test): the
+	 * issuer is a test issuer (issuer_is_test, the page's Test marker). */
+	bool test;
 	unsigned msg_timeout_s;   /* one message's round trip; 0 = 30 */
 	unsigned total_timeout_s; /* request to certificate, polling included; 0 = 300 */
 };

@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Proc, freePort, testPki, startTestCa, tmp, cmpIssuerArgs, startBridge } from '../lib/harness.mjs';
+import { Proc, freePort, testPki, startTestCa, tmp, cmpIssuerArgs, startBridge, localhostCerts, curl } from '../lib/harness.mjs';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { setup, insert, loginOk, jobEnd, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
 
@@ -39,6 +39,9 @@ test('siths-test-ca over CMP: p10cr, validate, write, certConf after the read-ba
   const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
   const t = await cmpSetup(ca.url);
   try {
+    // Certificates chaining to the TEST root only: a test issuer for /health and the page.
+    const h = await t.api('/health');
+    assert.deepEqual([h.json.issuer.name, h.json.issuer.test], ['cmp', true]);
     const card = await insert(t);
     const { end, progress } = await enroll(t, card);
     assert.equal(end.type, 'job-done', JSON.stringify(end));
@@ -121,6 +124,10 @@ test('OpenSSL\'s mock server refusing (-pkistatus, -failurebits, -statusstring):
     const { end } = await enroll(t, card);
     assert.equal(end.code, 'issuer_refused', JSON.stringify(end));
     assert.match(end.message, /rejection.*badRequest.*order revoked by the RA/);
+    // In the CA's own terms too, for the page (docs/api/events.md, issuer_status).
+    assert.deepEqual(end.issuer_status, { text: 'order revoked by the RA', fail_info: ['badRequest'] });
+    const state = await t.api(`/v1/jobs/${end.job}`);
+    assert.deepEqual(state.json.issuer_status, end.issuer_status);
   } finally { await closeAll(t, mock); }
 });
 
@@ -170,4 +177,14 @@ test('CMP over HTTPS: siths-test-ca behind TLS, trusted by --issuer-cmp-tls-trus
 test('an https URL without --issuer-cmp-tls-trusted: the daemon refuses to start', async () => {
   await assert.rejects(startBridge({ args: ['--issuer-cmp', 'https://127.0.0.1:9/pkix/', '--issuer-cmp-ca', join(testPki(), 'root-ca.pem')] }),
     (e) => /https URL needs --issuer-cmp-tls-trusted/.test(e.message));
+});
+
+test('anchors that are not all TEST roots: the CMP issuer is no test issuer (/health)', async () => {
+  const anchors = join(tmp('anchors-'), 'anchors.pem');
+  writeFileSync(anchors, readFileSync(join(testPki(), 'root-ca.pem'), 'utf8') + readFileSync(localhostCerts().ca, 'utf8'));
+  const b = await startBridge({ args: ['--issuer-cmp', 'http://127.0.0.1:9/pkix/', '--issuer-cmp-ca', anchors] });
+  try {
+    const h = await curl(b.url('/health'));
+    assert.deepEqual([h.json.issuer.name, h.json.issuer.test], ['cmp', false]);
+  } finally { await b.stop(); }
 });
