@@ -48,6 +48,9 @@ struct job {
 	 * card went and came back before the worker knew. Cleared when the card goes again. */
 	struct card_model back;
 	bool has_back;
+	/* The certificate confirmed to the issuer while the card went after the commit (guarded by
+	 * the lock): revoked if the card comes back without it, dropped when it is there. */
+	X509 *delivered;
 };
 
 struct certjobs {
@@ -396,12 +399,77 @@ static card_err job_work(card_session *s, const struct card_model *m, void *user
 	if (issuer_confirm(&w.res, true, NULL) != ISSUER_OK)
 		log_warn("job", "job %s: the issuer did not take the confirmation: %s", w.jb->st.id,
 			 w.res.detail);
+	if (e && X509_up_ref(w.res.cert)) {
+		pthread_mutex_lock(&w.jb->owner->lock);
+		w.jb->delivered = w.res.cert;
+		pthread_mutex_unlock(&w.jb->owner->lock);
+	}
 out:
 	work_free(&w);
 	return e;
 }
 
 /* ---- the end: after the work, and when an interrupted job's card comes back ---- */
+
+/* A revocation of a certificate the card does not hold, on a thread of its own (a round trip to
+ * the CA), counted as running so that certjob_free waits for it. */
+struct revocation {
+	struct certjobs *j;
+	X509 *cert;
+	char job_id[CERTJOB_ID_LEN + 1];
+};
+
+static void *revoke_worker(void *arg)
+{
+	struct revocation *r = arg;
+	char detail[200];
+	issuer_err ie = issuer_revoke(r->j->d.issuer, r->cert, detail, sizeof detail);
+	if (ie)
+		log_warn("job",
+			 "job %s: the issuer holds a certificate that is not on the card and "
+			 "did not revoke it: %s%s%s",
+			 r->job_id, issuer_strerror(ie), detail[0] ? ": " : "", detail);
+	else
+		log_info("job",
+			 "job %s: the issuer revoked the certificate that is not on the card",
+			 r->job_id);
+	struct certjobs *j = r->j;
+	X509_free(r->cert);
+	free(r);
+	pthread_mutex_lock(&j->lock);
+	j->running--;
+	pthread_cond_broadcast(&j->idle);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* The card is back without jb's delivered certificate: the issuer is asked to revoke it. Caller
+ * holds the lock. */
+static void revoke_locked(struct job *jb)
+{
+	struct revocation *r = jb->delivered ? calloc(1, sizeof *r) : NULL;
+	pthread_t th;
+	if (!r) {
+		log_warn("job", "job %s: the issuer holds a certificate that is not on card %s",
+			 jb->st.id, jb->st.card_id);
+		X509_free(jb->delivered);
+		jb->delivered = NULL;
+		return;
+	}
+	*r = (struct revocation){ .j = jb->owner, .cert = jb->delivered };
+	snprintf(r->job_id, sizeof r->job_id, "%s", jb->st.id);
+	jb->delivered = NULL;
+	jb->owner->running++;
+	if (pthread_create(&th, NULL, revoke_worker, r) == 0) {
+		pthread_detach(th);
+		return;
+	}
+	jb->owner->running--;
+	log_warn("job", "job %s: no thread to revoke the certificate that is not on card %s",
+		 r->job_id, jb->st.card_id);
+	X509_free(r->cert);
+	free(r);
+}
 
 /* The returned card's model m decides an INTERRUPTED job (jobend_returned): true when it
  * ended, false when m could not be read (the next insertion is looked at). Caller holds the
@@ -412,6 +480,8 @@ static bool settle_locked(struct job *jb, const struct card_model *m)
 	case JOBEND_DONE:
 		log_info("job", "job %s on card %s: the card is back with the certificate",
 			 jb->st.id, jb->st.card_id);
+		X509_free(jb->delivered);
+		jb->delivered = NULL;
 		finish_locked(jb, true);
 		return true;
 	case JOBEND_RETURNED_WITHOUT:
@@ -419,13 +489,13 @@ static bool settle_locked(struct job *jb, const struct card_model *m)
 			    "the card is back without the new certificate: the write did not reach "
 			    "its end");
 		/* The issuer was told it was delivered (job_work): it must revoke it. */
-		log_warn("job", "job %s: the issuer holds a certificate that is not on card %s",
-			 jb->st.id, jb->st.card_id);
+		revoke_locked(jb);
 		break;
 	case JOBEND_RETURNED_OTHER:
 		fail_locked(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1, "%s",
 			    "the card is back with a certificate for another key: the new "
 			    "certificate is not on it");
+		revoke_locked(jb);
 		break;
 	default:
 		log_warn("job", "job %s: card %s is back but unreadable; still interrupted",
@@ -576,6 +646,7 @@ void certjob_free(struct certjobs *j)
 				 "job %s on card %s: still interrupted at exit; the card's model "
 				 "at its next insertion tells whether the certificate is on it",
 				 j->jobs[i]->st.id, j->jobs[i]->st.card_id);
+		X509_free(j->jobs[i]->delivered);
 		free(j->jobs[i]);
 	}
 	pthread_cond_destroy(&j->idle);

@@ -2,6 +2,8 @@
  * cleanup and the dispatchers that call through an issuer's ops table. */
 #include "issuer.h"
 
+#include <stdio.h>
+
 const char *issuer_strerror(issuer_err e)
 {
 	switch (e) {
@@ -116,6 +118,18 @@ issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t 
 	out->status_text[0] = '\0';
 	out->fail_info = 0;
 	return is->ops->issue(is, csr_der, csr_len, ctx, out);
+}
+
+issuer_err issuer_revoke(struct issuer *is, X509 *cert, char *detail, size_t cap)
+{
+	if (!is || !cert || !detail || !cap)
+		return ISSUER_E_ARG;
+	detail[0] = '\0';
+	if (!is->ops->revoke) {
+		snprintf(detail, cap, "issuer %s cannot revoke", is->ops->name(is));
+		return ISSUER_E_UNAVAILABLE;
+	}
+	return is->ops->revoke(is, cert, detail, cap);
 }
 
 bool issuer_is_test(const struct issuer *is)

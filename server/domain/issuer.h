@@ -91,6 +91,9 @@ struct issuer_ops {
 	 * are set; on error they stay NULL and out->detail may say more. */
 	issuer_err (*issue)(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
 			    const struct issue_ctx *ctx, struct issue_result *out);
+	/* Asks the CA to revoke cert, which it issued and was told is on the card, but is not (the
+	 * card came back without it). Blocks for the round trip. NULL: the issuer cannot. */
+	issuer_err (*revoke)(struct issuer *is, X509 *cert, char *detail, size_t cap);
 	bool (*is_test)(const struct issuer *is);     /* for /health and the page's Test marker */
 	const char *(*name)(const struct issuer *is); /* for /health and logs, e.g. "test" */
 	void (*destroy)(struct issuer *is);
@@ -104,6 +107,9 @@ struct issuer {
 /* Thin dispatchers; they tolerate NULL where it makes sense (is_test(NULL) = false). */
 issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
 			const struct issue_ctx *ctx, struct issue_result *out);
+/* ISSUER_OK when the CA revoked cert; else why not in detail (ISSUER_E_UNAVAILABLE also for an
+ * issuer that cannot revoke). */
+issuer_err issuer_revoke(struct issuer *is, X509 *cert, char *detail, size_t cap);
 bool issuer_is_test(const struct issuer *is);
 const char *issuer_name(const struct issuer *is);
 void issuer_destroy(struct issuer *is);

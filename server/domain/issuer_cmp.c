@@ -267,18 +267,12 @@ static bool has_order(const struct issue_ctx *ic)
 	return ic->enroll_ref && ic->enroll_secret && *ic->enroll_ref && *ic->enroll_secret;
 }
 
-/* The client context of one enrollment. NULL on failure (out of memory). */
-static OSSL_CMP_CTX *client_ctx(struct cmp_issuer *ci, const X509_REQ *req,
-				const struct issue_ctx *ic, struct txn *t)
+/* A client context for the server of ci, MAC-protected with ref and secret, the server's
+ * signature (if any) checked against the configured trust. NULL on failure (out of memory). */
+static OSSL_CMP_CTX *base_ctx(struct cmp_issuer *ci, const char *ref, const char *secret)
 {
-	bool own = has_order(ic);
-	const char *ref = own ? ic->enroll_ref : ci->mac;
-	const char *secret = own ? ic->enroll_secret : ci->mac + strlen(ci->mac) + 1;
 	OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
-	STACK_OF(X509) *extra = sk_X509_new_null();
-	int ok = ctx && extra &&
-		X509_add_cert(extra, (X509 *)ic->auth_cert, X509_ADD_FLAG_UP_REF) &&
-		OSSL_CMP_CTX_set1_server(ctx, ci->host) &&
+	int ok = ctx && OSSL_CMP_CTX_set1_server(ctx, ci->host) &&
 		OSSL_CMP_CTX_set_serverPort(ctx, atoi(ci->port)) &&
 		OSSL_CMP_CTX_set1_serverPath(ctx, ci->path) &&
 		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, (int)ci->msg_timeout) &&
@@ -287,12 +281,7 @@ static OSSL_CMP_CTX *client_ctx(struct cmp_issuer *ci, const X509_REQ *req,
 		OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ref,
 						 (int)strlen(ref)) &&
 		OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)secret,
-					      (int)strlen(secret)) &&
-		OSSL_CMP_CTX_set1_p10CSR(ctx, req) && OSSL_CMP_CTX_set1_extraCertsOut(ctx, extra) &&
-		OSSL_CMP_CTX_set_certConf_cb(ctx, on_cert) &&
-		OSSL_CMP_CTX_set_certConf_cb_arg(ctx, t) &&
-		OSSL_CMP_CTX_set_transfer_cb(ctx, transfer) &&
-		OSSL_CMP_CTX_set_transfer_cb_arg(ctx, t);
+					      (int)strlen(secret));
 	/* OpenSSL 3.0 uses TLS exactly when the HTTP callback has an argument. */
 	if (ok && ci->tls.ssl)
 		ok = OSSL_CMP_CTX_set_http_cb(ctx, tls_connect) &&
@@ -301,6 +290,29 @@ static OSSL_CMP_CTX *client_ctx(struct cmp_issuer *ci, const X509_REQ *req,
 		ok = X509_STORE_up_ref(ci->trusted) &&
 			(OSSL_CMP_CTX_set0_trustedStore(ctx, ci->trusted) ||
 			 (X509_STORE_free(ci->trusted), 0));
+	if (!ok) {
+		OSSL_CMP_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+/* The client context of one enrollment. NULL on failure (out of memory). */
+static OSSL_CMP_CTX *client_ctx(struct cmp_issuer *ci, const X509_REQ *req,
+				const struct issue_ctx *ic, struct txn *t)
+{
+	bool own = has_order(ic);
+	const char *ref = own ? ic->enroll_ref : ci->mac;
+	const char *secret = own ? ic->enroll_secret : ci->mac + strlen(ci->mac) + 1;
+	OSSL_CMP_CTX *ctx = base_ctx(ci, ref, secret);
+	STACK_OF(X509) *extra = sk_X509_new_null();
+	int ok = ctx && extra &&
+		X509_add_cert(extra, (X509 *)ic->auth_cert, X509_ADD_FLAG_UP_REF) &&
+		OSSL_CMP_CTX_set1_p10CSR(ctx, req) && OSSL_CMP_CTX_set1_extraCertsOut(ctx, extra) &&
+		OSSL_CMP_CTX_set_certConf_cb(ctx, on_cert) &&
+		OSSL_CMP_CTX_set_certConf_cb_arg(ctx, t) &&
+		OSSL_CMP_CTX_set_transfer_cb(ctx, transfer) &&
+		OSSL_CMP_CTX_set_transfer_cb_arg(ctx, t);
 	sk_X509_pop_free(extra, X509_free);
 	if (!ok) {
 		OSSL_CMP_CTX_free(ctx);
@@ -383,6 +395,37 @@ out:
 	return rc;
 }
 
+/* A revocation request (rr) for cert, reason cessationOfOperation (the key is not where the
+ * certificate says), protected with the standing MAC order: a download's one-time order is
+ * spent and wiped by now. */
+static issuer_err ci_revoke(struct issuer *is, X509 *cert, char *detail, size_t cap)
+{
+	struct cmp_issuer *ci = (struct cmp_issuer *)is;
+	if (!ci->mac) {
+		snprintf(detail, cap,
+			 "no standing MAC order (--issuer-cmp-mac-file) to protect an rr");
+		return ISSUER_E_ENROLLMENT;
+	}
+	OSSL_CMP_CTX *ctx = base_ctx(ci, ci->mac, ci->mac + strlen(ci->mac) + 1);
+	issuer_err rc = ISSUER_E_NOMEM;
+	if (!ctx || !OSSL_CMP_CTX_set1_oldCert(ctx, cert) ||
+	    !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_REVOCATION_REASON,
+				     CRL_REASON_CESSATION_OF_OPERATION))
+		goto out;
+	if (OSSL_CMP_exec_RR_ses(ctx) == 1) {
+		rc = ISSUER_OK;
+		goto out;
+	}
+	struct txn t = { .ctx = ctx, .last_rsp = -1 };
+	describe_failure(&t);
+	snprintf(detail, cap, "rr: %s", t.err);
+	rc = t.refused ? ISSUER_E_REJECTED : ISSUER_E_UNAVAILABLE;
+out:
+	OSSL_CMP_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
 static bool ci_is_test(const struct issuer *is)
 {
 	return ((const struct cmp_issuer *)is)->test;
@@ -412,6 +455,7 @@ static void ci_destroy(struct issuer *is)
 
 static const struct issuer_ops cmp_ops = {
 	.issue = ci_issue,
+	.revoke = ci_revoke,
 	.is_test = ci_is_test,
 	.name = ci_name,
 	.destroy = ci_destroy,

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { Proc, freePort, testPki, startTestCa, tmp, cmpIssuerArgs, startBridge, localhostCerts, curl } from '../lib/harness.mjs';
 import { writeFileSync, chmodSync } from 'node:fs';
-import { setup, insert, loginOk, jobEnd, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, loginOk, jobEnd, exportCerts, countKind, PIN2 } from '../lib/bridge-rig.mjs';
 
 const REF = 'order-4711';
 const SECRET = 'Zr8-one-time-secret';
@@ -187,4 +187,38 @@ test('anchors that are not all TEST roots: the CMP issuer is no test issuer (/he
     const h = await curl(b.url('/health'));
     assert.deepEqual([h.json.issuer.name, h.json.issuer.test], ['cmp', false]);
   } finally { await b.stop(); }
+});
+
+test('confirmed, then the card comes back without it (pulled at the commit): an rr, the CA records it revoked', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
+  const t = await setup({ issuer: false, args: cmpIssuerArgs(ca, `${REF}:${SECRET}`) });
+  try {
+    // A reference run: the job's last UPDATE BINARY is the CDF entry, the commit.
+    const ref = await insert(t);
+    assert.equal((await enroll(t, ref, null)).end.type, 'job-done');
+    const commit = `update-binary:${countKind(ref.output, 'update-binary')}`;
+    await pull(t, ref);
+    // Pulled before the card acted on the CDF entry: the daemon cannot know, confirms (the CA's
+    // transaction cannot wait for the card) and waits for the card.
+    const state = join(tmp('card-'), 'state.json');
+    const card = await insert(t, { state, args: ['--drop-at', commit] });
+    const caFrom = ca.output.length;
+    const session = await loginOk(t, card.id);
+    const from = t.events.mark();
+    const r = await t.api(`/v1/cards/${card.id}/signature-certificate`, { method: 'POST', data: { pin: PIN2 }, headers: { Authorization: `Bearer ${session}` } });
+    assert.equal(r.status, 202, r.body);
+    const first = await t.events.waitFor((m) => m.job === r.json.job && ['job-interrupted', 'job-done', 'job-failed'].includes(m.type), { from, timeout: 60000, what: 'the interruption' });
+    assert.equal(first.type, 'job-interrupted', JSON.stringify(first));
+    const serial = (await ca.waitFor(/certificate serial (\S+) confirmed/, { from: caFrom }))[1];
+    await card.exited;
+    assert.doesNotMatch(ca.output.slice(caFrom), /revoked/, 'nothing revoked while the card is out');
+    // Back without it: the job fails card_removed and the CA is asked to revoke that certificate.
+    const back = await insert(t, { state });
+    const { end } = await jobEnd(t, r.json.job, from);
+    assert.equal(end.code, 'card_removed', JSON.stringify(end));
+    await ca.waitFor(new RegExp(`certificate serial ${serial} revoked on request \\(rr\\)`), { from: caFrom });
+    assert.match(readFileSync(join(ca.pki, 'cmp-revoked.txt'), 'utf8'), new RegExp(`^${serial} `, 'm'));
+    await t.bridge.waitFor(/the issuer revoked the certificate that is not on the card/);
+    await pull(t, back);
+  } finally { await closeAll(t, ca); }
 });
