@@ -113,7 +113,8 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
  * NULL is fine; other events are ignored. Must not be called once certjob_free has begun. */
 void certjob_card_event(struct certjobs *j, const struct card_event *ev);
 
-/* Jobs still running (for the idle exit; an INTERRUPTED job does not count). NULL is fine: 0. */
+/* Jobs still running, and revocations of a job's certificate under way (for the idle exit; an
+ * INTERRUPTED job does not count). NULL is fine: 0. */
 size_t certjob_running(struct certjobs *j);
 
 /* The job's current state into *out; false for an unknown id. */
