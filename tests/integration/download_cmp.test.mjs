@@ -30,9 +30,15 @@ async function enroll(t, card, enrollment = { reference: REF, secret: SECRET }) 
 // The daemon with the CMP issuer at url.
 const cmpSetup = (url) => setup({ issuer: false, args: ['--issuer-cmp', url, '--issuer-cmp-ca', join(testPki(), 'root-ca.pem')] });
 
+// The daemon's clean stop (t.close checks it), then the servers', siths-test-ca's under ASan+UBSan
+// also without a report.
 async function closeAll(t, ...procs) {
   if (t) await t.close();
-  for (const p of procs) if (p) await p.stop();
+  for (const p of procs) {
+    if (!p) continue;
+    await p.stop();
+    assert.doesNotMatch(p.output, /Sanitizer|runtime error/);
+  }
 }
 
 test('siths-test-ca over CMP: p10cr, validate, write, certConf after the read-back → Finns', async () => {
