@@ -1,7 +1,8 @@
 #!/bin/bash
 # The one command that sets up and runs the demo: installs dependencies, builds, makes the local
 # TLS certificates and the test SITHS hierarchy, starts a private pcscd with a vpcd reader, the
-# virtual card (seed profile, realistic timings) and siths-bridge, and prints the page URL.
+# virtual card (seed profile, realistic timings), the CMP test CA (siths-test-ca) and siths-bridge
+# getting its certificates from it over CMP — the path a production CA takes — and prints the URL.
 # Ctrl-C stops exactly what it started (by pid). State lives in build-demo/ and survives reruns.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,11 +13,11 @@ vpcd_port=${SITHS_VPCD_PORT:-35963}
 
 "$top/packaging/deps.sh"
 cmake -S "$top" -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSITHS_TESTS=OFF >/dev/null
-cmake --build "$b" -j "$(nproc)" --target siths-bridge siths-cardsim >/dev/null
+cmake --build "$b" -j "$(nproc)" --target siths-bridge siths-cardsim siths-test-ca >/dev/null
 
 mkdir -p "$b/demo/pcscd-run" "$b/demo/reader.conf.d"
 [ -f "$b/demo/certs/server.pem" ] || "$top/certs/localhost-ca.sh" "$b/demo/certs"
-[ -f "$b/demo/pki/.done" ] || { "$top/certs/test-siths-pki.sh" "$b/demo/pki" && touch "$b/demo/pki/.done"; }
+{ [ -f "$b/demo/pki/.done" ] && [ -f "$b/demo/pki/cmp-server.pem" ]; } || { "$top/certs/test-siths-pki.sh" "$b/demo/pki" && touch "$b/demo/pki/.done"; }
 printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' \
   "$vpcd_port" "$vpcd_port" > "$b/demo/reader.conf.d/vpcd"
 
@@ -44,6 +45,23 @@ export PCSCLITE_CSOCK_NAME="$sock"
   --state "$b/demo/card-state.bin" --delay realistic 2>"$b/demo/cardsim.log" &
 pids+=($!)
 
+# The test CA over CMP, MAC-protected with an order made for this run (the daemon's standing order:
+# the demo's page, unlike a portal, has no RA to get one per download from). Port: any free one.
+order="$b/demo/cmp-order"
+(umask 077; printf 'demo-%s:%s\n' "$$" "$(openssl rand -hex 16)" > "$order")
+calog="$b/demo/testca.log"
+: > "$calog"
+"$b/server/siths-test-ca" --listen 127.0.0.1:0 --pki "$b/demo/pki" --mac "$(cat "$order")" 2>"$calog" &
+pids+=($!)
+ca_url=""
+for _ in $(seq 200); do
+  ca_url=$(sed -n 's/^siths-test-ca: listening on \([^ ]*\).*/http:\/\/\1\/pkix\//p' "$calog")
+  [ -n "$ca_url" ] && break
+  kill -0 "${pids[-1]}" 2>/dev/null || break
+  sleep 0.05
+done
+[ -n "$ca_url" ] || { echo "demo: siths-test-ca did not start, see $calog" >&2; exit 1; }
+
 # The daemon serves only its own user (root here); the desktop user whose browser opens the page
 # is let in: the one who ran sudo, plus any in SITHS_DEMO_ALLOW_UID (uids or names, space-separated).
 allow=()
@@ -54,7 +72,8 @@ fifo="$b/demo/bridge.out"
 rm -f "$fifo"; mkfifo "$fifo"
 "$b/server/siths-bridge" --https "127.0.0.1:$https_port" --wss "127.0.0.1:$wss_port" \
   --cert "$b/demo/certs/server.pem" --key "$b/demo/certs/server.key" --www "$top/www" \
-  --test-issuer "$b/demo/pki" "${allow[@]}" >"$fifo" 2>&1 &
+  --issuer-cmp "$ca_url" --issuer-cmp-ca "$b/demo/pki/root-ca.pem" --issuer-cmp-mac-file "$order" \
+  "${allow[@]}" >"$fifo" 2>&1 &
 pids+=($!)
 exec 3<"$fifo"
 ready=""
@@ -71,9 +90,10 @@ cat <<MSG
   siths-bridge demo is running.
   Open:  https://127.0.0.1:$https_port/
   Virtual card: the seed's card (PIN1 123456, PIN2 654321, PUK 12345678).
+  Issuer: the CMP test CA at $ca_url (log: $calog).
   Your browser must trust the local CA once:  $top/certs/trust-localhost-ca.sh install $b/demo/certs/ca.pem
   Served to browsers of: root${SUDO_UID:+, uid $SUDO_UID}${SITHS_DEMO_ALLOW_UID:+, $SITHS_DEMO_ALLOW_UID} (others: SITHS_DEMO_ALLOW_UID="alice").
-  Ctrl-C stops pcscd, the virtual card and the daemon.
+  Ctrl-C stops pcscd, the virtual card, the test CA and the daemon.
 
 MSG
 wait -n "${pids[@]}" || true

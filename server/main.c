@@ -175,18 +175,26 @@ static int open_cmp_issuer(struct daemon *d, const struct cfg *c)
 {
 	struct issuer_cmp_cfg ic = { .url = c->issuer_cmp_url,
 				     .trusted = c->issuer_cmp_trusted,
+				     .tls_trusted = c->issuer_cmp_tls_trusted,
+				     .mac_file = c->issuer_cmp_mac_file,
 				     .msg_timeout_s = c->issuer_cmp_msg_timeout_s,
 				     .total_timeout_s = c->issuer_cmp_timeout_s };
-	issuer_err ie = issuer_cmp_open(&ic, &d->issuer);
-	if (ie) {
-		log_error("main", "CMP issuer %s: %s", c->issuer_cmp_url, issuer_strerror(ie));
-		return -1;
-	}
 	certcheck_err ce = certcheck_trust_load(c->issuer_cmp_ca, &d->trust);
 	if (ce) {
 		log_error("main", "trust anchor %s: %s", c->issuer_cmp_ca, certcheck_strerror(ce));
 		return -1;
 	}
+	ic.test = certcheck_trust_is_test(d->trust);
+	issuer_err ie = issuer_cmp_open(&ic, &d->issuer);
+	if (ie) {
+		log_error("main", "CMP issuer %s: %s", c->issuer_cmp_url, issuer_strerror(ie));
+		return -1;
+	}
+	if (ic.test)
+		log_warn("main",
+			 "certificate issuer: CMP at %s issues into a TEST hierarchy "
+			 "(development certificates only)",
+			 c->issuer_cmp_url);
 	return 0;
 }
 

@@ -178,6 +178,19 @@ const sv = {
   err_card_io: 'Kortet svarade inte som väntat. Ta ut kortet, sätt i det igen och försök igen.',
   err_generic: 'Något gick fel ({code}). Försök igen. Kontakta IT-supporten om felet kvarstår.',
   err_api: 'SITHS-tjänsten på din dator svarade med ett fel ({code}), så korten kan inte visas. Ladda om sidan. Kontakta IT-supporten om felet kvarstår.',
+  stage_submit_waiting: 'Väntar på att certifikatutfärdaren ska utfärda certifikatet',
+  err_issuer_refused: 'Certifikatutfärdaren avslog begäran: {reason}. Ingenting har sparats på kortet. Kontakta din SITHS-administratör.',
+  err_issuer_refused_plain: 'Certifikatutfärdaren avslog begäran. Ingenting har sparats på kortet. Kontakta din SITHS-administratör.',
+  err_issuer_said: 'Utfärdarens svar: ”{text}”.',
+  err_issuer_failed: 'Det gick inte att hämta certifikatet från certifikatutfärdaren: den svarade inte, eller svaret kunde inte kontrolleras. Ingenting har sparats på kortet. Försök igen om en stund. Kontakta IT-supporten om felet kvarstår.',
+  fi_request: 'begäran uppfyllde inte utfärdarens krav',
+  fi_authorized: 'du har inte behörighet till ett underskriftscertifikat',
+  fi_check: 'beställningen kunde inte bekräftas',
+  fi_pop: 'kortets nyckel kunde inte bekräftas',
+  fi_duplicate: 'samma begäran har redan skickats',
+  fi_revoked: 'certifikatet är spärrat',
+  fi_system: 'utfärdaren har tekniska problem just nu',
+  fi_time: 'tiden i begäran godtogs inte',
 };
 
 const en = {
@@ -356,6 +369,19 @@ const en = {
   err_card_io: 'The card did not answer as expected. Remove the card, insert it again and try again.',
   err_generic: 'Something went wrong ({code}). Try again. Contact IT support if the problem persists.',
   err_api: 'The SITHS service on your computer answered with an error ({code}), so your cards cannot be shown. Reload the page. Contact IT support if the problem persists.',
+  stage_submit_waiting: 'Waiting for the certificate issuer to issue the certificate',
+  err_issuer_refused: 'The certificate issuer refused the request: {reason}. Nothing was saved on the card. Contact your SITHS administrator.',
+  err_issuer_refused_plain: 'The certificate issuer refused the request. Nothing was saved on the card. Contact your SITHS administrator.',
+  err_issuer_said: 'The issuer said: “{text}”.',
+  err_issuer_failed: 'The certificate could not be fetched from the certificate issuer: it did not answer, or its answer could not be verified. Nothing was saved on the card. Try again later. Contact IT support if the problem persists.',
+  fi_request: "the request did not meet the issuer's requirements",
+  fi_authorized: 'you are not authorised to get a signature certificate',
+  fi_check: 'the order could not be confirmed',
+  fi_pop: "the card's key could not be confirmed",
+  fi_duplicate: 'the same request was already sent',
+  fi_revoked: 'the certificate is revoked',
+  fi_system: 'the issuer has technical problems right now',
+  fi_time: 'the time in the request was not accepted',
 };
 
 export const DICTS = { sv, en };

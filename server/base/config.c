@@ -65,11 +65,15 @@ static const struct opt opts[] = {
 	{ "test-issuer", "DIR", K_STR, F(test_issuer_dir), 0, 0,
 	  "use the test certificate issuer in DIR" },
 	{ "issuer-cmp", "URL", K_STR, F(issuer_cmp_url), 0, 0,
-	  "get certificates from this CMP server, http://HOST:PORT/PATH" },
+	  "get certificates from this CMP server, http[s]://HOST:PORT/PATH" },
 	{ "issuer-cmp-trusted", "FILE", K_STR, F(issuer_cmp_trusted), 0, 0,
 	  "PEM trust anchors of the CMP server's signature (default: MAC only)" },
 	{ "issuer-cmp-ca", "FILE", K_STR, F(issuer_cmp_ca), 0, 0,
 	  "PEM trust anchors the issued certificate must chain to (required with issuer-cmp)" },
+	{ "issuer-cmp-tls-trusted", "FILE", K_STR, F(issuer_cmp_tls_trusted), 0, 0,
+	  "PEM trust anchors of an https CMP server's TLS certificate (required with https)" },
+	{ "issuer-cmp-mac-file", "FILE", K_STR, F(issuer_cmp_mac_file), 0, 0,
+	  "REFERENCE:SECRET (mode 0600) for downloads without an enrollment order (test CA)" },
 	{ "issuer-cmp-msg-timeout", "SECONDS", K_UINT, F(issuer_cmp_msg_timeout_s), 1, 3600,
 	  "one CMP message's round trip (default 30)" },
 	{ "issuer-cmp-timeout", "SECONDS", K_UINT, F(issuer_cmp_timeout_s), 1, 86400,
@@ -166,7 +170,10 @@ void cfg_free(struct cfg *c)
 	free(c->issuer_cmp_url);
 	free(c->issuer_cmp_trusted);
 	free(c->issuer_cmp_ca);
+	free(c->issuer_cmp_tls_trusted);
+	free(c->issuer_cmp_mac_file);
 	c->issuer_cmp_url = c->issuer_cmp_trusted = c->issuer_cmp_ca = NULL;
+	c->issuer_cmp_tls_trusted = c->issuer_cmp_mac_file = NULL;
 	free_origins(c);
 	free_uids(c);
 	c->cert_file = c->key_file = c->www_dir = c->test_issuer_dir = NULL;

@@ -44,9 +44,11 @@ struct cfg {
 	int log_level;         /* enum log_level */
 	char *test_issuer_dir; /* --test-issuer DIR, NULL when not set */
 	/* A CA over CMP (domain/issuer_cmp.h); NULL / 0 when not set. */
-	char *issuer_cmp_url;     /* --issuer-cmp URL */
-	char *issuer_cmp_trusted; /* trust anchors of the CMP server's signature */
-	char *issuer_cmp_ca;      /* trust anchors the issued certificate must chain to */
+	char *issuer_cmp_url;         /* --issuer-cmp URL */
+	char *issuer_cmp_trusted;     /* trust anchors of the CMP server's signature */
+	char *issuer_cmp_ca;          /* trust anchors the issued certificate must chain to */
+	char *issuer_cmp_tls_trusted; /* trust anchors of an https CMP server's TLS certificate */
+	char *issuer_cmp_mac_file;    /* a standing MAC order REFERENCE:SECRET (issuer_cmp.h) */
 	unsigned issuer_cmp_msg_timeout_s, issuer_cmp_timeout_s;
 
 	/* Limits (config-file keys of the same name; defaults in config.c). */

@@ -131,6 +131,23 @@ certcheck_err certcheck_trust_load(const char *pem_path, struct certcheck_trust 
 	return rc;
 }
 
+bool certcheck_trust_is_test(const struct certcheck_trust *t)
+{
+	STACK_OF(X509_OBJECT) *objs = t ? X509_STORE_get0_objects(t->store) : NULL;
+	int n = 0;
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		char cn[64] = "";
+		if (!x)
+			continue;
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+		if (strncmp(cn, "TEST ", 5) != 0)
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
 /* ---- the checks ------------------------------------------------------------------------------ */
 
 static certcheck_err fail(certcheck_err e, char *detail, size_t cap, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #ifndef SITHS_CERTCHECK_H
 #define SITHS_CERTCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -42,6 +43,9 @@ certcheck_err certcheck_trust_load(const char *pem_path, struct certcheck_trust 
 /* Same from certificates in memory (they are up-referenced, the caller keeps its own). */
 certcheck_err certcheck_trust_new(X509 *const *anchors, size_t n, struct certcheck_trust **out);
 void certcheck_trust_free(struct certcheck_trust *t);
+/* Whether every anchor is a TEST root (its CN starts "TEST ", as Inera names its test hierarchy
+ * and certs/test-siths-pki.sh copies): what chains to t is not valid in production. */
+bool certcheck_trust_is_test(const struct certcheck_trust *t);
 
 struct certcheck_in {
 	X509 *cert;             /* the issued signature certificate */

@@ -48,6 +48,9 @@ struct job {
 	 * card went and came back before the worker knew. Cleared when the card goes again. */
 	struct card_model back;
 	bool has_back;
+	/* The certificate confirmed to the issuer while the card went after the commit (guarded by
+	 * the lock): revoked if the card comes back without it, dropped when it is there. */
+	X509 *delivered;
 };
 
 struct certjobs {
@@ -164,10 +167,75 @@ static const char *failure_name(const struct certjob_status *st)
 }
 
 /* Ends the job (the report is the caller's). Caller holds the lock. */
+/* A revocation of a certificate the card does not hold, on a thread of its own (a round trip to
+ * the CA), counted as running so that certjob_free waits for it. */
+struct revocation {
+	struct certjobs *j;
+	X509 *cert;
+	char job_id[CERTJOB_ID_LEN + 1];
+};
+
+static void *revoke_worker(void *arg)
+{
+	struct revocation *r = arg;
+	char detail[200];
+	issuer_err ie = issuer_revoke(r->j->d.issuer, r->cert, detail, sizeof detail);
+	if (ie)
+		log_warn("job",
+			 "job %s: the issuer holds a certificate that is not on the card and "
+			 "did not revoke it: %s%s%s",
+			 r->job_id, issuer_strerror(ie), detail[0] ? ": " : "", detail);
+	else
+		log_info("job",
+			 "job %s: the issuer revoked the certificate that is not on the card",
+			 r->job_id);
+	struct certjobs *j = r->j;
+	X509_free(r->cert);
+	free(r);
+	pthread_mutex_lock(&j->lock);
+	j->running--;
+	pthread_cond_broadcast(&j->idle);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* The job ends without its delivered certificate on the card (the card came back without it,
+ * the read-back did not show it): the issuer is asked to revoke it. Caller holds the lock. */
+static void revoke_locked(struct job *jb)
+{
+	struct revocation *r = jb->delivered ? calloc(1, sizeof *r) : NULL;
+	pthread_t th;
+	if (!r) {
+		log_warn("job", "job %s: the issuer holds a certificate that is not on card %s",
+			 jb->st.id, jb->st.card_id);
+		X509_free(jb->delivered);
+		jb->delivered = NULL;
+		return;
+	}
+	*r = (struct revocation){ .j = jb->owner, .cert = jb->delivered };
+	snprintf(r->job_id, sizeof r->job_id, "%s", jb->st.id);
+	jb->delivered = NULL;
+	jb->owner->running++;
+	if (pthread_create(&th, NULL, revoke_worker, r) == 0) {
+		pthread_detach(th);
+		return;
+	}
+	jb->owner->running--;
+	log_warn("job", "job %s: no thread to revoke the certificate that is not on card %s",
+		 r->job_id, jb->st.card_id);
+	X509_free(r->cert);
+	free(r);
+}
+
 static void finish_locked(struct job *jb, bool ok)
 {
 	struct certjob_status *st = &jb->st;
 	st->state = ok ? CERTJOB_DONE : CERTJOB_FAILED;
+	/* A certificate the issuer was told is on the card, but the job failed: revoked. */
+	if (!ok && jb->delivered)
+		revoke_locked(jb);
+	X509_free(jb->delivered);
+	jb->delivered = NULL;
 	if (ok) {
 		st->stage = "done";
 		st->percent = P_DONE;
@@ -323,6 +391,10 @@ static card_err stage_issue(struct work *w)
 	issuer_err ie = issuer_issue(j->d.issuer, w->csr, w->csr_len, &ctx, &w->res);
 	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	if (ie) {
+		pthread_mutex_lock(&j->lock);
+		memcpy(jb->st.issuer_text, w->res.status_text, sizeof jb->st.issuer_text);
+		jb->st.issuer_fail_info = w->res.fail_info;
+		pthread_mutex_unlock(&j->lock);
 		set_failure(w->jb,
 			    ie == ISSUER_E_UNAVAILABLE ? CERTJOB_FAIL_ISSUER_UNAVAILABLE
 						       : CERTJOB_FAIL_ISSUER_REFUSED,
@@ -385,13 +457,19 @@ static card_err job_work(card_session *s, const struct card_model *m, void *user
 	/* Written and read back: the issuer may now consider it delivered (CMP certConf). When the
 	 * card went after the commit was sent the certificate is most likely on it and the job waits
 	 * for the card (interrupted): accepted too, since the CA's transaction cannot wait for the
-	 * card; a card that returns without it is logged by settle_locked. On any earlier failure
+	 * card; a job that ends without it on the card has it revoked (finish_locked). On any earlier failure
 	 * work_free() rejects it instead. */
 	if ((e = stage_write(&w)) && !w.jb->commit_sent)
 		goto out;
 	if (issuer_confirm(&w.res, true, NULL) != ISSUER_OK)
 		log_warn("job", "job %s: the issuer did not take the confirmation: %s", w.jb->st.id,
 			 w.res.detail);
+	/* Kept until the job ends: revoked if it ends without the certificate on the card. */
+	if (X509_up_ref(w.res.cert)) {
+		pthread_mutex_lock(&w.jb->owner->lock);
+		w.jb->delivered = w.res.cert;
+		pthread_mutex_unlock(&w.jb->owner->lock);
+	}
 out:
 	work_free(&w);
 	return e;
@@ -414,9 +492,7 @@ static bool settle_locked(struct job *jb, const struct card_model *m)
 		fail_locked(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1, "%s",
 			    "the card is back without the new certificate: the write did not reach "
 			    "its end");
-		/* The issuer was told it was delivered (job_work): it must revoke it. */
-		log_warn("job", "job %s: the issuer holds a certificate that is not on card %s",
-			 jb->st.id, jb->st.card_id);
+		/* The issuer was told it was delivered (job_work): finish_locked revokes it. */
 		break;
 	case JOBEND_RETURNED_OTHER:
 		fail_locked(jb, CERTJOB_FAIL_CARD, CARD_E_REMOVED, -1, "%s",
@@ -580,6 +656,7 @@ void certjob_free(struct certjobs *j)
 				 "job %s on card %s: still interrupted at exit; the card's model "
 				 "at its next insertion tells whether the certificate is on it",
 				 j->jobs[i]->st.id, j->jobs[i]->st.card_id);
+		X509_free(j->jobs[i]->delivered);
 		free(j->jobs[i]);
 	}
 	pthread_cond_destroy(&j->idle);

@@ -64,6 +64,10 @@ struct certjob_status {
 	 * it with the PIN it was given, which is now the signature code: set from the verify_pin
 	 * stage on, whatever comes after. */
 	bool pin2_activated;
+	/* FAILED with CERTJOB_FAIL_ISSUER_REFUSED: the CA's own status text ("" if none) and
+	 * PKIFailureInfo bits (issue_result, issuer.h). */
+	char issuer_text[160];
+	unsigned issuer_fail_info;
 };
 
 /* Called on the job's worker thread after every step and once at the end (state DONE, FAILED
@@ -114,7 +118,8 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
  * NULL is fine; other events are ignored. Must not be called once certjob_free has begun. */
 void certjob_card_event(struct certjobs *j, const struct card_event *ev);
 
-/* Jobs still running (for the idle exit; an INTERRUPTED job does not count). NULL is fine: 0. */
+/* Jobs still running, and revocations of a job's certificate under way (for the idle exit; an
+ * INTERRUPTED job does not count). NULL is fine: 0. */
 size_t certjob_running(struct certjobs *j);
 
 /* The job's current state into *out; false for an unknown id. */

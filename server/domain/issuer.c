@@ -2,6 +2,8 @@
  * cleanup and the dispatchers that call through an issuer's ops table. */
 #include "issuer.h"
 
+#include <stdio.h>
+
 const char *issuer_strerror(issuer_err e)
 {
 	switch (e) {
@@ -49,6 +51,40 @@ const char *issuer_errcode(issuer_err e)
 	return "internal";
 }
 
+const char *issuer_failinfo_name(int b)
+{
+	static const char *const names[] = {
+		"badAlg",
+		"badMessageCheck",
+		"badRequest",
+		"badTime",
+		"badCertId",
+		"badDataFormat",
+		"wrongAuthority",
+		"incorrectData",
+		"missingTimeStamp",
+		"badPOP",
+		"certRevoked",
+		"certConfirmed",
+		"wrongIntegrity",
+		"badRecipientNonce",
+		"timeNotAvailable",
+		"unacceptedPolicy",
+		"unacceptedExtension",
+		"addInfoNotAvailable",
+		"badSenderNonce",
+		"badCertTemplate",
+		"signerNotTrusted",
+		"transactionIdInUse",
+		"unsupportedVersion",
+		"notAuthorized",
+		"systemUnavail",
+		"systemFailure",
+		"duplicateCertReq",
+	};
+	return b >= 0 && (size_t)b < sizeof names / sizeof names[0] ? names[b] : NULL;
+}
+
 issuer_err issuer_confirm(struct issue_result *r, bool accepted, const char *why)
 {
 	if (!r)
@@ -79,7 +115,21 @@ issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t 
 	out->chain = NULL;
 	out->txn = NULL;
 	out->detail[0] = '\0';
+	out->status_text[0] = '\0';
+	out->fail_info = 0;
 	return is->ops->issue(is, csr_der, csr_len, ctx, out);
+}
+
+issuer_err issuer_revoke(struct issuer *is, X509 *cert, char *detail, size_t cap)
+{
+	if (!is || !cert || !detail || !cap)
+		return ISSUER_E_ARG;
+	detail[0] = '\0';
+	if (!is->ops->revoke) {
+		snprintf(detail, cap, "issuer %s cannot revoke", is->ops->name(is));
+		return ISSUER_E_UNAVAILABLE;
+	}
+	return is->ops->revoke(is, cert, detail, cap);
 }
 
 bool issuer_is_test(const struct issuer *is)

@@ -65,8 +65,15 @@ struct issue_result {
 	X509 *cert;             /* the new signature certificate */
 	STACK_OF(X509) * chain; /* issuing CA first, up to (and including) the root if known */
 	char detail[200];       /* human detail of a failure (never secrets), "" if none */
+	/* A refusal (ISSUER_E_REJECTED) in the CA's own terms: its status text ("" if none) and
+	 * PKIFailureInfo bits (1 << OSSL_CMP_PKIFAILUREINFO_*, RFC 9810; 0 if none). */
+	char status_text[160];
+	unsigned fail_info;
 	struct issuer_txn *txn; /* NULL, or the issuer waits for issuer_confirm() */
 };
+
+/* The RFC 9810 name of PKIFailureInfo bit b ("badRequest", …), NULL if there is none. */
+const char *issuer_failinfo_name(int b);
 
 /* Frees members, keeps r; NULL is fine. An unconfirmed issuance is rejected first: a certificate
  * nobody confirmed is not on the card. */
@@ -84,6 +91,9 @@ struct issuer_ops {
 	 * are set; on error they stay NULL and out->detail may say more. */
 	issuer_err (*issue)(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
 			    const struct issue_ctx *ctx, struct issue_result *out);
+	/* Asks the CA to revoke cert, which it issued and was told is on the card, but is not (the
+	 * card came back without it). Blocks for the round trip. NULL: the issuer cannot. */
+	issuer_err (*revoke)(struct issuer *is, X509 *cert, char *detail, size_t cap);
 	bool (*is_test)(const struct issuer *is);     /* for /health and the page's Test marker */
 	const char *(*name)(const struct issuer *is); /* for /health and logs, e.g. "test" */
 	void (*destroy)(struct issuer *is);
@@ -97,6 +107,9 @@ struct issuer {
 /* Thin dispatchers; they tolerate NULL where it makes sense (is_test(NULL) = false). */
 issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
 			const struct issue_ctx *ctx, struct issue_result *out);
+/* ISSUER_OK when the CA revoked cert; else why not in detail (ISSUER_E_UNAVAILABLE also for an
+ * issuer that cannot revoke). */
+issuer_err issuer_revoke(struct issuer *is, X509 *cert, char *detail, size_t cap);
 bool issuer_is_test(const struct issuer *is);
 const char *issuer_name(const struct issuer *is);
 void issuer_destroy(struct issuer *is);

@@ -4,27 +4,43 @@
  * meanwhile gets the certificate, validates it and writes it. */
 #include "issuer_cmp.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/cmp.h>
 #include <openssl/err.h>
 #include <openssl/http.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 
 #define DEFAULT_MSG_TIMEOUT 30
 #define DEFAULT_TOTAL_TIMEOUT 300
+#define MAC_FILE_MAX 512
+
+/* An https server: its TLS client context and the name its certificate must carry. */
+struct tls_peer {
+	SSL_CTX *ssl;
+	const char *host;
+};
 
 struct cmp_issuer {
 	struct issuer base;
 	char *host, *port, *path;
 	X509_STORE *trusted; /* NULL: MAC-protected answers only */
+	struct tls_peer tls; /* .ssl NULL: plain http */
+	/* The standing MAC order of mac_file: "REFERENCE\0SECRET" in mac (mac_len bytes), wiped
+	 * at destroy; NULL when every download brings its own. */
+	char *mac;
+	size_t mac_len;
 	unsigned msg_timeout, total_timeout;
+	bool test;
 };
 
 enum phase { PH_RUNNING, PH_CERT, PH_DECIDED, PH_ENDED };
@@ -45,6 +61,8 @@ struct txn {
 	STACK_OF(X509) * chain; /* the answer's extraCerts, handed over with it */
 	bool ok;                /* the transaction ended well */
 	bool refused;           /* the CA refused: err holds its status */
+	char status_text[160];  /* the CA's own text of a refusal */
+	unsigned fail_info;     /* and its PKIFailureInfo bits */
 	int last_rsp;           /* body type of the last answer received, -1 none */
 	unsigned msgs;
 	size_t sent, received;
@@ -100,6 +118,22 @@ static int on_cert(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char **tx
 	return fail_info;
 }
 
+/* The CA's status strings of a refusal, joined, and its failure bits into t. */
+static void keep_status(struct txn *t)
+{
+	OSSL_CMP_PKIFREETEXT *texts = OSSL_CMP_CTX_get0_statusString(t->ctx);
+	size_t n = 0;
+	for (int i = 0; i < sk_ASN1_UTF8STRING_num(texts) && n < sizeof t->status_text; i++) {
+		const ASN1_UTF8STRING *s = sk_ASN1_UTF8STRING_value(texts, i);
+		int w = snprintf(t->status_text + n, sizeof t->status_text - n, "%s%.*s",
+				 i ? "; " : "", ASN1_STRING_length(s),
+				 (const char *)ASN1_STRING_get0_data(s));
+		n += w > 0 ? (size_t)w : 0;
+	}
+	int fi = OSSL_CMP_CTX_get_failInfoCode(t->ctx);
+	t->fail_info = fi > 0 ? (unsigned)fi : 0;
+}
+
 /* Why the transaction failed, into t->err: the CA's status if it refused, else OpenSSL's. */
 static void describe_failure(struct txn *t)
 {
@@ -109,14 +143,27 @@ static void describe_failure(struct txn *t)
 	    OSSL_CMP_CTX_snprint_PKIStatus(t->ctx, buf, sizeof buf)) {
 		t->refused = true;
 		snprintf(t->err, sizeof t->err, "%s", buf);
+		keep_status(t);
 		return;
 	}
+	/* The last error is OpenSSL's summary (a transfer error); a TLS failure is further down. */
+	char tls[100] = "";
 	const char *data = NULL;
 	int flags = 0;
-	unsigned long e = ERR_peek_last_error_data(&data, &flags);
-	snprintf(t->err, sizeof t->err, "%s%s%s", e ? ERR_reason_error_string(e) : "CMP failed",
-		 data && (flags & ERR_TXT_STRING) && *data ? ": " : "",
-		 data && (flags & ERR_TXT_STRING) ? data : "");
+	unsigned long e, last = 0;
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags))) {
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL && !tls[0] && ERR_reason_error_string(e))
+			snprintf(tls, sizeof tls, " (TLS: %s)", ERR_reason_error_string(e));
+		last = e;
+		snprintf(t->err, sizeof t->err, "%s%s%s",
+			 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "CMP failed",
+			 data && (flags & ERR_TXT_STRING) && *data ? ": " : "",
+			 data && (flags & ERR_TXT_STRING) ? data : "");
+	}
+	if (!last)
+		snprintf(t->err, sizeof t->err, "CMP failed");
+	size_t n = strlen(t->err);
+	snprintf(t->err + n, sizeof t->err - n, "%s", tls);
 }
 
 static void *run(void *arg)
@@ -194,33 +241,78 @@ static const struct issuer_txn_ops txn_ops = { .finish = txn_finish };
 
 /* ---- the issuer ----------------------------------------------------------------------------- */
 
-/* The client context of one enrollment. NULL on failure (out of memory). */
-static OSSL_CMP_CTX *client_ctx(const struct cmp_issuer *ci, const X509_REQ *req,
-				const struct issue_ctx *ic, struct txn *t)
+/* OpenSSL's HTTP client hands over the connected socket: TLS goes on top of it, the server's
+ * certificate checked against --issuer-cmp-tls-trusted and the URL's host name. On disconnect
+ * the chain is OpenSSL's to free. */
+static BIO *tls_connect(BIO *bio, void *arg, int connect, int detail)
+{
+	const struct tls_peer *tp = arg;
+	if (!connect || !detail)
+		return bio;
+	BIO *sbio = BIO_new(BIO_f_ssl());
+	SSL *ssl = sbio ? SSL_new(tp->ssl) : NULL;
+	if (!ssl || !SSL_set_tlsext_host_name(ssl, tp->host) || !SSL_set1_host(ssl, tp->host)) {
+		SSL_free(ssl);
+		BIO_free(sbio);
+		return NULL;
+	}
+	SSL_set_connect_state(ssl);
+	BIO_set_ssl(sbio, ssl, BIO_CLOSE);
+	return BIO_push(sbio, bio);
+}
+
+/* Whether the download brought an enrollment order of its own. */
+static bool has_order(const struct issue_ctx *ic)
+{
+	return ic->enroll_ref && ic->enroll_secret && *ic->enroll_ref && *ic->enroll_secret;
+}
+
+/* A client context for the server of ci, MAC-protected with ref and secret, the server's
+ * signature (if any) checked against the configured trust. NULL on failure (out of memory). */
+static OSSL_CMP_CTX *base_ctx(struct cmp_issuer *ci, const char *ref, const char *secret)
 {
 	OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
-	STACK_OF(X509) *extra = sk_X509_new_null();
-	int ok = ctx && extra &&
-		X509_add_cert(extra, (X509 *)ic->auth_cert, X509_ADD_FLAG_UP_REF) &&
-		OSSL_CMP_CTX_set1_server(ctx, ci->host) &&
+	int ok = ctx && OSSL_CMP_CTX_set1_server(ctx, ci->host) &&
 		OSSL_CMP_CTX_set_serverPort(ctx, atoi(ci->port)) &&
 		OSSL_CMP_CTX_set1_serverPath(ctx, ci->path) &&
 		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, (int)ci->msg_timeout) &&
 		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 0) &&
 		OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_ERR) &&
-		OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ic->enroll_ref,
-						 (int)strlen(ic->enroll_ref)) &&
-		OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)ic->enroll_secret,
-					      (int)strlen(ic->enroll_secret)) &&
+		OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ref,
+						 (int)strlen(ref)) &&
+		OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)secret,
+					      (int)strlen(secret));
+	/* OpenSSL 3.0 uses TLS exactly when the HTTP callback has an argument. */
+	if (ok && ci->tls.ssl)
+		ok = OSSL_CMP_CTX_set_http_cb(ctx, tls_connect) &&
+			OSSL_CMP_CTX_set_http_cb_arg(ctx, &ci->tls);
+	if (ok && ci->trusted)
+		ok = X509_STORE_up_ref(ci->trusted) &&
+			(OSSL_CMP_CTX_set0_trustedStore(ctx, ci->trusted) ||
+			 (X509_STORE_free(ci->trusted), 0));
+	if (!ok) {
+		OSSL_CMP_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+/* The client context of one enrollment. NULL on failure (out of memory). */
+static OSSL_CMP_CTX *client_ctx(struct cmp_issuer *ci, const X509_REQ *req,
+				const struct issue_ctx *ic, struct txn *t)
+{
+	bool own = has_order(ic);
+	const char *ref = own ? ic->enroll_ref : ci->mac;
+	const char *secret = own ? ic->enroll_secret : ci->mac + strlen(ci->mac) + 1;
+	OSSL_CMP_CTX *ctx = base_ctx(ci, ref, secret);
+	STACK_OF(X509) *extra = sk_X509_new_null();
+	int ok = ctx && extra &&
+		X509_add_cert(extra, (X509 *)ic->auth_cert, X509_ADD_FLAG_UP_REF) &&
 		OSSL_CMP_CTX_set1_p10CSR(ctx, req) && OSSL_CMP_CTX_set1_extraCertsOut(ctx, extra) &&
 		OSSL_CMP_CTX_set_certConf_cb(ctx, on_cert) &&
 		OSSL_CMP_CTX_set_certConf_cb_arg(ctx, t) &&
 		OSSL_CMP_CTX_set_transfer_cb(ctx, transfer) &&
 		OSSL_CMP_CTX_set_transfer_cb_arg(ctx, t);
-	if (ok && ci->trusted)
-		ok = X509_STORE_up_ref(ci->trusted) &&
-			(OSSL_CMP_CTX_set0_trustedStore(ctx, ci->trusted) ||
-			 (X509_STORE_free(ci->trusted), 0));
 	sk_X509_pop_free(extra, X509_free);
 	if (!ok) {
 		OSSL_CMP_CTX_free(ctx);
@@ -269,7 +361,7 @@ static issuer_err ci_issue(struct issuer *is, const unsigned char *csr_der, size
 	struct cmp_issuer *ci = (struct cmp_issuer *)is;
 	if (!ic->auth_cert)
 		return ISSUER_E_ARG;
-	if (!ic->enroll_ref || !ic->enroll_secret || !*ic->enroll_ref || !*ic->enroll_secret)
+	if (!has_order(ic) && !ci->mac)
 		return ISSUER_E_ENROLLMENT;
 	const unsigned char *p = csr_der;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr_len);
@@ -293,6 +385,8 @@ static issuer_err ci_issue(struct issuer *is, const unsigned char *csr_der, size
 	log_wire(t);
 	rc = t->refused ? ISSUER_E_REJECTED : ISSUER_E_UNAVAILABLE;
 	snprintf(out->detail, sizeof out->detail, "%.*s", (int)sizeof out->detail - 1, t->err);
+	memcpy(out->status_text, t->status_text, sizeof out->status_text);
+	out->fail_info = t->fail_info;
 out:
 	if (t)
 		txn_free(t);
@@ -301,10 +395,40 @@ out:
 	return rc;
 }
 
+/* A revocation request (rr) for cert, reason cessationOfOperation (the key is not where the
+ * certificate says), protected with the standing MAC order: a download's one-time order is
+ * spent and wiped by now. */
+static issuer_err ci_revoke(struct issuer *is, X509 *cert, char *detail, size_t cap)
+{
+	struct cmp_issuer *ci = (struct cmp_issuer *)is;
+	if (!ci->mac) {
+		snprintf(detail, cap,
+			 "no standing MAC order (--issuer-cmp-mac-file) to protect an rr");
+		return ISSUER_E_ENROLLMENT;
+	}
+	OSSL_CMP_CTX *ctx = base_ctx(ci, ci->mac, ci->mac + strlen(ci->mac) + 1);
+	issuer_err rc = ISSUER_E_NOMEM;
+	if (!ctx || !OSSL_CMP_CTX_set1_oldCert(ctx, cert) ||
+	    !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_REVOCATION_REASON,
+				     CRL_REASON_CESSATION_OF_OPERATION))
+		goto out;
+	if (OSSL_CMP_exec_RR_ses(ctx) == 1) {
+		rc = ISSUER_OK;
+		goto out;
+	}
+	struct txn t = { .ctx = ctx, .last_rsp = -1 };
+	describe_failure(&t);
+	snprintf(detail, cap, "rr: %s", t.err);
+	rc = t.refused ? ISSUER_E_REJECTED : ISSUER_E_UNAVAILABLE;
+out:
+	OSSL_CMP_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
 static bool ci_is_test(const struct issuer *is)
 {
-	(void)is;
-	return false;
+	return ((const struct cmp_issuer *)is)->test;
 }
 
 static const char *ci_name(const struct issuer *is)
@@ -322,30 +446,87 @@ static void ci_destroy(struct issuer *is)
 	OPENSSL_free(ci->port);
 	OPENSSL_free(ci->path);
 	X509_STORE_free(ci->trusted);
+	SSL_CTX_free(ci->tls.ssl);
+	if (ci->mac)
+		OPENSSL_cleanse(ci->mac, ci->mac_len);
+	free(ci->mac);
 	free(ci);
 }
 
 static const struct issuer_ops cmp_ops = {
 	.issue = ci_issue,
+	.revoke = ci_revoke,
 	.is_test = ci_is_test,
 	.name = ci_name,
 	.destroy = ci_destroy,
 };
 
-static issuer_err parse_url(struct cmp_issuer *ci, const char *url)
+/* The TLS client context of an https URL: TLS 1.2 or later, the server verified against the
+ * PEM anchors in file only (no system store: the organisation names its CA's TLS trust). */
+static issuer_err tls_open(struct cmp_issuer *ci, const char *file)
+{
+	if (!file) {
+		log_error("issuer", "cmp: an https URL needs --issuer-cmp-tls-trusted");
+		return ISSUER_E_CONFIG;
+	}
+	if (!(ci->tls.ssl = SSL_CTX_new(TLS_client_method())) ||
+	    !SSL_CTX_set_min_proto_version(ci->tls.ssl, TLS1_2_VERSION) ||
+	    !SSL_CTX_load_verify_file(ci->tls.ssl, file)) {
+		log_error("issuer", "cmp: cannot read the TLS trust anchors %s", file);
+		return ISSUER_E_CONFIG;
+	}
+	SSL_CTX_set_verify(ci->tls.ssl, SSL_VERIFY_PEER, NULL);
+	ci->tls.host = ci->host;
+	return ISSUER_OK;
+}
+
+static issuer_err parse_url(struct cmp_issuer *ci, const char *url, const char *tls_trusted)
 {
 	int tls = 0;
 	if (!OSSL_HTTP_parse_url(url, &tls, NULL, &ci->host, &ci->port, NULL, &ci->path, NULL,
 				 NULL)) {
-		log_error("issuer", "cmp: not an http://HOST:PORT/PATH URL: %.120s", url);
+		log_error("issuer", "cmp: not an http[s]://HOST:PORT/PATH URL: %.120s", url);
 		return ISSUER_E_CONFIG;
 	}
-	if (tls) {
-		log_error("issuer",
-			  "cmp: https is not supported yet; use http:// on a trusted link");
-		return ISSUER_E_CONFIG;
+	return tls ? tls_open(ci, tls_trusted) : ISSUER_OK;
+}
+
+/* Reads the standing MAC order "REFERENCE:SECRET" of path into ci->mac. A file others may read
+ * is refused: the secret lets anyone enroll under the RA's name. */
+static issuer_err read_mac_file(struct cmp_issuer *ci, const char *path)
+{
+	char buf[MAC_FILE_MAX + 1];
+	struct stat st;
+	ssize_t n = -1;
+	issuer_err rc = ISSUER_E_CONFIG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0 || (st.st_mode & 077)) {
+		log_error("issuer", "cmp: MAC file %s: unreadable, or readable by others", path);
+		goto out;
 	}
-	return ISSUER_OK;
+	n = read(fd, buf, MAC_FILE_MAX);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	char *colon = n > 0 ? memchr(buf, ':', (size_t)n) : NULL;
+	if (!colon || colon == buf || colon == buf + n - 1 || memchr(buf, '\0', (size_t)n) ||
+	    memchr(buf, '\n', (size_t)n)) {
+		log_error("issuer", "cmp: MAC file %s: expected one line REFERENCE:SECRET", path);
+		goto out;
+	}
+	*colon = '\0';
+	ci->mac_len = (size_t)n + 1;
+	if (!(ci->mac = malloc(ci->mac_len))) {
+		rc = ISSUER_E_NOMEM;
+		goto out;
+	}
+	memcpy(ci->mac, buf, (size_t)n);
+	ci->mac[n] = '\0';
+	rc = ISSUER_OK;
+out:
+	OPENSSL_cleanse(buf, sizeof buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
@@ -357,9 +538,12 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 	if (!ci)
 		return ISSUER_E_NOMEM;
 	ci->base.ops = &cmp_ops;
+	ci->test = c->test;
 	ci->msg_timeout = c->msg_timeout_s ? c->msg_timeout_s : DEFAULT_MSG_TIMEOUT;
 	ci->total_timeout = c->total_timeout_s ? c->total_timeout_s : DEFAULT_TOTAL_TIMEOUT;
-	issuer_err rc = parse_url(ci, c->url);
+	issuer_err rc = parse_url(ci, c->url, c->tls_trusted);
+	if (rc == ISSUER_OK && c->mac_file)
+		rc = read_mac_file(ci, c->mac_file);
 	if (rc == ISSUER_OK && c->trusted &&
 	    (!(ci->trusted = X509_STORE_new()) || !X509_STORE_load_file(ci->trusted, c->trusted))) {
 		log_error("issuer", "cmp: cannot read the trust anchors %s", c->trusted);
@@ -370,8 +554,10 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 		ERR_clear_error();
 		return rc;
 	}
-	log_info("issuer", "certificate issuer: CMP at %s (server's signature %s)", c->url,
-		 c->trusted ? "trusted from the configured anchors" : "not accepted: MAC only");
+	log_info("issuer", "certificate issuer: CMP at %s (server's signature %s; %s)", c->url,
+		 c->trusted ? "trusted from the configured anchors" : "not accepted: MAC only",
+		 ci->mac ? "a standing MAC order when a download brings none"
+			 : "each download brings its enrollment order");
 	*out = &ci->base;
 	return ISSUER_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "cardjson.h"
 #include "errmap.h"
+#include "issuer.h"
 
 #ifndef SITHS_VERSION
 #define SITHS_VERSION "0"
@@ -89,6 +90,17 @@ static const char *job_code(const struct certjob_status *st)
 	return errmap_card(st->cause)->job_code;
 }
 
+/* A refusal in the CA's own terms: {"text", "fail_info": [RFC 9810 bit names]}. */
+static json_t *issuer_status_json(const struct certjob_status *st)
+{
+	json_t *bits = json_array();
+	for (int b = 0; b < 32; b++)
+		if (((st->issuer_fail_info >> b) & 1u) && issuer_failinfo_name(b))
+			json_array_append_new(bits, json_string(issuer_failinfo_name(b)));
+	return json_pack("{s:s, s:o}", "text", st->issuer_text, "fail_info",
+			 bits ? bits : json_array());
+}
+
 /* A job's fields, shared by its four events (type set) and its REST state (type NULL): a failed
  * job's event carries the code instead of the percent, its state both; an interrupted job has
  * both everywhere. */
@@ -110,6 +122,9 @@ static json_t *job_json(const char *type, const struct certjob_status *st)
 		json_object_set_new(o, "pin2_activated", json_true());
 	if (failed) {
 		json_object_set_new(o, "code", json_string(job_code(st)));
+		if (st->failure == CERTJOB_FAIL_ISSUER_REFUSED &&
+		    (st->issuer_text[0] || st->issuer_fail_info))
+			json_object_set_new(o, "issuer_status", issuer_status_json(st));
 		if (st->tries_left >= 0)
 			json_object_set_new(o, "tries_left", json_integer(st->tries_left));
 	}

@@ -50,9 +50,9 @@ const char *cmpsrv_strerror(cmpsrv_err e)
 	return "unknown error";
 }
 
-static char *serial_hex(const X509 *x)
+static char *serial_hex(const ASN1_INTEGER *serial)
 {
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
 	char *hex = bn ? BN_bn2hex(bn) : NULL;
 	BN_free(bn);
 	return hex;
@@ -166,7 +166,7 @@ static OSSL_CMP_PKISI *on_cert_request(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG
 	s->issued = NULL;
 	if (*certOut && X509_up_ref(*certOut)) {
 		s->issued = *certOut;
-		char *hex = serial_hex(s->issued);
+		char *hex = serial_hex(X509_get0_serialNumber(s->issued));
 		log_info("cmp", "issued serial %s, awaiting certConf", hex ? hex : "?");
 		OPENSSL_free(hex);
 	}
@@ -175,20 +175,38 @@ static OSSL_CMP_PKISI *on_cert_request(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG
 
 /* ---- confirmation and polling --------------------------------------------------------------- */
 
-/* A rejected certificate is revoked: one line "SERIAL TEXT" in PKI_DIR/cmp-revoked.txt. */
-static int record_revoked(struct cmpsrv *s, const char *why)
+/* A revoked certificate: one line "SERIAL TEXT" in PKI_DIR/cmp-revoked.txt; logged as
+ * "certificate serial SERIAL <how>: TEXT". */
+static int record_revoked(struct cmpsrv *s, const ASN1_INTEGER *serial, const char *how,
+			  const char *why)
 {
 	char path[PATH_MAX + 32];
-	char *hex = serial_hex(s->issued);
+	char *hex = serial_hex(serial);
 	snprintf(path, sizeof path, "%s/%s", s->dir, PKI_REVOKED);
 	FILE *f = hex ? fopen(path, "ae") : NULL;
 	int ok = f && fprintf(f, "%s %s\n", hex, why) > 0;
 	if (f && fclose(f) != 0)
 		ok = 0;
-	log_info("cmp", "certificate serial %s rejected by the client, revoked: %s",
-		 hex ? hex : "?", why);
+	log_info("cmp", "certificate serial %s %s: %s", hex ? hex : "?", how, why);
 	OPENSSL_free(hex);
 	return ok;
+}
+
+/* A revocation request (rr): the client says a certificate it confirmed is not where it should
+ * be. Any serial of this CA's is taken (it keeps no register of what it issued). */
+static OSSL_CMP_PKISI *on_revocation(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req,
+				     const X509_NAME *issuer, const ASN1_INTEGER *serial)
+{
+	struct cmpsrv *s = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
+	char name[200] = "?";
+	(void)req;
+	if (issuer)
+		X509_NAME_oneline(issuer, name, sizeof name);
+	if (!serial || !record_revoked(s, serial, "revoked on request (rr)", name)) {
+		ERR_raise(ERR_LIB_CMP, CMP_R_ERROR_PROCESSING_MESSAGE);
+		return NULL;
+	}
+	return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
 }
 
 static int on_cert_conf(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, int certReqId,
@@ -211,10 +229,11 @@ static int on_cert_conf(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, int cert
 	/* No getter for the status in OpenSSL 3.0: its printed form starts with the status. */
 	if (si && OSSL_CMP_snprint_PKIStatusInfo(si, text, sizeof text) &&
 	    strncmp(text, "PKIStatus: accepted", 19) != 0) {
-		if (!record_revoked(s, text))
+		if (!record_revoked(s, X509_get0_serialNumber(s->issued),
+				    "rejected by the client, revoked", text))
 			return 0;
 	} else {
-		char *hex = serial_hex(s->issued);
+		char *hex = serial_hex(X509_get0_serialNumber(s->issued));
 		log_info("cmp", "certificate serial %s confirmed", hex ? hex : "?");
 		OPENSSL_free(hex);
 	}
@@ -351,8 +370,8 @@ cmpsrv_err cmpsrv_new(const struct cmpsrv_opts *o, struct cmpsrv **out)
 		goto out;
 	e = CMPSRV_E_NOMEM;
 	if (!(s->srv = OSSL_CMP_SRV_CTX_new(NULL, NULL)) ||
-	    !OSSL_CMP_SRV_CTX_init(s->srv, s, on_cert_request, NULL, NULL, on_error, on_cert_conf,
-				   on_poll_req))
+	    !OSSL_CMP_SRV_CTX_init(s->srv, s, on_cert_request, on_revocation, NULL, on_error,
+				   on_cert_conf, on_poll_req))
 		goto out;
 	if ((e = set_protection(s)) != CMPSRV_OK)
 		goto out;

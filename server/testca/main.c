@@ -1,6 +1,6 @@
-/* main.c — siths-test-ca: the development CA as a CMP server over plain HTTP at /pkix/ (RFC 9483
- * section 6.1), so the daemon, the demo, the tests and a portal developer all enroll through the
- * protocol a production CA speaks. Loopback only; one message at a time (libmicrohttpd's single
+/* main.c — siths-test-ca: the development CA as a CMP server over HTTP (or HTTPS with --tls-cert)
+ * at /pkix/ (RFC 9483 section 6.1), so the daemon, the demo, the tests and a portal developer all
+ * enroll through the protocol a production CA speaks. Loopback only; one message at a time (libmicrohttpd's single
  * internal thread). Prints "siths-test-ca: listening on ADDR:PORT" once it serves. */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -111,13 +111,25 @@ static void usage(FILE *f)
 		"  --reject TEXT          refuse every request (failInfo badRequest) with TEXT\n"
 		"  --delay-polls N        answer \"waiting\" and N pollReqs before the "
 		"certificate\n"
-		"  --check-after SECONDS  the wait the client is told between polls (default 0)\n");
+		"  --check-after SECONDS  the wait the client is told between polls (default 0)\n"
+		"  --tls-cert FILE        serve HTTPS with this PEM certificate (chain) ...\n"
+		"  --tls-key FILE         ... and this PEM key\n");
 }
 
-/* Parses the options into *o and *listen; 0, 1 (--help) or 2 (usage error). */
-static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct cfg_listen *listen,
-		 char **mac, size_t *mac_len)
+/* What main needs besides the CMP server's options. */
+struct run_opts {
+	struct cfg_listen listen;
+	const char *tls_cert, *tls_key; /* both or neither: HTTPS */
+	char *mac;                      /* "REFERENCE\0SECRET", wiped at the end */
+	size_t mac_len;
+};
+
+/* Parses the options into *o and *ro; 0, 1 (--help) or 2 (usage error). */
+static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct run_opts *ro)
 {
+	struct cfg_listen *listen = &ro->listen;
+	char **mac = &ro->mac;
+	size_t *mac_len = &ro->mac_len;
 	static const struct option lo[] = { { "listen", required_argument, NULL, 'l' },
 					    { "pki", required_argument, NULL, 'p' },
 					    { "mac", required_argument, NULL, 'm' },
@@ -125,6 +137,8 @@ static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct cfg_listen
 					    { "reject", required_argument, NULL, 'r' },
 					    { "delay-polls", required_argument, NULL, 'd' },
 					    { "check-after", required_argument, NULL, 'c' },
+					    { "tls-cert", required_argument, NULL, 'C' },
+					    { "tls-key", required_argument, NULL, 'K' },
 					    { "help", no_argument, NULL, 'h' },
 					    { 0 } };
 	bool have_listen = false;
@@ -170,11 +184,14 @@ static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct cfg_listen
 			*(r == 'd' ? &o->delay_polls : &o->check_after) = (unsigned)v;
 			break;
 		}
+		case 'C': ro->tls_cert = optarg; break;
+		case 'K': ro->tls_key = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!have_listen || !o->pki_dir || optind < argc || (o->mac_secret && !*o->mac_secret)) {
+	if (!have_listen || !o->pki_dir || optind < argc || (o->mac_secret && !*o->mac_secret) ||
+	    !ro->tls_cert != !ro->tls_key) {
 		usage(stderr);
 		return 2;
 	}
@@ -198,6 +215,41 @@ static void sockaddr_of(const struct cfg_listen *l, struct sockaddr_storage *sa)
 	}
 }
 
+/* The whole of a PEM file, NUL-terminated (libmicrohttpd takes PEM in memory); NULL on error.
+ * The caller frees (a key: wiped first). */
+static char *read_pem(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = f ? calloc(1, MAX_BODY + 1) : NULL;
+	*len = buf ? fread(buf, 1, MAX_BODY, f) : 0;
+	if (f)
+		fclose(f);
+	if (buf && (*len == 0 || *len == MAX_BODY)) {
+		OPENSSL_cleanse(buf, MAX_BODY);
+		free(buf);
+		buf = NULL;
+	}
+	if (!buf)
+		fprintf(stderr, "siths-test-ca: cannot read %s\n", path);
+	return buf;
+}
+
+/* libmicrohttpd on the loopback address, HTTPS when cert and key are given. */
+static struct MHD_Daemon *start_http(const struct cfg_listen *listen, const char *cert,
+				     const char *key, struct cmpsrv *srv)
+{
+	struct sockaddr_storage sa;
+	sockaddr_of(listen, &sa);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+		(sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (cert ? MHD_USE_TLS : 0);
+	/* Without TLS the certificate options end the list early. */
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
+				MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
+				on_completed, NULL,
+				cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
+}
+
 static unsigned short bound_port(struct MHD_Daemon *d)
 {
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -207,42 +259,38 @@ static unsigned short bound_port(struct MHD_Daemon *d)
 int main(int argc, char **argv)
 {
 	struct cmpsrv_opts o = { 0 };
-	struct cfg_listen listen = { 0 };
+	struct run_opts ro = { 0 };
 	struct cmpsrv *srv = NULL;
 	struct MHD_Daemon *d = NULL;
-	char *mac = NULL; /* "REFERENCE\0SECRET", wiped at the end */
-	size_t mac_len = 0;
-	int rc = parse(argc, argv, &o, &listen, &mac, &mac_len);
+	char *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+	int rc = parse(argc, argv, &o, &ro);
 	if (rc)
+		goto out;
+	rc = 1;
+	if (ro.tls_cert &&
+	    (!(cert = read_pem(ro.tls_cert, &cert_len)) || !(key = read_pem(ro.tls_key, &key_len))))
 		goto out;
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	rc = 1;
 	cmpsrv_err e = cmpsrv_new(&o, &srv);
 	if (e) {
 		fprintf(stderr, "siths-test-ca: %s: %s\n", o.pki_dir, cmpsrv_strerror(e));
 		goto out;
 	}
-	struct sockaddr_storage sa;
-	sockaddr_of(&listen, &sa);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-				     (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-			     0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
-			     on_completed, NULL, MHD_OPTION_END);
-	if (!d) {
-		fprintf(stderr, "siths-test-ca: cannot listen on %s:%u\n", listen.addr,
-			listen.port);
+	if (!(d = start_http(&ro.listen, cert, key, srv))) {
+		fprintf(stderr, "siths-test-ca: cannot listen on %s:%u\n", ro.listen.addr,
+			ro.listen.port);
 		goto out;
 	}
 	char where[80];
-	cfg_listen_text(&listen, bound_port(d), where, sizeof where);
+	cfg_listen_text(&ro.listen, bound_port(d), where, sizeof where);
 	log_warn("cmp", "TEST CA (development certificates only), %s protection, fault %s",
 		 o.mac_ref ? "MAC" : "signature", o.fault ? "on" : "none");
-	fprintf(stderr, "siths-test-ca: listening on %s\n", where);
+	fprintf(stderr, "siths-test-ca: listening on %s (%s)\n", where, cert ? "https" : "http");
 	int sig;
 	sigwait(&sigs, &sig);
 	rc = 0;
@@ -250,8 +298,12 @@ out:
 	if (d)
 		MHD_stop_daemon(d);
 	cmpsrv_free(srv);
-	if (mac)
-		OPENSSL_cleanse(mac, mac_len);
-	free(mac);
+	if (ro.mac)
+		OPENSSL_cleanse(ro.mac, ro.mac_len);
+	free(ro.mac);
+	if (key)
+		OPENSSL_cleanse(key, key_len);
+	free(key);
+	free(cert);
 	return rc;
 }

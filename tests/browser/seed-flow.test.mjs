@@ -1,8 +1,8 @@
 // seed-flow.test.mjs — the user guide's eight steps in each browser against the whole real stack:
 // private pcscd, the virtual card (realistic timings, so the progress bar can be watched), the
-// daemon with its test issuer. Then the failures a person meets: wrong PIN2, the card pulled in
-// the middle of the download or right after the certificate was committed, keyboard only with
-// Escape. Screenshots of every step are saved under $SITHS_BUILD_DIR/screenshots/<browser>/seed-flow/.
+// daemon with siths-test-ca over CMP as its issuer (as in the demo). Then the failures a person
+// meets: wrong PIN2, the card pulled in the middle of the download or right after the certificate
+// was committed, keyboard only with Escape. Screenshots of every step are saved under $SITHS_BUILD_DIR/screenshots/<browser>/seed-flow/.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,10 +14,10 @@ import { panel, checkSeedPanel, login, openPin2, submitPin2, waitDownloadDone, s
 
 const PIN1 = '123456';
 const PIN2 = '654321';
-let pc, bridge, br;
+let pc, bridge, br, ca;
 
 // The real stack: pcscd, the daemon, the browser; the daemon's clean exit is checked after the file.
-realStack({ args: ['--test-issuer', testPki()] }, (s) => { ({ pc, bridge, br } = s); });
+realStack({ cmp: true }, (s) => { ({ pc, bridge, br, ca } = s); });
 // Every test stops its cards; the next starts on an empty reader as the daemon sees it.
 afterEach(() => readersEmpty(bridge));
 
@@ -93,6 +93,9 @@ test('the whole seed flow: card, login, PIN2, progress, Finns — and the card h
   assert.equal(certKey.trim(), cardKey.trim(), "the certificate is for the card's signing key");
   const text = execFileSync('openssl', ['x509', '-in', join(dir, 'sign-cert.pem'), '-noout', '-text']).toString();
   assert.match(text, /Non Repudiation/);
+  // Issued over CMP and confirmed (certConf) after it was on the card.
+  const serial = execFileSync('openssl', ['x509', '-in', join(dir, 'sign-cert.pem'), '-noout', '-serial']).toString().trim().replace('serial=', '');
+  await ca.waitFor(new RegExp(`certificate serial ${serial} confirmed`));
 });
 
 test('wrong PIN2 twice: tries left shown and decreasing, then the right code works', async () => {

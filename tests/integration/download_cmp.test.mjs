@@ -7,10 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Proc, freePort, testPki, startTestCa, tmp } from '../lib/harness.mjs';
-import { setup, insert, loginOk, jobEnd, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
+import { Proc, freePort, testPki, startTestCa, tmp, cmpIssuerArgs, startBridge, localhostCerts, curl } from '../lib/harness.mjs';
+import { writeFileSync, chmodSync } from 'node:fs';
+import { setup, insert, pull, loginOk, jobEnd, exportCerts, countKind, PIN2 } from '../lib/bridge-rig.mjs';
 
 const REF = 'order-4711';
 const SECRET = 'Zr8-one-time-secret';
@@ -29,15 +30,24 @@ async function enroll(t, card, enrollment = { reference: REF, secret: SECRET }) 
 // The daemon with the CMP issuer at url.
 const cmpSetup = (url) => setup({ issuer: false, args: ['--issuer-cmp', url, '--issuer-cmp-ca', join(testPki(), 'root-ca.pem')] });
 
+// The daemon's clean stop (t.close checks it), then the servers', siths-test-ca's under ASan+UBSan
+// also without a report.
 async function closeAll(t, ...procs) {
   if (t) await t.close();
-  for (const p of procs) if (p) await p.stop();
+  for (const p of procs) {
+    if (!p) continue;
+    await p.stop();
+    assert.doesNotMatch(p.output, /Sanitizer|runtime error/);
+  }
 }
 
 test('siths-test-ca over CMP: p10cr, validate, write, certConf after the read-back → Finns', async () => {
   const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
   const t = await cmpSetup(ca.url);
   try {
+    // Certificates chaining to the TEST root only: a test issuer for /health and the page.
+    const h = await t.api('/health');
+    assert.deepEqual([h.json.issuer.name, h.json.issuer.test], ['cmp', true]);
     const card = await insert(t);
     const { end, progress } = await enroll(t, card);
     assert.equal(end.type, 'job-done', JSON.stringify(end));
@@ -120,5 +130,101 @@ test('OpenSSL\'s mock server refusing (-pkistatus, -failurebits, -statusstring):
     const { end } = await enroll(t, card);
     assert.equal(end.code, 'issuer_refused', JSON.stringify(end));
     assert.match(end.message, /rejection.*badRequest.*order revoked by the RA/);
+    // In the CA's own terms too, for the page (docs/api/events.md, issuer_status).
+    assert.deepEqual(end.issuer_status, { text: 'order revoked by the RA', fail_info: ['badRequest'] });
+    const state = await t.api(`/v1/jobs/${end.job}`);
+    assert.deepEqual(state.json.issuer_status, end.issuer_status);
   } finally { await closeAll(t, mock); }
+});
+
+test('a standing MAC order (--issuer-cmp-mac-file): a download without an order of its own → Finns', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
+  const t = await setup({ issuer: false, args: cmpIssuerArgs(ca, `${REF}:${SECRET}`) });
+  try {
+    const card = await insert(t);
+    const { end } = await enroll(t, card, null);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    await ca.waitFor(/certificate serial \S+ confirmed/);
+    assert.doesNotMatch(t.bridge.output + ca.output, new RegExp(SECRET));
+  } finally { await closeAll(t, ca); }
+});
+
+test('a MAC file others may read, or not REFERENCE:SECRET: the daemon refuses to start', async () => {
+  const f = join(tmp('mac-'), 'order');
+  for (const [content, mode] of [[`${REF}:${SECRET}\n`, 0o640], [`${SECRET}\n`, 0o600], [`${REF}:\n`, 0o600]]) {
+    writeFileSync(f, content);
+    chmodSync(f, mode);
+    await assert.rejects(startBridge({ args: ['--issuer-cmp', 'http://127.0.0.1:9/pkix/', '--issuer-cmp-ca', join(testPki(), 'root-ca.pem'), '--issuer-cmp-mac-file', f] }),
+      (e) => /MAC file .*(readable by others|REFERENCE:SECRET)/.test(e.message), `${content} mode ${mode.toString(8)}`);
+  }
+});
+
+test('CMP over HTTPS: siths-test-ca behind TLS, trusted by --issuer-cmp-tls-trusted → Finns; another TLS trust → issuer_failed', async () => {
+  const ca = await startTestCa({ tls: true, args: ['--mac', `${REF}:${SECRET}`] });
+  let t = await setup({ issuer: false, args: cmpIssuerArgs(ca, `${REF}:${SECRET}`) });
+  try {
+    assert.match(ca.url, /^https:/);
+    const card = await insert(t);
+    let { end } = await enroll(t, card);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    await ca.waitFor(/certificate serial \S+ confirmed/);
+    await t.close();
+    // The TLS certificate does not chain to the configured trust (the SITHS root is no TLS CA).
+    const args = cmpIssuerArgs(ca, `${REF}:${SECRET}`);
+    args[args.indexOf('--issuer-cmp-tls-trusted') + 1] = join(testPki(), 'root-ca.pem');
+    t = await setup({ issuer: false, args });
+    const card2 = await insert(t);
+    ({ end } = await enroll(t, card2));
+    assert.equal(end.code, 'issuer_failed', JSON.stringify(end));
+    assert.match(end.message, /TLS: certificate verify failed/);
+  } finally { await closeAll(t, ca); }
+});
+
+test('an https URL without --issuer-cmp-tls-trusted: the daemon refuses to start', async () => {
+  await assert.rejects(startBridge({ args: ['--issuer-cmp', 'https://127.0.0.1:9/pkix/', '--issuer-cmp-ca', join(testPki(), 'root-ca.pem')] }),
+    (e) => /https URL needs --issuer-cmp-tls-trusted/.test(e.message));
+});
+
+test('anchors that are not all TEST roots: the CMP issuer is no test issuer (/health)', async () => {
+  const anchors = join(tmp('anchors-'), 'anchors.pem');
+  writeFileSync(anchors, readFileSync(join(testPki(), 'root-ca.pem'), 'utf8') + readFileSync(localhostCerts().ca, 'utf8'));
+  const b = await startBridge({ args: ['--issuer-cmp', 'http://127.0.0.1:9/pkix/', '--issuer-cmp-ca', anchors] });
+  try {
+    const h = await curl(b.url('/health'));
+    assert.deepEqual([h.json.issuer.name, h.json.issuer.test], ['cmp', false]);
+  } finally { await b.stop(); }
+});
+
+test('confirmed, then the card comes back without it (pulled at the commit): an rr, the CA records it revoked', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
+  const t = await setup({ issuer: false, args: cmpIssuerArgs(ca, `${REF}:${SECRET}`) });
+  try {
+    // A reference run: the job's last UPDATE BINARY is the CDF entry, the commit.
+    const ref = await insert(t);
+    assert.equal((await enroll(t, ref, null)).end.type, 'job-done');
+    const commit = `update-binary:${countKind(ref.output, 'update-binary')}`;
+    await pull(t, ref);
+    // Pulled before the card acted on the CDF entry: the daemon cannot know, confirms (the CA's
+    // transaction cannot wait for the card) and waits for the card.
+    const state = join(tmp('card-'), 'state.json');
+    const card = await insert(t, { state, args: ['--drop-at', commit] });
+    const caFrom = ca.output.length;
+    const session = await loginOk(t, card.id);
+    const from = t.events.mark();
+    const r = await t.api(`/v1/cards/${card.id}/signature-certificate`, { method: 'POST', data: { pin: PIN2 }, headers: { Authorization: `Bearer ${session}` } });
+    assert.equal(r.status, 202, r.body);
+    const first = await t.events.waitFor((m) => m.job === r.json.job && ['job-interrupted', 'job-done', 'job-failed'].includes(m.type), { from, timeout: 60000, what: 'the interruption' });
+    assert.equal(first.type, 'job-interrupted', JSON.stringify(first));
+    const serial = (await ca.waitFor(/certificate serial (\S+) confirmed/, { from: caFrom }))[1];
+    await card.exited;
+    assert.doesNotMatch(ca.output.slice(caFrom), /revoked/, 'nothing revoked while the card is out');
+    // Back without it: the job fails card_removed and the CA is asked to revoke that certificate.
+    const back = await insert(t, { state });
+    const { end } = await jobEnd(t, r.json.job, from);
+    assert.equal(end.code, 'card_removed', JSON.stringify(end));
+    await ca.waitFor(new RegExp(`certificate serial ${serial} revoked on request \\(rr\\)`), { from: caFrom });
+    assert.match(readFileSync(join(ca.pki, 'cmp-revoked.txt'), 'utf8'), new RegExp(`^${serial} `, 'm'));
+    await t.bridge.waitFor(/the issuer revoked the certificate that is not on the card/);
+    await pull(t, back);
+  } finally { await closeAll(t, ca); }
 });

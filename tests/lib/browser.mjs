@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUILD, tmp, startPcscd, startBridge, until, curl, localhostCerts as harnessCerts } from './harness.mjs';
+import { BUILD, tmp, startPcscd, startBridge, until, curl, localhostCerts as harnessCerts, startTestCa, cmpIssuerArgs } from './harness.mjs';
 
 export const BROWSERS = ['chromium', 'firefox'];
 /** The browser of this run: SITHS_BROWSER (set per CTest entry), chromium by default. */
@@ -153,14 +153,17 @@ export async function readersEmpty(bridge, { timeout = 15000 } = {}) {
 }
 
 // The real stack for a page test file (node:test before/after hooks): a private pcscd, the daemon
-// (extra args) and the browser trusting the loopback CA; ready({pc, bridge, br}) once all run.
+// (extra args) and the browser trusting the loopback CA; ready({pc, bridge, br, ca}) once all run.
+// cmp: the daemon's issuer is siths-test-ca over CMP (s.ca), as in the demo.
 // After the file: the browser closed, the daemon stopped with a clean exit (0: under ASan+UBSan
-// also no leak or UB report), pcscd stopped.
-export function realStack({ args = [] } = {}, ready = () => {}) {
-  const s = { pc: null, bridge: null, br: null };
+// also no leak or UB report), pcscd and the test CA stopped.
+export function realStack({ args = [], cmp = false } = {}, ready = () => {}) {
+  const s = { pc: null, bridge: null, br: null, ca: null };
   before(async () => {
     s.pc = await startPcscd();
-    s.bridge = await startBridge({ pcscd: s.pc, args });
+    const mac = 'browser-order:one-secret-per-file';
+    if (cmp) s.ca = await startTestCa({ args: ['--mac', mac] });
+    s.bridge = await startBridge({ pcscd: s.pc, args: [...(cmp ? cmpIssuerArgs(s.ca, mac) : []), ...args] });
     s.br = await launchBrowser({ ca: localhostCerts().ca });
     ready(s);
   });
@@ -171,6 +174,7 @@ export function realStack({ args = [] } = {}, ready = () => {}) {
       assert.equal(code, 0, `siths-bridge exit status\n${s.bridge.output.slice(-3000)}`);
     }
     if (s.pc) await s.pc.stop();
+    if (s.ca) await s.ca.stop();
   });
   return s;
 }

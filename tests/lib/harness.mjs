@@ -223,16 +223,28 @@ export async function startCard({ port, state, card, args = [], env = {} } = {})
 }
 
 // siths-test-ca (the CMP test CA) on an ephemeral port over its own copy of the test PKI (it writes
-// cmp-revoked.txt there). .url is its CMP endpoint, .pki the copy.
-export async function startTestCa({ args = [] } = {}) {
+// cmp-revoked.txt there). .url is its CMP endpoint, .pki the copy. tls: HTTPS with the loopback
+// server certificate (localhostCerts(); its ca.pem is the TLS trust).
+export async function startTestCa({ args = [], tls = false } = {}) {
   const pki = tmp('testca-');
   cpSync(testPki(), pki, { recursive: true });
-  const p = new Proc(bin('siths-test-ca'), ['--listen', '127.0.0.1:0', '--pki', pki, ...args]);
+  const c = tls ? localhostCerts() : null;
+  const p = new Proc(bin('siths-test-ca'), ['--listen', '127.0.0.1:0', '--pki', pki,
+    ...(c ? ['--tls-cert', c.cert, '--tls-key', c.key] : []), ...args]);
   const m = await p.waitFor(/listening on 127\.0\.0\.1:(\d+)/);
   p.port = Number(m[1]);
   p.pki = pki;
-  p.url = `http://127.0.0.1:${p.port}/pkix/`;
+  p.url = `${tls ? 'https' : 'http'}://127.0.0.1:${p.port}/pkix/`;
   return p;
+}
+
+// The daemon's arguments for the CMP test CA ca (startTestCa with --mac REFERENCE:SECRET) as its
+// issuer, the order given as a standing MAC file (mode 0600), so a download needs none.
+export function cmpIssuerArgs(ca, mac) {
+  const f = join(tmp('mac-'), 'order');
+  writeFileSync(f, `${mac}\n`, { mode: 0o600 });
+  return ['--issuer-cmp', ca.url, '--issuer-cmp-ca', join(testPki(), 'root-ca.pem'), '--issuer-cmp-mac-file', f,
+    ...(ca.url.startsWith('https:') ? ['--issuer-cmp-tls-trusted', localhostCerts().ca] : [])];
 }
 
 // The daemon on ephemeral ports. Resolves once it logged its ready line; .https/.wss are ports.

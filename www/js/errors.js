@@ -2,13 +2,23 @@
 // job-failed event (PIN, PUK, a PIN change cut short by the card going away), and which errors
 // are about the PIN or about the session. The codes are the
 // daemon's (docs/api/openapi.yaml, docs/api/events.md) and the client module's own
-// ('unreachable', 'disconnected').
+// ('unreachable', 'disconnected'). A CA's refusal is told in its own terms (issuer_status of
+// docs/api/events.md): its PKIFailureInfo bits as plain Swedish, its own text quoted.
 import { t } from '../i18n.js';
 import { lenText } from './pin-rules.js';
 
 const PIN_ERRORS = new Set(['wrong_pin', 'pin_blocked', 'bad_pin']);
 const SESSION_ERRORS = new Set(['login_required', 'session_expired']);
 const ISSUER_ERRORS = new Set(['issuer_unavailable', 'issuer_failed', 'issuer_refused', 'cert_invalid']);
+
+// PKIFailureInfo bit names (RFC 9810) → the plain-language reason they share (fi_* texts).
+const FAIL_INFO = {
+  badRequest: 'request', badCertTemplate: 'request', badDataFormat: 'request', unacceptedPolicy: 'request',
+  unacceptedExtension: 'request', badAlg: 'request', notAuthorized: 'authorized', badMessageCheck: 'check',
+  wrongIntegrity: 'check', signerNotTrusted: 'check', badPOP: 'pop', duplicateCertReq: 'duplicate',
+  transactionIdInUse: 'duplicate', certRevoked: 'revoked', systemUnavail: 'system', systemFailure: 'system',
+  badTime: 'time', timeNotAvailable: 'time',
+};
 
 /** A wrong, blocked or malformed PIN: the user can act on it in the PIN dialog. */
 export function isPinError(e) {
@@ -37,6 +47,15 @@ function wrongCodeText(e, kind) {
   return e.triesLeft === 1 ? t(`err_wrong_${kind}_1`) : t(`err_wrong_${kind}`, { n: e.triesLeft });
 }
 
+// The CA refused: why, from its failure bits, and what it said itself.
+function issuerRefusedText(e) {
+  const st = (e.body && e.body.issuer_status) || {};
+  const bits = Array.isArray(st.fail_info) ? st.fail_info : [];
+  const reasons = [...new Set(bits.map((b) => FAIL_INFO[b]).filter(Boolean))].map((r) => t(`fi_${r}`));
+  const main = reasons.length ? t('err_issuer_refused', { reason: reasons.join(', ') }) : t('err_issuer_refused_plain');
+  return typeof st.text === 'string' && st.text ? `${main} ${t('err_issuer_said', { text: st.text })}` : main;
+}
+
 /** Plain-language text for any error from the client module or a job-failed event. */
 export function errorText(e) {
   if (!e) return '';
@@ -52,6 +71,8 @@ export function errorText(e) {
   if (c === 'card_not_found') return t('err_card_not_found');
   if (c === 'job_running') return t('err_job_running');
   if (c === 'unreachable' || c === 'disconnected') return t('err_unreachable');
+  if (c === 'issuer_refused') return issuerRefusedText(e);
+  if (c === 'issuer_failed') return t('err_issuer_failed');
   if (ISSUER_ERRORS.has(c)) return t('err_issuer');
   if (c === 'card_error') return t('err_card_io');
   if (isSessionError(e)) return t('err_session');

@@ -10,7 +10,11 @@ import { t } from '../i18n.js';
 // The stages of docs/api/events.md; one added later is shown with the daemon's message.
 const STAGES = ['queued', 'verify_pin', 'generate_key', 'build_csr', 'submit', 'validate', 'write', 'verify', 'done'];
 
+// The submit stage's "waiting" (docs/api/events.md): the CA has the request and will answer later.
+const WAITING = 'waiting for the issuer';
+
 function stageText(ev) {
+  if (ev.stage === 'submit' && ev.message === WAITING) return t('stage_submit_waiting');
   return STAGES.includes(ev.stage) ? t(`stage_${ev.stage}`) : ev.message;
 }
 

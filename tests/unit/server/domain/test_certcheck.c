@@ -1,7 +1,8 @@
 /* test_certcheck.c — validation of an issued signature certificate against an in-memory SITHS-like
  * hierarchy: the good certificate passes; another key, HSA-id, key usage, a CA flag, expiry,
  * future validity, a foreign or incomplete chain and a smuggled root are each refused with
- * their own error; trust anchors load only from CA certificates. */
+ * their own error; trust anchors load only from CA certificates; anchors that are all TEST roots
+ * make a test hierarchy. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -304,6 +305,23 @@ static void trust_from_files(void **state)
 	free(dir);
 }
 
+static void test_hierarchy(void **state)
+{
+	struct fx *f = *state;
+	X509 *prod = fx_ca_cert("SITHS e-id Root CA v2", f->other_key, NULL, NULL);
+	X509 *both[] = { f->root, prod };
+	struct certcheck_trust *t = NULL;
+	assert_true(certcheck_trust_is_test(f->trust));
+	assert_int_equal(certcheck_trust_new(&prod, 1, &t), CERTCHECK_OK);
+	assert_false(certcheck_trust_is_test(t));
+	certcheck_trust_free(t);
+	assert_int_equal(certcheck_trust_new(both, 2, &t), CERTCHECK_OK);
+	assert_false(certcheck_trust_is_test(t)); /* one production root: not a test hierarchy */
+	certcheck_trust_free(t);
+	assert_false(certcheck_trust_is_test(NULL));
+	X509_free(prod);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -320,6 +338,7 @@ int main(void)
 		T(overlong_chain),
 		T(malformed_and_args),
 		T(trust_from_files),
+		T(test_hierarchy),
 	};
 	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }
