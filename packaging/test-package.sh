@@ -66,7 +66,7 @@ man_covers_help() {
 conffile_covers_keys() {
   local conf="$root/etc/siths-bridge/siths-bridge.conf" k missing="" rc=0
   for k in $(in_root 'siths-bridge --help' | sed -nE 's/^ +--([a-z-]+) [A-Z].*/\1/p'); do
-    [ "$k" = config ] && continue
+    case $k in config|config-if-present) continue ;; esac # which files to read: command line only
     grep -qE "^#$k = " "$conf" || missing="$missing $k"
   done
   [ -z "$missing" ] || { say "siths-bridge.conf lacks the keys$missing"; rc=1; }
