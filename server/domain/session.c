@@ -299,35 +299,38 @@ size_t session_revoke_card(struct session_store *s, const char *card_id)
 	return n;
 }
 
-size_t session_count(struct session_store *s)
+/* The live sessions: how many, and the time until the last of them expires. */
+static size_t live(struct session_store *s, uint64_t *left)
 {
-	if (!s)
-		return 0;
 	size_t n = 0;
-	pthread_mutex_lock(&s->lock);
-	uint64_t now = s->clock(s->clock_user);
-	for (size_t i = 0; i < SESSION_MAX; i++)
-		n += s->e[i].used && !expired(&s->e[i], now);
-	pthread_mutex_unlock(&s->lock);
-	return n;
-}
-
-uint64_t session_busy_ms(struct session_store *s)
-{
+	*left = 0;
 	if (!s)
 		return 0;
-	uint64_t left = 0;
 	pthread_mutex_lock(&s->lock);
 	uint64_t now = s->clock(s->clock_user);
 	for (size_t i = 0; i < SESSION_MAX; i++) {
 		const struct entry *en = &s->e[i];
 		if (!en->used || expired(en, now))
 			continue;
+		n++;
 		uint64_t age = now > en->born_ms ? now - en->born_ms : 0;
-		if (SESSION_LIFETIME_MS - age > left)
-			left = SESSION_LIFETIME_MS - age;
+		if (SESSION_LIFETIME_MS - age > *left)
+			*left = SESSION_LIFETIME_MS - age;
 	}
 	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+size_t session_count(struct session_store *s)
+{
+	uint64_t left;
+	return live(s, &left);
+}
+
+uint64_t session_busy_ms(struct session_store *s)
+{
+	uint64_t left;
+	live(s, &left);
 	return left;
 }
 
