@@ -288,7 +288,8 @@ static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const ui
 		a.h[1], a.h[2], a.h[3], a.len, a.sw);
 }
 
-/* One answered APDU: received at t_in, answered at t_out (µs, CLOCK_MONOTONIC), the card's own
+/* One answered APDU: received at t_in, answered (just before sending) at done_us (µs,
+ * CLOCK_MONOTONIC), the card's own
  * time on it (busy_us), the bytes of command and response (the response with its SW). */
 static void trace_apdu(FILE *f, enum sim_kind kind, const uint8_t *in, size_t len,
 		       const uint8_t *out, size_t olen, long long t_in, long long busy)
@@ -370,10 +371,11 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 			rc = 2;
 			break;
 		}
-		if (send_frame(fd, out, olen) != 0)
-			break;
+		/* Written before the answer: once the host has it, its trace line is in the file. */
 		if (o->trace)
 			trace_apdu(o->trace, kind, hdr4, len, out, olen, t_in, c->busy_us - busy0);
+		if (send_frame(fd, out, olen) != 0)
+			break;
 		if (o->drop_after > 0 && ++n.answered >= o->drop_after) {
 			fprintf(stderr, "siths-cardsim: card pulled (--drop-after %ld)\n",
 				o->drop_after);
