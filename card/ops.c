@@ -336,13 +336,17 @@ card_err ops_cdf_slot(const struct siths_layout *l, const uint8_t *cdf, size_t n
 	return CARD_OK;
 }
 
-/* Reads the whole CDF (selected afterwards) and its size. */
+/* Reads the CDF's entries (selected afterwards) and its size. With the size from the FCP the
+ * read stops at the padding after the entries (the 1024-byte EF holds ~150 bytes of them:
+ * one READ BINARY instead of four); without it the whole file is read, as its size. */
 static card_err read_cdf(const struct apdu_transport *t, const struct siths_layout *l,
 			 uint8_t **buf, size_t *len, size_t *size)
 {
 	struct iso_file fi;
 	card_err e = siths_select(t, &l->app, &l->cdf, &fi);
-	if (!e)
+	if (!e && fi.size_known)
+		e = iso_read_der(t, &fi, 0, 0, ISO_DER_SEQ, buf, len);
+	else if (!e)
 		e = iso_read(t, &fi, 0, 0, buf, len);
 	*size = fi.size_known ? fi.size : *len;
 	return e;

@@ -13,9 +13,10 @@ procps"
 # opensc: the independent reader of our cards; gdb: a test that finds a process hung takes its
 # threads' stacks for the failure message; chromium and firefox-esr: the browsers the page tests
 # drive; systemd: systemd-socket-activate, the independent launcher the socket-activation test
-# starts the daemon with; iproute2: `ip`, for the port rule's test in a private network namespace.
-# Node.js and npm come from node.sh, not from Debian.
-TEST_PKGS="libcmocka-dev opensc chromium firefox-esr gdb systemd iproute2"
+# starts the daemon with; iproute2: `ip`, for the port rule's test in a private network namespace;
+# nginx: the yardstick the /health benchmark (tests/bench) runs beside the daemon, as its own
+# process on a private port (the Debian service is not used). Node.js and npm come from node.sh.
+TEST_PKGS="libcmocka-dev opensc chromium firefox-esr gdb systemd iproute2 nginx"
 # The package build's: Build-Depends from debian/control (one list, not two), version constraints
 # dropped, debhelper-compat (a name only debhelper provides) as debhelper.
 package_pkgs() {

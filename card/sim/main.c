@@ -37,6 +37,10 @@ static void usage(FILE *f)
 	      "missing\n"
 	      "  --card FILE.json      card profile overrides (used when the state is created)\n"
 	      "  --delay realistic     real-card timings (key generation ~4 s, signing ~0.3 s)\n"
+	      "  --delay t1            realistic, and each APDU's transfer through a T=1 reader\n"
+	      "                        (1 ms a command, 11 etu a byte at 115,200 bit/s)\n"
+	      "  --trace FILE          one JSON line per answered APDU (header, lengths, status\n"
+	      "                        word, times; never command data)\n"
 	      "  --wait SECONDS        keep retrying the vpcd connection this long (default 10)\n"
 	      "  --drop-after N        pull the card after N APDUs were answered\n"
 	      "  --drop-at KIND[:K]    pull the card at the K-th (default 1st) APDU of KIND, "
@@ -60,7 +64,7 @@ static void usage(FILE *f)
 }
 
 struct opts {
-	const char *pki, *state, *card, *export_dir, *corrupt;
+	const char *pki, *state, *card, *export_dir, *corrupt, *trace;
 	bool realistic;
 	struct sim_vpcd_opts v;
 };
@@ -74,6 +78,14 @@ static int parse_long(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* fast | realistic | t1 (realistic, plus the reader's transfer time): 0, or 1 if unknown. */
+static int parse_delay(const char *val, struct opts *o)
+{
+	o->realistic = !strcmp(val, "realistic") || !strcmp(val, "t1");
+	o->v.t1 = !strcmp(val, "t1");
+	return !o->realistic && strcmp(val, "fast") != 0;
 }
 
 /* Returns 0 to run, 1 to exit successfully (help), -1 on a usage error. */
@@ -105,8 +117,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--card"))
 			o->card = val;
 		else if (!strcmp(a, "--delay"))
-			bad = strcmp(val, "realistic") == 0 ? (o->realistic = true, 0)
-							    : strcmp(val, "fast") != 0;
+			bad = parse_delay(val, o);
+		else if (!strcmp(a, "--trace"))
+			o->trace = val;
 		else if (!strcmp(a, "--wait"))
 			bad = parse_long(val, 0, 3600, &wait_s);
 		else if (!strcmp(a, "--drop-after"))
@@ -211,6 +224,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	c->realistic = o.realistic;
+	if (o.trace && !(o.v.trace = fopen(o.trace, "we"))) {
+		fprintf(stderr, "siths-cardsim: cannot write %s: %s\n", o.trace, strerror(errno));
+		sim_card_free(c);
+		return 1;
+	}
+	if (o.v.trace)
+		setvbuf(o.v.trace, NULL, _IOLBF, 0); /* a reader follows it line by line */
 
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: reads return EINTR */
 	sigemptyset(&sa.sa_mask);
@@ -219,6 +239,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	enum sim_err rc = sim_vpcd_run(c, &o.v, &stop_flag);
+	if (o.v.trace)
+		fclose(o.v.trace);
 	if (!o.corrupt && sim_card_save(c) != SIM_OK) {
 		fprintf(stderr, "siths-cardsim: cannot write %s\n", o.state);
 		rc = SIM_E_IO;

@@ -51,7 +51,10 @@ struct sim_card {
 	struct sim_pin pins[SIM_NPINS];
 	struct sim_key keys[SIM_NKEYS];
 	char *state_path; /* NULL: in memory only */
-	bool realistic;   /* --delay realistic */
+	bool realistic;   /* --delay realistic or t1: commands take a real card's time */
+	/* The time the card spent on commands since it connected (what --delay charged, in µs):
+	 * the card's own share of an operation, which --trace reports per APDU. */
+	long long busy_us;
 	/* The card session: cleared by power off/on and reset. */
 	struct {
 		bool verified[SIM_NPINS];

@@ -14,11 +14,17 @@ void sim_cmd_put(struct sim_rsp *r, const void *p, size_t n)
 	r->len += n;
 }
 
-void sim_cmd_delay(const struct sim_card *c, long ms)
+void sim_cmd_delay(struct sim_card *c, long ms)
 {
 	if (!c->realistic)
 		return;
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+	sim_cmd_sleep_us(ms * 1000L);
+	c->busy_us += ms * 1000L;
+}
+
+void sim_cmd_sleep_us(long us)
+{
+	struct timespec t = { us / 1000000L, (us % 1000000L) * 1000L };
 	while (nanosleep(&t, &t) != 0)
 		;
 }

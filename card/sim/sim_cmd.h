@@ -60,8 +60,11 @@ typedef uint16_t sim_cmd_fn(struct sim_card *c, const struct sim_cmd *k, struct 
 
 /* Appends n bytes to r (never beyond SIM_RSP_MAX). */
 void sim_cmd_put(struct sim_rsp *r, const void *p, size_t n);
-/* Waits ms milliseconds when the card runs with realistic delays; else returns at once. */
-void sim_cmd_delay(const struct sim_card *c, long ms);
+/* Waits ms milliseconds, counted in c->busy_us, when the card runs with realistic delays; else
+ * returns at once. */
+void sim_cmd_delay(struct sim_card *c, long ms);
+/* Sleeps us microseconds (a signal does not cut it short). */
+void sim_cmd_sleep_us(long us);
 /* Persists the card: 9000, or 6581 (memory failure) when it cannot be written. */
 uint16_t sim_cmd_save(struct sim_card *c);
 

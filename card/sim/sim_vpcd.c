@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "sim_apdu.h"
+#include "sim_cmd.h"
 
 const uint8_t sim_atr[14] = { 0x3B, 0x89, 0x80, 0x01, 'S', 'I', 'T',
 			      'H',  'S',  '-',  'S',  'I', 'M', 0x27 };
@@ -77,6 +78,34 @@ static long now_ms(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* CLOCK_MONOTONIC in µs: the clock every process of the machine shares, so a trace can be laid
+ * beside the host's own times. */
+static long long now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+
+/* --delay t1, the transfer of one APDU through a T=1 reader (docs/virtual-card.md, "Timing
+ * model"): a fixed turnaround per exchange, then 11 etu per byte at 115,200 bit/s for the
+ * command and the response, each framed in I-blocks of at most 254 bytes (NAD PCB LEN ... LRC:
+ * 4 bytes a block) with a 4-byte R-block acknowledging every chained block. */
+enum { T1_TURNAROUND_US = 1000, T1_BIT_RATE = 115200, T1_ETU_PER_BYTE = 11, T1_IFS = 254 };
+enum { T1_FRAME = 4 };
+
+static long long t1_wire_bytes(size_t n)
+{
+	size_t blocks = n ? (n + T1_IFS - 1) / T1_IFS : 1;
+	return (long long)(n + blocks * T1_FRAME + (blocks - 1) * T1_FRAME);
+}
+
+static long long t1_transfer_us(size_t in, size_t out)
+{
+	long long bytes = t1_wire_bytes(in) + t1_wire_bytes(out);
+	return T1_TURNAROUND_US + bytes * T1_ETU_PER_BYTE * 1000000LL / T1_BIT_RATE;
 }
 
 static int try_connect(const char *host, int port)
@@ -165,6 +194,8 @@ static void control(struct sim_card *c, int fd, uint8_t code, const struct sim_v
 {
 	if (o->verbose)
 		fprintf(stderr, "siths-cardsim: control %u\n", code);
+	if (o->trace)
+		fprintf(o->trace, "{\"t_us\":%lld,\"control\":%u}\n", now_us(), code);
 	switch (code) {
 	case CTRL_OFF:
 	case CTRL_ON:
@@ -226,19 +257,49 @@ static size_t garbage(uint8_t *out)
 	return 1 + n % 40;
 }
 
-/* Header and status word only. For PIN commands not even the length: it would tell the PIN's. */
+/* What the log and the trace may say of a command: header, length and status word. For PIN
+ * commands not even the length: it would tell the PIN's. */
+struct apdu_note {
+	const char *kind;
+	uint8_t h[4];
+	char len[24];
+	unsigned sw;
+};
+
+static void note_apdu(struct apdu_note *a, enum sim_kind kind, const uint8_t *in, size_t len,
+		      const uint8_t *out, size_t olen, const char *no_len)
+{
+	bool pin = kind == SIM_K_VERIFY || kind == SIM_K_CHANGE_REF || kind == SIM_K_RESET_RETRY;
+	memset(a->h, 0, sizeof(a->h));
+	memcpy(a->h, in, len < 4 ? len : 4);
+	a->kind = sim_kind_name(kind);
+	snprintf(a->len, sizeof(a->len), "%s", no_len);
+	if (!pin)
+		snprintf(a->len, sizeof(a->len), "%zu", len);
+	a->sw = olen >= 2 ? (unsigned)(out[olen - 2] << 8 | out[olen - 1]) : 0;
+}
+
 static void log_apdu(enum sim_kind kind, const uint8_t *in, size_t len, const uint8_t *out,
 		     size_t olen)
 {
-	bool pin = kind == SIM_K_VERIFY || kind == SIM_K_CHANGE_REF || kind == SIM_K_RESET_RETRY;
-	uint8_t h[4] = { 0 };
-	char n[24] = "-";
-	memcpy(h, in, len < 4 ? len : 4);
-	if (!pin)
-		snprintf(n, sizeof(n), "%zu", len);
-	fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %s -> %02X%02X\n",
-		sim_kind_name(kind), h[0], h[1], h[2], h[3], n, olen >= 2 ? out[olen - 2] : 0,
-		olen >= 2 ? out[olen - 1] : 0);
+	struct apdu_note a;
+	note_apdu(&a, kind, in, len, out, olen, "-");
+	fprintf(stderr, "siths-cardsim: %s %02X%02X%02X%02X len %s -> %04X\n", a.kind, a.h[0],
+		a.h[1], a.h[2], a.h[3], a.len, a.sw);
+}
+
+/* One answered APDU: received at t_in, answered (just before sending) at done_us (µs,
+ * CLOCK_MONOTONIC), the card's own
+ * time on it (busy_us), the bytes of command and response (the response with its SW). */
+static void trace_apdu(FILE *f, enum sim_kind kind, const uint8_t *in, size_t len,
+		       const uint8_t *out, size_t olen, long long t_in, long long busy)
+{
+	struct apdu_note a;
+	note_apdu(&a, kind, in, len, out, olen, "null");
+	fprintf(f,
+		"{\"t_us\":%lld,\"done_us\":%lld,\"kind\":\"%s\",\"hdr\":\"%02X%02X%02X%02X\","
+		"\"in\":%s,\"out\":%zu,\"sw\":\"%04X\",\"card_us\":%lld}\n",
+		t_in, now_us(), a.kind, a.h[0], a.h[1], a.h[2], a.h[3], a.len, olen, a.sw, busy);
 }
 
 static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, struct stopper *s)
@@ -276,6 +337,7 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 				break;
 			continue;
 		}
+		long long t_in = now_us(), busy0 = c->busy_us;
 		enum sim_kind kind = sim_apdu_kind(in, len);
 		if (sim_trigger_fires(&o->drop_at, &n.drop_seen, (int)kind)) {
 			log_fault("card pulled", "drop-at", &o->drop_at, kind, "");
@@ -289,9 +351,17 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 		} else {
 			olen = sim_apdu_process(c, in, len, out);
 		}
+		if (o->t1) {
+			long long us = t1_transfer_us(len, olen);
+			sim_cmd_sleep_us((long)us);
+			c->busy_us += us;
+		}
 		if (o->verbose)
 			log_apdu(kind, in, len, out, olen);
-		/* The command may carry a PIN: wipe the receive buffer now. */
+		/* The command may carry a PIN: wipe the receive buffer now (the trace needs only
+		 * its header, taken below before the answer is sent, from a copy of 4 bytes). */
+		uint8_t hdr4[4] = { 0 };
+		memcpy(hdr4, in, len < 4 ? len : 4);
 		OPENSSL_cleanse(in, len);
 		/* Pulled once the card's memory holds the command's effect, before the host hears of it:
 		 * the host sees the same failure as with --drop-at, the card the other outcome. */
@@ -301,6 +371,9 @@ static int serve(struct sim_card *c, int fd, const struct sim_vpcd_opts *o, stru
 			rc = 2;
 			break;
 		}
+		/* Written before the answer: once the host has it, its trace line is in the file. */
+		if (o->trace)
+			trace_apdu(o->trace, kind, hdr4, len, out, olen, t_in, c->busy_us - busy0);
 		if (send_frame(fd, out, olen) != 0)
 			break;
 		if (o->drop_after > 0 && ++n.answered >= o->drop_after) {
@@ -330,6 +403,8 @@ enum sim_err sim_vpcd_run(struct sim_card *c, const struct sim_vpcd_opts *o,
 		return SIM_E_IO;
 	}
 	fprintf(stderr, "siths-cardsim: connected to %s:%d\n", o->host, o->port);
+	if (o->trace)
+		fprintf(o->trace, "{\"t_us\":%lld,\"event\":\"connected\"}\n", now_us());
 	sim_card_reset_session(c);
 	int r = serve(c, fd, o, &s);
 	close(fd);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sim.h"
 #include "sim_apdu.h"
@@ -39,6 +40,8 @@ struct sim_vpcd_opts {
 		drop_after_commit;     /* carry the command out (saved), then close unanswered */
 	struct sim_trigger garbage_at; /* answer random bytes (1-40, maybe no SW) instead */
 	bool verbose; /* log each command header and status word (never command data) */
+	bool t1;      /* --delay t1: charge each APDU's transfer like a T=1 reader (busy_us) */
+	FILE *trace;  /* --trace: one JSON line per control code and answered APDU, or NULL */
 };
 
 /* Connects, then serves vpcd until it closes the connection, a fault drops it, or *stop is set

@@ -38,6 +38,9 @@
 /* A client this many messages behind is cut off: a page that stopped reading must not make
  * the daemon's memory grow. Events are small and rare, so a live page is never near this. */
 #define WS_BACKLOG 512
+/* A client's queue starts this small and doubles up to WS_BACKLOG (a power of two times it):
+ * nearly every client is idle, and 512 slots each cost 4 KB a client for nothing. */
+#define WS_QUEUE_MIN 4
 #define WS_DEFAULT_MAX_CLIENTS 64
 #define WS_DEFAULT_MAX_MESSAGE 4096
 #define WS_DEFAULT_MAX_HEADER 4096
@@ -70,8 +73,8 @@ struct ws_msg {
 struct ws_client {
 	lws_dll2_t link; /* in ws_server.clients while established */
 	struct lws *wsi;
-	struct ws_msg *q[WS_BACKLOG];
-	unsigned head, count;
+	struct ws_msg **q; /* a ring of cap slots (malloc'd, NULL until the first message) */
+	unsigned cap, head, count;
 	bool established;
 	bool doomed; /* cut off; waiting for lws to close it */
 };
@@ -142,9 +145,28 @@ static void client_drop_queue(struct ws_client *c)
 {
 	while (c->count) {
 		msg_unref(c->q[c->head]);
-		c->head = (c->head + 1) % WS_BACKLOG;
+		c->head = (c->head + 1) % c->cap;
 		c->count--;
 	}
+	free(c->q);
+	c->q = NULL;
+	c->cap = c->head = 0;
+}
+
+/* Doubles the ring (the oldest message first in the new one); false when out of memory. */
+static bool client_grow(struct ws_client *c)
+{
+	unsigned cap = c->cap ? c->cap * 2 : WS_QUEUE_MIN;
+	struct ws_msg **q = malloc(cap * sizeof(*q));
+	if (!q)
+		return false;
+	for (unsigned i = 0; i < c->count; i++)
+		q[i] = c->q[(c->head + i) % c->cap];
+	free(c->q);
+	c->q = q;
+	c->cap = cap;
+	c->head = 0;
+	return true;
 }
 
 /* Cuts a client off without a close handshake: its socket is already backed up. */
@@ -166,8 +188,12 @@ static void client_push(struct ws_client *c, struct ws_msg *m)
 		client_doom(c, "too many messages behind");
 		return;
 	}
+	if (c->count == c->cap && !client_grow(c)) {
+		client_doom(c, "out of memory for its queue");
+		return;
+	}
 	m->refs++;
-	c->q[(c->head + c->count) % WS_BACKLOG] = m;
+	c->q[(c->head + c->count) % c->cap] = m;
 	c->count++;
 	lws_callback_on_writable(c->wsi);
 }
@@ -179,7 +205,7 @@ static int client_write_one(struct ws_client *c)
 		return 0;
 	struct ws_msg *m = c->q[c->head];
 	int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-	c->head = (c->head + 1) % WS_BACKLOG;
+	c->head = (c->head + 1) % c->cap;
 	c->count--;
 	msg_unref(m);
 	if (n < 0)

@@ -29,13 +29,6 @@ while [ $# -gt 0 ]; do
 done
 case $every in ''|*[!0-9]*|0) usage >&2; exit 2 ;; esac
 
-. "$top/packaging/node.sh"
-nodebin=$(siths_node_bindir) || { echo "run.sh: no Node.js >= $SITHS_NODE_MIN (packaging/deps.sh --test installs one)" >&2; exit 1; }
-PATH="$nodebin:$PATH"; export PATH
-[ -d "$top/tests/node_modules" ] || (cd "$top/tests" && npm ci --engine-strict --no-audit --no-fund)
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$top" -B "$build" -DSITHS_WERROR=ON -DSITHS_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Debug \
-    -DNODE="$nodebin/node" >/dev/null
-fi
-cmake --build "$build" -j2 --target siths-bridge siths-cardsim >/dev/null
+. "$top/tests/lib/rig.sh"
+siths_rig_prepare "$top" "$build"
 SITHS_BUILD_DIR=$(cd "$build" && pwd) exec node "$top/tests/campaigns/campaign.mjs" --kind "$kind" --every "$every" $only $verbose

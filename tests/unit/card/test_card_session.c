@@ -34,10 +34,11 @@
 #define DOWNLOAD_KEY \
 	7 /* SELECT, status VERIFY, VERIFY PIN2, GENERATE (+ GET RESPONSE),
 			     * MSE SET, PSO CDS */
-/* The write of an n-byte certificate (docs/virtual-card.md): SELECT + READ BINARY x4 of the CDF,
- * SELECT of the EF, UPDATE BINARY per 255 bytes, the read-back per 256, SELECT + UPDATE of the
- * CDF entry; 18 for the test issuer's 1088 bytes behind the daemon, so 25 for the whole work. */
-#define WRITE_APDUS(n) (8 + ((n) + 254) / 255 + ((n) + 255) / 256)
+/* The write of an n-byte certificate (docs/virtual-card.md): SELECT + one READ BINARY of the
+ * CDF (its entries, up to the padding, fit in 256 bytes), SELECT of the EF, UPDATE BINARY per
+ * 255 bytes, the read-back per 256, SELECT + UPDATE of the CDF entry; 15 for the test issuer's
+ * 1088 bytes behind the daemon, so 22 for the whole work. */
+#define WRITE_APDUS(n) (5 + ((n) + 254) / 255 + ((n) + 255) / 256)
 /* The re-read, now with a signature certificate (read per 256 bytes) and its key to check:
  * 33 for the daemon's 1088 bytes. */
 #define REREAD_WITH_CERT(n) (LOGIN_REREAD + 6 + ((n) + 255) / 256)
