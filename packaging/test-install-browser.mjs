@@ -56,7 +56,10 @@ async function inFirefox() {
     acceptInsecureCerts: false,
     // Only the profile's own NSS database decides, no roots taken from the operating system.
     extraPrefsFirefox: { 'security.enterprise_roots.enabled': false },
-    timeout: TIMEOUT,
+    // Its start is seconds; twice (once in CI) it printed no endpoint within 30 s: a longer
+    // wait, and the browser's own output (on stderr, shown under the check) to say why.
+    timeout: 3 * TIMEOUT,
+    dumpio: true,
   });
   try {
     const page = (await browser.pages())[0] || await browser.newPage();
