@@ -288,20 +288,24 @@ static void port_other_user(struct check_result *r, const char *what, unsigned p
 {
 	char who[64];
 	user_name(uid, who, sizeof who);
+	/* Another uid's sockets cannot be traced to a process without root: say both cases. */
 	check_say(r, CHECK_FAIL,
-		  "Port %u (%s) hålls av en annan användare (%s). Varje användare behöver "
-		  "ett eget portpar (bland 29443-29474); denna användares brygga kan inte använda "
-		  "porten och den andras brygga betjänar aldrig denna användare",
+		  "Port %u (%s) hålls av en annan användare (%s): dennes brygga (varje användare "
+		  "behöver ett eget portpar, bland 29443-29474; denna användares brygga kan inte "
+		  "använda porten och den andras betjänar aldrig denna användare) eller ett annat "
+		  "program",
 		  port, what, who);
 	check_en(r,
-		 "Port %u (%s) is held by another user (%s). Each user needs a port pair "
-		 "of their own (among 29443-29474); this user's bridge cannot use it, and the "
-		 "other user's bridge never serves this user",
+		 "Port %u (%s) is held by another user (%s): their bridge (each user needs a port "
+		 "pair of their own, among 29443-29474; this user's bridge cannot use it, and "
+		 "theirs never serves this user) or another program of theirs",
 		 port, what, who);
 	/* The port generator then picks another free pair for this user (docs/install.md, "Ports"). */
 	check_fix(r,
 		  "systemctl --user daemon-reload && systemctl --user restart "
-		  "siths-bridge-https.socket siths-bridge-wss.socket");
+		  "siths-bridge-https.socket siths-bridge-wss.socket (which program: sudo ss -ltnp "
+		  "'sport = :%u')",
+		  port);
 }
 
 static void port_own_user(struct doctor_env *e, struct check_result *r, const char *what,
