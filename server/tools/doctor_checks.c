@@ -293,19 +293,18 @@ static void port_other_user(struct check_result *r, const char *what, unsigned p
 		  "Port %u (%s) hålls av en annan användare (%s): dennes brygga (varje användare "
 		  "behöver ett eget portpar, bland 29443-29474; denna användares brygga kan inte "
 		  "använda porten och den andras betjänar aldrig denna användare) eller ett annat "
-		  "program",
-		  port, what, who);
+		  "program (vilket: sudo ss -ltnp 'sport = :%u')",
+		  port, what, who, port);
 	check_en(r,
 		 "Port %u (%s) is held by another user (%s): their bridge (each user needs a port "
 		 "pair of their own, among 29443-29474; this user's bridge cannot use it, and "
-		 "theirs never serves this user) or another program of theirs",
-		 port, what, who);
+		 "theirs never serves this user) or another program of theirs (which: sudo ss "
+		 "-ltnp 'sport = :%u')",
+		 port, what, who, port);
 	/* The port generator then picks another free pair for this user (docs/install.md, "Ports"). */
 	check_fix(r,
 		  "systemctl --user daemon-reload && systemctl --user restart "
-		  "siths-bridge-https.socket siths-bridge-wss.socket (which program: sudo ss -ltnp "
-		  "'sport = :%u')",
-		  port);
+		  "siths-bridge-https.socket siths-bridge-wss.socket");
 }
 
 static void port_own_user(struct doctor_env *e, struct check_result *r, const char *what,
