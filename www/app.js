@@ -28,6 +28,7 @@ bridge.on('connection', (c) => {
   const banner = $('#connection');
   const text = $('#connection-text');
   clearInterval(countdown);
+  document.documentElement.dataset.connection = c.state;   // for styling and tests
   $('#permission').hidden = c.state !== 'needs-permission';
   $('#permission-dismissed').hidden = !c.dismissed;
   $('#blocked').hidden = c.state !== 'blocked';
@@ -38,6 +39,9 @@ bridge.on('connection', (c) => {
   }
   if (c.state === 'needs-permission' || c.state === 'blocked') {
     banner.hidden = true;
+    // The question closed unanswered, or no bridge answers where the browser does not say it
+    // allows (Firefox's SkipDomains): a page cannot tell these apart, so both advices show.
+    if (c.dismissed) cards.setUnreachable(true);
     return;
   }
   if (c.state === 'connecting') {

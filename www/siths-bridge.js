@@ -141,7 +141,7 @@ function wssUrlFrom(listener, base) {
 export class SithsBridge extends EventTarget {
   #base; #wsUrl; #opts; #sessions = new Map(); #ws = null; #wanted = false; #timer = null;
   #attempt = 0; #jobs = new Map(); #followers = new Set(); #state = 'connecting';
-  #discover; #finding = null; #wasConnected = false; #permitted = false; #watched = null;
+  #discover; #finding = null; #wasConnected = false; #permitted = false; #watched = null; #opening = null;
 
   /**
    * @param {string} [baseUrl] the daemon's HTTPS origin, default: the page's own origin when it
@@ -372,13 +372,14 @@ export class SithsBridge extends EventTarget {
     try {
       await this.health();
     } catch (e) {
+      if (this.#ws) return;   // allowed meanwhile (site settings): #hold's watch connected
       const p = await loopbackPermission();
       if (p && p.state === 'denied') return this.#hold('blocked', p);
       if (p && p.state === 'prompt' && !this.#permitted) return this.#hold('needs-permission', p, { dismissed: true });
       return this.#retry(e);
     }
     this.#permitted = true;
-    if (!this.#ws) await this.#open();
+    await this.#open();
   }
 
   /** Closes the event stream and stops reconnecting. */
@@ -394,17 +395,24 @@ export class SithsBridge extends EventTarget {
   }
 
   // Waits for the user (or a policy) to change the permission: no request meanwhile, as one
-  // would bring up the browser's question unasked. A change starts the connection again.
+  // would bring up the browser's question unasked. A decision (also one made in the site settings
+  // while requestAccess()'s request still waits for the question's answer) starts it again.
   #hold(state, status, extra = {}) {
     this.#setState(state, extra);
     if (this.#watched === status) return;
     this.#watched = status;
     status.addEventListener('change', () => {
-      if (this.#wanted && !this.#ws && (this.#state === 'blocked' || this.#state === 'needs-permission')) this.#open();
+      if (this.#wanted && !this.#ws && status.state !== 'prompt') this.#open();
     });
   }
 
-  async #open() {
+  // One attempt at a time: a permission change, a retry timer and a click may all ask for one.
+  #open() {
+    this.#opening ||= this.#openOnce().finally(() => { this.#opening = null; });
+    return this.#opening;
+  }
+
+  async #openOnce() {
     this.#timer = null;
     if (!this.#wasConnected && this.#attempt === 0) this.#setState('connecting', {});
     if (!this.#permitted) {

@@ -12,8 +12,10 @@ import { BUILD, SRC, tmp } from './harness.mjs';
 
 export const PORTAL_HOST = 'minasidor.test';
 export const PORTAL_ADDR = '127.0.0.2';
+// A second public origin on the same server, for pages embedded by the portal (an iframe).
+export const FRAME_HOST = `kort.${PORTAL_HOST}`;
 
-// The portal's CA and server certificate (DNS:minasidor.test), made once per build tree; made in
+// The portal's CA and server certificate (minasidor.test and kort.minasidor.test), made once per build tree; made in
 // a scratch folder and renamed into place, so two test files starting at once never see half.
 export function portalCerts() {
   const d = join(BUILD, 'portal-certs');
@@ -25,7 +27,7 @@ export function portalCerts() {
       '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
     ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${PORTAL_HOST}`,
       '-keyout', 'server.key', '-out', 'server.csr');
-    writeFileSync(join(w, 'ext.cnf'), `subjectAltName=DNS:${PORTAL_HOST}\nextendedKeyUsage=serverAuth\n` +
+    writeFileSync(join(w, 'ext.cnf'), `subjectAltName=DNS:${PORTAL_HOST},DNS:${FRAME_HOST}\nextendedKeyUsage=serverAuth\n` +
       'keyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n');
     ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650',
       '-extfile', 'ext.cnf', '-out', 'server.pem');
@@ -41,10 +43,12 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; ch
  * Starts the portal: GET /mina-sidor/… serves a hosted copy of www/ (the whole page from the
  * portal's own origin, its index.html told the bridge's origin by <meta name="siths-bridge">),
  * and `pages` maps further paths to {type, body} (a string, or a function of the request's URL).
- * Returns {origin, port, url(path), stop()}; origin is https://minasidor.test:PORT.
+ * Returns {origin, frameOrigin, bridgeOrigin (settable), port, ca, url(path), stop()}; origin is https://minasidor.test:PORT,
+ * frameOrigin the same server as https://kort.minasidor.test:PORT.
  */
 export async function startPortal({ bridgeOrigin = null, pages = {} } = {}) {
   const c = portalCerts();
+  const self = { bridgeOrigin };
   const server = https.createServer({ cert: readFileSync(c.cert), key: readFileSync(c.key) }, (req, res) => {
     const url = new URL(req.url, `https://${PORTAL_HOST}`);
     const page = pages[url.pathname];
@@ -59,8 +63,8 @@ export async function startPortal({ bridgeOrigin = null, pages = {} } = {}) {
       return res.end('not found');
     }
     let body = readFileSync(join(SRC, 'www', rel));
-    if (rel === '/index.html' && bridgeOrigin) {
-      body = String(body).replace('<meta charset="utf-8">', `<meta charset="utf-8">\n  <meta name="siths-bridge" content="${bridgeOrigin}">`);
+    if (rel === '/index.html' && self.bridgeOrigin) {
+      body = String(body).replace('<meta charset="utf-8">', `<meta charset="utf-8">\n  <meta name="siths-bridge" content="${self.bridgeOrigin}">`);
     }
     res.writeHead(200, { 'Content-Type': TYPES[extname(rel)], 'Cache-Control': 'no-store' });
     return res.end(body);
@@ -68,11 +72,11 @@ export async function startPortal({ bridgeOrigin = null, pages = {} } = {}) {
   await new Promise((r) => server.listen(0, PORTAL_ADDR, r));
   const port = server.address().port;
   const origin = `https://${PORTAL_HOST}:${port}`;
-  return {
-    origin, port, ca: c.ca,
+  return Object.assign(self, {
+    origin, port, ca: c.ca, frameOrigin: `https://${FRAME_HOST}:${port}`,
     url: (p) => `${origin}${p}`,
     stop: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
-  };
+  });
 }
 
 /**
@@ -83,16 +87,17 @@ export async function startPortal({ bridgeOrigin = null, pages = {} } = {}) {
  *  - firefox: network.dns.forceResolve maps every looked-up name to 127.0.0.2 (IP literals such as
  *    the bridge's 127.0.0.1 are not looked up); network.lna.address_space.public.override makes
  *    127.0.0.2:PORT public. The LNA decision is in prefs: `lna` below.
- * lna (firefox only): 'prompt' (LNA on, the user asked: in automation nobody answers), 'granted'
- * (the portal's domain in network.lna.skip-domains, what the LocalNetworkAccess policy's
- * SkipDomains sets) or 'blocked' (LNA on with no prompting: network.lna.blocking=false? no —
- * see firefoxLnaPrefs).
+ * lna (firefox only): 'prompt' (LNA on and asking) or 'granted' (also the portal's domains in
+ * network.lna.skip-domains: what the LocalNetworkAccess policy's SkipDomains sets). A refusal has
+ * no policy in Firefox 153: a test sets it as the user's answer (br.setPermission).
+ * trustBridge false: the browser does not trust the bridge's CA (only the portal's).
  */
-export function portalBrowserOptions(portal, { lna = 'prompt', bridgeCa }) {
+export function portalBrowserOptions(portal, { lna = 'prompt', bridgeCa, trustBridge = true }) {
   const addr = `${PORTAL_ADDR}:${portal.port}`;
   return {
-    ca: [bridgeCa, portal.ca],
-    chromiumArgs: [`--host-resolver-rules=MAP ${PORTAL_HOST} ${PORTAL_ADDR}`, `--ip-address-space-overrides=${addr}=public`],
+    ca: trustBridge ? [bridgeCa, portal.ca] : [portal.ca],
+    chromiumArgs: [`--host-resolver-rules=MAP ${PORTAL_HOST} ${PORTAL_ADDR}, MAP ${FRAME_HOST} ${PORTAL_ADDR}`,
+      `--ip-address-space-overrides=${addr}=public`],
     firefoxPrefs: {
       'network.dns.forceResolve': PORTAL_ADDR,
       'network.lna.address_space.public.override': addr,
@@ -101,9 +106,13 @@ export function portalBrowserOptions(portal, { lna = 'prompt', bridgeCa }) {
   };
 }
 
+// What Firefox's LocalNetworkAccess policy sets (browser/components/enterprisepolicies
+// Policies.sys.mjs of firefox-esr 153): Enabled → network.lna.enabled, EnablePrompting →
+// network.lna.blocking, BlockTrackers → network.lna.block_trackers, SkipDomains (joined by ",")
+// → network.lna.skip-domains. WebSockets are covered by network.lna.websocket.enabled.
 export function firefoxLnaPrefs(lna) {
   const on = { 'network.lna.enabled': true, 'network.lna.websocket.enabled': true, 'network.lna.blocking': true };
-  if (lna === 'granted') return { ...on, 'network.lna.skip-domains': PORTAL_HOST };
+  if (lna === 'granted') return { ...on, 'network.lna.skip-domains': `${PORTAL_HOST},${FRAME_HOST}` };
   return on;
 }
 
