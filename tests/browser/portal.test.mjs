@@ -6,7 +6,9 @@
 // allow="loopback-network". Screenshots: $SITHS_BUILD_DIR/screenshots/<browser>/portal/.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPcscd, startBridge, startCard, testPki, freePort, localhostCerts } from '../lib/harness.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SRC, startPcscd, startBridge, startCard, testPki, freePort, localhostCerts } from '../lib/harness.mjs';
 import { launchBrowser, screenshot, recordProgress, readersEmpty, BROWSER } from '../lib/browser.mjs';
 import { startPortal, portalBrowserOptions, chromiumPolicy } from '../lib/portal.mjs';
 import { panel, checkSeedPanel, login, openPin2, waitDownloadDone, expect, eventually } from './steps.mjs';
@@ -21,6 +23,11 @@ before(async () => {
 <body><h1>Portal</h1><iframe id="bridge-frame" title="SITHS" width="1200" height="800"
 ${u.searchParams.get('allow') === '1' ? 'allow="loopback-network; local-network-access"' : ''}
 src="${portal.frameOrigin}/mina-sidor/"></iframe></body></html>` },
+    // docs/portal-example.html as a portal hosts it: the page and copies of the two modules.
+    '/example/': { body: () => readFileSync(join(SRC, 'docs', 'portal-example.html'), 'utf8')
+      .replace('content="https://127.0.0.1:29443"', `content="${bridge.origin}"`) },
+    '/example/siths-bridge.js': { type: 'text/javascript', body: () => readFileSync(join(SRC, 'www', 'siths-bridge.js')) },
+    '/example/i18n.js': { type: 'text/javascript', body: () => readFileSync(join(SRC, 'www', 'i18n.js')) },
   } });
   bridge = await startBridge({ pcscd: pc, args: ['--test-issuer', testPki(), '--allow-origin', portal.origin,
     '--allow-origin', portal.frameOrigin] });
@@ -225,4 +232,26 @@ test('in an iframe: allow="loopback-network" lets the embedded page connect; wit
   } finally {
     await card.stop();
   }
+});
+
+test('the minimal example page of docs/portal.md works from the portal: states, the cards live', async () => {
+  const br = await browserFor('granted');
+  const page = br.page;
+  await page.goto(portal.url('/example/'));
+  if (BROWSER === 'firefox') {
+    await expect(page.locator('#status')).toHaveAttribute('data-state', 'needs-permission', { timeout: 20000 });
+    await expect(page.locator('#connect')).toHaveText('Anslut till SITHS-programmet');
+    await page.locator('#connect').click();
+  }
+  await expect(page.locator('#status')).toHaveAttribute('data-state', 'connected', { timeout: 20000 });
+  await expect(page.locator('#status')).toHaveText('Ansluten till SITHS-programmet på den här datorn.');
+  await expect(page.locator('#connect')).toBeHidden();
+  const card = await startCard({ port: pc.ports[0] });
+  try {
+    await expect(page.locator('#cards li')).toContainText('TSTNMT2321000156-10XK', { timeout: 20000 });
+    await shot(page, 'example-connected');
+  } finally {
+    await card.stop();
+  }
+  await expect(page.locator('#cards li')).toBeHidden({ timeout: 20000 });   // card-removed, live
 });
