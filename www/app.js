@@ -39,6 +39,7 @@ bridge.on('connection', (c) => {
   }
   if (c.state === 'needs-permission' || c.state === 'blocked') {
     banner.hidden = true;
+    $('#loading').hidden = true;   // nothing is being read until the browser lets the page
     // The question closed unanswered, or no bridge answers where the browser does not say it
     // allows (Firefox's SkipDomains): a page cannot tell these apart, so both advices show.
     if (c.dismissed) cards.setUnreachable(true);

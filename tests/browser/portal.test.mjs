@@ -124,7 +124,12 @@ test('refused: the page says the browser blocks the connection and what to do', 
   await expect(page.locator('#unreachable')).toBeHidden();
   await expect(page.locator('#permission')).toBeHidden();
   assert.equal(await page.evaluate(() => document.querySelector('#card-list .card-panel')), null);
+  await expect(page.locator('#loading')).toBeHidden();
   await shot(page, 'blocked');
+  await page.locator('#lang-switch').click();
+  await expect(page.locator('#blocked-h')).toHaveText('The browser blocks the connection to the SITHS program on this computer');
+  await expect(page.locator('#blocked')).toContainText('site settings');
+  await shot(page, 'blocked-en');
 });
 
 test('not decided yet: the page asks for a click, and the click makes the request that asks the user', async () => {
