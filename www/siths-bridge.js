@@ -398,6 +398,7 @@ export class SithsBridge extends EventTarget {
   // would bring up the browser's question unasked. A decision (also one made in the site settings
   // while requestAccess()'s request still waits for the question's answer) starts it again.
   #hold(state, status, extra = {}) {
+    this.#opening = null;   // this attempt ends here, now: a change right after it starts another
     this.#setState(state, extra);
     if (this.#watched === status) return;
     this.#watched = status;
@@ -407,8 +408,12 @@ export class SithsBridge extends EventTarget {
   }
 
   // One attempt at a time: a permission change, a retry timer and a click may all ask for one.
+  // #hold and #retry end an attempt at once (not a microtask later, as .finally would).
   #open() {
-    this.#opening ||= this.#openOnce().finally(() => { this.#opening = null; });
+    if (!this.#opening) {
+      const p = this.#openOnce().finally(() => { if (this.#opening === p) this.#opening = null; });
+      this.#opening = p;
+    }
     return this.#opening;
   }
 
@@ -457,6 +462,7 @@ export class SithsBridge extends EventTarget {
   }
 
   #retry(err) {
+    this.#opening = null;
     if (!this.#wanted) return;
     const o = this.#opts;
     const base = Math.min(o.maxMs, o.initialMs * o.factor ** this.#attempt);
