@@ -5,8 +5,8 @@
 // the Mina sidor page (www/, a hosted copy) or any page a test gives, and says how each browser
 // is told about the name, the address space and the LNA decision (docs/portal.md).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, extname, normalize } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, extname, normalize } from 'node:path';
 import https from 'node:https';
 import { BUILD, SRC, tmp } from './harness.mjs';
 
@@ -119,10 +119,18 @@ export function firefoxLnaPrefs(lna) {
 // Chromium reads managed policies only from /etc/chromium/policies/managed/*.json (no per-profile
 // or command-line way in a release build). A test writes one file naming only its own portal
 // origin (a random port), so no other browser on the machine is affected, and removes it after.
+// The folders it had to make are removed again when they are left empty (the package's purge
+// removes the same folders; a test must leave none behind).
 export function chromiumPolicy(name, policy) {
   const dir = '/etc/chromium/policies/managed';
-  mkdirSync(dir, { recursive: true });
+  const made = mkdirSync(dir, { recursive: true });   // the first folder it made, or undefined
   const file = join(dir, `siths-test-${name}-${process.pid}.json`);
   writeFileSync(file, JSON.stringify(policy));
-  return { file, remove: () => rmSync(file, { force: true }) };
+  const remove = () => {
+    rmSync(file, { force: true });
+    for (let d = dir; made && d.length >= made.length; d = dirname(d)) {
+      try { rmdirSync(d); } catch { break; /* not empty: another test's file, or not ours */ }
+    }
+  };
+  return { file, remove };
 }
