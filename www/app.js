@@ -12,7 +12,10 @@ import { JobView } from './js/job-view.js';
 import { PinManage } from './js/pin-manage.js';
 import { codeButton } from './js/codes-view.js';
 
-const bridge = new SithsBridge();
+// A portal hosting this page on its own origin names the bridge in <meta name="siths-bridge">
+// (docs/portal.md); else the bridge serving the page, or the first candidate port that answers.
+const bridgeMeta = document.querySelector('meta[name="siths-bridge"]');
+const bridge = new SithsBridge(bridgeMeta ? bridgeMeta.content : undefined);
 const cards = new CardsView({
   bridge,
   flows: { login: loginFlow, logout: logoutFlow, download: downloadFlow, pins: pinsFlow },
@@ -25,9 +28,21 @@ bridge.on('connection', (c) => {
   const banner = $('#connection');
   const text = $('#connection-text');
   clearInterval(countdown);
-  if (c.state === 'open') {
+  document.documentElement.dataset.connection = c.state;   // for styling and tests
+  $('#permission').hidden = c.state !== 'needs-permission';
+  $('#permission-dismissed').hidden = !c.dismissed;
+  $('#blocked').hidden = c.state !== 'blocked';
+  if (c.state === 'connected') {
     banner.hidden = true;
     cards.refresh();
+    return;
+  }
+  if (c.state === 'needs-permission' || c.state === 'blocked') {
+    banner.hidden = true;
+    $('#loading').hidden = true;   // nothing is being read until the browser lets the page
+    // The question closed unanswered, or no bridge answers where the browser does not say it
+    // allows (Firefox's SkipDomains): a page cannot tell these apart, so both advices show.
+    if (c.dismissed) cards.setUnreachable(true);
     return;
   }
   if (c.state === 'connecting') {
@@ -151,7 +166,10 @@ function initialLanguage() {
 
 $('#lang-switch').addEventListener('click', () => { applyLanguage(getLang() === 'sv' ? 'en' : 'sv'); $('#lang-switch').focus(); });
 $('#connection-retry').addEventListener('click', () => bridge.reconnectNow());
+$('#permission-connect').addEventListener('click', () => bridge.requestAccess());
 $('#unreachable-retry').addEventListener('click', () => { bridge.reconnectNow(); cards.refresh(); });
 
 applyLanguage(initialLanguage());
-cards.refresh().then(() => bridge.connect());
+// The cards are read once the connection is up (the 'connected' state): no request goes out
+// before the browser's Local Network Access permission is known.
+bridge.connect();

@@ -191,6 +191,21 @@ const sv = {
   fi_revoked: 'certifikatet är spärrat',
   fi_system: 'utfärdaren har tekniska problem just nu',
   fi_time: 'tiden i begäran godtogs inte',
+  // The connection states of siths-bridge.js (docs/portal.md, "States"), as a portal shows them.
+  conn_state_connecting: 'Ansluter till SITHS-programmet på den här datorn …',
+  conn_state_connected: 'Ansluten till SITHS-programmet på den här datorn.',
+  conn_state_reconnecting: 'Anslutningen till SITHS-programmet bröts. Försöker igen …',
+  conn_state_not_running: 'SITHS-programmet (siths-bridge) svarar inte på den här datorn. Starta det med kommandot `systemctl --user start siths-bridge-https.socket siths-bridge-wss.socket` eller starta om datorn; kommandot `siths-bridge doctor` visar vad som är fel, också om webbläsaren inte litar på programmets certifikat.',
+  conn_state_untrusted: 'SITHS-programmet körs, men webbläsaren litar inte på dess certifikat. Kör `siths-bridge doctor`: det visar kommandot som rättar det. Ladda sedan om sidan.',
+  permission_title: 'Tillåt anslutningen till SITHS-programmet',
+  permission_text: 'Sidan behöver ansluta till SITHS-programmet (siths-bridge) på den här datorn, och webbläsaren frågar dig först. Klicka på knappen och välj Tillåt i webbläsarens fråga.',
+  permission_dismissed: 'Anslutningen kom inte till stånd. Stängde du webbläsarens fråga utan att svara? Klicka på knappen igen och välj Tillåt. Annars svarar inte SITHS-programmet: se ovan.',
+  permission_button: 'Anslut till SITHS-programmet',
+  blocked_title: 'Webbläsaren blockerar anslutningen till SITHS-programmet på den här datorn',
+  blocked_text: 'Webbläsaren har nekat sidan att ansluta till SITHS-programmet (siths-bridge) på den här datorn. Så här gör du:',
+  blocked_do1: 'Klicka på ikonen till vänster om adressfältet (webbplatsinställningar) och tillåt åtkomst till enheter och appar på den här datorn (lokalt nätverk) för den här sidan. Ladda sedan om sidan.',
+  blocked_do2: 'Är datorn hanterad av din arbetsgivare? Be IT-supporten tillåta sidan i webbläsarens policy: `LoopbackNetworkAllowedForUrls` i Chrome och Edge, `LocalNetworkAccess` i Firefox.',
+  blocked_do3: 'Kontakta IT-supporten om felet kvarstår.',
 };
 
 const en = {
@@ -382,6 +397,20 @@ const en = {
   fi_revoked: 'the certificate is revoked',
   fi_system: 'the issuer has technical problems right now',
   fi_time: 'the time in the request was not accepted',
+  conn_state_connecting: 'Connecting to the SITHS program on this computer …',
+  conn_state_connected: 'Connected to the SITHS program on this computer.',
+  conn_state_reconnecting: 'The connection to the SITHS program was lost. Retrying …',
+  conn_state_not_running: 'The SITHS program (siths-bridge) does not answer on this computer. Start it with the command `systemctl --user start siths-bridge-https.socket siths-bridge-wss.socket` or restart the computer; the command `siths-bridge doctor` shows what is wrong, also when the browser does not trust the program\'s certificate.',
+  conn_state_untrusted: 'The SITHS program is running, but the browser does not trust its certificate. Run `siths-bridge doctor`: it shows the command that fixes it. Then reload the page.',
+  permission_title: 'Allow the connection to the SITHS program',
+  permission_text: 'This page needs to connect to the SITHS program (siths-bridge) on this computer, and the browser asks you first. Click the button and choose Allow in the browser\'s question.',
+  permission_dismissed: 'No connection was made. Did you close the browser\'s question without answering? Click the button again and choose Allow. Otherwise the SITHS program does not answer: see above.',
+  permission_button: 'Connect to the SITHS program',
+  blocked_title: 'The browser blocks the connection to the SITHS program on this computer',
+  blocked_text: 'The browser has refused this page the connection to the SITHS program (siths-bridge) on this computer. What to do:',
+  blocked_do1: 'Click the icon left of the address bar (site settings) and allow access to devices and apps on this computer (local network) for this page. Then reload the page.',
+  blocked_do2: 'Is the computer managed by your employer? Ask IT support to allow the page in the browser policy: `LoopbackNetworkAllowedForUrls` in Chrome and Edge, `LocalNetworkAccess` in Firefox.',
+  blocked_do3: 'Contact IT support if the problem persists.',
 };
 
 export const DICTS = { sv, en };

@@ -5,8 +5,9 @@
 //   import { SithsBridge } from './siths-bridge.js';                // a copy served by the portal
 //   const bridge = new SithsBridge();        // finds this user's bridge among the candidate ports
 //   bridge.on('card-inserted', (ev) => console.log(ev.card));
-//   bridge.on('connection', (ev) => console.log(ev.state));      // 'connecting' | 'open' | 'closed'
+//   bridge.on('connection', (ev) => console.log(ev.state));      // see CONNECTION_STATES
 //   bridge.connect();                                              // reconnects by itself, with backoff
+//   button.onclick = () => bridge.requestAccess();                 // on 'needs-permission' (see below)
 //   const cards = await bridge.cards();
 //   await bridge.login(cards[0].id, pin1);                         // session kept in memory only
 //   await bridge.downloadSignatureCertificate(cards[0].id, pin2, { onProgress: (p) => show(p.percent) });
@@ -27,6 +28,14 @@
 // port pair (docs/install.md, "Ports"). Without a base URL (and not on a page the bridge serves
 // itself) the module tries the candidate HTTPS ports in order and keeps the first whose /health
 // answers over TLS: another user's bridge closes the connection before TLS, so it is never taken.
+//
+// Local Network Access (docs/portal.md): a page on a public origin needs the user's permission to
+// reach 127.0.0.1 (Chrome 142+, Firefox 153+). connect() asks the Permissions API first
+// ('loopback-network', falling back to 'local-network-access') and reports 'blocked' (denied),
+// or 'needs-permission' (not decided yet: the page asks the user to click, and the click handler
+// calls requestAccess(), whose fetch brings up the browser's question) without any request that
+// would prompt the user unasked. A browser gives a page no way to tell a bridge that is not
+// running from one whose certificate it does not trust: both are 'not-running' (docs/portal.md).
 
 /** Event types the daemon pushes over the WebSocket (docs/api/events.md). */
 export const EVENT_TYPES = Object.freeze(['hello', 'card-inserted', 'card-removed', 'card-updated',
@@ -44,6 +53,10 @@ export class BridgeError extends Error {
   }
 }
 
+/** The states of the 'connection' event (docs/portal.md, "States"). */
+export const CONNECTION_STATES = Object.freeze(['connecting', 'connected', 'needs-permission', 'blocked',
+  'not-running', 'untrusted', 'reconnecting']);
+
 const JOB_MEMORY = 32;         // jobs whose events are remembered for a late followJob()
 
 /** The HTTPS ports of the user service's candidate port pairs, in the order of its port rule
@@ -52,11 +65,33 @@ export const CANDIDATE_PORTS = Object.freeze(Array.from({ length: 16 }, (_, k) =
 
 // A page the bridge serves itself (this module loaded from the page's own loopback origin):
 // that origin is its bridge. Else null: the bridge is to be found among the candidate ports.
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])$/;
 function ownOrigin() {
-  if (typeof location === 'undefined' || location.protocol !== 'https:' ||
-      !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(location.hostname)) return null;
+  if (typeof location === 'undefined' || location.protocol !== 'https:' || !LOOPBACK_HOST.test(location.hostname)) return null;
   return new URL(import.meta.url).origin === location.origin ? location.origin : null;
 }
+
+// A page on a loopback origin is not subject to Local Network Access.
+function pageOnLoopback() {
+  return typeof location === 'undefined' || LOOPBACK_HOST.test(location.hostname);
+}
+
+/**
+ * The page's Local Network Access permission for loopback: a PermissionStatus (state 'granted',
+ * 'denied' or 'prompt', and a 'change' event), or null where the browser has no such permission
+ * (then nothing is known before a request) or the page is on loopback itself.
+ */
+export async function loopbackPermission() {
+  if (pageOnLoopback() || typeof navigator === 'undefined' || !navigator.permissions) return null;
+  for (const name of ['loopback-network', 'local-network-access']) {
+    try { return await navigator.permissions.query({ name }); } catch { /* not this browser's name */ }
+  }
+  return null;
+}
+
+// Every request to the bridge says where it goes, so the browser may ask the user (Chrome's LNA).
+const FETCH_OPTS = Object.freeze({ cache: 'no-store', credentials: 'omit', mode: 'cors', referrerPolicy: 'no-referrer',
+  targetAddressSpace: 'loopback' });
 
 /**
  * Finds this user's bridge: the origin of the first port, in the order given, whose GET /health
@@ -70,10 +105,7 @@ export async function findBridge({ host = '127.0.0.1', ports = CANDIDATE_PORTS, 
   for (const port of ports) {
     const origin = `https://${host}:${port}`;
     try {
-      const res = await get(`${origin}/health`, {
-        cache: 'no-store', credentials: 'omit', mode: 'cors', referrerPolicy: 'no-referrer',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      const res = await get(`${origin}/health`, { ...FETCH_OPTS, signal: AbortSignal.timeout(timeoutMs) });
       const h = res.ok ? await res.json() : null;
       if (h && typeof h === 'object' && h.listeners) return origin;
     } catch { /* not this user's bridge: the next port */ }
@@ -92,12 +124,24 @@ function wssUrlFrom(listener, base) {
 /**
  * A connection to one siths-bridge daemon. Extends EventTarget: every WebSocket event is
  * dispatched as a CustomEvent of its `type` (detail = the message), plus 'message' for all of
- * them and 'connection' ({state, attempt, retryInMs}) when the WebSocket state changes.
+ * them and 'connection' ({state, attempt, retryInMs?, error?}) when the connection's state changes;
+ * state is one of CONNECTION_STATES:
+ *   connecting        the first attempt is under way
+ *   connected         the event stream is open (after its hello)
+ *   needs-permission  the browser will ask the user first: show a button that calls
+ *                     requestAccess() (detail.dismissed: the user closed the question unanswered)
+ *   blocked           the browser refuses this page the connection (the user or a policy said no);
+ *                     connects by itself once the permission changes
+ *   not-running       no bridge answers (not started, or its certificate not trusted by this
+ *                     browser: a page cannot tell these apart); retried with backoff (retryInMs)
+ *   untrusted         reserved for a browser that lets a page tell an untrusted certificate apart
+ *                     (none does today)
+ *   reconnecting      the stream was open and went away; retried with backoff (retryInMs)
  */
 export class SithsBridge extends EventTarget {
   #base; #wsUrl; #opts; #sessions = new Map(); #ws = null; #wanted = false; #timer = null;
-  #attempt = 0; #jobs = new Map(); #followers = new Set(); #state = 'closed';
-  #discover; #finding = null;
+  #attempt = 0; #jobs = new Map(); #followers = new Set(); #state = 'connecting';
+  #discover; #finding = null; #wasConnected = false; #permitted = false; #watched = null; #opening = null;
 
   /**
    * @param {string} [baseUrl] the daemon's HTTPS origin, default: the page's own origin when it
@@ -132,7 +176,7 @@ export class SithsBridge extends EventTarget {
     if (!found) throw new BridgeError('unreachable', `no siths-bridge answers on ports ${this.#opts.ports.join(', ')}`);
     return (this.#base = found);
   }
-  /** 'connecting' | 'open' | 'closed' */
+  /** One of CONNECTION_STATES. */
   get connectionState() { return this.#state; }
 
   /** Subscribes to one event type (or 'message' / 'connection'); returns an unsubscribe function. */
@@ -153,8 +197,7 @@ export class SithsBridge extends EventTarget {
     let res;
     try {
       res = await this.#opts.fetch(base + path, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        cache: 'no-store', credentials: 'omit', mode: 'cors', referrerPolicy: 'no-referrer',
+        ...FETCH_OPTS, method, headers, body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
       // The browser does not say why (daemon down, TLS not trusted, blocked by the user): one code.
@@ -315,12 +358,35 @@ export class SithsBridge extends EventTarget {
     return this;
   }
 
+  /**
+   * Call from the click handler of the page's "connect" button on 'needs-permission': its request
+   * (GET /health, targetAddressSpace 'loopback') is what lets the browser ask the user, and a
+   * WebSocket alone never does. Resolves once the answer is known; the outcome is reported as a
+   * 'connection' event ('connected' follows, or 'blocked', 'needs-permission' with dismissed,
+   * 'not-running').
+   */
+  async requestAccess() {
+    this.#wanted = true;
+    clearTimeout(this.#timer); this.#timer = null;
+    this.#setState('connecting', {});
+    try {
+      await this.health();
+    } catch (e) {
+      if (this.#ws) return;   // allowed meanwhile (site settings): #hold's watch connected
+      const p = await loopbackPermission();
+      if (p && p.state === 'denied') return this.#hold('blocked', p);
+      if (p && p.state === 'prompt' && !this.#permitted) return this.#hold('needs-permission', p, { dismissed: true });
+      return this.#retry(e);
+    }
+    this.#permitted = true;
+    await this.#open();
+  }
+
   /** Closes the event stream and stops reconnecting. */
   close() {
     this.#wanted = false;
     clearTimeout(this.#timer); this.#timer = null;
     if (this.#ws) { const ws = this.#ws; this.#ws = null; ws.close(1000); }
-    this.#setState('closed', {});
   }
 
   #setState(state, extra) {
@@ -328,9 +394,37 @@ export class SithsBridge extends EventTarget {
     this.dispatchEvent(new CustomEvent('connection', { detail: { state, attempt: this.#attempt, ...extra } }));
   }
 
-  async #open() {
+  // Waits for the user (or a policy) to change the permission: no request meanwhile, as one
+  // would bring up the browser's question unasked. A decision (also one made in the site settings
+  // while requestAccess()'s request still waits for the question's answer) starts it again.
+  #hold(state, status, extra = {}) {
+    this.#opening = null;   // this attempt ends here, now: a change right after it starts another
+    this.#setState(state, extra);
+    if (this.#watched === status) return;
+    this.#watched = status;
+    status.addEventListener('change', () => {
+      if (this.#wanted && !this.#ws && status.state !== 'prompt') this.#open();
+    });
+  }
+
+  // One attempt at a time: a permission change, a retry timer and a click may all ask for one.
+  // #hold and #retry end an attempt at once (not a microtask later, as .finally would).
+  #open() {
+    if (!this.#opening) {
+      const p = this.#openOnce().finally(() => { if (this.#opening === p) this.#opening = null; });
+      this.#opening = p;
+    }
+    return this.#opening;
+  }
+
+  async #openOnce() {
     this.#timer = null;
-    this.#setState('connecting', {});
+    if (!this.#wasConnected && this.#attempt === 0) this.#setState('connecting', {});
+    if (!this.#permitted) {
+      const p = await loopbackPermission();
+      if (p && p.state === 'denied') return this.#hold('blocked', p);
+      if (p && p.state === 'prompt') return this.#hold('needs-permission', p);
+    }
     let url = this.#wsUrl;
     if (!url) {
       try {
@@ -341,7 +435,7 @@ export class SithsBridge extends EventTarget {
         return this.#retry(e);
       }
     }
-    if (!this.#wanted) return;
+    if (!this.#wanted || this.#ws) return;
     let ws;
     try { ws = new this.#opts.WebSocket(url); } catch (e) { return this.#retry(e); }
     this.#ws = ws;
@@ -353,7 +447,8 @@ export class SithsBridge extends EventTarget {
       if (!ev || typeof ev.type !== 'string') return;
       if (ev.type === 'hello') {
         this.#attempt = 0;
-        this.#setState('open', { version: ev.version });
+        this.#wasConnected = true;
+        this.#setState('connected', { version: ev.version });
         for (const f of this.#followers) this.#pollJob(f);
       }
       this.#dispatch(ev);
@@ -367,12 +462,13 @@ export class SithsBridge extends EventTarget {
   }
 
   #retry(err) {
+    this.#opening = null;
     if (!this.#wanted) return;
     const o = this.#opts;
     const base = Math.min(o.maxMs, o.initialMs * o.factor ** this.#attempt);
     const retryInMs = Math.round(base * (0.8 + Math.random() * 0.4));
     this.#attempt++;
-    this.#setState('closed', { retryInMs, error: err });
+    this.#setState(this.#wasConnected ? 'reconnecting' : 'not-running', { retryInMs, error: err });
     this.#timer = setTimeout(() => this.#open(), retryInMs);
   }
 

@@ -38,7 +38,7 @@ const log = () => page.evaluate(() => window.log.slice());
 
 test('from another origin: connect, list cards, live insert, login errors, download with progress', async () => {
   await page.evaluate(() => window.bridge.connect());
-  await eventually(async () => assert.ok((await log()).includes('connection:open')));
+  await eventually(async () => assert.ok((await log()).includes('connection:connected')));
   assert.deepEqual(await page.evaluate(() => window.bridge.cards()), []);
   fb.insert();
   await eventually(async () => assert.ok((await log()).includes('card-inserted')));
@@ -76,7 +76,7 @@ test('from another origin: connect, list cards, live insert, login errors, downl
 test('a wrong PIN2 ends the job with code wrong_pin and tries left', async () => {
   fb.insert();
   await page.evaluate(() => window.bridge.connect());
-  await eventually(async () => assert.ok((await log()).includes('connection:open')));
+  await eventually(async () => assert.ok((await log()).includes('connection:connected')));
   const r = await page.evaluate(async (id) => {
     await window.bridge.login(id, '123456');
     try { await window.bridge.downloadSignatureCertificate(id, '111111'); return null; } catch (e) { return { code: e.code, triesLeft: e.triesLeft }; }
@@ -87,7 +87,7 @@ test('a wrong PIN2 ends the job with code wrong_pin and tries left', async () =>
 test('reconnects with backoff when the daemon comes back; a job end missed meanwhile is recovered', async () => {
   fb.insert();
   await page.evaluate(() => window.bridge.connect());
-  await eventually(async () => assert.ok((await log()).includes('connection:open')));
+  await eventually(async () => assert.ok((await log()).includes('connection:connected')));
   fb.jobHold = new Promise((r) => { fb.release = r; });
   const jobId = await page.evaluate(async (id) => {
     await window.bridge.login(id, '123456');
@@ -98,7 +98,7 @@ test('reconnects with backoff when the daemon comes back; a job end missed meanw
   // The event stream goes away; the job ends while the page cannot hear it.
   fb.wsRefuse = true;
   fb.disconnectClients();
-  await eventually(async () => assert.ok((await log()).filter((l) => l === 'connection:closed:retry').length >= 2));
+  await eventually(async () => assert.ok((await log()).filter((l) => l === 'connection:reconnecting:retry').length >= 2));
   fb.jobHold = null; fb.release();
   await eventually(() => assert.equal(fb.cards.get(SEED_CARD.id).signature_certificate.present, true));
   fb.wsRefuse = false;
@@ -106,7 +106,7 @@ test('reconnects with backoff when the daemon comes back; a job end missed meanw
   assert.equal(ended, 'job-done');
   assert.ok(jobId.startsWith('j'));
   const l = await log();
-  assert.ok(l.lastIndexOf('connection:open') > l.indexOf('connection:closed:retry'), 'connected again');
+  assert.ok(l.lastIndexOf('connection:connected') > l.indexOf('connection:reconnecting:retry'), 'connected again');
 });
 
 test('daemon unreachable: BridgeError code unreachable', async () => {

@@ -160,7 +160,7 @@ test('another portal (--allow-origin) imports siths-bridge.js cross-origin and g
       window.bridge.on('message', (ev) => window.log.push(ev));
       window.bridge.connect();
     }, own.origin);
-    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'open'));
+    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'connected'));
     assert.deepEqual(await page.evaluate(() => window.bridge.cards()), []);
     card = await startCard({ port: pc.ports[1] });
     await eventually(async () => {

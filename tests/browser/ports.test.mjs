@@ -47,7 +47,7 @@ test('the first candidate that answers over TLS is taken and kept; refusing and 
     assert.equal(await page.evaluate(() => window.bridge.baseUrl), null, 'not found before the first call');
     accepted.length = 0;
     await page.evaluate(() => window.bridge.connect());
-    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'open'));
+    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'connected'));
     assert.equal(await page.evaluate(() => window.bridge.baseUrl), own.origin);
     // Tried (chromium itself may retry a connection closed before TLS once: one fetch, 1 or 2).
     const tries = accepted.length;
@@ -72,12 +72,12 @@ test('a bridge that is gone is forgotten: the next call finds this user\'s bridg
   const page = await portalPage(own.origin);
   try {
     await page.evaluate(() => window.bridge.connect());
-    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'open'));
+    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'connected'));
     assert.equal((await own.stop()).code, 0);
     own = await bridgeOn(candidates[3]);
     // The WebSocket's reconnect looks again, passes over the first three and opens on the fourth.
     await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.baseUrl), own.origin), { timeout: 15000 });
-    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'open'));
+    await eventually(async () => assert.equal(await page.evaluate(() => window.bridge.connectionState), 'connected'));
     assert.deepEqual(await page.evaluate(() => window.bridge.cards()), []);
   } finally {
     await page.close();

@@ -31,6 +31,7 @@ function makeWww() {
   writeFileSync(join(w, 'ok.txt'), 'plain-marker\n');
   writeFileSync(join(w, 'a.sh'), 'echo no\n');
   writeFileSync(join(w, 'sub', 'page.txt'), 'sub-marker\n');
+  writeFileSync(join(w, 'sub', 'm.js'), 'export const m = 1;\n');
   writeFileSync(join(w, '.git', 'config.txt'), 'hidden-marker\n');
   writeFileSync(join(outside, 'secret.txt'), 'SECRET-OUTSIDE\n');
   symlinkSync(join(outside, 'secret.txt'), join(w, 'leak.txt'));      // file symlink out of www
@@ -194,6 +195,29 @@ describe('Origin and CORS', () => {
       assert.equal(r.headers['access-control-allow-origin'], o);
       assert.match(r.headers.vary, /Origin/);
     }
+  });
+
+  // A portal imports the client module cross-origin (a module script is a CORS request): the
+  // module and the page's files get CORS for allowlisted origins only (docs/portal.md).
+  test('static files (a module, a page file, a nested one) are served with CORS to allowed origins only', async () => {
+    for (const p of ['/a.js', '/a.css', '/sub/m.js']) {
+      for (const o of ['https://portal.example:8443', own()]) {
+        const r = await curl(br.url(p), { headers: { Origin: o } });
+        assert.equal(r.status, 200, `${p} ${o}: ${r.body}`);
+        assert.equal(r.headers['access-control-allow-origin'], o);
+        assert.match(r.headers.vary, /Origin/);
+      }
+      for (const o of ['https://evil.example', 'https://portal.example', 'https://portal.example:8443.evil.example', 'null']) {
+        const r = await curl(br.url(p), { headers: { Origin: o } });
+        assertError(r, 403, 'origin_not_allowed');
+        assert.equal(r.headers['access-control-allow-origin'], undefined, `${p} ${o}`);
+      }
+      // Without Origin (a plain navigation): served, and no CORS header to anyone.
+      const plain = await curl(br.url(p));
+      assert.equal(plain.status, 200);
+      assert.equal(plain.headers['access-control-allow-origin'], undefined);
+    }
+    await alive();
   });
 
   test('OPTIONS preflight: 204 for allowed origins with methods; 403 for others; 404 unknown path', async () => {

@@ -31,7 +31,9 @@ export const localhostCerts = harnessCerts;
 export function nssDb(dir, ca) {
   mkdirSync(dir, { recursive: true });
   execFileSync('certutil', ['-N', '-d', `sql:${dir}`, '--empty-password']);
-  if (ca) execFileSync('certutil', ['-A', '-d', `sql:${dir}`, '-t', 'C,,', '-n', 'siths-test', '-i', ca]);
+  // ca: one CA file or a list (e.g. the loopback CA and a test portal's CA).
+  [].concat(ca || []).forEach((c, i) => execFileSync('certutil',
+    ['-A', '-d', `sql:${dir}`, '-t', 'C,,', '-n', i ? `siths-test-${i}` : 'siths-test', '-i', c]));
   return dir;
 }
 

@@ -57,6 +57,8 @@ export async function launch({ ca, locale, viewport, firefoxPrefs = {} }) {
     context, page, home,
     problems: () => [...log.seen],
     clearProblems: () => { log.seen.length = 0; },
+    // A permission decided for origin as the user would (WebDriver BiDi permissions.setPermission).
+    setPermission: (origin, name, state) => browser.defaultBrowserContext().setPermission(origin, { permission: { name }, state }),
     close: () => context.close(),
   };
 }
