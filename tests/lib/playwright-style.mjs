@@ -203,11 +203,17 @@ class Locator {
   }
 
   // A real pointer click (puppeteer's mouse) at the element's centre once it is actionable.
+  // Stable first, as Playwright's click: the same point on two probes one poll apart, so a layout
+  // that still moves (a notice shown or hidden above, the panel re-rendered) does not take the
+  // pointer to where the element was.
   async click({ timeout = DEFAULT_TIMEOUT } = {}) {
+    let seen = null;
     const info = await this._one('actionable', null, { timeout }, (i) => {
       if (!i.visible) return 'not visible';
       if (!i.enabled) return 'disabled';
       if (!i.hits) return `${i.hitWhat} would receive the click`;
+      const at = `${i.point.x},${i.point.y}`;
+      if (at !== seen) { seen = at; return 'not stable yet'; }
       return true;
     });
     await this._page._pp.mouse.click(info.point.x, info.point.y);
