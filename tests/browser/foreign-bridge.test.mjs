@@ -21,8 +21,10 @@ function userHome() {
 }
 
 // Every step bounded: a browser or daemon that stops answering fails the step that waited on it
-// (twice this test ran into ctest's 300 s timeout instead, with nothing said of where).
-const STEP = { timeout: 90000 };
+// (twice this test ran into ctest's 300 s timeout instead, with nothing said of where). Longer
+// than two page loads (20 s each) plus the daemon's bounded stop (30 s, then its threads' stacks
+// taken by gdb, up to 60 s), so a daemon that does not stop fails with its stacks.
+const STEP = { timeout: 150000 };
 
 let alice, bob, port, context;
 before(async () => {
