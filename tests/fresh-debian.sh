@@ -114,6 +114,11 @@ echo "== fresh-debian: times =="
 for k in debootstrap export packages test test-again demo; do printf '  %-12s %s\n' "$k" "${took[$k]:-not run}"; done
 printf '  %-12s %s s\n' all $((SECONDS - t_all))
 [ -s "$root/fresh-summary" ] && cat "$root/fresh-summary"
-for k in packages test test-again demo; do case ${took[$k]:-FAILED} in *FAILED*) status=1 ;; esac; done
-[ $status -eq 0 ] && echo "fresh-debian: passed" || echo "fresh-debian: FAILED" >&2
+steps_passed=0 steps_failed=0
+for k in debootstrap export packages test test-again demo; do
+  case ${took[$k]:-FAILED} in *FAILED*) status=1 steps_failed=$((steps_failed + 1)) ;; *) steps_passed=$((steps_passed + 1)) ;; esac
+done
+[ $status -eq 0 ] || [ $steps_failed -gt 0 ] || steps_failed=1
+# Its steps: the root, the export, the packages, the test command twice, the demo.
+echo "fresh-debian: $steps_passed passed, $steps_failed failed"
 exit $status

@@ -24,6 +24,7 @@ fi
 jobs=$(nproc)
 summary=""
 failed=0
+n_passed=0 n_failed=0
 for mode in plain sanitize fuzz; do
   b="$top/build-test-$mode"
   case $mode in
@@ -44,6 +45,13 @@ for mode in plain sanitize fuzz; do
     { rc=0; (cd "$b" && ctest --output-on-failure --timeout 300 $repeat ${CTEST_ARGS:-}) || rc=$?; echo $rc > "$b/ctest.rc"; } | tee "$log"
     flaky=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: [^ ]+ .*\*\*\*(Failed|Timeout|Exception)' "$log" |
       sed -E 's/.*Test +#[0-9]+: ([^ ]+) .*/\1/' | sort -u | tr '\n' ' ')
+    # ctest's closing line: "N% tests passed, F tests failed out of T".
+    counts=$(sed -nE 's/.*tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' "$log" | tail -n1)
+    if [ -n "$counts" ]; then
+      n_failed=$((n_failed + ${counts% *})); n_passed=$((n_passed + ${counts#* } - ${counts% *}))
+    elif [ "$(cat "$b/ctest.rc")" != 0 ]; then
+      n_failed=$((n_failed + 1))
+    fi
     if [ "$(cat "$b/ctest.rc")" = 0 ]; then
       line=$(grep -E 'tests passed' "$log" | tail -n1)
       [ -z "$flaky" ] || line="$line; failed once, passed on the second run: $flaky"
@@ -52,10 +60,13 @@ for mode in plain sanitize fuzz; do
       line="$line $(sed -n '/The following tests FAILED/,$p' "$log" | grep -oE '[0-9]+ - [^ ]+' | tr '\n' ' ')"
     fi
   else
-    failed=1; line="FAILED: the build did not complete"
+    failed=1; line="FAILED: the build did not complete"; n_failed=$((n_failed + 1))
   fi
   summary="$summary
   $mode: $line"
 done
 echo "== tests: summary ==$summary"
+# The plain closing line over all three modes (a build that did not complete counts as one failure).
+[ $failed -eq 0 ] || [ $n_failed -gt 0 ] || n_failed=1
+echo "tests: $n_passed passed, $n_failed failed"
 exit $failed
