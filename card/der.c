@@ -27,14 +27,21 @@ void der_init(struct der *d, const uint8_t *p, size_t n)
 	d->p = p;
 	d->n = p ? n : 0;
 	d->depth = 0;
+	d->live = 0;
+}
+
+/* The number of 00/FF bytes d starts with. */
+static size_t padding_run(const struct der *d)
+{
+	size_t i = 0;
+	while (i < d->n && (d->p[i] == 0x00 || d->p[i] == 0xFF))
+		i++;
+	return i;
 }
 
 bool der_at_end(const struct der *d)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->p[i] != 0x00 && d->p[i] != 0xFF)
-			return false;
-	return true;
+	return d->live == 0 && padding_run(d) == d->n;
 }
 
 /* Identifier octets: up to three (tag numbers below 2^14), enough for every tag cards use. */
@@ -83,8 +90,12 @@ static der_err read_len(const uint8_t *p, size_t n, size_t *pos, size_t *len)
 
 der_err der_next(struct der *d, struct der_tlv *t)
 {
-	if (der_at_end(d))
-		return DER_E_END;
+	if (d->live == 0) {
+		size_t run = padding_run(d);
+		if (run == d->n)
+			return DER_E_END;
+		d->live = run + 1;
+	}
 	size_t pos = 0;
 	der_err e = read_tag(d->p, d->n, &pos, &t->tag, &t->constructed);
 	if (!e)
@@ -97,6 +108,7 @@ der_err der_next(struct der *d, struct der_tlv *t)
 	t->hdr = pos;
 	d->p += pos + t->len;
 	d->n -= pos + t->len;
+	d->live = d->live > pos + t->len ? d->live - (pos + t->len) : 0;
 	return DER_OK;
 }
 
@@ -133,6 +145,7 @@ der_err der_enter(const struct der *parent, const struct der_tlv *t, struct der 
 	child->p = t->v;
 	child->n = t->len;
 	child->depth = parent->depth + 1;
+	child->live = 0;
 	return DER_OK;
 }
 

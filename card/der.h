@@ -25,11 +25,14 @@ typedef enum {
 
 const char *der_strerror(der_err e);
 
-/* A position in a buffer, with its nesting depth. */
+/* A position in a buffer, with its nesting depth. live: how many bytes from p are known to reach
+ * a byte that is not padding (0 = not known), so that der_next scans each run of 00/FF once and
+ * a long run inside the data does not make a walk quadratic. */
 struct der {
 	const uint8_t *p;
 	size_t n;
 	unsigned depth;
+	size_t live;
 };
 
 struct der_tlv {

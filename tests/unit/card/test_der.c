@@ -151,12 +151,42 @@ static void next_walks_a_list(void **state)
 	free(b);
 }
 
+/* A run of 00 bytes inside the data is a list of empty TLVs (tag 0), not the end: the reader
+ * remembers where the run stops, and must still see the end once it reaches the real padding. */
+static void next_reads_zero_runs(void **state)
+{
+	(void)state;
+	enum { ZEROS = 2000 };
+	size_t n = ZEROS + 6;
+	uint8_t *b = calloc(1, n);
+	assert_non_null(b);
+	memcpy(b + ZEROS, "\x05\x00\x00\x00\xFF\xFF", 6);
+	struct der d;
+	struct der_tlv t;
+	der_init(&d, b, n);
+	for (size_t i = 0; i < ZEROS / 2; i++) {
+		assert_false(der_at_end(&d));
+		assert_int_equal(der_next(&d, &t), DER_OK);
+		assert_int_equal(t.tag, 0);
+		assert_int_equal(t.len, 0);
+	}
+	struct der save = d;
+	assert_int_equal(der_expect(&d, 0x30, &t), DER_E_TAG); /* leaves d where it was */
+	assert_ptr_equal(d.p, save.p);
+	assert_int_equal(der_next(&d, &t), DER_OK);
+	assert_int_equal(t.tag, 0x05);
+	assert_true(der_at_end(&d));
+	assert_int_equal(der_next(&d, &t), DER_E_END);
+	assert_int_equal(d.n, 4);
+	free(b);
+}
+
 /* ---- der_init, der_at_end ---- */
 
 static void init_and_at_end(void **state)
 {
 	(void)state;
-	struct der d = { (const uint8_t *)"x", 7, 3 };
+	struct der d = { (const uint8_t *)"x", 7, 3, 1 };
 	der_init(&d, NULL, 5);
 	assert_null(d.p);
 	assert_int_equal(d.n, 0); /* no buffer: nothing to read, whatever n says */
@@ -537,12 +567,19 @@ static void error_texts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(next_one_tlv),    cmocka_unit_test(next_walks_a_list),
-		cmocka_unit_test(init_and_at_end), cmocka_unit_test(expect_tag),
-		cmocka_unit_test(optional_tag),    cmocka_unit_test(enter_constructed),
-		cmocka_unit_test(check_tree),      cmocka_unit_test(check_tree_every_prefix),
-		cmocka_unit_test(uint_values),     cmocka_unit_test(bool_values),
-		cmocka_unit_test(bits_values),     cmocka_unit_test(string_values),
+		cmocka_unit_test(next_one_tlv),
+		cmocka_unit_test(next_walks_a_list),
+		cmocka_unit_test(next_reads_zero_runs),
+		cmocka_unit_test(init_and_at_end),
+		cmocka_unit_test(expect_tag),
+		cmocka_unit_test(optional_tag),
+		cmocka_unit_test(enter_constructed),
+		cmocka_unit_test(check_tree),
+		cmocka_unit_test(check_tree_every_prefix),
+		cmocka_unit_test(uint_values),
+		cmocka_unit_test(bool_values),
+		cmocka_unit_test(bits_values),
+		cmocka_unit_test(string_values),
 		cmocka_unit_test(error_texts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
