@@ -131,9 +131,12 @@ test('refused: the page says the browser blocks the connection and what to do', 
   await expect(page.locator('#permission')).toBeHidden();
   assert.equal(await page.evaluate(() => document.querySelector('#card-list .card-panel')), null);
   await expect(page.locator('#loading')).toBeHidden();
+  // Hosted by the portal: the footer names the portal as the page's source, not the bridge.
+  await expect(page.locator('footer')).toHaveText('SITHS eID används av medarbetare inom vård och omsorg. Sidan kommer från minasidor.test och läser korten genom programmet siths-bridge på din dator.');
   await shot(page, 'blocked');
   await page.locator('#lang-switch').click();
   await expect(page.locator('#blocked-h')).toHaveText('The browser blocks the connection to the SITHS program on this computer');
+  await expect(page.locator('footer')).toHaveText('SITHS eID is used by staff in Swedish health and social care. This page comes from minasidor.test and reads the cards through the siths-bridge program on your computer.');
   await expect(page.locator('#blocked')).toContainText('site settings');
   await shot(page, 'blocked-en');
 });
