@@ -16,6 +16,9 @@ import { codeButton } from './js/codes-view.js';
 // (docs/portal.md); else the bridge serving the page, or the first candidate port that answers.
 const bridgeMeta = document.querySelector('meta[name="siths-bridge"]');
 const bridge = new SithsBridge(bridgeMeta ? bridgeMeta.content : undefined);
+// The footer says who shows the page: the bridge itself (the page is on the bridge's own origin)
+// or the portal hosting it.
+const servedByBridge = bridge.baseUrl === location.origin;
 const cards = new CardsView({
   bridge,
   flows: { login: loginFlow, logout: logoutFlow, download: downloadFlow, pins: pinsFlow },
@@ -148,6 +151,7 @@ function applyLanguage(l) {
   try { localStorage.setItem('siths-lang', l); } catch { /* private mode */ }
   document.title = t('doc_title');
   apply(document);
+  $('#footer-text').textContent = servedByBridge ? t('footer') : t('footer_portal', { site: location.hostname });
   const sw = $('#lang-switch');
   sw.lang = l === 'sv' ? 'en' : 'sv';
   cards.relabel();

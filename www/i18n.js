@@ -18,6 +18,7 @@ const sv = {
   step3: 'Klicka på Hämta underskriftscertifikat och ange din underskriftskod (PIN2).',
   step4: 'Låt kortet sitta kvar i kortläsaren tills nedladdningen är klar.',
   footer: 'SITHS eID används av medarbetare inom vård och omsorg. Sidan visas av programmet siths-bridge på din dator.',
+  footer_portal: 'SITHS eID används av medarbetare inom vård och omsorg. Sidan kommer från {site} och läser korten genom programmet siths-bridge på din dator.',
 
   conn_connecting: 'Ansluter till SITHS-tjänsten på din dator …',
   conn_lost: 'Anslutningen till SITHS-tjänsten bröts. Försöker igen om {s} s.',
@@ -224,6 +225,7 @@ const en = {
   step3: 'Click Download signature certificate and enter your signature code (PIN2).',
   step4: 'Leave the card in the reader until the download has finished.',
   footer: 'SITHS eID is used by staff in Swedish health and social care. This page is served by the siths-bridge program on your computer.',
+  footer_portal: 'SITHS eID is used by staff in Swedish health and social care. This page comes from {site} and reads the cards through the siths-bridge program on your computer.',
 
   conn_connecting: 'Connecting to the SITHS service on your computer …',
   conn_lost: 'The connection to the SITHS service was lost. Retrying in {s} s.',

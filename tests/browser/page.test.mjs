@@ -29,6 +29,7 @@ test('loads over trusted TLS with the strict CSP, no console errors, Swedish by 
   assert.equal(await page.getAttribute('html', 'lang'), 'sv');
   await expect(page.locator('h1')).toHaveText('Hämta underskriftscertifikat');
   await expect(page.locator('.lead')).toHaveText('Om ditt kort saknar underskriftscertifikat kan du ladda ned detta via Mina sidor');
+  await expect(page.locator('footer')).toHaveText('SITHS eID används av medarbetare inom vård och omsorg. Sidan visas av programmet siths-bridge på din dator.');
   // The private pcscd has two empty vpcd readers: the page asks for the card (seed step 1).
   await expect(page.locator('#empty-title')).toHaveText('Sätt kortet i kortläsaren');
   await expect(page.locator('#connection')).toBeHidden();   // the WebSocket is up
@@ -38,6 +39,7 @@ test('loads over trusted TLS with the strict CSP, no console errors, Swedish by 
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   await expect(page.locator('h1')).toHaveText('Download signature certificate');
   await expect(page.locator('#empty-title')).toHaveText('Put the card in the card reader');
+  await expect(page.locator('footer')).toHaveText('SITHS eID is used by staff in Swedish health and social care. This page is served by the siths-bridge program on your computer.');
   await screenshot(page, 'page', '02-english');
   await page.reload();
   await expect(page.locator('h1')).toHaveText('Download signature certificate');   // the choice is kept

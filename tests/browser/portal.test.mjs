@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SRC, startPcscd, startBridge, startCard, testPki, freePort, localhostCerts } from '../lib/harness.mjs';
 import { launchBrowser, screenshot, recordProgress, readersEmpty, BROWSER } from '../lib/browser.mjs';
-import { startPortal, portalBrowserOptions, chromiumPolicy } from '../lib/portal.mjs';
+import { startPortal, portalBrowserOptions, chromiumPolicy, managedPolicies } from '../lib/portal.mjs';
 import { panel, checkSeedPanel, login, openPin2, waitDownloadDone, expect, eventually } from './steps.mjs';
 
-let pc, bridge, portal;
+let pc, bridge, portal, policies;
 const open = new Set();   // browsers and policy files of the running test, cleaned up after it
 
 before(async () => {
@@ -32,6 +32,9 @@ src="${portal.frameOrigin}/mina-sidor/"></iframe></body></html>` },
   bridge = await startBridge({ pcscd: pc, args: ['--test-issuer', testPki(), '--allow-origin', portal.origin,
     '--allow-origin', portal.frameOrigin] });
   portal.bridgeOrigin = bridge.origin;
+  policies = managedPolicies([portal.origin, portal.frameOrigin]);
+  assert.deepEqual(JSON.parse(readFileSync(policies.firefox, 'utf8')),
+    { policies: { LocalNetworkAccess: { SkipDomains: ['minasidor.test', 'kort.minasidor.test'] } } });
 });
 after(async () => {
   if (bridge) {
@@ -48,18 +51,21 @@ afterEach(async () => {
 });
 
 /**
- * A browser for one case. lna: 'granted' (managed policy: chromium LoopbackNetworkAllowedForUrls,
- * firefox the LocalNetworkAccess policy's prefs), 'blocked' (chromium LoopbackNetworkBlockedForUrls;
- * firefox has no refusing policy: the user's answer, set through WebDriver BiDi) or 'prompt'.
+ * A browser for one case. lna: 'granted' (the managed policy `siths-bridge policies --write`
+ * writes for the portal's origins: chromium's LoopbackNetworkAllowedForUrls file, firefox's
+ * policies.json with LocalNetworkAccess.SkipDomains), 'blocked' (chromium
+ * LoopbackNetworkBlockedForUrls; firefox has no refusing policy: the user's answer, set through
+ * WebDriver BiDi) or 'prompt'.
  */
 async function browserFor(lna, { trustBridge = true } = {}) {
   const origins = [portal.origin, portal.frameOrigin];
+  const opts = portalBrowserOptions(portal, { bridgeCa: localhostCerts().ca, trustBridge });
   if (BROWSER === 'chromium' && lna !== 'prompt') {
-    const pol = chromiumPolicy(lna, lna === 'granted' ? { LoopbackNetworkAllowedForUrls: origins }
-      : { LoopbackNetworkBlockedForUrls: origins });
+    const pol = chromiumPolicy(lna, lna === 'granted' ? policies.chromium : { LoopbackNetworkBlockedForUrls: origins });
     open.add({ close: pol.remove });
   }
-  const br = await launchBrowser(portalBrowserOptions(portal, { lna, bridgeCa: localhostCerts().ca, trustBridge }));
+  if (BROWSER === 'firefox' && lna === 'granted') opts.firefoxPolicies = policies.firefox;
+  const br = await launchBrowser(opts);
   open.add(br);
   if (BROWSER === 'firefox' && lna === 'blocked') for (const o of origins) await br.setPermission(o, 'loopback-network', 'denied');
   return br;
@@ -125,9 +131,12 @@ test('refused: the page says the browser blocks the connection and what to do', 
   await expect(page.locator('#permission')).toBeHidden();
   assert.equal(await page.evaluate(() => document.querySelector('#card-list .card-panel')), null);
   await expect(page.locator('#loading')).toBeHidden();
+  // Hosted by the portal: the footer names the portal as the page's source, not the bridge.
+  await expect(page.locator('footer')).toHaveText('SITHS eID används av medarbetare inom vård och omsorg. Sidan kommer från minasidor.test och läser korten genom programmet siths-bridge på din dator.');
   await shot(page, 'blocked');
   await page.locator('#lang-switch').click();
   await expect(page.locator('#blocked-h')).toHaveText('The browser blocks the connection to the SITHS program on this computer');
+  await expect(page.locator('footer')).toHaveText('SITHS eID is used by staff in Swedish health and social care. This page comes from minasidor.test and reads the cards through the siths-bridge program on your computer.');
   await expect(page.locator('#blocked')).toContainText('site settings');
   await shot(page, 'blocked-en');
 });

@@ -67,15 +67,17 @@ export function problemLog() {
 /**
  * Launches the browser of this run (or `browser`) with a fresh profile and a private HOME trusting
  * `ca` (default: the loopback CA). What only one engine understands goes in chromiumArgs
- * (command-line switches) or firefoxPrefs (profile preferences); each engine ignores the other's.
+ * (command-line switches), firefoxPrefs (profile preferences) or firefoxPolicies (a policies.json
+ * file: Firefox's enterprise policies for this browser alone, firefox.mjs privateInstallation());
+ * each engine ignores the other's. Chromium's policies are machine-wide (portal.mjs chromiumPolicy()).
  * Returns {engine, version, context, page, home, problems, clearProblems, close}; context and page
  * have Playwright's API (the subset the tests use, for Firefox). problems() lists console errors,
  * page errors and CSP violations seen so far on every page of the context.
  */
 export async function launchBrowser({ ca = localhostCerts().ca, locale = 'sv-SE', viewport = { width: 1280, height: 900 },
-  browser = BROWSER, chromiumArgs = [], firefoxPrefs = {} } = {}) {
+  browser = BROWSER, chromiumArgs = [], firefoxPrefs = {}, firefoxPolicies = null } = {}) {
   const engine = await import(browser === 'firefox' ? './firefox.mjs' : './chromium.mjs');
-  return engine.launch({ ca, locale, viewport, chromiumArgs, firefoxPrefs });
+  return engine.launch({ ca, locale, viewport, chromiumArgs, firefoxPrefs, firefoxPolicies });
 }
 
 /**

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, extname, normalize } from 'node:path';
 import https from 'node:https';
-import { BUILD, SRC, tmp } from './harness.mjs';
+import { BUILD, SRC, bin, tmp } from './harness.mjs';
 
 export const PORTAL_HOST = 'minasidor.test';
 export const PORTAL_ADDR = '127.0.0.2';
@@ -83,16 +83,16 @@ export async function startPortal({ bridgeOrigin = null, pages = {} } = {}) {
  * What launchBrowser() needs so the browser reaches the portal by name, trusts its CA and treats
  * it as a public address (so LNA applies to its calls to 127.0.0.1):
  *  - chromium: --host-resolver-rules maps the name; --ip-address-space-overrides makes
- *    127.0.0.2:PORT public. The LNA decision itself is a managed policy (chromiumPolicy()).
+ *    127.0.0.2:PORT public.
  *  - firefox: network.dns.forceResolve maps every looked-up name to 127.0.0.2 (IP literals such as
  *    the bridge's 127.0.0.1 are not looked up); network.lna.address_space.public.override makes
- *    127.0.0.2:PORT public. The LNA decision is in prefs: `lna` below.
- * lna (firefox only): 'prompt' (LNA on and asking) or 'granted' (also the portal's domains in
- * network.lna.skip-domains: what the LocalNetworkAccess policy's SkipDomains sets). A refusal has
- * no policy in Firefox 153: a test sets it as the user's answer (br.setPermission).
+ *    127.0.0.2:PORT public; LNA on and asking (network.lna.enabled, .websocket.enabled, .blocking).
+ * The LNA decision itself is a managed policy (managedPolicies(): chromiumPolicy() for chromium,
+ * launchBrowser's firefoxPolicies for firefox), or for a refusal in Firefox, which has no refusing
+ * policy, the user's answer (br.setPermission).
  * trustBridge false: the browser does not trust the bridge's CA (only the portal's).
  */
-export function portalBrowserOptions(portal, { lna = 'prompt', bridgeCa, trustBridge = true }) {
+export function portalBrowserOptions(portal, { bridgeCa, trustBridge = true }) {
   const addr = `${PORTAL_ADDR}:${portal.port}`;
   return {
     ca: trustBridge ? [bridgeCa, portal.ca] : [portal.ca],
@@ -101,19 +101,29 @@ export function portalBrowserOptions(portal, { lna = 'prompt', bridgeCa, trustBr
     firefoxPrefs: {
       'network.dns.forceResolve': PORTAL_ADDR,
       'network.lna.address_space.public.override': addr,
-      ...firefoxLnaPrefs(lna),
+      'network.lna.enabled': true,
+      'network.lna.websocket.enabled': true,
+      'network.lna.blocking': true,
     },
   };
 }
 
-// What Firefox's LocalNetworkAccess policy sets (browser/components/enterprisepolicies
-// Policies.sys.mjs of firefox-esr 153): Enabled → network.lna.enabled, EnablePrompting →
-// network.lna.blocking, BlockTrackers → network.lna.block_trackers, SkipDomains (joined by ",")
-// → network.lna.skip-domains. WebSockets are covered by network.lna.websocket.enabled.
-export function firefoxLnaPrefs(lna) {
-  const on = { 'network.lna.enabled': true, 'network.lna.websocket.enabled': true, 'network.lna.blocking': true };
-  if (lna === 'granted') return { ...on, 'network.lna.skip-domains': `${PORTAL_HOST},${FRAME_HOST}` };
-  return on;
+/**
+ * The browser policies for origins as the daemon itself writes them: `siths-bridge policies
+ * --write` with a configuration naming them, under a scratch --root. Returns {chromium: the JSON
+ * of its Chromium file, firefox: the path of its Firefox policies.json}. Firefox's
+ * LocalNetworkAccess policy (SkipDomains) only sets default prefs (network.lna.skip-domains), so a
+ * test must not set that pref in the profile: the policy file alone decides.
+ */
+export function managedPolicies(origins) {
+  const root = tmp('policies-root-');
+  const conf = join(root, 'siths-bridge.conf');
+  writeFileSync(conf, origins.map((o) => `allow-origin = ${o}\n`).join(''));
+  execFileSync(bin('siths-bridge'), ['policies', '--write', '--config', conf, '--root', root], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return {
+    chromium: JSON.parse(readFileSync(join(root, 'etc/chromium/policies/managed/siths-bridge.json'), 'utf8')),
+    firefox: join(root, 'etc/firefox/policies/policies.json'),
+  };
 }
 
 // Chromium reads managed policies only from /etc/chromium/policies/managed/*.json (no per-profile
