@@ -3,7 +3,8 @@
 // applying as in production, in each browser: allowed by managed policy (the whole seed flow,
 // progress bar over the WebSocket), refused, not decided yet (click to connect), bridge not
 // running, bridge certificate not trusted, and the page in an iframe with and without
-// allow="loopback-network". Screenshots: $SITHS_BUILD_DIR/screenshots/<browser>/portal/.
+// allow="loopback-network", the example page of docs/portal.md hosted by the portal and importing
+// the module straight from the bridge (allowlisted origin only). Screenshots: $SITHS_BUILD_DIR/screenshots/<browser>/portal/.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,11 @@ src="${portal.frameOrigin}/mina-sidor/"></iframe></body></html>` },
       .replace('content="https://127.0.0.1:29443"', `content="${bridge.origin}"`) },
     '/example/siths-bridge.js': { type: 'text/javascript', body: () => readFileSync(join(SRC, 'www', 'siths-bridge.js')) },
     '/example/i18n.js': { type: 'text/javascript', body: () => readFileSync(join(SRC, 'www', 'i18n.js')) },
+    // The same page importing both modules straight from the bridge given by ?bridge= (way b).
+    '/example-from-bridge/': { body: (u) => readFileSync(join(SRC, 'docs', 'portal-example.html'), 'utf8')
+      .replace("from './siths-bridge.js'", `from '${u.searchParams.get('bridge')}/siths-bridge.js'`)
+      .replace("from './i18n.js'", `from '${u.searchParams.get('bridge')}/i18n.js'`)
+      .replace('content="https://127.0.0.1:29443"', `content="${u.searchParams.get('bridge')}"`) },
   } });
   bridge = await startBridge({ pcscd: pc, args: ['--test-issuer', testPki(), '--allow-origin', portal.origin,
     '--allow-origin', portal.frameOrigin] });
@@ -268,4 +274,43 @@ test('the minimal example page of docs/portal.md works from the portal: states, 
     await card.stop();
   }
   await expect(page.locator('#cards li')).toBeHidden({ timeout: 20000 });   // card-removed, live
+});
+
+test('the module imported straight from the bridge: works from an allowlisted origin, refused by CORS from another', async () => {
+  // A bridge allowlisting only the portal's main origin; the LNA policy covers both origins, so
+  // the one difference between the two pages below is the bridge's allowlist.
+  const narrow = await startBridge({ pcscd: pc, args: ['--allow-origin', portal.origin] });
+  try {
+    const br = await browserFor('granted');
+    const page = br.page;
+    const path = `/example-from-bridge/?bridge=${encodeURIComponent(narrow.origin)}`;
+    await page.goto(portal.url(path));
+    if (BROWSER === 'firefox') {
+      await expect(page.locator('#status')).toHaveAttribute('data-state', 'needs-permission', { timeout: 20000 });
+      await page.locator('#connect').click();
+    }
+    await expect(page.locator('#status')).toHaveAttribute('data-state', 'connected', { timeout: 20000 });
+    const card = await startCard({ port: pc.ports[0] });
+    try {
+      await expect(page.locator('#cards li')).toContainText('TSTNMT2321000156-10XK', { timeout: 20000 });
+      await shot(page, 'module-from-bridge');
+    } finally {
+      await card.stop();
+    }
+    await expect(page.locator('#cards li')).toBeHidden({ timeout: 20000 });
+
+    // Another origin of the portal, not on this bridge's allowlist: the module's answer carries no
+    // Access-Control-Allow-Origin, so the browser refuses the module and the page's script never runs.
+    await page.goto(`${portal.frameOrigin}${path}`);
+    const refused = await page.evaluate(async (u) => {
+      try { await import(u); return 'imported'; } catch (e) { return e.name; }
+    }, `${narrow.origin}/siths-bridge.js`);
+    assert.equal(refused, 'TypeError');
+    assert.equal(await page.locator('#status').getAttribute('data-state'), null);
+    assert.equal(await page.locator('#status').textContent(), '');
+    await shot(page, 'module-from-bridge-refused');
+  } finally {
+    const { code } = await narrow.stop();
+    assert.equal(code, 0, `siths-bridge exit status\n${narrow.output.slice(-3000)}`);
+  }
 });
