@@ -468,6 +468,7 @@ card_err card_claim_run(card_claim *cl, card_work_fn fn, void *user)
 {
 	struct card_model m;
 	struct siths_layout l, fresh;
+	struct session_effects fx = { .changed = true };
 	pcsc_card *pc = NULL;
 	memset(&fresh, 0, sizeof(fresh));
 	card_err e = take(cl->core, cl->id, &m, &l);
@@ -476,17 +477,21 @@ card_err card_claim_run(card_claim *cl, card_work_fn fn, void *user)
 	if (e)
 		goto out;
 	/* Never retried here: fn may have sent a PIN, and PINs are not retried automatically. */
-	e = card_session_run(pcsc_card_transport(pc), &m, &l, fn, user);
+	e = card_session_run(pcsc_card_transport(pc), &m, &l, fn, user, &fx);
 	/* Reset: the PINs fn verified must not stay usable by other programs; it also makes the
 	 * empty VERIFYs of the re-read report counters rather than "verified". */
 	card_err re = pcsc_card_reconnect(pc, true);
-	bool read = re == CARD_OK;
-	if (read)
+	/* Work that changed nothing (a login, a wrong PIN) leaves every file as it was read at
+	 * insertion: only the counters its PINs moved are asked again. */
+	bool whole = re == CARD_OK && (fx.changed || !l.usable);
+	if (whole)
 		re = read_model(pc, &m, &fresh);
+	else if (re == CARD_OK)
+		re = session_read_counters(pcsc_card_transport(pc), &l, &fx, &m);
 	pcsc_card_close(pc);
 	pc = NULL;
 	if (re != CARD_E_REMOVED && re != CARD_E_NO_SERVICE && re != CARD_E_NO_READER)
-		update(cl->core, cl->id, &m, read ? &fresh : NULL);
+		update(cl->core, cl->id, &m, whole ? &fresh : NULL);
 out:
 	pcsc_card_close(pc);
 	siths_layout_free(&l);

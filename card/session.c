@@ -12,14 +12,20 @@ struct card_session {
 	const struct apdu_transport *t;
 	const struct card_model *m;
 	const struct siths_layout *l;
+	struct session_effects *fx;
 };
 
 card_err card_session_run(const struct apdu_transport *t, const struct card_model *m,
-			  const struct siths_layout *layout, card_work_fn fn, void *user)
+			  const struct siths_layout *layout, card_work_fn fn, void *user,
+			  struct session_effects *fx)
 {
 	struct siths_layout fresh;
+	struct session_effects none;
 	card_err e = CARD_OK;
 	memset(&fresh, 0, sizeof(fresh));
+	if (!fx)
+		fx = &none;
+	memset(fx, 0, sizeof(*fx));
 	if (!layout || !layout->usable) {
 		if ((e = siths_layout_read(t, &fresh)) != CARD_OK)
 			goto out;
@@ -28,7 +34,7 @@ card_err card_session_run(const struct apdu_transport *t, const struct card_mode
 	/* The layout is known: the application's SELECT is all that comes before the work's VERIFY. */
 	if ((e = siths_select_app(t, &layout->app)) != CARD_OK)
 		goto out;
-	struct card_session s = { .t = t, .m = m, .l = layout };
+	struct card_session s = { .t = t, .m = m, .l = layout, .fx = fx };
 	e = fn(&s, m, user);
 out:
 	siths_layout_free(&fresh);
@@ -54,6 +60,72 @@ static card_err not_a_pin_error(card_err e)
 	return e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED ? CARD_E_CARD_ERROR : e;
 }
 
+/* What the answer e to a VERIFY (empty or with the PIN) of `which` tells of its state. */
+static void note_pin(card_session *s, enum card_pin_which which, card_err e, int tries_left,
+		     bool verified)
+{
+	struct session_effects *fx = s->fx;
+	struct iso_pin_status st = { .tries_left = -1, .activated = true };
+	switch (e) {
+	case CARD_OK:
+		if (verified) {
+			fx->pin[which] = SESSION_PIN_ASK;
+			return;
+		}
+		st.tries_left = tries_left;
+		break;
+	case CARD_E_PIN_WRONG:
+		if (tries_left < 0) {
+			fx->pin[which] = SESSION_PIN_ASK;
+			return;
+		}
+		st.tries_left = tries_left;
+		break;
+	case CARD_E_PIN_BLOCKED:
+		st.tries_left = 0;
+		st.blocked = true;
+		break;
+	case CARD_E_PIN_NOT_ACTIVATED:
+		st.activated = false;
+		break;
+	case CARD_E_PIN_FORMAT:
+	case CARD_E_NOT_SUPPORTED:
+		return; /* refused before it was sent, or by the card without a try */
+	default:
+		fx->changed = true; /* no usable answer: the card may have counted a try */
+		return;
+	}
+	if (fx->pin[which] != SESSION_PIN_ASK) {
+		fx->pin[which] = SESSION_PIN_KNOWN;
+		fx->st[which] = st;
+	}
+}
+
+card_err session_read_counters(const struct apdu_transport *t, const struct siths_layout *l,
+			       const struct session_effects *fx, struct card_model *m)
+{
+	struct card_pin *pins[2] = { &m->pin1, &m->pin2 };
+	bool selected = false;
+	card_err e = CARD_OK;
+	m->pin1.verified = m->pin2.verified = m->puk.verified = false;
+	for (int i = 0; i < 2 && !e; i++) {
+		struct iso_pin_status st = fx->st[i];
+		if (fx->pin[i] == SESSION_PIN_UNTOUCHED)
+			continue;
+		if (fx->pin[i] == SESSION_PIN_ASK) {
+			if (!selected && (e = siths_select_app(t, &l->app)) != CARD_OK)
+				break;
+			selected = true;
+			if ((e = iso_pin_status(t, pins[i]->ref, &st)) != CARD_OK)
+				break;
+		}
+		pins[i]->tries_left = st.tries_left;
+		pins[i]->blocked = st.blocked;
+		pins[i]->activated = st.activated;
+	}
+	return e;
+}
+
 bool card_pin_format_ok(const struct card_pin *p, const char *pin)
 {
 	return ops_pin_format_ok(p, pin);
@@ -69,29 +141,38 @@ card_err card_pin_status(card_session *s, enum card_pin_which which, int *tries_
 		e = CARD_E_PIN_BLOCKED;
 	else if (!e && !st.activated)
 		e = CARD_E_PIN_NOT_ACTIVATED;
+	note_pin(s, which, e, *tries_left, !e && st.verified);
 	return e;
 }
 
 card_err card_verify_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left)
 {
-	return format_is_pin(ops_verify(s->t, pin_of(s, which), pin, tries_left));
+	int tries = -1;
+	card_err e = format_is_pin(ops_verify(s->t, pin_of(s, which), pin, &tries));
+	note_pin(s, which, e, tries, true);
+	if (tries_left)
+		*tries_left = tries;
+	return e;
 }
 
 card_err card_change_pin(card_session *s, enum card_pin_which which, char *old_pin, char *new_pin,
 			 int *tries_left)
 {
+	s->fx->changed = true;
 	return format_is_pin(ops_change(s->t, pin_of(s, which), old_pin, new_pin, tries_left));
 }
 
 card_err card_unblock_pin(card_session *s, enum card_pin_which which, char *puk, char *new_pin,
 			  int *tries_left)
 {
+	s->fx->changed = true;
 	return format_is_pin(
 		ops_unblock(s->t, pin_of(s, which), &s->l->puk, puk, new_pin, tries_left));
 }
 
 card_err card_activate_pin(card_session *s, enum card_pin_which which, char *pin, int *tries_left)
 {
+	s->fx->changed = true;
 	return format_is_pin(ops_activate(s->t, pin_of(s, which), pin, tries_left));
 }
 
@@ -104,12 +185,14 @@ card_err card_sign(card_session *s, enum card_key key, const uint8_t *di, size_t
 
 card_err card_generate_sign_key(card_session *s, struct card_pubkey *out)
 {
+	s->fx->changed = true;
 	return not_a_pin_error(ops_generate(s->t, (uint8_t)s->l->sign_key_ref, out));
 }
 
 card_err card_write_sign_cert(card_session *s, const uint8_t *der, size_t n, card_progress_fn fn,
 			      void *user, bool *commit_sent)
 {
+	s->fx->changed = true;
 	bool sent = false;
 	card_err e = not_a_pin_error(ops_write_sign_cert(s->t, s->l, der, n, fn, user, &sent));
 	if (commit_sent)

@@ -22,7 +22,7 @@ enum card_event_kind {
 	CARD_EV_READER_REMOVED,
 	CARD_EV_CARD_INSERTED, /* card: the model just read (possibly with status error) */
 	CARD_EV_CARD_REMOVED,  /* card: the last model of the card that went */
-	CARD_EV_CARD_UPDATED,  /* card: the model re-read after card_with_card() */
+	CARD_EV_CARD_UPDATED,  /* card: the model brought up to date after card_with_card() */
 	/* Once after each CARD_EV_PCSC_UP: every reader pcscd listed then has been reported, and
 	 * every card in one of them read (CARD_EV_CARD_INSERTED) — the snapshot is complete. */
 	CARD_EV_READERS_SCANNED,
@@ -84,7 +84,10 @@ void card_health_get(card_core *core, struct card_health *out);
  * caller's thread. The session passed to fn is valid during the call only; its first APDU is
  * the SELECT of the card's application — the PKCS#15 layout the operations need was read with
  * the model when the card was inserted. Afterwards the card is reset (no verified PIN outlives
- * the work), the model is re-read in the same transaction and CARD_EV_CARD_UPDATED is emitted.
+ * the work), the model is brought up to date in the same transaction — read again whole after
+ * work that may have changed the card (a key generated, a file written, a code changed), else
+ * only the counters of the PINs it used, from the card's answers and, for a PIN verified, one
+ * empty VERIFY — and CARD_EV_CARD_UPDATED is emitted.
  * Nothing is ever retried: fn may have sent a PIN. */
 typedef struct card_session card_session;
 typedef card_err (*card_work_fn)(card_session *s, const struct card_model *m, void *user);
@@ -126,7 +129,7 @@ bool card_pin_format_ok(const struct card_pin *p, const char *pin);
  *   CARD_E_REMOVED, _COMM, … the card went during the command: it holds either the old or the
  *                            new code, never a mixture; the model read at its reinsertion tells
  *                            which (card_pin.last_change moved: the new one).
- * After card_with_card() the model is re-read (CARD_EV_CARD_UPDATED) with the new counters,
+ * After card_with_card() the model is read again (CARD_EV_CARD_UPDATED) with the new counters,
  * states and last_change of PIN1, PIN2 and the PUK. */
 
 /* The PIN's counter from an empty VERIFY (no PIN is sent): CARD_OK with *tries_left (-1 when

@@ -146,7 +146,7 @@ static card_err run_pulled(struct inserted *k, struct work *w, uint8_t pull_ins,
 	rec_reset(k);
 	k->r.pull_ins = pull_ins;
 	k->r.after = after;
-	return card_session_run(&k->t, &k->m, &k->l, pin_work, w);
+	return card_session_run(&k->t, &k->m, &k->l, pin_work, w, NULL);
 }
 
 static card_err run(struct inserted *k, struct work *w)

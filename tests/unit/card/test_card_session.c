@@ -9,7 +9,10 @@
  * behind the daemon), with the re-read of the model that ends every card_with_card():
  *                 before (layout walked per work)   after (layout kept from insertion)
  *   login         43 = 18 layout + 3 work + 22       26 = 1 SELECT + 3 work + 22
- *   download      75 = 18 layout + 24 work + 33      58 = 1 SELECT + 24 work + 33 */
+ *   download      75 = 18 layout + 24 work + 33      58 = 1 SELECT + 24 work + 33
+ * and since work that changes nothing reads only the counters its PINs moved (session_effects):
+ *   login          6 = 1 SELECT + 3 work + 2 (SELECT, empty VERIFY of PIN1)
+ *   wrong PIN1     2 = 1 SELECT + 1 VERIFY (its 63Cx is the counter: nothing read after) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -31,6 +34,7 @@
 
 #define LOGIN_WORK 4 /* SELECT, VERIFY PIN1, MSE SET, INTERNAL AUTHENTICATE */
 #define LOGIN_REREAD 22
+#define LOGIN_COUNTERS 2 /* after the reset: SELECT, empty VERIFY of the PIN verified */
 #define DOWNLOAD_KEY \
 	7 /* SELECT, status VERIFY, VERIFY PIN2, GENERATE (+ GET RESPONSE),
 			     * MSE SET, PSO CDS */
@@ -102,6 +106,31 @@ static size_t reread(struct sim_card *c, struct card_model *m)
 	assert_true(l.usable);
 	siths_layout_free(&l);
 	return r.n;
+}
+
+/* The read that ends card_with_card() after work that changed nothing: its APDU count. The PIN
+ * entries it leaves in *m must be those a whole read finds. */
+static size_t counters(struct sim_card *c, const struct siths_layout *l,
+		       const struct session_effects *fx, struct card_model *m)
+{
+	struct rec r;
+	struct apdu_transport t;
+	assert_false(fx->changed);
+	sim_card_reset_session(c);
+	rec_init(&r, c, &t);
+	assert_int_equal(session_read_counters(&t, l, fx, m), CARD_OK);
+	size_t n = r.n;
+	struct card_model whole = *m;
+	reread(c, &whole);
+	const struct card_pin *a[3] = { &m->pin1, &m->pin2, &m->puk },
+			      *b[3] = { &whole.pin1, &whole.pin2, &whole.puk };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(a[i]->tries_left, b[i]->tries_left);
+		assert_int_equal(a[i]->blocked, b[i]->blocked);
+		assert_int_equal(a[i]->activated, b[i]->activated);
+		assert_false(a[i]->verified);
+	}
+	return n;
 }
 
 /* The application's SELECT first, the VERIFY of the work right after it. */
@@ -239,6 +268,7 @@ struct inserted {
 	struct siths_layout l;
 	struct rec r;
 	struct apdu_transport t;
+	struct session_effects fx;
 };
 
 static int setup(void **state)
@@ -263,7 +293,7 @@ static int teardown(void **state)
 
 static card_err run(struct inserted *k, card_work_fn fn, void *user)
 {
-	return card_session_run(&k->t, &k->m, &k->l, fn, user);
+	return card_session_run(&k->t, &k->m, &k->l, fn, user, &k->fx);
 }
 
 static void login_apdus(void **state)
@@ -278,7 +308,28 @@ static void login_apdus(void **state)
 	assert_int_equal(k->r.ins[2], 0x22);
 	assert_int_equal(k->r.ins[3], 0x88);
 	assert_int_equal(k->r.n, LOGIN_WORK);
-	assert_int_equal(reread(k->c, &k->m), LOGIN_REREAD);
+	assert_false(k->fx.changed);
+	assert_int_equal(k->fx.pin[CARD_PIN1], SESSION_PIN_ASK);
+	assert_int_equal(k->fx.pin[CARD_PIN2], SESSION_PIN_UNTOUCHED);
+	assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), LOGIN_COUNTERS);
+	assert_int_equal(k->m.pin1.tries_left, 3);
+}
+
+/* A wrong PIN1: its 63Cx is the counter, so nothing is read after the work; then the right one
+ * after a wrong one fills the counter again, and only the card can say so. */
+static void wrong_pin_needs_no_read(void **state)
+{
+	struct inserted *k = *state;
+	struct login w = { .pin = "111111", .tries = -1 };
+	assert_int_equal(run(k, login_work, &w), CARD_E_PIN_WRONG);
+	assert_int_equal(k->r.n, 2);
+	assert_int_equal(k->fx.pin[CARD_PIN1], SESSION_PIN_KNOWN);
+	assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), 0);
+	assert_int_equal(k->m.pin1.tries_left, 2);
+	struct login right = { .pin = "123456", .tries = -1 };
+	assert_int_equal(run(k, login_work, &right), CARD_OK);
+	assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), LOGIN_COUNTERS);
+	assert_int_equal(k->m.pin1.tries_left, 3);
 }
 
 static void download_apdus(void **state)
@@ -295,6 +346,7 @@ static void download_apdus(void **state)
 	assert_int_equal(w.before_write, DOWNLOAD_KEY);
 	assert_int_equal(k->r.n, DOWNLOAD_KEY + WRITE_APDUS(w.cert_len));
 	assert_int_equal(w.written, w.cert_len);
+	assert_true(k->fx.changed); /* a key and files written: the whole model is read again */
 	assert_int_equal(reread(k->c, &k->m), REREAD_WITH_CERT(w.cert_len));
 	assert_true(k->m.sign.present && k->m.sign_key_checked);
 	assert_true(w.commit_sent);
@@ -312,7 +364,7 @@ static void layout_read_when_not_kept(void **state)
 {
 	struct inserted *k = *state;
 	struct login w = { .pin = "123456", .tries = -1 };
-	assert_int_equal(card_session_run(&k->t, &k->m, NULL, login_work, &w), CARD_OK);
+	assert_int_equal(card_session_run(&k->t, &k->m, NULL, login_work, &w, NULL), CARD_OK);
 	assert_true(w.proof_ok);
 	assert_true(k->r.n > LOGIN_WORK);
 	size_t first = k->r.n - LOGIN_WORK;
@@ -396,6 +448,7 @@ int main(void)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(login_apdus, setup, teardown),
+		cmocka_unit_test_setup_teardown(wrong_pin_needs_no_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(download_apdus, setup, teardown),
 		cmocka_unit_test_setup_teardown(layout_read_when_not_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_pin_not_sent, setup, teardown),
