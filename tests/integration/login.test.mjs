@@ -6,7 +6,7 @@
 // and logout (204, the token dead at once; 401 / 403 like the download; no card I/O).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, insert, pull, login, loginOk, download, modelUntil, countKind, reads, PIN1, WRONG1 } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, login, loginOk, download, modelUntil, countKind, reads, logins, PIN1, WRONG1 } from '../lib/bridge-rig.mjs';
 
 const OTHER = 'https://portal.example.test';
 let t;
@@ -22,7 +22,7 @@ test('login: PIN1 then proof of possession by the card → session for 900 s', a
     assert.ok(Buffer.from(r.json.session, 'base64url').length >= 32, '≥ 256 random bits');
     const r2 = await login(t, card.id);
     assert.notEqual(r2.json.session, r.json.session);
-    await reads(card, 3);
+    await logins(card, 2);
     // The proof: the card signed with its authentication key after the VERIFY.
     assert.equal(countKind(card.output, 'internal-auth'), 2);
     assert.doesNotMatch(t.bridge.output, new RegExp(r.json.session), 'the token is never logged');
@@ -127,18 +127,18 @@ test('logout: 204, the session is gone at once (401 on download), twice 401, oth
   const a = await insert(t, { slot: 0 });
   const b = await insert(t, { slot: 1, profile: { card_number: '9752269885715690003', hsa_id: 'TSTNMT2321000156-40EF' } });
   try {
-    // What one login costs the card (it ends with the model read that refreshes the PIN
-    // counters), to see below that logouts cost nothing.
+    // What one login costs the card (it ends with the status read that refreshes PIN1's
+    // counter), to see below that logouts cost nothing.
     await reads(a, 1);
     const l0 = apdus(a);
     const s1 = await loginOk(t, a.id);
-    await reads(a, 2);
+    await logins(a, 1);
     const perLogin = apdus(a) - l0;
     assert.ok(countKind(a.output, 'internal-auth') === 1 && perLogin > 0);
 
     const sb = await loginOk(t, b.id);
     const s2 = await loginOk(t, a.id);
-    await reads(a, 3);
+    await logins(a, 2);
     const mark = apdus(a);
 
     // Refusals leave the session alive.
@@ -181,7 +181,7 @@ test('logout: 204, the session is gone at once (401 on download), twice 401, oth
     // The card saw nothing of the logouts: a login after them (a fence in the card's own log)
     // is all that is new.
     await loginOk(t, a.id);
-    await reads(a, 4);
+    await logins(a, 3);
     assert.equal(apdus(a) - mark, perLogin, 'logout sent nothing to the card');
   } finally { await pull(t, a); await pull(t, b); }
 });

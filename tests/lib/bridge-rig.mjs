@@ -139,3 +139,16 @@ export function countKind(output, kind, upto = output.length) {
 // card's stderr reaches us later than the daemon's HTTP answer, so marks are taken after this.
 export const reads = (card, n) => until(
   () => countKind(card.output, 'verify 00200003', card.output.length) >= n, { what: `${n} model reads`, timeout: 15000 });
+
+// Waits until the card's log shows n logins through the proof: n INTERNAL AUTHENTICATEs, the last
+// followed by the status read of PIN1's counter that ends a login (a login changes nothing on the
+// card, so the daemon reads back only the counter, not the whole card).
+export const logins = (card, n) => until(() => {
+  const proofs = [...card.output.matchAll(/^siths-cardsim: internal-auth /gm)];
+  return proofs.length >= n && /^siths-cardsim: verify 00200001 len - /m.test(card.output.slice(proofs[proofs.length - 1].index));
+}, { what: `${n} logins`, timeout: 15000 });
+
+// Waits until the card's log shows its answer sw to a VERIFY of PIN ref (e.g. '01', '63C2').
+export const verifyAnswered = (card, ref, sw) => until(
+  () => new RegExp(`^siths-cardsim: verify 002000${ref} len \\S+ -> ${sw}$`, 'm').test(card.output),
+  { what: `VERIFY ${ref} answered ${sw}`, timeout: 15000 });
