@@ -442,6 +442,15 @@ static card_err take(card_core *c, const char *id, struct card_model *m, struct 
 	return e;
 }
 
+/* A whole read cannot tell the PINs' full counters: what earlier work on this card learned stays. */
+static void keep_learned(struct card_model *m, const struct card_model *was)
+{
+	if (!m->pin1.tries_max)
+		m->pin1.tries_max = was->pin1.tries_max;
+	if (!m->pin2.tries_max)
+		m->pin2.tries_max = was->pin2.tries_max;
+}
+
 /* Stores the model and layout re-read after the work (taking over *l; NULL: the card could
  * not be read, the layout stays) and tells, unless the card went meanwhile. */
 static void update(card_core *c, const char *id, struct card_model *m, struct siths_layout *l)
@@ -451,6 +460,7 @@ static void update(card_core *c, const char *id, struct card_model *m, struct si
 	struct slot *s = slot_by_card(c, id);
 	if (s) {
 		memcpy(m->id, id, sizeof(m->id)); /* same card, same id (even after a collision) */
+		keep_learned(m, &s->card);
 		s->card = *m;
 		if (l) {
 			siths_layout_free(&s->layout);
@@ -488,6 +498,8 @@ card_err card_claim_run(card_claim *cl, card_work_fn fn, void *user)
 		re = read_model(pc, &m, &fresh);
 	else if (re == CARD_OK)
 		re = session_read_counters(pcsc_card_transport(pc), &l, &fx, &m);
+	if (re == CARD_OK)
+		session_learn_max(&fx, &m);
 	pcsc_card_close(pc);
 	pc = NULL;
 	if (re != CARD_E_REMOVED && re != CARD_E_NO_SERVICE && re != CARD_E_NO_READER)

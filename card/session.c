@@ -47,6 +47,11 @@ static const struct siths_pin *pin_of(const card_session *s, enum card_pin_which
 	return which == CARD_PIN2 ? &s->l->pin2 : &s->l->pin1;
 }
 
+static const struct card_pin *pin_model(const card_session *s, enum card_pin_which which)
+{
+	return which == CARD_PIN2 ? &s->m->pin2 : &s->m->pin1;
+}
+
 /* Our format check (nothing sent) or the card's 6A80 to a code: either way, its format. */
 static card_err format_is_pin(card_err e)
 {
@@ -69,8 +74,15 @@ static void note_pin(card_session *s, enum card_pin_which which, card_err e, int
 	switch (e) {
 	case CARD_OK:
 		if (verified) {
-			fx->pin[which] = SESSION_PIN_ASK;
-			return;
+			/* The counter is full again: known once this card told how full that is. */
+			unsigned max = pin_model(s, which)->tries_max;
+			fx->restored[which] = true;
+			if (!max) {
+				fx->pin[which] = SESSION_PIN_ASK;
+				return;
+			}
+			st.tries_left = (int)max;
+			break;
 		}
 		st.tries_left = tries_left;
 		break;
@@ -124,6 +136,14 @@ card_err session_read_counters(const struct apdu_transport *t, const struct sith
 		pins[i]->activated = st.activated;
 	}
 	return e;
+}
+
+void session_learn_max(const struct session_effects *fx, struct card_model *m)
+{
+	struct card_pin *pins[2] = { &m->pin1, &m->pin2 };
+	for (int i = 0; i < 2; i++)
+		if (fx->restored[i] && !pins[i]->blocked && pins[i]->tries_left > 0)
+			pins[i]->tries_max = (unsigned)pins[i]->tries_left;
 }
 
 bool card_pin_format_ok(const struct card_pin *p, const char *pin)

@@ -24,6 +24,7 @@ struct session_effects {
 	bool changed;
 	enum session_pin pin[2]; /* by enum card_pin_which */
 	struct iso_pin_status st[2];
+	bool restored[2]; /* a right code was accepted: the counter is full again */
 };
 
 /* Selects the card's application, then calls fn. layout (borrowed for the call) is the stored
@@ -40,5 +41,9 @@ card_err card_session_run(const struct apdu_transport *t, const struct card_mode
  * verified (the reset ended that). Transport errors are returned, m then partly updated. */
 card_err session_read_counters(const struct apdu_transport *t, const struct siths_layout *l,
 			       const struct session_effects *fx, struct card_model *m);
+
+/* After either read (whole or counters), for each PIN whose right code the work gave: m's
+ * counter is then the full one, and becomes its tries_max (card_pin). */
+void session_learn_max(const struct session_effects *fx, struct card_model *m);
 
 #endif

@@ -30,6 +30,10 @@ struct card_pin {
 	unsigned char ref;         /* VERIFY P2 */
 	unsigned min_len, max_len; /* from the AODF (max_len 0 = not stated) */
 	int tries_left;            /* from an empty VERIFY; -1 = unknown */
+	/* The counter a right code restores. ISO 7816-4 has no command that tells it, so it is
+	 * learned from the first empty VERIFY after a right code on this card, and kept from then
+	 * on (it is a constant of the PIN object): later right codes need no read. 0 = not yet. */
+	unsigned tries_max;
 	bool blocked;
 	bool verified; /* only meaningful inside card_with_card() */
 	/* false: the PIN still holds the initial value of the card's letter and must be activated

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { bin, openscConf, pulledOut, startCard, testPki, tmp } from '../lib/harness.mjs';
-import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, exportCerts, keepLog, reads } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, exportCerts, keepLog, reads, logins } from '../lib/bridge-rig.mjs';
 import { openscCardView, triesOf } from '../lib/opensc-checks.mjs';
 
 const KINDS = ['download', 'login', 'pcscd'];
@@ -139,12 +139,12 @@ async function reference(t) {
     await reads(card, 1);
     const loginFrom = apduKinds(card.output).length;
     const session = await loginOk(t, card.id);
-    await reads(card, 2);
+    await logins(card, 1);
     const dlFrom = apduKinds(card.output).length;
     const r = await download(t, card.id, session);
     const end = await jobEvent(t, r.json.job, 0);
     if (end.type !== 'job-done') throw new Error(`reference download: ${JSON.stringify(end)}`);
-    await reads(card, 3);
+    await reads(card, 2);   // the download changed the card: read whole again
     const all = apduKinds(card.output);
     const readEnd = all.indexOf('verify') + 3; // the insertion read ends with three status VERIFYs
     return {
@@ -162,7 +162,7 @@ async function downloadPull(t, ref, n) {
   const state = t.freshState();
   const card = await insert(t, { state, args: ['--drop-at', `any:${k}`] });
   const session = await loginOk(t, card.id);
-  await reads(card, 2);
+  await logins(card, 1);
   const from = t.events.mark();
   const r = await download(t, card.id, session);
   check(r.status === 202, `download: ${r.status} ${r.body}`);
@@ -197,7 +197,7 @@ async function loginPull(t, ref, n) {
   check(kind === ref.kinds[k - 1], `pulled at a ${kind}, the reference run's APDU ${k} is a ${ref.kinds[k - 1]}`);
   await t.events.waitFor((m) => m.type === 'card-removed' && m.card_id === card.id, { from, what: 'card-removed' });
   await card.closed;
-  // The proof of possession answered, the login is complete: the pull hit the model re-read.
+  // The proof of possession answered, the login is complete: the pull hit the counter read after it.
   const proved = k > ref.proof;
   if (proved) check(r.status === 200 && r.json.session, `login after the proof: ${r.status} ${r.body}`);
   else check(r.status === 404 && r.json?.error?.code === 'card_not_found' && !r.json?.session, `login: ${r.status} ${r.body}`);
@@ -209,7 +209,7 @@ async function loginPull(t, ref, n) {
       check(old.status === 401, `old session after the pull: ${old.status} ${old.body}`);
     }
     await retry(t, b.card, { downloadToo: false });
-    return proved ? '200 (pulled in the model read after it), session ended' : `${r.status} ${r.json.error.code}`;
+    return proved ? '200 (pulled in the counter read after it), session ended' : `${r.status} ${r.json.error.code}`;
   } finally { await pull(t, b.card); }
 }
 
@@ -241,7 +241,7 @@ async function pcscdKill(t, ref, where) {
     await answered(card, at);
   } else {
     const session = await loginOk(t, card.id);
-    await reads(card, 2);
+    await logins(card, 1);
     const r = await download(t, card.id, session);
     check(r.status === 202, `download: ${r.status} ${r.body}`);
     job = r.json.job;

@@ -140,12 +140,13 @@ export function countKind(output, kind, upto = output.length) {
 export const reads = (card, n) => until(
   () => countKind(card.output, 'verify 00200003', card.output.length) >= n, { what: `${n} model reads`, timeout: 15000 });
 
-// Waits until the card's log shows n logins through the proof: n INTERNAL AUTHENTICATEs, the last
-// followed by the status read of PIN1's counter that ends a login (a login changes nothing on the
-// card, so the daemon reads back only the counter, not the whole card).
+// Waits until the card's log shows n logins of this insertion through their last APDU: n INTERNAL
+// AUTHENTICATEs, and after the first one the status read of PIN1's counter. A login changes
+// nothing on the card, so the daemon reads back only that counter, and only after the first
+// right PIN1: that read tells how full the counter is, later logins end at their proof.
 export const logins = (card, n) => until(() => {
   const proofs = [...card.output.matchAll(/^siths-cardsim: internal-auth /gm)];
-  return proofs.length >= n && /^siths-cardsim: verify 00200001 len - /m.test(card.output.slice(proofs[proofs.length - 1].index));
+  return proofs.length >= n && /^siths-cardsim: verify 00200001 len - /m.test(card.output.slice(proofs[0].index));
 }, { what: `${n} logins`, timeout: 15000 });
 
 // Waits until the card's log shows its answer sw to a VERIFY of PIN ref (e.g. '01', '63C2').

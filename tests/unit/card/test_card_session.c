@@ -12,7 +12,9 @@
  *   download      75 = 18 layout + 24 work + 33      58 = 1 SELECT + 24 work + 33
  * and since work that changes nothing reads only the counters its PINs moved (session_effects):
  *   login          6 = 1 SELECT + 3 work + 2 (SELECT, empty VERIFY of PIN1)
- *   wrong PIN1     2 = 1 SELECT + 1 VERIFY (its 63Cx is the counter: nothing read after) */
+ *   wrong PIN1     2 = 1 SELECT + 1 VERIFY (its 63Cx is the counter: nothing read after)
+ * and since that first read after a right code tells how full the counter is (tries_max):
+ *   later logins   4 = 1 SELECT + 3 work, nothing read after */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -332,6 +334,33 @@ static void wrong_pin_needs_no_read(void **state)
 	assert_int_equal(k->m.pin1.tries_left, 3);
 }
 
+/* The first right PIN1 teaches the card's full counter; from then on a right code needs no read,
+ * also after a wrong one, and the counter the model shows is the one the card holds. */
+static void later_logins_read_nothing(void **state)
+{
+	struct inserted *k = *state;
+	struct login first = { .pin = "123456", .tries = -1 };
+	assert_int_equal(run(k, login_work, &first), CARD_OK);
+	assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), LOGIN_COUNTERS);
+	assert_true(k->fx.restored[CARD_PIN1]);
+	session_learn_max(&k->fx, &k->m);
+	assert_int_equal(k->m.pin1.tries_max, 3);
+	assert_int_equal(k->m.pin2.tries_max, 0);
+	struct login wrong = { .pin = "111111", .tries = -1 };
+	assert_int_equal(run(k, login_work, &wrong), CARD_E_PIN_WRONG);
+	assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), 0);
+	assert_int_equal(k->m.pin1.tries_left, 2);
+	for (int i = 0; i < 2; i++) {
+		k->r.n = 0;
+		struct login w = { .pin = "123456", .tries = -1 };
+		assert_int_equal(run(k, login_work, &w), CARD_OK);
+		assert_int_equal(k->r.n, LOGIN_WORK);
+		assert_int_equal(k->fx.pin[CARD_PIN1], SESSION_PIN_KNOWN);
+		assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), 0); /* equal to a whole read */
+		assert_int_equal(k->m.pin1.tries_left, 3);
+	}
+}
+
 static void download_apdus(void **state)
 {
 	struct inserted *k = *state;
@@ -449,6 +478,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(login_apdus, setup, teardown),
 		cmocka_unit_test_setup_teardown(wrong_pin_needs_no_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(later_logins_read_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(download_apdus, setup, teardown),
 		cmocka_unit_test_setup_teardown(layout_read_when_not_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_pin_not_sent, setup, teardown),
