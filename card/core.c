@@ -492,8 +492,9 @@ card_err card_claim_run(card_claim *cl, card_work_fn fn, void *user)
 	 * empty VERIFYs of the re-read report counters rather than "verified". */
 	card_err re = pcsc_card_reconnect(pc, true);
 	/* Work that changed nothing (a login, a wrong PIN) leaves every file as it was read at
-	 * insertion: only the counters its PINs moved are asked again. */
-	bool whole = re == CARD_OK && (fx.changed || !l.usable);
+	 * insertion, and a download that ended with its certificate committed knows what it wrote:
+	 * only the counters its PINs moved are asked again. */
+	bool whole = re == CARD_OK && ((fx.changed && !fx.sign_written) || !l.usable);
 	if (whole)
 		re = read_model(pc, &m, &fresh);
 	else if (re == CARD_OK)

@@ -25,6 +25,11 @@ struct session_effects {
 	enum session_pin pin[2]; /* by enum card_pin_which */
 	struct iso_pin_status st[2];
 	bool restored[2]; /* a right code was accepted: the counter is full again */
+	/* The signature certificate written, read back equal and committed, for the key this work
+	 * generated — the work's own account of every file it changed (sign: as a whole read would
+	 * make it). Any command after it that may change the card clears it. */
+	bool sign_written;
+	struct card_cert_info sign;
 };
 
 /* Selects the card's application, then calls fn. layout (borrowed for the call) is the stored
@@ -35,10 +40,12 @@ card_err card_session_run(const struct apdu_transport *t, const struct card_mode
 			  const struct siths_layout *layout, card_work_fn fn, void *user,
 			  struct session_effects *fx);
 
-/* After the card's reset, for work that changed nothing (!fx->changed): m's PIN entries as the
- * work left them — known states set, and for each PIN to ask the application's SELECT once and
- * an empty VERIFY (no PIN sent); the rest of m stays as read at insertion, and no PIN is marked
- * verified (the reset ended that). Transport errors are returned, m then partly updated. */
+/* After the card's reset, for work that changed nothing (!fx->changed) or whose changes it
+ * accounts for itself (fx->sign_written): m's signature certificate as written, and its PIN
+ * entries as the work left them — known states set, and for each PIN to ask the application's
+ * SELECT once and an empty VERIFY (no PIN sent); the rest of m stays as read at insertion, and
+ * no PIN is marked verified (the reset ended that). Transport errors are returned, m then
+ * partly updated. */
 card_err session_read_counters(const struct apdu_transport *t, const struct siths_layout *l,
 			       const struct session_effects *fx, struct card_model *m);
 

@@ -502,6 +502,16 @@ static X509 *parse_cert(const uint8_t *buf, size_t len)
 	return d2i_X509(NULL, &p, (long)len);
 }
 
+card_err siths_cert_info(const uint8_t *der, size_t n, struct card_cert_info *ci)
+{
+	X509 *x = parse_cert(der, n);
+	if (!x)
+		return CARD_E_BAD_DATA;
+	cert_info(x, ci);
+	X509_free(x);
+	return CARD_OK;
+}
+
 static const struct p15_cert *cert_for(const struct rd *r, const struct p15_key *k)
 {
 	for (size_t i = 0; k && i < r->cdf.n; i++)

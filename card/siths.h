@@ -78,6 +78,10 @@ card_err siths_layout_read(const struct apdu_transport *t, struct siths_layout *
 card_err siths_layout_copy(struct siths_layout *dst, const struct siths_layout *src);
 void siths_layout_free(struct siths_layout *l);
 
+/* The model's account of a certificate given as DER (as a whole read of the card makes it):
+ * CARD_E_BAD_DATA when it does not parse. */
+card_err siths_cert_info(const uint8_t *der, size_t n, struct card_cert_info *ci);
+
 /* Selects the EF at p (absolute, or relative to the application). */
 card_err siths_select(const struct apdu_transport *t, const struct p15_app *app,
 		      const struct p15_path *p, struct iso_file *fi);

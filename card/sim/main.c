@@ -25,6 +25,17 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+/* SIGUSR1: a mark in the log. It is taken only while the card waits for the next command
+ * (sim_vpcd.c), so every command answered before the signal is logged above the mark: a fence
+ * for whoever reads the log (docs/virtual-card.md). */
+static void on_mark(int sig)
+{
+	static const char line[] = "siths-cardsim: mark\n";
+	(void)sig;
+	ssize_t r = write(STDERR_FILENO, line, sizeof(line) - 1);
+	(void)r;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: siths-cardsim --port N --pki DIR --state FILE [options]\n"
@@ -236,6 +247,9 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	struct sigaction mark = { .sa_handler = on_mark };
+	sigemptyset(&mark.sa_mask);
+	sigaction(SIGUSR1, &mark, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	enum sim_err rc = sim_vpcd_run(c, &o.v, &stop_flag);

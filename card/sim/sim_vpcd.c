@@ -30,7 +30,8 @@ enum { FIRST_FRAME_MS = 10000 };
 
 /* The stop signals are blocked while the card works and unblocked only inside ppoll(): a signal
  * that lands between a check of *stop and a blocking read would otherwise be lost, and the card
- * would sit in read() for ever (nothing more comes from an idle reader). */
+ * would sit in read() for ever (nothing more comes from an idle reader). SIGUSR1 (the log's
+ * mark, main.c) is held the same way, so its line falls between two commands' lines. */
 struct stopper {
 	volatile sig_atomic_t *stop;
 	sigset_t waiting; /* the mask while waiting: the caller's, with the stop signals open */
@@ -43,11 +44,13 @@ static void stopper_begin(struct stopper *s, volatile sig_atomic_t *stop)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
 	s->stop = stop;
 	sigprocmask(SIG_BLOCK, &block, &s->working);
 	s->waiting = s->working;
 	sigdelset(&s->waiting, SIGTERM);
 	sigdelset(&s->waiting, SIGINT);
+	sigdelset(&s->waiting, SIGUSR1);
 }
 
 static void stopper_end(struct stopper *s)

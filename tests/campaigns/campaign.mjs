@@ -144,7 +144,7 @@ async function reference(t) {
     const r = await download(t, card.id, session);
     const end = await jobEvent(t, r.json.job, 0);
     if (end.type !== 'job-done') throw new Error(`reference download: ${JSON.stringify(end)}`);
-    await reads(card, 2);   // the download changed the card: read whole again
+    await card.settled();
     const all = apduKinds(card.output);
     const readEnd = all.indexOf('verify') + 3; // the insertion read ends with three status VERIFYs
     return {

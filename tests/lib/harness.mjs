@@ -218,6 +218,13 @@ export async function startCard({ port, state, card, args = [], env = {} } = {})
   if (card) a.push('--card', card);
   const p = new Proc(bin('siths-cardsim'), [...a, ...args], { env: { ...process.env, ...env } });
   p.state = st;
+  // Resolves once every command the card answered so far is in p.output: SIGUSR1 makes the card
+  // log a mark between two commands (docs/virtual-card.md), so all it answered before is above.
+  p.settled = async () => {
+    const from = p.output.length;
+    process.kill(p.pid, 'SIGUSR1');
+    await p.waitFor(/^siths-cardsim: mark$/m, { from });
+  };
   await p.waitFor(/connected/);
   return p;
 }

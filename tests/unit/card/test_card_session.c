@@ -14,7 +14,11 @@
  *   login          6 = 1 SELECT + 3 work + 2 (SELECT, empty VERIFY of PIN1)
  *   wrong PIN1     2 = 1 SELECT + 1 VERIFY (its 63Cx is the counter: nothing read after)
  * and since that first read after a right code tells how full the counter is (tries_max):
- *   later logins   4 = 1 SELECT + 3 work, nothing read after */
+ *   later logins   4 = 1 SELECT + 3 work, nothing read after
+ * and since a download that committed its certificate for the key it generated knows every
+ * file it changed (session_effects.sign_written):
+ *   download      the work (DOWNLOAD_KEY + WRITE_APDUS) + 2 (SELECT, empty VERIFY of PIN2):
+ *                 24 behind the daemon with its 1,083-byte certificate (tests/bench) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -36,7 +40,8 @@
 
 #define LOGIN_WORK 4 /* SELECT, VERIFY PIN1, MSE SET, INTERNAL AUTHENTICATE */
 #define LOGIN_REREAD 22
-#define LOGIN_COUNTERS 2 /* after the reset: SELECT, empty VERIFY of the PIN verified */
+#define LOGIN_COUNTERS 2    /* after the reset: SELECT, empty VERIFY of the PIN verified */
+#define DOWNLOAD_COUNTERS 2 /* the same for PIN2 */
 #define DOWNLOAD_KEY \
 	7 /* SELECT, status VERIFY, VERIFY PIN2, GENERATE (+ GET RESPONSE),
 			     * MSE SET, PSO CDS */
@@ -117,7 +122,7 @@ static size_t counters(struct sim_card *c, const struct siths_layout *l,
 {
 	struct rec r;
 	struct apdu_transport t;
-	assert_false(fx->changed);
+	assert_true(!fx->changed || fx->sign_written);
 	sim_card_reset_session(c);
 	rec_init(&r, c, &t);
 	assert_int_equal(session_read_counters(&t, l, fx, m), CARD_OK);
@@ -132,6 +137,9 @@ static size_t counters(struct sim_card *c, const struct siths_layout *l,
 		assert_int_equal(a[i]->activated, b[i]->activated);
 		assert_false(a[i]->verified);
 	}
+	assert_memory_equal(&m->sign, &whole.sign, sizeof(m->sign));
+	assert_int_equal(m->sign_key_checked, whole.sign_key_checked);
+	assert_int_equal(m->sign_cert_mismatch, whole.sign_cert_mismatch);
 	return n;
 }
 
@@ -225,6 +233,7 @@ struct download {
 	size_t before_write, cert_len, written;
 	struct card_pubkey key; /* the key generated */
 	bool commit_sent;
+	bool stale_cert; /* a second key generated after the certificate was made for the first */
 };
 
 static void progress(size_t done, size_t total, void *user)
@@ -252,6 +261,8 @@ static card_err download_work(card_session *s, const struct card_model *m, void 
 	if (e)
 		return e;
 	X509 *x = cert_for_new_key(w->card);
+	if (w->stale_cert)
+		assert_int_equal(card_generate_sign_key(s, pk), CARD_OK);
 	int n = i2d_X509(x, &der);
 	assert_true(n > 0);
 	w->cert_len = (size_t)n;
@@ -356,7 +367,8 @@ static void later_logins_read_nothing(void **state)
 		assert_int_equal(run(k, login_work, &w), CARD_OK);
 		assert_int_equal(k->r.n, LOGIN_WORK);
 		assert_int_equal(k->fx.pin[CARD_PIN1], SESSION_PIN_KNOWN);
-		assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), 0); /* equal to a whole read */
+		assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m),
+				 0); /* equal to a whole read */
 		assert_int_equal(k->m.pin1.tries_left, 3);
 	}
 }
@@ -375,8 +387,11 @@ static void download_apdus(void **state)
 	assert_int_equal(w.before_write, DOWNLOAD_KEY);
 	assert_int_equal(k->r.n, DOWNLOAD_KEY + WRITE_APDUS(w.cert_len));
 	assert_int_equal(w.written, w.cert_len);
-	assert_true(k->fx.changed); /* a key and files written: the whole model is read again */
-	assert_int_equal(reread(k->c, &k->m), REREAD_WITH_CERT(w.cert_len));
+	/* A key and files written, all of them accounted for by the work: no file is read again,
+	 * only PIN2's counter (its first right code on this card), and the model equals a whole
+	 * read's (counters() compares them). */
+	assert_true(k->fx.changed && k->fx.sign_written);
+	assert_int_equal(counters(k->c, &k->l, &k->fx, &k->m), DOWNLOAD_COUNTERS);
 	assert_true(k->m.sign.present && k->m.sign_key_checked);
 	assert_true(w.commit_sent);
 	/* The model names the key its certificate certifies: the one generated, not another. */
@@ -385,6 +400,20 @@ static void download_apdus(void **state)
 	struct card_pubkey other = w.key;
 	other.n[other.n_len - 1] ^= 1;
 	assert_false(card_cert_certifies(&k->m.sign, &other));
+}
+
+/* A certificate for another key than the one generated last (here: the one before it) does not
+ * stand for the card: the whole model is read again, and it shows the mismatch. */
+static void stale_cert_reads_whole(void **state)
+{
+	struct inserted *k = *state;
+	struct download w = { .card = k->c, .pin = "654321", .stale_cert = true };
+	assert_int_equal(run(k, download_work, &w), CARD_OK);
+	assert_true(k->fx.changed);
+	assert_false(k->fx.sign_written);
+	assert_int_equal(reread(k->c, &k->m), REREAD_WITH_CERT(w.cert_len));
+	assert_false(k->m.sign.present);
+	assert_true(k->m.sign_cert_mismatch);
 }
 
 /* No stored layout (a card whose insertion read did not get that far): read in the session,
@@ -479,6 +508,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(login_apdus, setup, teardown),
 		cmocka_unit_test_setup_teardown(wrong_pin_needs_no_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(later_logins_read_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(stale_cert_reads_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(download_apdus, setup, teardown),
 		cmocka_unit_test_setup_teardown(layout_read_when_not_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_pin_not_sent, setup, teardown),
