@@ -47,7 +47,7 @@
 #define WS_DEFAULT_TIMEOUT_S 10
 #define WS_MAX_TIMEOUT_S 3600 /* keeps the keepalive times in lws's 16 bits */
 /* lws's chunk size for incoming frames; larger client messages arrive as several RECEIVEs. */
-#define WS_RX_CHUNK 1024
+#define WS_RX_CHUNK 128
 /* The only WebSocket version (RFC 6455); others are answered 426 naming it. */
 #define WS_VERSION "13"
 /* Untrusted header values are logged cut to this length. */
@@ -555,6 +555,10 @@ static int restrict_tls(SSL_CTX *ctx)
 		log_error("ws", "cannot set the TLS 1.2 floor");
 		return -1;
 	}
+	/* No resumption: on loopback a full handshake costs nothing worth saving, and a server
+	 * cache or tickets would keep a session (some 1 KB) per client after it closed. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	if (wsrx_watch_ctx(ctx) != WSRX_OK) {
 		log_error("ws", "cannot watch what clients send");
 		return -1;

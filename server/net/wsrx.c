@@ -18,9 +18,10 @@
 #include <openssl/crypto.h>
 
 struct wsrx {
-	/* the request line, up to its LF */
-	char line[WSRX_LINE_MAX];
-	size_t line_len;
+	/* the request line, up to its LF: grown as it comes (most are some 30 bytes; a thousand
+	 * idle clients should not hold a kilobyte each), at most WSRX_LINE_MAX */
+	char *line;
+	size_t line_len, line_cap;
 	bool line_done, line_too_long;
 	/* the end of the upgrade request head: an empty line (CRLF or bare LF, as lws accepts) */
 	bool in_frames;
@@ -41,9 +42,11 @@ static int (*real_ssl_read)(SSL *, void *, int);
 static void free_state(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	if (ptr) {
-		OPENSSL_cleanse(ptr, sizeof(struct wsrx)); /* the request line */
-		free(ptr);
+	struct wsrx *w = ptr;
+	if (w) {
+		OPENSSL_clear_free(w->line,
+				   w->line_cap); /* the request line: a query may hold anything */
+		free(w);
 	}
 }
 
@@ -77,6 +80,26 @@ static struct wsrx *state_of(SSL *ssl, bool create)
 	return w;
 }
 
+/* Room for one more byte of the request line; false past WSRX_LINE_MAX or out of memory (the
+ * line then reads as absent). The old copy is wiped, as realloc would not. */
+static bool line_room(struct wsrx *w)
+{
+	if (w->line_len < w->line_cap)
+		return true;
+	if (w->line_cap >= WSRX_LINE_MAX)
+		return false;
+	size_t cap = w->line_cap ? 2 * w->line_cap : 64;
+	char *p = malloc(cap > WSRX_LINE_MAX ? WSRX_LINE_MAX : cap);
+	if (!p)
+		return false;
+	if (w->line)
+		memcpy(p, w->line, w->line_len);
+	OPENSSL_clear_free(w->line, w->line_cap);
+	w->line = p;
+	w->line_cap = cap > WSRX_LINE_MAX ? WSRX_LINE_MAX : cap;
+	return true;
+}
+
 static void head_byte(struct wsrx *w, uint8_t c)
 {
 	if (!w->line_done) {
@@ -84,7 +107,7 @@ static void head_byte(struct wsrx *w, uint8_t c)
 			w->line_done = true;
 			if (w->line_len && w->line[w->line_len - 1] == '\r')
 				w->line_len--;
-		} else if (w->line_len < sizeof w->line) {
+		} else if (line_room(w)) {
 			w->line[w->line_len++] = (char)c;
 		} else {
 			w->line_too_long = true;
