@@ -173,3 +173,13 @@ int apdu_sw_tries(uint16_t sw)
 		return 0;
 	return -1;
 }
+
+size_t apdu_max_nc(const struct apdu_transport *t)
+{
+	return t->extended ? 65535 : 255;
+}
+
+size_t apdu_max_ne(const struct apdu_transport *t)
+{
+	return t->extended ? APDU_MAX_DATA : 256;
+}

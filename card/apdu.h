@@ -21,6 +21,9 @@ struct apdu_transport {
 	card_err (*transmit)(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp,
 			     size_t *resp_len);
 	void *ctx;
+	/* The card announced extended Lc and Le (atr.h): a command may carry up to 65535 bytes
+	 * and ask for up to 65536. False: short APDUs only (255 / 256). */
+	bool extended;
 };
 
 struct apdu {
@@ -43,6 +46,10 @@ card_err apdu_transmit(const struct apdu_transport *t, const struct apdu *a, uin
 /* apdu_transmit() then apdu_sw_err(); *sw may be NULL. */
 card_err apdu_run(const struct apdu_transport *t, const struct apdu *a, uint8_t *out, size_t cap,
 		  size_t *out_len, uint16_t *sw);
+
+/* The most one command may carry (Nc) and ask for (Ne) on this transport's card. */
+size_t apdu_max_nc(const struct apdu_transport *t);
+size_t apdu_max_ne(const struct apdu_transport *t);
 
 /* 9000 (and the warning 6282 "end of file reached") → CARD_OK; see err.h for the rest. */
 card_err apdu_sw_err(uint16_t sw);

@@ -146,7 +146,8 @@ static enum scan content_end(const uint8_t *p, size_t n, enum iso_der kind, size
 	}
 }
 
-/* READ BINARY in chunks of at most 256 bytes (Le 00 when the end is unknown). kind 0 reads to
+/* READ BINARY in chunks of at most Ne bytes (256, or 65536 on a card with extended length; the
+ * largest Le when the end is unknown). kind 0 reads to
  * the end of the file; otherwise reading stops where the DER content ends, so a padded EF
  * (a 3072-byte certificate file, a 1024-byte CDF) costs only the chunks that hold data. */
 static card_err read_ef(const struct apdu_transport *t, const struct iso_file *fi, size_t offset,
@@ -169,14 +170,15 @@ static card_err read_ef(const struct apdu_transport *t, const struct iso_file *f
 	size_t got = 0;
 	if (end > offset && !buf)
 		return CARD_E_NOMEM;
+	const size_t chunk = apdu_max_ne(t);
 	while (offset + got < end) {
-		size_t want = end - offset - got > 256 ? 256 : end - offset - got;
+		size_t want = end - offset - got > chunk ? chunk : end - offset - got;
 		size_t off = offset + got, rn = 0, ce = 0;
 		uint16_t sw = 0;
 		struct apdu a = { .ins = 0xB0,
 				  .p1 = (uint8_t)(off >> 8),
 				  .p2 = (uint8_t)off,
-				  .ne = exact ? want : 256 };
+				  .ne = exact ? want : chunk };
 		if ((e = apdu_transmit(t, &a, buf + got, want, &rn, &sw)) != CARD_OK)
 			break;
 		if (sw == 0x6B00 && got + offset > 0) {

@@ -226,7 +226,9 @@ card_err ops_generate(const struct apdu_transport *t, uint8_t key_ref, struct ca
 	const uint8_t crt[] = { 0xAC, 0x03, 0x84, 0x01, key_ref };
 	uint8_t resp[1200];
 	size_t rn = 0;
-	struct apdu a = { .ins = 0x46, .data = crt, .lc = sizeof(crt), .ne = 256 };
+	/* The public key (some 270 bytes) in one answer where the card allows it, else 61xx and a
+	 * GET RESPONSE. */
+	struct apdu a = { .ins = 0x46, .data = crt, .lc = sizeof(crt), .ne = apdu_max_ne(t) };
 	card_err e = apdu_run(t, &a, resp, sizeof(resp), &rn, NULL);
 	return e ? e : ops_parse_pubkey(resp, rn, out);
 }
@@ -355,8 +357,9 @@ static card_err read_cdf(const struct apdu_transport *t, const struct siths_layo
 static card_err write_chunks(const struct apdu_transport *t, const uint8_t *der, size_t n,
 			     card_progress_fn fn, void *user)
 {
-	for (size_t off = 0; off < n; off += CHUNK) {
-		size_t c = n - off < CHUNK ? n - off : CHUNK;
+	const size_t chunk = apdu_max_nc(t);
+	for (size_t off = 0; off < n; off += chunk) {
+		size_t c = n - off < chunk ? n - off : chunk;
 		card_err e = update_binary(t, off, der + off, c);
 		if (e)
 			return e;

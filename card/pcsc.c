@@ -3,6 +3,7 @@
  * gone and waits for its socket to reappear (a bounded back-off timer only as the safety net). */
 #include "pcsc.h"
 
+#include "atr.h"
 #include "sockwatch.h"
 
 #include <errno.h>
@@ -103,6 +104,7 @@ static card_err begin(struct pcsc_card *c)
 	if (!e) {
 		c->atr_len = atr_len <= sizeof(c->atr) ? atr_len : sizeof(c->atr);
 		memcpy(c->atr, atr, c->atr_len);
+		c->t.extended = atr_extended_length(c->atr, c->atr_len);
 	}
 	return e;
 }

@@ -69,6 +69,9 @@ static void usage(FILE *f)
 	      "truncate|garbage\n"
 	      "  --export-certs DIR    write the card's certificates (DER+PEM) and public keys, "
 	      "exit\n"
+	      "  --extended-length     announce extended Lc/Le in the ATR and take such APDUs\n"
+	      "                        (without it the card answers them 6700, as a short-only "
+	      "card)\n"
 	      "  --verbose             log command headers and status words (never command data)\n"
 	      "  --help                this text\n",
 	      f);
@@ -76,7 +79,7 @@ static void usage(FILE *f)
 
 struct opts {
 	const char *pki, *state, *card, *export_dir, *corrupt, *trace;
-	bool realistic;
+	bool realistic, extended_length;
 	struct sim_vpcd_opts v;
 };
 
@@ -108,8 +111,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		int bad = 0;
 		if (!strcmp(a, "--help"))
 			return 1;
-		if (!strcmp(a, "--verbose")) {
-			o->v.verbose = true;
+		bool *flag = !strcmp(a, "--verbose")      ? &o->v.verbose
+			: !strcmp(a, "--extended-length") ? &o->extended_length
+							  : NULL;
+		if (flag) {
+			*flag = true;
 			continue;
 		}
 		if (!val) {
@@ -235,6 +241,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	c->realistic = o.realistic;
+	c->extended_length = o.extended_length;
 	if (o.trace && !(o.v.trace = fopen(o.trace, "we"))) {
 		fprintf(stderr, "siths-cardsim: cannot write %s: %s\n", o.trace, strerror(errno));
 		sim_card_free(c);

@@ -195,6 +195,8 @@ size_t sim_apdu_process(struct sim_card *c, const uint8_t *apdu, size_t n, uint8
 
 	if (n >= 4 && apdu[1] != 0xC0) /* any other command ends a pending response */
 		drop_pending(c);
+	if (sw == 0 && k.ext && !c->extended_length)
+		sw = SIM_SW_WRONG_LENGTH; /* the ATR announced short APDUs only */
 	if (sw == 0)
 		sw = dispatch(c, &k, &r);
 	if (sw == SIM_SW_OK && r.len > k.ne)

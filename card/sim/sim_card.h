@@ -52,6 +52,9 @@ struct sim_card {
 	struct sim_key keys[SIM_NKEYS];
 	char *state_path; /* NULL: in memory only */
 	bool realistic;   /* --delay realistic or t1: commands take a real card's time */
+	/* --extended-length: the ATR announces extended Lc/Le (sim_atr_extended) and the card takes
+	 * such APDUs; otherwise it answers them 6700 like a card that only knows short ones. */
+	bool extended_length;
 	/* The time the card spent on commands since it connected (what --delay charged, in µs):
 	 * the card's own share of an operation, which --trace reports per APDU. */
 	long long busy_us;

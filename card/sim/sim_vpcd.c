@@ -24,6 +24,8 @@
 
 const uint8_t sim_atr[14] = { 0x3B, 0x89, 0x80, 0x01, 'S', 'I', 'T',
 			      'H',  'S',  '-',  'S',  'I', 'M', 0x27 };
+const uint8_t sim_atr_extended[20] = { 0x3B, 0x8F, 0x80, 0x01, 0x80, 0x73, 0x00, 0x00, 0x40, 0x59,
+				       'S',  'I',  'T',  'H',  'S',  '-',  'S',  'I',  'M',  0xCB };
 
 enum { CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4 };
 enum { FIRST_FRAME_MS = 10000 };
@@ -203,7 +205,11 @@ static void control(struct sim_card *c, int fd, uint8_t code, const struct sim_v
 	case CTRL_OFF:
 	case CTRL_ON:
 	case CTRL_RESET: sim_card_reset_session(c); break;
-	case CTRL_ATR: *err = send_frame(fd, sim_atr, sizeof(sim_atr)); break;
+	case CTRL_ATR:
+		*err = c->extended_length
+			? send_frame(fd, sim_atr_extended, sizeof(sim_atr_extended))
+			: send_frame(fd, sim_atr, sizeof(sim_atr));
+		break;
 	default: /* unknown control codes expect no answer */ break;
 	}
 }

@@ -16,6 +16,9 @@
 
 /* 3B 89 80 01 "SITHS-SIM" TCK: T=1, historical bytes = ASCII "SITHS-SIM". */
 extern const uint8_t sim_atr[14];
+/* With --extended-length: historical bytes in compact-TLV, card capabilities (73) with the
+ * extended Lc/Le bit, then the same name as card issuer's data (59). */
+extern const uint8_t sim_atr_extended[20];
 
 /* "The K-th APDU of a kind" (a sim_kind, SIM_TRIGGER_ANY: of any kind; kind < 0: never),
  * counted from the connection. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { curl, tmp, openscConf, opensc } from '../lib/harness.mjs';
-import { setup, insert, pull, loginOk, download, jobEnd, runJob, modelUntil, exportCerts, PIN2 } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, loginOk, download, jobEnd, runJob, modelUntil, exportCerts, countKind, PIN2 } from '../lib/bridge-rig.mjs';
 
 const PKCS11 = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
 let t;
@@ -98,6 +98,39 @@ test('login → download → progress → job-done → Finns; OpenSC signs with 
     assert.match(execFileSync('openssl', ['dgst', '-sha256', '-verify', pub, '-signature', sig, msg]).toString(), /Verified OK/);
     await pull(t, again);
   } finally { await card.stop(); }
+});
+
+// The card's commands of kind with the length of each (cardsim --verbose: "KIND HEADER len N").
+const lengths = (card, kind) => [...card.output.matchAll(new RegExp(`^siths-cardsim: ${kind} [0-9A-F]{8} len (\\d+)`, 'gm'))].map((m) => Number(m[1]));
+
+test('a card that announces extended length: files read and the certificate written in one APDU each; the same model', async () => {
+  // The same card (state) first as a short-only one, then announcing extended length.
+  const state = join(tmp('card-'), 'state.json');
+  const plain = await insert(t, { state });
+  const model = plain.model;
+  await pull(t, plain);
+  const card = await insert(t, { state, args: ['--extended-length'] });
+  try {
+    assert.match(card.model.atr, /^3b:8f:80:01:80:73:00:00:40:/);
+    assert.deepEqual({ ...card.model, atr: model.atr }, model, 'the model over extended APDUs');
+    // Each file in one READ BINARY from offset 0 (none asks for a second page); those over 256
+    // bytes with an extended Le (7 bytes), the rest short (5).
+    await card.settled();
+    const reads = lengths(card, 'read-binary');
+    assert.ok(reads.includes(7) && reads.every((n) => n === 7 || n === 5), `READ BINARY lengths ${reads}`);
+    assert.deepEqual([...new Set(card.output.match(/^siths-cardsim: read-binary 00B0[0-9A-F]{4}/gm))],
+      ['siths-cardsim: read-binary 00B00000'], 'every file read from its start, in one command');
+    const { end } = await runJob(t, card.id, await loginOk(t, card.id));
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    await card.settled();
+    const exp = exportCerts(card.state);
+    const der = execFileSync('openssl', ['x509', '-in', join(exp, 'sign-cert.pem'), '-outform', 'DER']);
+    // The certificate in one UPDATE BINARY (7 header bytes with the extended Lc, then all of it).
+    assert.ok(lengths(card, 'update-binary').includes(7 + der.length), `UPDATE BINARY lengths ${lengths(card, 'update-binary')}`);
+    assert.equal(countKind(card.output, 'get-response'), 0, 'the public key came in the GENERATE answer');
+    execFileSync('openssl', ['verify', '-CAfile', join(t.pki, 'root-ca.pem'), '-untrusted', join(t.pki, 'person-3-ca.pem'), join(exp, 'sign-cert.pem')]);
+    await modelUntil(t, card.id, (x) => x.signature_certificate.present, 'Finns');
+  } finally { await pull(t, card); }
 });
 
 test('a second download on a card that has a certificate replaces it (old entry withdrawn first)', async () => {

@@ -15,7 +15,7 @@
 
 #define RUN(steps_, a_, out_, cap_, len_, sw_)                                              \
 	struct fx_script sc_ = { steps_, sizeof(steps_) / sizeof(steps_[0]), 0, false, 0 }; \
-	struct apdu_transport t_ = { fx_script_transmit, &sc_ };                            \
+	struct apdu_transport t_ = { .transmit = fx_script_transmit, .ctx = &sc_ };         \
 	card_err e_ = apdu_transmit(&t_, a_, out_, cap_, len_, sw_)
 
 /* ---- encoding ---- */
@@ -170,7 +170,7 @@ static void endless_chain(void **state)
 		{ "00C0000001", "6101", 0 }, /* no data, always "one more" */
 	};
 	struct fx_script sc = { s, 2, 0, true, 0 };
-	struct apdu_transport t = { fx_script_transmit, &sc };
+	struct apdu_transport t = { .transmit = fx_script_transmit, .ctx = &sc };
 	uint8_t out[1024];
 	size_t len = 0;
 	uint16_t sw = 0;
@@ -220,7 +220,7 @@ static void transport_errors_pass_through(void **state)
 
 	static const struct fx_step r[] = { { NULL, NULL, CARD_E_RESET } };
 	struct fx_script sc = { r, 1, 0, false, 0 };
-	struct apdu_transport t = { fx_script_transmit, &sc };
+	struct apdu_transport t = { .transmit = fx_script_transmit, .ctx = &sc };
 	assert_int_equal(apdu_run(&t, &(struct apdu){ .ins = 0x20, .p2 = 1 }, NULL, 0, NULL, NULL),
 			 CARD_E_RESET);
 }
@@ -231,7 +231,7 @@ static void run_maps_status(void **state)
 	static const struct fx_step s[] = { { "0020000102", "63C2", 0 } };
 	uint16_t sw = 0;
 	struct fx_script sc = { s, 1, 0, false, 0 };
-	struct apdu_transport t = { fx_script_transmit, &sc };
+	struct apdu_transport t = { .transmit = fx_script_transmit, .ctx = &sc };
 	assert_int_equal(
 		apdu_run(&t, &(struct apdu){ .ins = 0x20, .p2 = 1, .ne = 2 }, NULL, 0, NULL, &sw),
 		CARD_E_PIN_WRONG);

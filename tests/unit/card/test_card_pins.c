@@ -68,14 +68,14 @@ static void rec_reset(struct inserted *k)
 {
 	memset(&k->r, 0, sizeof(k->r));
 	k->r.sim = (struct fx_simt){ k->c, -1, 0 };
-	k->t = (struct apdu_transport){ rec_transmit, &k->r };
+	k->t = (struct apdu_transport){ .transmit = rec_transmit, .ctx = &k->r };
 }
 
 /* Reads model and layout as at insertion (or at the re-read after work, after the reset). */
 static void read_card(struct inserted *k)
 {
 	struct fx_simt s = { k->c, -1, 0 };
-	struct apdu_transport t = { fx_sim_transmit, &s };
+	struct apdu_transport t = { .transmit = fx_sim_transmit, .ctx = &s };
 	siths_layout_free(&k->l);
 	sim_card_reset_session(k->c);
 	memset(&k->m, 0, sizeof(k->m));
@@ -491,7 +491,7 @@ static void encoding_from_the_aodf(void **state)
 	struct sim_card *c = fx_sim_card(NULL);
 	padded_pin_aodf(c);
 	struct fx_simt s = { c, -1, 0 };
-	struct apdu_transport ct = { fx_sim_transmit, &s };
+	struct apdu_transport ct = { .transmit = fx_sim_transmit, .ctx = &s };
 	struct card_model m;
 	struct siths_layout l;
 	memset(&m, 0, sizeof(m));
@@ -509,7 +509,7 @@ static void encoding_from_the_aodf(void **state)
 		{ "00 20 00 81 08 31323334FFFFFFFF", "63C1", CARD_OK },
 	};
 	struct fx_script sc = { steps, 3, 0, false, 0 };
-	struct apdu_transport t = { fx_script_transmit, &sc };
+	struct apdu_transport t = { .transmit = fx_script_transmit, .ctx = &sc };
 	char a[16] = "1234", b[16] = "567890", puk[16] = "12345678";
 	int tries = 99;
 	assert_int_equal(ops_change(&t, &l.pin1, a, b, &tries), CARD_OK);
@@ -525,7 +525,7 @@ static void encoding_from_the_aodf(void **state)
 	/* Forbidden by the AODF or not encodable here: refused with nothing sent, codes wiped. */
 	struct siths_pin p = l.pin1;
 	struct fx_script none = { NULL, 0, 0, false, 0 };
-	struct apdu_transport nt = { fx_script_transmit, &none };
+	struct apdu_transport nt = { .transmit = fx_script_transmit, .ctx = &none };
 	strcpy(a, "1234"), strcpy(b, "5678");
 	p.flags |= P15_PIN_CHANGE_DISABLED;
 	assert_int_equal(ops_change(&nt, &p, a, b, NULL), CARD_E_NOT_SUPPORTED);
@@ -565,7 +565,7 @@ static void odd_answers_never_resend(void **state)
 	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
 		const struct fx_step st[] = { { NULL, answers[i], CARD_OK } };
 		struct fx_script sc = { st, 1, 0, false, 0 };
-		struct apdu_transport t = { fx_script_transmit, &sc };
+		struct apdu_transport t = { .transmit = fx_script_transmit, .ctx = &sc };
 		char a[16] = "123456", b[16] = "654321";
 		int tries = 99;
 		assert_int_equal(ops_change(&t, &p, a, b, &tries), want[i]);

@@ -86,7 +86,7 @@ static void rec_init(struct rec *r, struct sim_card *c, struct apdu_transport *t
 {
 	memset(r, 0, sizeof(*r));
 	r->sim = (struct fx_simt){ c, -1, 0 };
-	*t = (struct apdu_transport){ rec_transmit, r };
+	*t = (struct apdu_transport){ .transmit = rec_transmit, .ctx = r };
 }
 
 /* What the core does when a card appears: model and layout in one read. */
@@ -402,6 +402,40 @@ static void download_apdus(void **state)
 	assert_false(card_cert_certifies(&k->m.sign, &other));
 }
 
+/* A card that announces extended length (atr.h): every file read in one READ BINARY, the public
+ * key without GET RESPONSE, the certificate written in one UPDATE BINARY and read back in one;
+ * the model the same as over short APDUs. */
+static void extended_length_card(void **state)
+{
+	struct inserted *k = *state;
+	struct card_model m, short_model;
+	struct siths_layout l;
+	struct rec r;
+	struct apdu_transport t;
+	k->c->extended_length = true;
+	size_t short_read = reread(k->c, &short_model);
+	sim_card_reset_session(k->c);
+	rec_init(&r, k->c, &t);
+	t.extended = true;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(siths_read_layout(&t, &m, &l), CARD_OK);
+	siths_layout_free(&l);
+	assert_true(r.n < short_read);
+	/* the pages after the first of the files over 256 bytes (the authentication certificate,
+	 * 1,2xx bytes: 4 more) are not asked for */
+	assert_int_equal(r.n, short_read - 4);
+	assert_memory_equal(&m.auth, &short_model.auth, sizeof(m.auth));
+	assert_memory_equal(&m.pin1, &short_model.pin1, sizeof(m.pin1));
+	k->t.extended = true;
+	k->r.n = 0;
+	struct download w = { .card = k->c, .pin = "654321", .rec = &k->r };
+	assert_int_equal(run(k, download_work, &w), CARD_OK);
+	assert_true(w.cert_len > 256);
+	assert_int_equal(w.before_write, DOWNLOAD_KEY - 1);
+	assert_int_equal(k->r.n, DOWNLOAD_KEY - 1 + WRITE_APDUS(1));
+	assert_true(k->fx.sign_written);
+}
+
 /* A certificate for another key than the one generated last (here: the one before it) does not
  * stand for the card: the whole model is read again, and it shows the mismatch. */
 static void stale_cert_reads_whole(void **state)
@@ -509,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(wrong_pin_needs_no_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(later_logins_read_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(stale_cert_reads_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(extended_length_card, setup, teardown),
 		cmocka_unit_test_setup_teardown(download_apdus, setup, teardown),
 		cmocka_unit_test_setup_teardown(layout_read_when_not_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_pin_not_sent, setup, teardown),

@@ -30,7 +30,7 @@ static void with_signature(struct sim_profile *p)
 static void model(struct sim_card *c, struct card_model *m)
 {
 	struct fx_simt s = { c, -1, 0 };
-	struct apdu_transport t = { fx_sim_transmit, &s };
+	struct apdu_transport t = { .transmit = fx_sim_transmit, .ctx = &s };
 	memset(m, 0, sizeof(*m));
 	sim_card_reset_session(c);
 	assert_int_equal(siths_read(&t, m), CARD_OK);
@@ -59,12 +59,12 @@ static void verify_counts(void **state)
 	struct card_model m;
 	struct siths_layout l;
 	struct fx_simt r = { c, -1, 0 };
-	struct apdu_transport rt = { fx_sim_transmit, &r };
+	struct apdu_transport rt = { .transmit = fx_sim_transmit, .ctx = &r };
 	memset(&m, 0, sizeof(m));
 	assert_int_equal(siths_read_layout(&rt, &m, &l), CARD_OK);
 	sim_card_reset_session(c);
 	struct fx_simt s = { c, -1, 0 };
-	struct apdu_transport t = { fx_sim_transmit, &s };
+	struct apdu_transport t = { .transmit = fx_sim_transmit, .ctx = &s };
 	int tries = 99;
 	char pin[16];
 	strcpy(pin, "12a456");
@@ -124,7 +124,7 @@ static void pubkey_parser(void **state)
 static void layout_of(struct sim_card *c, struct siths_layout *l)
 {
 	struct fx_simt s = { c, -1, 0 };
-	struct apdu_transport t = { fx_sim_transmit, &s };
+	struct apdu_transport t = { .transmit = fx_sim_transmit, .ctx = &s };
 	assert_int_equal(siths_layout_read(&t, l), CARD_OK);
 }
 
@@ -192,7 +192,7 @@ static void write_pulled_everywhere(void **state)
 		layout_of(c, &l);
 		sim_card_reset_session(c);
 		struct fx_simt s = { c, -1, 0 };
-		struct apdu_transport t = { fx_sim_transmit, &s };
+		struct apdu_transport t = { .transmit = fx_sim_transmit, .ctx = &s };
 		char pin[] = "654321";
 		assert_int_equal(ops_verify(&t, &l.pin2, pin, NULL), CARD_OK);
 		s.count = 0;
@@ -244,7 +244,7 @@ static void sign_and_generate(void **state)
 	struct siths_layout l;
 	layout_of(c, &l);
 	struct fx_simt s = { c, -1, 0 };
-	struct apdu_transport t = { fx_sim_transmit, &s };
+	struct apdu_transport t = { .transmit = fx_sim_transmit, .ctx = &s };
 	uint8_t di[51] = { 0x30, 0x31 }, sig[512];
 	size_t sl = 0;
 	struct card_pubkey k;

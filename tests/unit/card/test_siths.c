@@ -21,7 +21,7 @@
 static card_err read_card(struct sim_card *c, struct card_model *m, long pull_after, long *count)
 {
 	struct fx_simt s = { c, pull_after, 0 };
-	struct apdu_transport t = { fx_sim_transmit, &s };
+	struct apdu_transport t = { .transmit = fx_sim_transmit, .ctx = &s };
 	memset(m, 0, sizeof(*m));
 	strcpy(m->reader, "Virtual PCD 00 00");
 	sim_card_reset_session(c);

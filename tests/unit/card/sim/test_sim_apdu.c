@@ -73,6 +73,7 @@ static int make_card(void **state, bool with_sig)
 		fprintf(stderr, "card: %s\n", err);
 		return -1;
 	}
+	c->extended_length = true; /* the interpreter's extended cases are tested too */
 	*state = c;
 	return 0;
 }
@@ -116,6 +117,20 @@ static void malformed_lengths(void **state)
 			fail_msg("case %zu (%s): got %04X want %04X", i, cases[i].apdu, sw,
 				 cases[i].sw);
 	}
+}
+
+/* Without --extended-length the card announces short APDUs only and refuses extended ones
+ * (6700, as such a card does), the same command short goes through. */
+static void short_only_card(void **state)
+{
+	struct sim_card *c = *state;
+	c->extended_length = false;
+	assert_int_equal(tx(c, "00A40000 00"), 0x9000);
+	assert_int_equal(tx(c, "00A4000C 000000"), 0x6700);
+	assert_int_equal(tx(c, "00A40000 02 3F00 00"), 0x9000);
+	assert_int_equal(tx(c, "00A40000 000002 3F00 0000"), 0x6700);
+	c->extended_length = true;
+	assert_int_equal(tx(c, "00A40000 000002 3F00 0000"), 0x9000);
 }
 
 static void foreign_commands(void **state)
@@ -381,6 +396,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(malformed_lengths, setup, teardown),
+		cmocka_unit_test_setup_teardown(short_only_card, setup, teardown),
 		cmocka_unit_test_setup_teardown(foreign_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_apdus_never_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(select_and_read, setup, teardown),

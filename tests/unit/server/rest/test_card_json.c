@@ -42,7 +42,7 @@ static json_t *profile_json(struct sim_profile *p, uint16_t garbage_fid)
 	struct card_model *m = calloc(1, sizeof(*m));
 	strcpy(m->reader, "Virtual PCD 00 00");
 	strcpy(m->reader_id, "r0123456789abcdef");
-	struct apdu_transport t = { sim_transmit, c };
+	struct apdu_transport t = { .transmit = sim_transmit, .ctx = c };
 	(void)siths_read(&t, m);
 	json_t *j = cardjson_model(m);
 	free(m);
