@@ -47,12 +47,21 @@ test('ATR, SELECT by AID/path/FID, READ BINARY with offsets, TokenInfo holds the
 });
 
 test('extended length passes pcscd/vpcd: the 3072-byte signature certificate EF is all zero', async () => {
-  const c = await card();
+  const c = await card({ args: ['--extended-length'] });
   try {
     const r = await apdus(['00 A4 08 0C 04 50 15 43 02', '00 B0 00 00 00 00 00']);
     assert.equal(r[1].sw, '9000');
     assert.equal(r[1].data.length, 3072);
     assert.ok(r[1].data.every((b) => b === 0));
+  } finally { await pull(c); }
+});
+
+test('a card that does not announce extended length answers an extended APDU 6700, the short one 9000', async () => {
+  const c = await card();
+  try {
+    const r = await apdus(['00 A4 08 0C 04 50 15 43 02', '00 B0 00 00 00 00 00', '00 B0 00 00 00']);
+    assert.deepEqual(r.map((x) => x.sw), ['9000', '6700', '9000']);
+    assert.equal(r[2].data.length, 256);
   } finally { await pull(c); }
 });
 

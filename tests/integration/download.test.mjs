@@ -130,6 +130,10 @@ test('a card that announces extended length: files read and the certificate writ
     assert.equal(countKind(card.output, 'get-response'), 0, 'the public key came in the GENERATE answer');
     execFileSync('openssl', ['verify', '-CAfile', join(t.pki, 'root-ca.pem'), '-untrusted', join(t.pki, 'person-3-ca.pem'), join(exp, 'sign-cert.pem')]);
     await modelUntil(t, card.id, (x) => x.signature_certificate.present, 'Finns');
+    // OpenSC, which also reads the card capabilities, lists what the daemon wrote.
+    const d = await opensc(t.pc, 'pkcs15-tool', ['-D'], { conf: openscConf() });
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /X\.509 Certificate \[Underskrift\]/);
   } finally { await pull(t, card); }
 });
 

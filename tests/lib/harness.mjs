@@ -329,11 +329,13 @@ export { readFileSync };
 // uses its own references) or "default" (plain ISO 7816-4 PIN commands: CHANGE REFERENCE DATA
 // P1 00 old‖new, RESET RETRY COUNTER P1 00 PUK‖new; cannot sign).
 export const CARDSIM_ATR = '3b:89:80:01:53:49:54:48:53:2d:53:49:4d:27';
+// With --extended-length (card capabilities in the historical bytes, docs/virtual-card.md "ATR").
+export const CARDSIM_ATR_EXTENDED = '3b:8f:80:01:80:73:00:00:40:59:53:49:54:48:53:2d:53:49:4d:cb';
 export function openscConf({ mapAtr = true, driver = 'MaskTech' } = {}) {
   const f = join(tmp('opensc-'), 'opensc.conf');
   writeFileSync(f, ['app default {',
     driver === 'default' ? '  enable_default_driver = true;' : '',
-    mapAtr ? `  card_atr ${CARDSIM_ATR} { driver = "${driver}"; name = "SITHS virtual card"; }` : '',
+    ...(mapAtr ? [CARDSIM_ATR, CARDSIM_ATR_EXTENDED] : []).map((atr) => `  card_atr ${atr} { driver = "${driver}"; name = "SITHS virtual card"; }`),
     '  framework pkcs15 { use_file_caching = no; }', '}', ''].join('\n'));
   return f;
 }
