@@ -22,6 +22,10 @@ struct reaper {
 	pthread_mutex_t lock; /* guards the list and stop */
 	pthread_cond_t cond;
 	struct reaper_conn *conns;
+	/* When the thread wakes by itself next ({0, 0}: never, it waits to be told). A deadline
+	 * set later than that needs no signal: the thread's next scan finds it. So a keep-alive
+	 * connection's requests do not wake the thread once each. */
+	struct timespec wake;
 	bool stop;
 	pthread_t thread;
 };
@@ -29,6 +33,16 @@ struct reaper {
 static bool before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* c's deadline starts now; the thread is told when it would otherwise wake too late for it.
+ * Caller holds the lock. */
+static void start_deadline(struct reaper *r, struct reaper_conn *c)
+{
+	clock_gettime(CLOCK_MONOTONIC, &c->since);
+	struct timespec dl = { c->since.tv_sec + r->limit, c->since.tv_nsec };
+	if (!r->wake.tv_sec || before(&dl, &r->wake))
+		pthread_cond_signal(&r->cond);
 }
 
 /* Shuts down every connection past its deadline; *next gets the earliest deadline to come
@@ -60,10 +74,9 @@ static void *reaper_main(void *arg)
 	struct reaper *r = arg;
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
-		struct timespec next;
-		reap(r, &next);
-		if (next.tv_sec)
-			pthread_cond_timedwait(&r->cond, &r->lock, &next);
+		reap(r, &r->wake);
+		if (r->wake.tv_sec)
+			pthread_cond_timedwait(&r->cond, &r->lock, &r->wake);
 		else
 			pthread_cond_wait(&r->cond, &r->lock);
 	}
@@ -114,13 +127,12 @@ struct reaper_conn *reaper_add(reaper *r, int fd)
 	if (!c)
 		return NULL;
 	c->fd = fd;
-	clock_gettime(CLOCK_MONOTONIC, &c->since);
 	pthread_mutex_lock(&r->lock);
 	c->next = r->conns;
 	if (r->conns)
 		r->conns->prev = c;
 	r->conns = c;
-	pthread_cond_signal(&r->cond);
+	start_deadline(r, c);
 	pthread_mutex_unlock(&r->lock);
 	return c;
 }
@@ -146,9 +158,7 @@ void reaper_set_busy(reaper *r, struct reaper_conn *c, bool busy)
 		return;
 	pthread_mutex_lock(&r->lock);
 	c->busy = busy;
-	if (!busy) {
-		clock_gettime(CLOCK_MONOTONIC, &c->since);
-		pthread_cond_signal(&r->cond);
-	}
+	if (!busy)
+		start_deadline(r, c);
 	pthread_mutex_unlock(&r->lock);
 }
