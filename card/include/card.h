@@ -85,9 +85,11 @@ void card_health_get(card_core *core, struct card_health *out);
  * the SELECT of the card's application — the PKCS#15 layout the operations need was read with
  * the model when the card was inserted. Afterwards the card is reset (no verified PIN outlives
  * the work), the model is brought up to date in the same transaction — read again whole after
- * work that may have changed the card (a key generated, a file written, a code changed), else
- * only the counters of the PINs it used, from the card's answers and, for a PIN verified, one
- * empty VERIFY — and CARD_EV_CARD_UPDATED is emitted.
+ * work that may have changed the card (a key generated, a file written, a code changed) unless
+ * it accounts for every change itself (a signature certificate written, read back and committed
+ * for the key it generated: taken as written), else only the counters of the PINs it used, from
+ * the card's answers and, for a PIN verified before this card told its full counter, one empty
+ * VERIFY — and CARD_EV_CARD_UPDATED is emitted.
  * Nothing is ever retried: fn may have sent a PIN. */
 typedef struct card_session card_session;
 typedef card_err (*card_work_fn)(card_session *s, const struct card_model *m, void *user);
