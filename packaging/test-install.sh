@@ -209,5 +209,5 @@ failed=$(grep -c '^test-install: FAIL ' "$log" || true)
 echo "== test-install: summary =="
 grep -E '^ *test-install: (FAIL|TIME|MEMORY) ' "$log" | sed 's/^ *test-install: /  /' || true
 printf '  all checks took %d s\n' $((SECONDS - t_all))
-echo "test-install: $passed passed, $failed failed"
+echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

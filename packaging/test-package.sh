@@ -289,5 +289,5 @@ if [ -f "$out/siths-bridge_${version}_amd64.deb" ]; then
   done
 fi
 [ $failed -eq 0 ] || status=1
-echo "test-package: $passed passed, $failed failed"
+echo "package: $passed passed, $failed failed"
 exit $status

@@ -120,5 +120,5 @@ for k in debootstrap export packages test test-again demo; do
 done
 [ $status -eq 0 ] || [ $steps_failed -gt 0 ] || steps_failed=1
 # Its steps: the root, the export, the packages, the test command twice, the demo.
-echo "fresh-debian: $steps_passed passed, $steps_failed failed"
+echo "fresh: $steps_passed passed, $steps_failed failed"
 exit $status
