@@ -65,8 +65,9 @@ for mode in plain sanitize fuzz; do
   summary="$summary
   $mode: $line"
 done
-echo "== tests: summary ==$summary"
-# The plain closing line over all three modes (a build that did not complete counts as one failure).
+# The sum over all three builds (a build that did not complete counts as one failure), then each
+# build's own CTest closing line: those lines are the last the command prints.
 [ $failed -eq 0 ] || [ $n_failed -gt 0 ] || n_failed=1
 echo "tests: $n_passed passed, $n_failed failed"
+echo "== tests: summary ==$summary"
 exit $failed
