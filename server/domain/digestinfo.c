@@ -18,19 +18,17 @@ static bool hash2(const void *a, size_t a_len, const void *b, size_t b_len, unsi
 	return ok;
 }
 
-bool digestinfo_sha256(const void *a, size_t a_len, const void *b, size_t b_len,
-		       unsigned char out[DIGESTINFO_SHA256_LEN])
+bool digestinfo_of_sha256(const unsigned char md[32], unsigned char out[DIGESTINFO_SHA256_LEN])
 {
-	unsigned char md[32];
 	X509_SIG *di = X509_SIG_new();
 	X509_ALGOR *alg = NULL;
 	ASN1_OCTET_STRING *dig = NULL;
 	bool ok = false;
-	if (!di || !hash2(a, a_len, b, b_len, md))
+	if (!di)
 		goto out;
 	X509_SIG_getm(di, &alg, &dig);
 	if (!X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) ||
-	    !ASN1_OCTET_STRING_set(dig, md, sizeof md))
+	    !ASN1_OCTET_STRING_set(dig, md, 32))
 		goto out;
 	/* i2d into a caller buffer only after checking the size: it must be exactly 51 bytes. */
 	if (i2d_X509_SIG(di, NULL) != DIGESTINFO_SHA256_LEN)
@@ -40,4 +38,11 @@ bool digestinfo_sha256(const void *a, size_t a_len, const void *b, size_t b_len,
 out:
 	X509_SIG_free(di);
 	return ok;
+}
+
+bool digestinfo_sha256(const void *a, size_t a_len, const void *b, size_t b_len,
+		       unsigned char out[DIGESTINFO_SHA256_LEN])
+{
+	unsigned char md[32];
+	return hash2(a, a_len, b, b_len, md) && digestinfo_of_sha256(md, out);
 }
