@@ -177,6 +177,7 @@ static int open_cmp_issuer(struct daemon *d, const struct cfg *c)
 				     .trusted = c->issuer_cmp_trusted,
 				     .tls_trusted = c->issuer_cmp_tls_trusted,
 				     .mac_file = c->issuer_cmp_mac_file,
+				     .signature = c->issuer_cmp_signature,
 				     .msg_timeout_s = c->issuer_cmp_msg_timeout_s,
 				     .total_timeout_s = c->issuer_cmp_timeout_s };
 	certcheck_err ce = certcheck_trust_load(c->issuer_cmp_ca, &d->trust);

@@ -29,6 +29,7 @@ enum opt_kind {
 	K_LEVEL,
 	K_SIZE,
 	K_UINT,
+	K_PROTECTION, /* mac|signature into a bool: signature */
 	K_CONFIG,
 	K_CONFIG_IF, /* a config file that may be missing */
 	K_HELP,
@@ -74,6 +75,9 @@ static const struct opt opts[] = {
 	  "PEM trust anchors of an https CMP server's TLS certificate (required with https)" },
 	{ "issuer-cmp-mac-file", "FILE", K_STR, F(issuer_cmp_mac_file), 0, 0,
 	  "REFERENCE:SECRET (mode 0600) for downloads without an enrollment order (test CA)" },
+	{ "issuer-cmp-protection", "mac|signature", K_PROTECTION, F(issuer_cmp_signature), 0, 0,
+	  "protect CMP requests by MAC (default) or sign them with the card's authentication key "
+	  "(a download then brings PIN1; needs issuer-cmp-trusted)" },
 	{ "issuer-cmp-msg-timeout", "SECONDS", K_UINT, F(issuer_cmp_msg_timeout_s), 1, 3600,
 	  "one CMP message's round trip (default 30)" },
 	{ "issuer-cmp-timeout", "SECONDS", K_UINT, F(issuer_cmp_timeout_s), 1, 86400,
@@ -407,6 +411,12 @@ static cfg_err apply(struct cfg *c, const struct opt *o, const char *v)
 			*(size_t *)(void *)field = (size_t)n;
 		else
 			*(unsigned *)(void *)field = (unsigned)n;
+		return CFG_OK;
+	case K_PROTECTION:
+		if (strcmp(v, "mac") && strcmp(v, "signature"))
+			return fail(c, CFG_E_VALUE, "--%s: expected mac|signature, got '%.40s'",
+				    o->name, v);
+		*(bool *)(void *)field = !strcmp(v, "signature");
 		return CFG_OK;
 	case K_CONFIG:
 	case K_CONFIG_IF:

@@ -49,6 +49,7 @@ struct cfg {
 	char *issuer_cmp_ca;          /* trust anchors the issued certificate must chain to */
 	char *issuer_cmp_tls_trusted; /* trust anchors of an https CMP server's TLS certificate */
 	char *issuer_cmp_mac_file;    /* a standing MAC order REFERENCE:SECRET (issuer_cmp.h) */
+	bool issuer_cmp_signature;    /* --issuer-cmp-protection signature (else mac) */
 	unsigned issuer_cmp_msg_timeout_s, issuer_cmp_timeout_s;
 
 	/* Limits (config-file keys of the same name; defaults in config.c). */

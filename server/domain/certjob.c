@@ -34,8 +34,11 @@ enum {
 };
 
 struct job {
-	struct certjob_status st;         /* guarded by the engine's lock */
-	char pin[CERTJOB_PIN_MAX + 1];    /* wiped right after VERIFY */
+	struct certjob_status st;      /* guarded by the engine's lock */
+	char pin[CERTJOB_PIN_MAX + 1]; /* wiped right after VERIFY */
+	/* PIN1, for an issuer that signs with the card's authentication key; wiped with pin. */
+	char auth_pin[CERTJOB_PIN_MAX + 1];
+	bool has_auth_pin;
 	struct certjob_enrollment enroll; /* wiped right after the issuer's answer */
 	bool has_enroll;
 	card_claim *claim; /* the card, from certjob_start until the worker's work ends */
@@ -274,6 +277,15 @@ static int card_signer(void *user, const unsigned char *di, size_t di_len, unsig
 	return s->err ? -1 : 0;
 }
 
+/* csr_sign_fn: the card's INTERNAL AUTHENTICATE with the authentication key (CMP protection). */
+static int auth_signer(void *user, const unsigned char *di, size_t di_len, unsigned char *sig,
+		       size_t cap, size_t *sig_len)
+{
+	struct signer *s = user;
+	s->err = card_sign(s->s, CARD_KEY_AUTH, di, di_len, sig, cap, sig_len);
+	return s->err ? -1 : 0;
+}
+
 /* Everything the stages make, freed in one place. */
 struct work {
 	struct job *jb;
@@ -284,6 +296,8 @@ struct work {
 	unsigned char *csr;
 	size_t csr_len;
 	struct issue_result res;
+	/* The authentication key's signer of res's issuance, valid as long as res. */
+	struct signer auth_key;
 	unsigned char *cert;
 	int cert_len;
 };
@@ -295,6 +309,29 @@ static void work_free(struct work *w)
 	OPENSSL_free(w->csr);
 	issue_result_free(&w->res);
 	OPENSSL_free(w->cert);
+}
+
+/* PIN1 too, after PIN2 and before the key is made: the issuer's messages are signed with the
+ * authentication key. A failure names PIN1 (status.auth_pin_failed). */
+static card_err verify_auth_pin(struct job *jb, card_session *s)
+{
+	int tries = -1;
+	card_err e = card_verify_pin(s, CARD_PIN1, jb->auth_pin, &tries);
+	OPENSSL_cleanse(jb->auth_pin, sizeof(jb->auth_pin));
+	if (e == CARD_E_PIN_WRONG || e == CARD_E_PIN_BLOCKED || e == CARD_E_PIN_FORMAT ||
+	    e == CARD_E_PIN_NOT_ACTIVATED) {
+		pthread_mutex_lock(&jb->owner->lock);
+		jb->st.auth_pin_failed = true;
+		pthread_mutex_unlock(&jb->owner->lock);
+	}
+	if (e == CARD_E_PIN_WRONG)
+		set_failure(jb, CERTJOB_FAIL_CARD, e, tries, "wrong login code (PIN1)");
+	else if (e == CARD_E_PIN_BLOCKED)
+		set_failure(jb, CERTJOB_FAIL_CARD, e, 0,
+			    "the login code (PIN1) is blocked: unblock it with the PUK");
+	else if (e == CARD_E_PIN_FORMAT || e == CARD_E_PIN_NOT_ACTIVATED)
+		set_failure(jb, CERTJOB_FAIL_CARD, e, -1, "the card refused the login code (PIN1)");
+	return e;
 }
 
 static card_err stage_verify(struct work *w)
@@ -314,6 +351,9 @@ static card_err stage_verify(struct work *w)
 		e = card_verify_pin(w->s, CARD_PIN2, jb->pin, &tries);
 	}
 	OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
+	if (!e && jb->has_auth_pin)
+		return verify_auth_pin(jb, w->s);
+	OPENSSL_cleanse(jb->auth_pin, sizeof(jb->auth_pin));
 	if (e == CARD_E_PIN_WRONG)
 		set_failure(jb, CERTJOB_FAIL_CARD, e, tries, "wrong signature code (PIN2)");
 	else if (e == CARD_E_PIN_BLOCKED)
@@ -384,12 +424,17 @@ static card_err stage_issue(struct work *w)
 				 .enroll_secret = jb->has_enroll ? jb->enroll.secret : NULL,
 				 .waiting = issuer_waiting,
 				 .waiting_user = jb,
+				 .auth_sign = jb->has_auth_pin ? auth_signer : NULL,
+				 .auth_sign_user = &w->auth_key,
 				 .session_ok = true,
 				 .auth_cert = w->auth,
 				 .trust_level = w->m->auth.trust_level };
 	progress(w->jb, "submit", P_SUBMIT, "sending the request to the issuer");
 	issuer_err ie = issuer_issue(j->d.issuer, w->csr, w->csr_len, &ctx, &w->res);
 	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
+	/* The card failed to sign a message (most often: it was pulled): the card's error. */
+	if (ie && w->auth_key.err)
+		return w->auth_key.err;
 	if (ie) {
 		pthread_mutex_lock(&j->lock);
 		memcpy(jb->st.issuer_text, w->res.status_text, sizeof jb->st.issuer_text);
@@ -449,7 +494,7 @@ static card_err stage_write(struct work *w)
 
 static card_err job_work(card_session *s, const struct card_model *m, void *user)
 {
-	struct work w = { .jb = user, .s = s, .m = m };
+	struct work w = { .jb = user, .s = s, .m = m, .auth_key = { .s = s } };
 	card_err e;
 	if ((e = stage_verify(&w)) || (e = stage_generate(&w)) || (e = stage_csr(&w)) ||
 	    (e = stage_issue(&w)) || (e = stage_validate(&w)))
@@ -578,7 +623,9 @@ static void *worker(void *arg)
 	struct certjobs *j = jb->owner;
 	card_err e = card_claim_run(jb->claim, job_work, jb);
 	jb->claim = NULL;
-	OPENSSL_cleanse(jb->pin, sizeof(jb->pin)); /* also when the card was gone before VERIFY */
+	/* Also when the card was gone before VERIFY. */
+	OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
+	OPENSSL_cleanse(jb->auth_pin, sizeof(jb->auth_pin));
 	OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	conclude(jb, e);
 	/* Before the count drops: certjob_free may free j as soon as it is 0. */
@@ -669,6 +716,11 @@ bool certjob_has_issuer(const struct certjobs *j)
 	return j && j->d.issuer;
 }
 
+enum issuer_protection certjob_protection(const struct certjobs *j)
+{
+	return j ? issuer_protection(j->d.issuer) : ISSUER_PROT_NONE;
+}
+
 /* Keeps the list bounded: drops the oldest finished job (an interrupted one is not finished).
  * Caller holds the lock. */
 static bool make_room(struct certjobs *j)
@@ -745,16 +797,21 @@ static certjob_err launch(struct certjobs *j, struct job *jb)
 	return CERTJOB_E_THREAD;
 }
 
-certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
+certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin, char *auth_pin,
 			  struct certjob_enrollment *enroll, char id_out[CERTJOB_ID_LEN + 1])
 {
 	struct job *jb = NULL;
 	card_claim *claim = NULL;
 	certjob_err e = CERTJOB_E_ARG;
-	if (!j || !card_id || !pin || strlen(pin) > CERTJOB_PIN_MAX)
+	if (!j || !card_id || !pin || strlen(pin) > CERTJOB_PIN_MAX ||
+	    (auth_pin && strlen(auth_pin) > CERTJOB_PIN_MAX))
 		goto out;
 	e = CERTJOB_E_NO_ISSUER;
 	if (!j->d.issuer)
+		goto out;
+	/* PIN1 exactly when the issuer signs with the authentication key: never taken in vain. */
+	e = CERTJOB_E_ARG;
+	if (!auth_pin != (issuer_protection(j->d.issuer) != ISSUER_PROT_SIGNATURE))
 		goto out;
 	/* The card is busy from now on, for logins too, until the worker's work on it ends. */
 	card_err ce = card_claim_get(j->d.core, card_id, &claim);
@@ -765,6 +822,10 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 	if ((e = new_job(j, card_id, pin, &jb)) != CERTJOB_OK)
 		goto out;
 	jb->claim = claim;
+	if (auth_pin) {
+		memcpy(jb->auth_pin, auth_pin, strlen(auth_pin));
+		jb->has_auth_pin = true;
+	}
 	if (enroll) {
 		jb->enroll = *enroll;
 		jb->has_enroll = true;
@@ -779,12 +840,15 @@ certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
 out:
 	if (jb) {
 		OPENSSL_cleanse(jb->pin, sizeof(jb->pin));
+		OPENSSL_cleanse(jb->auth_pin, sizeof(jb->auth_pin));
 		OPENSSL_cleanse(&jb->enroll, sizeof(jb->enroll));
 	}
 	free(jb);
 	card_claim_drop(claim);
 	if (pin)
 		OPENSSL_cleanse(pin, strlen(pin));
+	if (auth_pin)
+		OPENSSL_cleanse(auth_pin, strlen(auth_pin));
 	if (enroll)
 		OPENSSL_cleanse(enroll, sizeof(*enroll));
 	return e;

@@ -2,7 +2,8 @@
  * on one card. Jobs on different cards run in parallel (a worker thread per job); the card core
  * allows one piece of work per card at a time, so a job claims its card when it starts
  * (card_claim_get). A job runs in one card session: verify PIN2 (or activate it, when the card
- * says it is not activated yet), generate the signing key,
+ * says it is not activated yet) and, for an issuer that signs with the authentication key, PIN1;
+ * generate the signing key,
  * card-signed CSR, issuer, validation, write with the CDF entry as the commit point, read back.
  * Every step is reported through the engine's callback (the daemon turns it into events) and the
  * latest state stays readable with certjob_status(). A job whose card went after the commit was
@@ -59,7 +60,9 @@ struct certjob_status {
 	enum certjob_failure failure; /* when FAILED */
 	card_err cause; /* with CERTJOB_FAIL_CARD: what the card core said; when INTERRUPTED: the
 			 * error of the work that the card's going caused */
-	int tries_left; /* PIN2 tries after a wrong or blocked PIN2; -1 = none */
+	int tries_left; /* tries after a wrong or blocked PIN (PIN2, or PIN1); -1 = none */
+	/* The wrong or blocked code was PIN1 (auth_pin of certjob_start), not PIN2. */
+	bool auth_pin_failed;
 	/* The card's PIN2 was not activated (a reserve card's two-code letter) and the job activated
 	 * it with the PIN it was given, which is now the signature code: set from the verify_pin
 	 * stage on, whatever comes after. */
@@ -95,6 +98,9 @@ certjob_err certjob_new(const struct certjob_deps *deps, struct certjobs **out);
 void certjob_free(struct certjobs *j);
 
 bool certjob_has_issuer(const struct certjobs *j);
+/* The issuer's protection (issuer_protection): ISSUER_PROT_SIGNATURE means a download brings
+ * PIN1 too. NULL or no issuer: ISSUER_PROT_NONE. */
+enum issuer_protection certjob_protection(const struct certjobs *j);
 
 #define CERTJOB_ENROLL_MAX 128
 
@@ -105,12 +111,15 @@ struct certjob_enrollment {
 	char secret[CERTJOB_ENROLL_MAX + 1];
 };
 
-/* Starts a download on card_id with PIN2 and, if not NULL, an enrollment order. The PIN and the
- * order are copied and the caller's buffers are wiped (OPENSSL_cleanse) in every case; the PIN's
- * copy is wiped right after the VERIFY, the order's right after the issuer's answer. The id of
- * the new job goes to id_out. CERTJOB_E_BUSY when the card is in use, or has an INTERRUPTED job
- * (the check at its return comes first). */
-certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin,
+/* Starts a download on card_id with PIN2, PIN1 (auth_pin) and, if not NULL, an enrollment order.
+ * auth_pin is given exactly when the issuer's protection is ISSUER_PROT_SIGNATURE (else
+ * CERTJOB_E_ARG): it is VERIFYed after PIN2, before the key is made, and the card signs the
+ * issuer's messages with the authentication key. The PINs and the order are copied and the
+ * caller's buffers are wiped (OPENSSL_cleanse) in every case; the PINs' copies are wiped right
+ * after the VERIFYs, the order's right after the issuer's answer. The id of the new job goes to
+ * id_out. CERTJOB_E_BUSY when the card is in use, or has an INTERRUPTED job (the check at its
+ * return comes first). */
+certjob_err certjob_start(struct certjobs *j, const char *card_id, char *pin, char *auth_pin,
 			  struct certjob_enrollment *enroll, char id_out[CERTJOB_ID_LEN + 1]);
 
 /* Tells the engine of a card event (card_event_fn's, on the card core's thread): a card

@@ -137,6 +137,21 @@ bool issuer_is_test(const struct issuer *is)
 	return is && is->ops->is_test(is);
 }
 
+const char *issuer_protection_name(enum issuer_protection p)
+{
+	switch (p) {
+	case ISSUER_PROT_NONE: return "none";
+	case ISSUER_PROT_MAC: return "mac";
+	case ISSUER_PROT_SIGNATURE: return "signature";
+	}
+	return "none";
+}
+
+enum issuer_protection issuer_protection(const struct issuer *is)
+{
+	return is && is->ops->protection ? is->ops->protection(is) : ISSUER_PROT_NONE;
+}
+
 const char *issuer_name(const struct issuer *is)
 {
 	return is ? is->ops->name(is) : "none";

@@ -1,6 +1,6 @@
 /* issuer.h — the one interface between the signature-certificate job and whoever issues the
- * certificate: the embedded test CA (issuer_testca.h, `--test-issuer DIR`) today, a production
- * EST (RFC 7030) client later, added as another `struct issuer_ops` without touching the job.
+ * certificate: the embedded test CA (issuer_testca.h, `--test-issuer DIR`) and a CA over CMP
+ * (issuer_cmp.h), each a `struct issuer_ops`; another protocol is one more without touching the job.
  * The job validates whatever comes back (certcheck.h); an issuer is not trusted to be right.
  * Ownership: the caller owns the issuer (issuer_destroy) and the result (issue_result_free). */
 #ifndef SITHS_ISSUER_H
@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include <openssl/x509.h>
+
+#include "csr.h"
 
 typedef enum {
 	ISSUER_OK = 0,
@@ -44,6 +46,13 @@ struct issue_ctx {
 	 * NULL. */
 	void (*waiting)(void *user);
 	void *waiting_user;
+	/* Signs a DigestInfo with the card's authentication key (PIN1 verified in the caller's card
+	 * session), for an issuer whose protection is ISSUER_PROT_SIGNATURE; NULL otherwise. Called
+	 * on the caller's thread only, during issuer_issue() and, for an issuance it must confirm,
+	 * again during issuer_confirm() or issue_result_free() of the result: the caller keeps it
+	 * valid until then (the job does all three inside its card session). */
+	csr_sign_fn auth_sign;
+	void *auth_sign_user;
 	bool session_ok;       /* the job checked a valid login session of this card */
 	const X509 *auth_cert; /* the card's authentication certificate */
 	time_t card_not_after; /* end of the card's validity; 0 = the auth cert's notAfter */
@@ -86,6 +95,14 @@ issuer_err issuer_confirm(struct issue_result *r, bool accepted, const char *why
 
 struct issuer;
 
+/* How an issuer's messages to its CA are protected: not at all (the embedded test CA, no
+ * protocol), by a MAC (an enrollment order's secret, or a standing one), or signed with the
+ * card's authentication key (a download then needs PIN1 as well: issue_ctx.auth_sign). */
+enum issuer_protection { ISSUER_PROT_NONE, ISSUER_PROT_MAC, ISSUER_PROT_SIGNATURE };
+
+/* "none", "mac", "signature": /health's issuer.protection. */
+const char *issuer_protection_name(enum issuer_protection p);
+
 struct issuer_ops {
 	/* csr_der: the PKCS#10 request from csr_build(). On ISSUER_OK out->cert and out->chain
 	 * are set; on error they stay NULL and out->detail may say more. */
@@ -96,6 +113,8 @@ struct issuer_ops {
 	issuer_err (*revoke)(struct issuer *is, X509 *cert, char *detail, size_t cap);
 	bool (*is_test)(const struct issuer *is);     /* for /health and the page's Test marker */
 	const char *(*name)(const struct issuer *is); /* for /health and logs, e.g. "test" */
+	/* NULL: ISSUER_PROT_NONE. */
+	enum issuer_protection (*protection)(const struct issuer *is);
 	void (*destroy)(struct issuer *is);
 };
 
@@ -112,6 +131,7 @@ issuer_err issuer_issue(struct issuer *is, const unsigned char *csr_der, size_t 
 issuer_err issuer_revoke(struct issuer *is, X509 *cert, char *detail, size_t cap);
 bool issuer_is_test(const struct issuer *is);
 const char *issuer_name(const struct issuer *is);
+enum issuer_protection issuer_protection(const struct issuer *is);
 void issuer_destroy(struct issuer *is);
 
 #endif

@@ -1,7 +1,9 @@
 /* issuer_cmp.c — the CMP issuer: one OSSL_CMP_CTX per enrollment, run on a thread of its own so
  * that OpenSSL's client, which sends certConf from inside its certConf callback, can wait there
  * until the job has written the certificate and read it back (issuer_confirm). The job's thread
- * meanwhile gets the certificate, validates it and writes it. */
+ * meanwhile gets the certificate, validates it and writes it, and makes the card's signatures
+ * the enrollment thread asks for (signature protection): the card session never changes
+ * thread. */
 #include "issuer_cmp.h"
 
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <openssl/http.h>
 #include <openssl/ssl.h>
 
+#include "cardkey.h"
 #include "log.h"
 
 #define DEFAULT_MSG_TIMEOUT 30
@@ -41,9 +44,20 @@ struct cmp_issuer {
 	size_t mac_len;
 	unsigned msg_timeout, total_timeout;
 	bool test;
+	bool signature; /* requests signed with the card's authentication key */
 };
 
 enum phase { PH_RUNNING, PH_CERT, PH_DECIDED, PH_ENDED };
+
+/* A signature the enrollment thread waits for, made on the job's thread. */
+struct sign_req {
+	const unsigned char *di;
+	size_t di_len;
+	unsigned char *sig;
+	size_t cap, *len;
+	int rc;
+	bool pending;
+};
 
 /* One enrollment. The thread and the job share it under lock. */
 struct txn {
@@ -67,6 +81,10 @@ struct txn {
 	unsigned msgs;
 	size_t sent, received;
 	char err[OSSL_CMP_PKISI_BUFLEN];
+	/* The card's signer of issue_ctx (signature protection), and the request in flight. */
+	csr_sign_fn auth_sign;
+	void *auth_sign_user;
+	struct sign_req sig;
 };
 
 /* The PKIBody choice names of RFC 9810 section 5.1.2 (OpenSSL 3.0 exports no names). */
@@ -79,6 +97,37 @@ const char *issuer_cmp_body_name(int t)
 		"genm", "genp",   "error", "certConf", "pollReq", "pollRep",
 	};
 	return t >= 0 && (size_t)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* ---- the card's signatures ------------------------------------------------------------------ */
+
+/* cardkey's signer, on the enrollment thread: OpenSSL protects a message; the job's thread,
+ * waiting in await_cert() or txn_finish(), has the card sign. */
+static int relay_sign(void *user, const unsigned char *di, size_t di_len, unsigned char *sig,
+		      size_t cap, size_t *len)
+{
+	struct txn *t = user;
+	pthread_mutex_lock(&t->lock);
+	t->sig = (struct sign_req){ di, di_len, sig, cap, len, -1, true };
+	pthread_cond_broadcast(&t->cond);
+	while (t->sig.pending)
+		pthread_cond_wait(&t->cond, &t->lock);
+	int rc = t->sig.rc;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* The job's side, t->lock held (released while the card signs). */
+static void serve_sign_locked(struct txn *t)
+{
+	struct sign_req r = t->sig;
+	pthread_mutex_unlock(&t->lock);
+	int rc = t->auth_sign ? t->auth_sign(t->auth_sign_user, r.di, r.di_len, r.sig, r.cap, r.len)
+			      : -1;
+	pthread_mutex_lock(&t->lock);
+	t->sig.rc = rc;
+	t->sig.pending = false;
+	pthread_cond_broadcast(&t->cond);
 }
 
 /* ---- the enrollment thread ------------------------------------------------------------------ */
@@ -224,6 +273,13 @@ static issuer_err txn_finish(struct issuer_txn *it, bool accepted, const char *w
 		 why && *why ? why : "not accepted by the card holder");
 	t->phase = PH_DECIDED;
 	pthread_cond_broadcast(&t->cond);
+	/* certConf is signed too, under signature protection. */
+	while (t->phase != PH_ENDED) {
+		if (t->sig.pending)
+			serve_sign_locked(t);
+		else
+			pthread_cond_wait(&t->cond, &t->lock);
+	}
 	pthread_mutex_unlock(&t->lock);
 	pthread_join(t->th, NULL);
 	log_wire(t);
@@ -267,8 +323,9 @@ static bool has_order(const struct issue_ctx *ic)
 	return ic->enroll_ref && ic->enroll_secret && *ic->enroll_ref && *ic->enroll_secret;
 }
 
-/* A client context for the server of ci, MAC-protected with ref and secret, the server's
- * signature (if any) checked against the configured trust. NULL on failure (out of memory). */
+/* A client context for the server of ci, MAC-protected with ref and secret (NULL: protected
+ * otherwise, by the caller), the server's signature (if any) checked against the configured
+ * trust. NULL on failure (out of memory). */
 static OSSL_CMP_CTX *base_ctx(struct cmp_issuer *ci, const char *ref, const char *secret)
 {
 	OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
@@ -277,11 +334,12 @@ static OSSL_CMP_CTX *base_ctx(struct cmp_issuer *ci, const char *ref, const char
 		OSSL_CMP_CTX_set1_serverPath(ctx, ci->path) &&
 		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_MSG_TIMEOUT, (int)ci->msg_timeout) &&
 		OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_TOTAL_TIMEOUT, 0) &&
-		OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_ERR) &&
-		OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ref,
-						 (int)strlen(ref)) &&
-		OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)secret,
-					      (int)strlen(secret));
+		OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_ERR);
+	if (ok && ref)
+		ok = OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)ref,
+						      (int)strlen(ref)) &&
+			OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)secret,
+						      (int)strlen(secret));
 	/* OpenSSL 3.0 uses TLS exactly when the HTTP callback has an argument. */
 	if (ok && ci->tls.ssl)
 		ok = OSSL_CMP_CTX_set_http_cb(ctx, tls_connect) &&
@@ -297,16 +355,35 @@ static OSSL_CMP_CTX *base_ctx(struct cmp_issuer *ci, const char *ref, const char
 	return ctx;
 }
 
-/* The client context of one enrollment. NULL on failure (out of memory). */
+/* Signature protection: the authentication certificate as the sender, its key the card's. */
+static int set_card_signer(OSSL_CMP_CTX *ctx, const struct issue_ctx *ic, struct txn *t)
+{
+	EVP_PKEY *key = NULL;
+	t->auth_sign = ic->auth_sign;
+	t->auth_sign_user = ic->auth_sign_user;
+	int ok = cardkey_new(ic->auth_cert, relay_sign, t, &key) == CARDKEY_OK &&
+		OSSL_CMP_CTX_set1_cert(ctx, (X509 *)ic->auth_cert) &&
+		OSSL_CMP_CTX_set1_pkey(ctx, key);
+	EVP_PKEY_free(key);
+	return ok;
+}
+
+/* The client context of one enrollment. NULL on failure (out of memory, or a card key OpenSSL
+ * cannot use). */
 static OSSL_CMP_CTX *client_ctx(struct cmp_issuer *ci, const X509_REQ *req,
 				const struct issue_ctx *ic, struct txn *t)
 {
-	bool own = has_order(ic);
-	const char *ref = own ? ic->enroll_ref : ci->mac;
-	const char *secret = own ? ic->enroll_secret : ci->mac + strlen(ci->mac) + 1;
+	const char *ref = NULL, *secret = NULL; /* signature protection: no MAC */
+	if (!ci->signature && has_order(ic)) {
+		ref = ic->enroll_ref;
+		secret = ic->enroll_secret;
+	} else if (!ci->signature) {
+		ref = ci->mac;
+		secret = ci->mac + strlen(ci->mac) + 1;
+	}
 	OSSL_CMP_CTX *ctx = base_ctx(ci, ref, secret);
 	STACK_OF(X509) *extra = sk_X509_new_null();
-	int ok = ctx && extra &&
+	int ok = ctx && extra && (!ci->signature || set_card_signer(ctx, ic, t)) &&
 		X509_add_cert(extra, (X509 *)ic->auth_cert, X509_ADD_FLAG_UP_REF) &&
 		OSSL_CMP_CTX_set1_p10CSR(ctx, req) && OSSL_CMP_CTX_set1_extraCertsOut(ctx, extra) &&
 		OSSL_CMP_CTX_set_certConf_cb(ctx, on_cert) &&
@@ -341,6 +418,10 @@ static enum phase await_cert(struct txn *t, const struct issue_ctx *ic)
 	unsigned told = 0;
 	pthread_mutex_lock(&t->lock);
 	while (t->phase == PH_RUNNING) {
+		if (t->sig.pending) {
+			serve_sign_locked(t);
+			continue;
+		}
 		if (t->polls > told && ic->waiting) {
 			told = t->polls;
 			pthread_mutex_unlock(&t->lock);
@@ -359,9 +440,9 @@ static issuer_err ci_issue(struct issuer *is, const unsigned char *csr_der, size
 			   const struct issue_ctx *ic, struct issue_result *out)
 {
 	struct cmp_issuer *ci = (struct cmp_issuer *)is;
-	if (!ic->auth_cert)
+	if (!ic->auth_cert || (ci->signature && !ic->auth_sign))
 		return ISSUER_E_ARG;
-	if (!has_order(ic) && !ci->mac)
+	if (!ci->signature && !has_order(ic) && !ci->mac)
 		return ISSUER_E_ENROLLMENT;
 	const unsigned char *p = csr_der;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr_len);
@@ -437,6 +518,11 @@ static const char *ci_name(const struct issuer *is)
 	return "cmp";
 }
 
+static enum issuer_protection ci_protection(const struct issuer *is)
+{
+	return ((const struct cmp_issuer *)is)->signature ? ISSUER_PROT_SIGNATURE : ISSUER_PROT_MAC;
+}
+
 static void ci_destroy(struct issuer *is)
 {
 	struct cmp_issuer *ci = (struct cmp_issuer *)is;
@@ -458,6 +544,7 @@ static const struct issuer_ops cmp_ops = {
 	.revoke = ci_revoke,
 	.is_test = ci_is_test,
 	.name = ci_name,
+	.protection = ci_protection,
 	.destroy = ci_destroy,
 };
 
@@ -539,6 +626,7 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 		return ISSUER_E_NOMEM;
 	ci->base.ops = &cmp_ops;
 	ci->test = c->test;
+	ci->signature = c->signature;
 	ci->msg_timeout = c->msg_timeout_s ? c->msg_timeout_s : DEFAULT_MSG_TIMEOUT;
 	ci->total_timeout = c->total_timeout_s ? c->total_timeout_s : DEFAULT_TOTAL_TIMEOUT;
 	issuer_err rc = parse_url(ci, c->url, c->tls_trusted);
@@ -549,6 +637,12 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 		log_error("issuer", "cmp: cannot read the trust anchors %s", c->trusted);
 		rc = ISSUER_E_CONFIG;
 	}
+	if (rc == ISSUER_OK && c->signature && !c->trusted) {
+		log_error("issuer",
+			  "cmp: signature protection needs --issuer-cmp-trusted: the CA's "
+			  "answers are then signed, not MAC-protected");
+		rc = ISSUER_E_CONFIG;
+	}
 	if (rc != ISSUER_OK) {
 		ci_destroy(&ci->base);
 		ERR_clear_error();
@@ -556,8 +650,9 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 	}
 	log_info("issuer", "certificate issuer: CMP at %s (server's signature %s; %s)", c->url,
 		 c->trusted ? "trusted from the configured anchors" : "not accepted: MAC only",
-		 ci->mac ? "a standing MAC order when a download brings none"
-			 : "each download brings its enrollment order");
+		 ci->signature     ? "requests signed with the card's authentication key"
+			 : ci->mac ? "a standing MAC order when a download brings none"
+				   : "each download brings its enrollment order");
 	*out = &ci->base;
 	return ISSUER_OK;
 }

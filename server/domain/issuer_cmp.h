@@ -1,8 +1,10 @@
 /* issuer_cmp.h — a production issuer of issuer.h: an enrollment at a CA over CMP (RFC 9483, the
  * Lightweight CMP profile, with OpenSSL's client). The card's PKCS#10 goes unchanged in a p10cr
  * with the card's authentication certificate in extraCerts, MAC-protected with the enrollment
- * order's reference and one-time secret (issue_ctx) or a standing one (mac_file); the server's answers must be protected by
- * the same secret or signed by a certificate that chains to the configured trust. "waiting" is
+ * order's reference and one-time secret (issue_ctx) or a standing one (mac_file), or signed with
+ * the card's authentication key (signature; the card signs on the caller's thread, cardkey.h);
+ * the server's answers must be protected by the same secret or signed by a certificate that
+ * chains to the configured trust. "waiting" is
  * followed with pollReq. The certificate is confirmed (certConf) only through issuer_confirm(),
  * after it is on the card; meanwhile the transaction stays open on a thread of its own.
  * Ownership: the caller owns the issuer (issuer_destroy); the config is copied. */
@@ -20,6 +22,10 @@ struct issuer_cmp_cfg {
 	 * brings no enrollment order of its own (a test CA, an alias with one shared secret). Read
 	 * once at open, wiped at destroy; NULL = every download must bring its order. */
 	const char *mac_file;
+	/* Requests signed with the card's authentication key instead of a MAC (every download then
+	 * brings PIN1: issue_ctx.auth_sign); the CA's answers must then be signed too, so this
+	 * needs trusted. A MAC order, the standing one included, still protects an rr. */
+	bool signature;
 	/* The issued certificates chain to a test hierarchy only (certcheck_trust_is_test): the
 	 * issuer is a test issuer (issuer_is_test, the page's Test marker). */
 	bool test;
@@ -28,7 +34,8 @@ struct issuer_cmp_cfg {
 };
 
 /* ISSUER_E_CONFIG (logged) for a malformed URL, unreadable trust, an https URL without
- * tls_trusted, or a MAC file that is unreadable, malformed or readable by others. */
+ * tls_trusted, signature without trusted, or a MAC file that is unreadable, malformed or
+ * readable by others. */
 issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out);
 
 /* The PKIBody name of CMP body type t ("p10cr", "cp", "certConf", …), "?" if unknown. */

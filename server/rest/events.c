@@ -127,6 +127,9 @@ static json_t *job_json(const char *type, const struct certjob_status *st)
 			json_object_set_new(o, "issuer_status", issuer_status_json(st));
 		if (st->tries_left >= 0)
 			json_object_set_new(o, "tries_left", json_integer(st->tries_left));
+		/* The body member of the code that failed, when it was PIN1 (else it was "pin"). */
+		if (st->auth_pin_failed)
+			json_object_set_new(o, "field", json_string("auth_pin"));
 	}
 	if (st->state == CERTJOB_INTERRUPTED)
 		json_object_set_new(o, "code", json_string("card_removed_after_commit"));

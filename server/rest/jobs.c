@@ -16,7 +16,7 @@
 
 /* What must hold before a job starts; 0 or the refusal's status with *out set. */
 static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req, const char *id,
-				struct login_code *pin, json_t **out)
+				struct login_code codes[2], json_t **out)
 {
 	struct card_model m;
 	unsigned st;
@@ -25,8 +25,12 @@ static unsigned download_checks(struct rest_ctx *ctx, const struct rest_req *req
 	enum session_status s = session_check(ctx->sessions, req->bearer, id, req->origin);
 	if ((st = login_session_refusal(s, out)))
 		return st;
+	/* PIN1 exactly when the issuer signs with the card's authentication key (then no MAC
+	 * order either): a code the bridge does not need is refused, never taken. */
 	static const char *const optional[] = { "enrollment" }; /* take_enrollment's */
-	if ((st = login_pin_request(ctx->core, req, &m, pin, 1, optional, 1, out)))
+	bool signature = certjob_protection(ctx->jobs) == ISSUER_PROT_SIGNATURE;
+	if ((st = login_pin_request(ctx->core, req, &m, codes, signature ? 2 : 1, optional,
+				    signature ? 0 : 1, out)))
 		return st;
 	if (!certjob_has_issuer(ctx->jobs))
 		return rest_fail(out, 503, "issuer_unavailable",
@@ -60,7 +64,8 @@ static unsigned take_enrollment(const json_t *body, struct certjob_enrollment *e
 
 unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t **out)
 {
-	struct login_code pin = { "pin", LOGIN_CODE_PIN2, "" };
+	struct login_code codes[2] = { { "pin", LOGIN_CODE_PIN2, "" },
+				       { "auth_pin", LOGIN_CODE_PIN1, "" } };
 	struct certjob_enrollment en = { "", "" };
 	char job[CERTJOB_ID_LEN + 1];
 	const char *id = rest_capture(req, "id");
@@ -72,9 +77,11 @@ unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t 
 	}
 	if ((st = take_enrollment(req->body, &en, &has_en, out)))
 		goto out;
-	if ((st = download_checks(ctx, req, id, &pin, out)))
+	if ((st = download_checks(ctx, req, id, codes, out)))
 		goto out;
-	certjob_err je = certjob_start(ctx->jobs, id, pin.value, has_en ? &en : NULL, job);
+	bool signature = certjob_protection(ctx->jobs) == ISSUER_PROT_SIGNATURE;
+	certjob_err je = certjob_start(ctx->jobs, id, codes[0].value,
+				       signature ? codes[1].value : NULL, has_en ? &en : NULL, job);
 	if (je == CERTJOB_E_BUSY)
 		st = errmap_fail(out, CARD_E_BUSY, "a download is already running for this card");
 	else if (je)
@@ -84,7 +91,7 @@ unsigned jobs_download(struct rest_ctx *ctx, const struct rest_req *req, json_t 
 	else
 		st = 202;
 out:
-	OPENSSL_cleanse(pin.value, sizeof(pin.value));
+	OPENSSL_cleanse(codes, sizeof(codes));
 	OPENSSL_cleanse(&en, sizeof(en));
 	return st;
 }
@@ -105,6 +112,7 @@ json_t *jobs_health_issuer(void *user, bool *degraded)
 	*degraded = false;
 	if (!is)
 		return json_pack("{s:b}", "configured", 0);
-	return json_pack("{s:b, s:s, s:b}", "configured", 1, "name", issuer_name(is), "test",
-			 issuer_is_test(is));
+	return json_pack("{s:b, s:s, s:b, s:s}", "configured", 1, "name", issuer_name(is), "test",
+			 issuer_is_test(is), "protection",
+			 issuer_protection_name(issuer_protection(is)));
 }
