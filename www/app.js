@@ -96,6 +96,22 @@ async function logoutFlow(cardId, panel) {
   try { await done; } catch { /* already forgotten here; see above */ }
 }
 
+// The download's codes: PIN2 and, when the issuer signs with the card's authentication key,
+// PIN1 after it (the order of the daemon's VERIFYs). A job that failed on PIN1 shows its error in
+// the PIN1 question. Resolves with start()'s result, or null when cancelled.
+async function askCodes(card, opener, error, start) {
+  const onPin1 = Boolean(error && error.body && error.body.field === 'auth_pin');
+  if (!cards.issuerSignsWithCard) {
+    return pinDialog.ask({ mode: 'pin2', card, opener, error, onSubmit: (pin) => start(pin) });
+  }
+  const pin2 = await pinDialog.ask({ mode: 'pin2', card, opener, error: onPin1 ? null : error, onSubmit: async (pin) => ({ pin }) });
+  if (!pin2) return null;
+  return pinDialog.ask({
+    mode: 'pin1', purpose: 'auth_sign', card, opener, error: onPin1 ? error : null,
+    onSubmit: (pin1) => start(pin2.pin, pin1),
+  });
+}
+
 async function downloadFlow(cardId, opener) {
   if (cards.isBusy(cardId)) return;
   cards.setBusy(cardId, true);
@@ -107,15 +123,13 @@ async function downloadFlow(cardId, opener) {
       const card = cards.card(cardId);
       if (!card) return;
       let relogin = false;
-      const jobId = await pinDialog.ask({
-        mode: 'pin2', card, opener, error,
-        onSubmit: async (pin) => {
-          try { return await bridge.startSignatureCertificate(cardId, pin); } catch (e) {
-            if (isSessionError(e)) { relogin = true; bridge.forget(cardId); return null; }
-            return { error: e };
-          }
-        },
-      });
+      const start = async (pin, authPin) => {
+        try { return await bridge.startSignatureCertificate(cardId, pin, { authPin }); } catch (e) {
+          if (isSessionError(e)) { relogin = true; bridge.forget(cardId); return null; }
+          return { error: e };
+        }
+      };
+      const jobId = await askCodes(card, opener, error, start);
       error = null;
       if (relogin) continue;
       if (typeof jobId !== 'string') return;

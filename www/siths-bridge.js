@@ -264,10 +264,17 @@ export class SithsBridge extends EventTarget {
   /** Forgets the card's session here only, without asking the daemon (it already ended it). */
   forget(cardId) { this.#sessions.delete(cardId); }
 
-  /** Starts the signature-certificate job with PIN2; resolves with the job id. */
-  async startSignatureCertificate(cardId, pin) {
+  /**
+   * Starts the signature-certificate job with PIN2 and, when the bridge's issuer signs its
+   * requests with the card's authentication key (/health issuer.protection 'signature'), PIN1 as
+   * authPin; resolves with the job id. A wrong PIN1 ends the job as a wrong PIN2 does, with
+   * `field: 'auth_pin'` in the job-failed event (the error's .body).
+   */
+  async startSignatureCertificate(cardId, pin, { authPin } = {}) {
+    const body = { pin: String(pin) };
+    if (authPin !== undefined && authPin !== null) body.auth_pin = String(authPin);
     const r = await this.#request('POST', `/v1/cards/${encodeURIComponent(cardId)}/signature-certificate`,
-      { body: { pin: String(pin) }, cardId });
+      { body, cardId });
     if (!r || typeof r.job !== 'string') throw new BridgeError('bad_response', 'no job id in answer');
     return r.job;
   }

@@ -1,10 +1,12 @@
 // issuer-errors.test.mjs — what the page says when the CA over CMP does not simply issue, in each
 // browser against the real stack: private pcscd, the virtual card, the daemon with siths-test-ca
 // as its CMP issuer, made to refuse (its status text and failInfo in Swedish), to answer
-// "waiting" (the progress says so), or to answer with a protection the daemon cannot check.
+// "waiting" (the progress says so), or to answer with a protection the daemon cannot check; and a
+// CA that wants each request signed by the card, for which the page asks PIN1 after PIN2.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPcscd, startBridge, startCard, startTestCa, cmpIssuerArgs } from '../lib/harness.mjs';
+import { join } from 'node:path';
+import { startPcscd, startBridge, startCard, startTestCa, cmpIssuerArgs, testPki } from '../lib/harness.mjs';
 import { launchBrowser, localhostCerts, readersEmpty, screenshot } from '../lib/browser.mjs';
 import { panel, login, openPin2, submitPin2, waitDownloadDone, expect } from './steps.mjs';
 
@@ -80,5 +82,42 @@ test('an answer the daemon cannot verify (another MAC secret): issuer_failed in 
     + 'Kontakta IT-supporten om felet kvarstår.');
   assert.match(bridge.output, /error validating protection/);
   await screenshot(page, 'issuer-errors', '03-failed');
+  await page.close();
+});
+
+// The CA wants requests signed with the card's authentication key (no MAC at all): the page asks
+// PIN1 after PIN2, with its own text; a wrong PIN1 fails the job and the PIN1 question comes
+// back with the tries left; the right one → Finns.
+test('signature protection: PIN2, then PIN1 for the card\'s signature; a wrong PIN1 asked again → Finns', async () => {
+  const ca = await startTestCa();
+  const root = join(testPki(), 'root-ca.pem');
+  const bridge = await startBridge({ pcscd: pc, args: ['--issuer-cmp', ca.url, '--issuer-cmp-ca', root,
+    '--issuer-cmp-protection', 'signature', '--issuer-cmp-trusted', root] });
+  const card = await startCard({ port: pc.ports[0] });
+  running.push(card, bridge, ca);
+  const page = await br.context.newPage();
+  await page.goto(bridge.url('/'));
+  const p = panel(page);
+  await expect(p).toBeVisible({ timeout: 20000 });
+  await login(page, p, '123456');
+  await openPin2(page, p);
+  await submitPin2(page, '654321');
+  const askedPin1 = async () => {
+    await expect(page.locator('#pin-label')).toHaveText('Ange legitimeringskod (PIN1)');
+    await expect(page.locator('#pin-desc')).toHaveText('Certifikatsbegäran skickas till certifikatutfärdaren underskriven med ditt legitimeringscertifikat. Vänligen ange legitimeringskoden (PIN1)');
+    await expect(page.locator('#pin-input')).toBeFocused();
+  };
+  await askedPin1();
+  await screenshot(page, 'issuer-errors', '04-pin1-for-signature');
+  await submitPin2(page, '975318');
+  // The job failed on PIN1: PIN2 is asked again, then PIN1 with the error and its tries.
+  await expect(page.locator('#pin-label')).toHaveText('Ange underskriftskod (PIN2)', { timeout: 30000 });
+  await expect(page.locator('#pin-error')).toHaveText('');
+  await submitPin2(page, '654321');
+  await askedPin1();
+  await expect(page.locator('#pin-error')).toHaveText('Fel kod. Du har 2 försök kvar. Kontrollera koden och försök igen.');
+  await submitPin2(page, '123456');
+  await waitDownloadDone(page);
+  await ca.waitFor(/certificate serial \S+ confirmed/);
   await page.close();
 });

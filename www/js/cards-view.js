@@ -58,6 +58,10 @@ export class CardsView {
   hasCard(id) { return this.#cards.has(id); }
   /** False until the readers have been loaded (and again while the daemon is unreachable). */
   get readersKnown() { return this.#readers !== null; }
+  /** The issuer signs its requests with the card's authentication key: a download needs PIN1 too. */
+  get issuerSignsWithCard() {
+    return Boolean(this.#health && this.#health.issuer && this.#health.issuer.protection === 'signature');
+  }
 
   isBusy(id) { return this.#busy.has(id); }
   /** A flow runs on the card: its download and code buttons are disabled meanwhile. */

@@ -11,7 +11,7 @@ import { t } from '../i18n.js';
 export class PinDialog {
   #dlg = $('#pin-dialog');
   #input = $('#pin-input');
-  #cur = null;   // {mode, card, onSubmit, resolve, opener, error, pending}
+  #cur = null;   // {mode, purpose, card, onSubmit, resolve, opener, error, pending}
 
   constructor() {
     $('#pin-form').addEventListener('submit', (e) => this.#submit(e));
@@ -24,11 +24,13 @@ export class PinDialog {
   /**
    * Opens the dialog for `mode` ('pin1' | 'pin2') of `card`; onSubmit(pin) resolves with a result
    * or {error} (shown, the dialog stays). Resolves with onSubmit's result, or null when cancelled.
+   * `purpose` names the texts when they are not the mode's own ('auth_sign': PIN1 for the
+   * download, whose request the card signs with the authentication key).
    */
-  ask({ mode, card, onSubmit, opener, error = null }) {
+  ask({ mode, purpose = mode, card, onSubmit, opener, error = null }) {
     if (this.#cur) this.#finish(null);
     return new Promise((resolve) => {
-      this.#cur = { mode, card, onSubmit, resolve, opener, error, pending: false };
+      this.#cur = { mode, purpose, card, onSubmit, resolve, opener, error, pending: false };
       this.#input.value = '';
       $('#pin-ok').disabled = false;
       this.#texts();
@@ -46,12 +48,12 @@ export class PinDialog {
   #texts() {
     const cur = this.#cur;
     if (!cur) return;
-    const { mode, card } = cur;
+    const { mode, purpose, card } = cur;
     const info = pinInfo(card, mode);
     $('#pin-holder').textContent = card.holder || '';
-    $('#pin-desc').textContent = t(`${mode}_desc`);
-    $('#pin-sub').textContent = t(`${mode}_sub`);
-    $('#pin-label').textContent = t(`${mode}_label`);
+    $('#pin-desc').textContent = t(`${purpose}_desc`);
+    $('#pin-sub').textContent = t(`${purpose}_sub`);
+    $('#pin-label').textContent = t(`${purpose}_label`);
     $('#pin-len').textContent = lenText(info);
     const tries = cur.error && cur.error.triesLeft !== undefined ? cur.error.triesLeft : info.tries;
     $('#pin-tries').textContent = triesText(tries);
