@@ -69,6 +69,8 @@ static void usage(FILE *f)
 	      "truncate|garbage\n"
 	      "  --export-certs DIR    write the card's certificates (DER+PEM) and public keys, "
 	      "exit\n"
+	      "  --next-key FILE       the next GENERATE yields the RSA key in FILE (PEM), once,\n"
+	      "                        instead of a new one (a certificate for it made first)\n"
 	      "  --extended-length     announce extended Lc/Le in the ATR and take such APDUs\n"
 	      "                        (without it the card answers them 6700, as a short-only "
 	      "card)\n"
@@ -78,7 +80,7 @@ static void usage(FILE *f)
 }
 
 struct opts {
-	const char *pki, *state, *card, *export_dir, *corrupt, *trace;
+	const char *pki, *state, *card, *export_dir, *corrupt, *trace, *next_key;
 	bool realistic, extended_length;
 	struct sim_vpcd_opts v;
 };
@@ -149,6 +151,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			bad = sim_trigger_parse(val, &o->v.garbage_at);
 		else if (!strcmp(a, "--corrupt"))
 			o->corrupt = val;
+		else if (!strcmp(a, "--next-key"))
+			o->next_key = val;
 		else if (!strcmp(a, "--export-certs"))
 			o->export_dir = val;
 		else {
@@ -242,6 +246,12 @@ int main(int argc, char **argv)
 	}
 	c->realistic = o.realistic;
 	c->extended_length = o.extended_length;
+	char kerr[512];
+	if (o.next_key && sim_card_set_next_key(c, o.next_key, kerr, sizeof kerr) != SIM_OK) {
+		fprintf(stderr, "siths-cardsim: %s\n", kerr);
+		sim_card_free(c);
+		return 2;
+	}
 	if (o.trace && !(o.v.trace = fopen(o.trace, "we"))) {
 		fprintf(stderr, "siths-cardsim: cannot write %s: %s\n", o.trace, strerror(errno));
 		sim_card_free(c);

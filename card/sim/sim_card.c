@@ -90,6 +90,7 @@ void sim_card_free(struct sim_card *c)
 		free(c->files[i].data);
 	for (size_t i = 0; i < SIM_NKEYS; i++)
 		EVP_PKEY_free(c->keys[i].pkey);
+	EVP_PKEY_free(c->next_key);
 	free(c->s.pending);
 	free(c->state_path);
 	OPENSSL_cleanse(c->pins, sizeof(c->pins));
@@ -204,12 +205,30 @@ static enum sim_err set_pubkey(struct sim_card *c, struct sim_key *k)
 
 enum sim_err sim_card_generate_key(struct sim_card *c, struct sim_key *k)
 {
-	EVP_PKEY *nk = EVP_RSA_gen(2048);
+	EVP_PKEY *nk = c->next_key ? c->next_key : EVP_RSA_gen(2048);
+	c->next_key = NULL;
 	if (!nk)
 		return SIM_E_CRYPTO;
 	EVP_PKEY_free(k->pkey);
 	k->pkey = nk;
 	return set_pubkey(c, k);
+}
+
+enum sim_err sim_card_set_next_key(struct sim_card *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA || EVP_PKEY_get_bits(k) < 2048) {
+		snprintf(err, errlen,
+			 "--next-key %s: not a PEM RSA private key of 2048 bits or more", path);
+		EVP_PKEY_free(k);
+		return SIM_E_CRYPTO;
+	}
+	EVP_PKEY_free(c->next_key);
+	c->next_key = k;
+	return SIM_OK;
 }
 
 /* ---- PIN changes ---- */

@@ -55,6 +55,9 @@ struct sim_card {
 	/* --extended-length: the ATR announces extended Lc/Le (sim_atr_extended) and the card takes
 	 * such APDUs; otherwise it answers them 6700 like a card that only knows short ones. */
 	bool extended_length;
+	/* --next-key: the key the next GENERATE ASYMMETRIC KEY PAIR yields, once (then NULL: new
+	 * keys again), so that a test can have a certificate for the card's next key made first. */
+	EVP_PKEY *next_key;
 	/* The time the card spent on commands since it connected (what --delay charged, in µs):
 	 * the card's own share of an operation, which --trace reports per APDU. */
 	long long busy_us;
@@ -99,6 +102,9 @@ enum sim_err sim_pin_set(struct sim_pin *pin, const uint8_t *v, size_t n);
 enum sim_err sim_card_set_pin(struct sim_card *c, struct sim_pin *pin, const uint8_t *v, size_t n);
 /* Replaces the key's pair with a new RSA-2048 key and rewrites its public key file. */
 enum sim_err sim_card_generate_key(struct sim_card *c, struct sim_key *k);
+/* Reads the RSA private key (PEM, at least 2048 bits) of path into c->next_key; SIM_E_* with err
+ * set when it is unreadable or not such a key. */
+enum sim_err sim_card_set_next_key(struct sim_card *c, const char *path, char *err, size_t errlen);
 
 /* Writes the card's certificates (DER and PEM) to dir: auth-cert, sign-cert (only if the CDF
  * lists one), person-ca, root-ca; plus auth-pub.pem / sign-pub.pem. */

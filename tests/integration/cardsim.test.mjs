@@ -1,10 +1,11 @@
 // cardsim.test.mjs — the virtual card through a real private pcscd + vpcd, driven with raw APDUs
 // from opensc-tool: selection and reads, PIN counters that persist across a restart, access rules,
-// extended length, key generation, fault injection (card pulled), reader gone, signals.
+// extended length, key generation (and --next-key), fault injection (card pulled), reader gone, signals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmp, testPki, bin, Proc, opensc, sendApdus, waitCard, until } from '../lib/harness.mjs';
 import { openscRig } from '../lib/opensc-rig.mjs';
 
@@ -120,6 +121,29 @@ test('access rules: certificate EF and CDF writes need PIN2 in this session; GEN
     assert.ok(saved.files['4502'].includes(t.subarray(9, 265).toString('hex')));
     assert.ok(saved.files['4302'].startsWith('3082'));
   } finally { await pull(c); }
+});
+
+test('--next-key: the next GENERATE yields that key, once; a file that is no RSA key is refused', async () => {
+  const key = join(tmp('next-'), 'key.pem');
+  execFileSync('openssl', ['genrsa', '-out', key, '2048'], { stdio: 'ignore' });
+  const modulus = execFileSync('openssl', ['rsa', '-in', key, '-noout', '-modulus']).toString().trim().replace('Modulus=', '').toLowerCase();
+  const c = await card({ args: ['--next-key', key] });
+  try {
+    const gen = ['00 20 00 02 06 36 35 34 33 32 31', '00 46 00 00 05 AC 03 84 01 02 00'];
+    let r = await apdus(gen);
+    assert.deepEqual(r.map((x) => x.sw), ['9000', '9000']);
+    assert.equal(r[1].data.subarray(9, 265).toString('hex'), modulus, 'the key of --next-key');
+    r = await apdus(gen);
+    assert.notEqual(r[1].data.subarray(9, 265).toString('hex'), modulus, 'once: then new keys again');
+  } finally { await pull(c); }
+  const ec = join(tmp('next-'), 'ec.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', ec], { stdio: 'ignore' });
+  for (const f of [ec, join(tmp('next-'), 'missing.pem')]) {
+    const p = new Proc(bin('siths-cardsim'), ['--port', String(pc.ports[0]), '--pki', testPki(), '--state', join(tmp('card-'), 's.json'), '--next-key', f]);
+    const { code } = await p.exited;
+    assert.equal(code, 2, p.output);
+    assert.match(p.output, /--next-key .*not a PEM RSA private key of 2048 bits or more/);
+  }
 });
 
 test('--delay realistic: key generation takes seconds, like a real card', async () => {

@@ -1,9 +1,11 @@
 // download_cmp.test.mjs — the download with the daemon's CMP issuer, end to end on real parts: the
 // virtual card's PKCS#10 goes in a MAC-protected p10cr to siths-test-ca (our server) and to
 // OpenSSL's own mock server (`openssl cmp -port`, a server nobody here wrote); certConf only after
-// the write and read-back; "waiting" followed by polls; the CA's refusal and a missing
-// enrollment order as clear job errors; the enrollment secret in no log. Prints the wire size of
-// one enrollment.
+// the write and read-back; "waiting" followed by polls; the CA's refusal, its error message and an
+// unprotected answer, and a missing enrollment order, as clear job errors; the whole download to
+// Finns against the mock, whose fixed certificate is made for the key the card generates next
+// (siths-cardsim --next-key); the enrollment secret in no log. Prints the wire size of one
+// enrollment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -97,13 +99,15 @@ test('no enrollment order, a wrong secret, a malformed order: clear errors, noth
   } finally { await closeAll(t, ca); }
 });
 
-// OpenSSL's mock server: a fixed certificate (here one for another key), MAC-protected.
-async function startMock(extra = []) {
+// OpenSSL's mock server: a fixed certificate (by default one for another key), MAC-protected.
+async function startMock(extra = [], { rspCert } = {}) {
   const port = await freePort();
   const d = tmp('mock-');
   const pki = testPki();
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(d, 'k.pem'), '-subj', '/CN=fixed', '-out', join(d, 'fixed.pem'), '-days', '2'], { stdio: 'ignore' });
-  const p = new Proc('openssl', ['cmp', '-port', String(port), '-srv_ref', REF, '-srv_secret', `pass:${SECRET}`, '-rsp_cert', join(d, 'fixed.pem'),
+  if (!rspCert) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(d, 'k.pem'), '-subj', '/CN=fixed', '-out', join(d, 'fixed.pem'), '-days', '2'], { stdio: 'ignore' });
+  }
+  const p = new Proc('openssl', ['cmp', '-port', String(port), '-srv_ref', REF, '-srv_secret', `pass:${SECRET}`, '-rsp_cert', rspCert || join(d, 'fixed.pem'),
     '-srv_cert', join(pki, 'cmp-server.pem'), '-srv_key', join(pki, 'cmp-server.key'), ...extra]);
   await p.waitFor(/listening|Server listening|CMP info/i, { timeout: 10000 }).catch(() => {});
   p.url = `http://127.0.0.1:${port}/pkix/`;
@@ -227,4 +231,73 @@ test('confirmed, then the card comes back without it (pulled at the commit): an 
     await t.bridge.waitFor(/the issuer revoked the certificate that is not on the card/);
     await pull(t, back);
   } finally { await closeAll(t, ca); }
+});
+
+test('OpenSSL\'s mock server sending an error message (-send_error): issuer_refused, nothing written', async () => {
+  const mock = await startMock(['-send_error']);
+  const t = await cmpSetup(mock.url);
+  try {
+    const card = await insert(t);
+    const { end } = await enroll(t, card);
+    assert.equal(end.code, 'issuer_refused', JSON.stringify(end));
+    assert.equal(existsSync(join(exportCerts(card.state), 'sign-cert.pem')), false);
+  } finally { await closeAll(t, mock); }
+});
+
+test('OpenSSL\'s mock server answering unprotected (-send_unprotected): the client refuses the answer, issuer_failed', async () => {
+  const mock = await startMock(['-send_unprotected']);
+  const t = await cmpSetup(mock.url);
+  try {
+    const card = await insert(t);
+    const { end } = await enroll(t, card);
+    assert.equal(end.code, 'issuer_failed', JSON.stringify(end));
+    assert.match(end.message, /protection/i);
+    assert.equal(existsSync(join(exportCerts(card.state), 'sign-cert.pem')), false);
+  } finally { await closeAll(t, mock); }
+});
+
+// A certificate for key (PEM file) on the card whose authentication certificate is auth (PEM),
+// with the SITHS signature profile: from siths-test-ca, by OpenSSL's own client, before the
+// download, so that OpenSSL's mock server can hand it out as its fixed answer.
+async function certFor(key, auth) {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });
+  try {
+    const d = tmp('fixed-');
+    // The request carries the authentication certificate's subject, as the card's does.
+    execFileSync('openssl', ['x509', '-x509toreq', '-in', auth, '-signkey', key, '-sha256', '-out', join(d, 'req.csr')], { stdio: 'ignore' });
+    execFileSync('openssl', ['cmp', '-cmd', 'p10cr', '-server', `127.0.0.1:${ca.port}/pkix/`, '-csr', join(d, 'req.csr'), '-ref', REF, '-secret', `pass:${SECRET}`,
+      '-extracerts', auth, '-certout', join(d, 'cert.pem'), '-msg_timeout', '20'], { stdio: 'ignore' });
+    return join(d, 'cert.pem');
+  } finally { await ca.stop(); }
+}
+
+test('OpenSSL\'s mock server, its fixed certificate for the key the card makes next (--next-key), polled twice → Finns', async () => {
+  const key = join(tmp('next-key-'), 'key.pem');
+  execFileSync('openssl', ['genrsa', '-out', key, '2048'], { stdio: 'ignore' });
+  const state = join(tmp('card-'), 'state.json');
+  // The card's authentication certificate, from the card made at a first insertion.
+  const t0 = await setup({ issuer: false });
+  try { await pull(t0, await insert(t0, { state })); } finally { await t0.close(); }
+  const cert = await certFor(key, join(exportCerts(state), 'auth-cert.pem'));
+  const mock = await startMock(['-poll_count', '2', '-check_after', '1', '-rsp_extracerts', join(testPki(), 'person-3-ca.pem')], { rspCert: cert });
+  let t, card;
+  try {
+    t = await cmpSetup(mock.url);
+    card = await insert(t, { state, args: ['--next-key', key] });
+    const { end, progress } = await enroll(t, card);
+    assert.equal(end.type, 'job-done', JSON.stringify(end));
+    assert.ok(progress.some((p) => p.stage === 'submit' && p.message === 'waiting for the issuer'), JSON.stringify(progress));
+    // The card holds exactly the mock's certificate, written and confirmed.
+    const onCard = join(exportCerts(card.state), 'sign-cert.pem');
+    const fp = (f) => execFileSync('openssl', ['x509', '-in', f, '-noout', '-fingerprint', '-sha256']).toString();
+    assert.equal(fp(onCard), fp(cert));
+    assert.match(t.bridge.output, /cmp: certificate confirmed, the CA took note/);
+    const wire = t.bridge.output.match(/cmp enrollment: (\d+) messages/);
+    assert.equal(Number(wire[1]), 1 + 2 + 1, 'p10cr, two pollReq (the second answered with the certificate), certConf');
+    await pull(t, card);
+    card = null;
+  } finally {
+    if (card) await card.stop();
+    await closeAll(t, mock);
+  }
 });
