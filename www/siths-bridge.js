@@ -341,8 +341,8 @@ export class SithsBridge extends EventTarget {
   }
 
   /** startSignatureCertificate + followJob. */
-  async downloadSignatureCertificate(cardId, pin, { onProgress } = {}) {
-    const job = await this.startSignatureCertificate(cardId, pin);
+  async downloadSignatureCertificate(cardId, pin, { onProgress, authPin } = {}) {
+    const job = await this.startSignatureCertificate(cardId, pin, { authPin });
     return this.followJob(job, { onProgress });
   }
 
