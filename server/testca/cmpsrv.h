@@ -5,7 +5,8 @@
  * revocation request, rr); pollReq after "waiting".
  * Responses are MAC-protected with the configured reference and secret, else signed with
  * PKI_DIR/cmp-server.pem/.key; requests may be MAC- or signature-protected (the signer must chain
- * to the test root). One transaction at a time: calls must not overlap.
+ * to the test root); bad_protection spoils the answers' protection on purpose. One transaction at
+ * a time: calls must not overlap.
  * Ownership: the caller owns the server (cmpsrv_free) and each response (OPENSSL_free). */
 #ifndef SITHS_CMPSRV_H
 #define SITHS_CMPSRV_H
@@ -32,6 +33,9 @@ struct cmpsrv_opts {
 	unsigned check_after;             /* seconds the client is told to wait between polls */
 	const char *reject_text;          /* non-NULL: refuse every request with this text */
 	unsigned reject_bits;             /* PKIFailureInfo bits of that refusal */
+	/* Answers the client cannot verify: MAC-protected with another secret than mac_secret, or
+	 * signed by a certificate outside the test hierarchy. Requests are checked as usual. */
+	bool bad_protection;
 };
 
 struct cmpsrv;

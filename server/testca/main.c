@@ -112,6 +112,9 @@ static void usage(FILE *f)
 		"  --delay-polls N        answer \"waiting\" and N pollReqs before the "
 		"certificate\n"
 		"  --check-after SECONDS  the wait the client is told between polls (default 0)\n"
+		"  --bad-protection       protect the answers so that no client can verify them\n"
+		"                         (another MAC secret, or a signer outside DIR's "
+		"hierarchy)\n"
 		"  --tls-cert FILE        serve HTTPS with this PEM certificate (chain) ...\n"
 		"  --tls-key FILE         ... and this PEM key\n");
 }
@@ -137,6 +140,7 @@ static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct run_opts *
 					    { "reject", required_argument, NULL, 'r' },
 					    { "delay-polls", required_argument, NULL, 'd' },
 					    { "check-after", required_argument, NULL, 'c' },
+					    { "bad-protection", no_argument, NULL, 'B' },
 					    { "tls-cert", required_argument, NULL, 'C' },
 					    { "tls-key", required_argument, NULL, 'K' },
 					    { "help", no_argument, NULL, 'h' },
@@ -184,6 +188,7 @@ static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct run_opts *
 			*(r == 'd' ? &o->delay_polls : &o->check_after) = (unsigned)v;
 			break;
 		}
+		case 'B': o->bad_protection = true; break;
 		case 'C': ro->tls_cert = optarg; break;
 		case 'K': ro->tls_key = optarg; break;
 		case 'h': usage(stdout); return 1;
@@ -288,8 +293,10 @@ int main(int argc, char **argv)
 	}
 	char where[80];
 	cfg_listen_text(&ro.listen, bound_port(d), where, sizeof where);
-	log_warn("cmp", "TEST CA (development certificates only), %s protection, fault %s",
-		 o.mac_ref ? "MAC" : "signature", o.fault ? "on" : "none");
+	log_warn("cmp", "TEST CA (development certificates only), %s protection%s, fault %s",
+		 o.mac_ref ? "MAC" : "signature",
+		 o.bad_protection ? " spoilt on purpose (--bad-protection)" : "",
+		 o.fault ? "on" : "none");
 	fprintf(stderr, "siths-test-ca: listening on %s (%s)\n", where, cert ? "https" : "http");
 	int sig;
 	sigwait(&sigs, &sig);

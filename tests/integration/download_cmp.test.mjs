@@ -301,3 +301,16 @@ test('OpenSSL\'s mock server, its fixed certificate for the key the card makes n
     await closeAll(t, mock);
   }
 });
+
+test('siths-test-ca protecting its answers with another secret (--bad-protection): issuer_failed, nothing written, certConf never sent', async () => {
+  const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`, '--bad-protection'] });
+  const t = await cmpSetup(ca.url);
+  try {
+    const card = await insert(t);
+    const { end } = await enroll(t, card);
+    assert.equal(end.code, 'issuer_failed', JSON.stringify(end));
+    assert.match(end.message, /error validating protection/);
+    assert.equal(existsSync(join(exportCerts(card.state), 'sign-cert.pem')), false);
+    assert.doesNotMatch(ca.output, /certConf \(|confirmed|rejected by the client/);
+  } finally { await closeAll(t, ca); }
+});

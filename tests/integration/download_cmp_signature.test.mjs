@@ -129,6 +129,20 @@ test('signature protection without --issuer-cmp-trusted, or an unknown protectio
     (e) => /expected mac\|signature/.test(e.message));
 });
 
+test('siths-test-ca signing its answers outside the trusted hierarchy (--bad-protection): issuer_failed, nothing written', async () => {
+  const ca = await startTestCa({ args: ['--bad-protection'] });
+  const t = await signatureSetup(ca.url);
+  try {
+    const card = await insert(t);
+    const end = await enroll(t, card);
+    assert.equal(end.code, 'issuer_failed', JSON.stringify(end));
+    assert.match(end.message, /protection/);
+    assert.equal(existsSync(join(exportCerts(card.state), 'sign-cert.pem')), false);
+    // The CA took the card's signature: it issued, then heard nothing more.
+    assert.match(ca.output, /issued serial \S+, awaiting certConf/);
+  } finally { await closeAll(t, ca); }
+});
+
 // OpenSSL's mock server checking our requests' signatures against trust: a fixed certificate
 // (one for another key), its answers signed by the test CMP server certificate.
 async function startSigningMock(trust, extra = []) {
