@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCard, testPki, tmp, curl, exportCerts, openscConf } from '../lib/harness.mjs';
+import { startCard, tmp, curl, exportCerts, openscConf } from '../lib/harness.mjs';
 import { signs } from '../lib/opensc-checks.mjs';
 import { realStack, screenshot } from '../lib/browser.mjs';
 import { panel, login, openPin2, submitPin2, waitDownloadDone, expect, ACTIVATED } from './steps.mjs';
@@ -19,7 +19,7 @@ const NEW1 = '975310';
 const NEW2 = '86420864';
 let pc, bridge, br;
 
-realStack({ args: ['--test-issuer', testPki()] }, (s) => { ({ pc, bridge, br } = s); });
+realStack({ cmp: true }, (s) => { ({ pc, bridge, br } = s); });
 
 // The card as the daemon reports it (REST, with our own Origin).
 async function apiCard(id) {

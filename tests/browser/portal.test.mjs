@@ -9,12 +9,13 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SRC, startPcscd, startBridge, startCard, testPki, freePort, localhostCerts } from '../lib/harness.mjs';
+import { SRC, startPcscd, startBridge, startCard, startTestCa, cmpIssuerArgs, freePort, localhostCerts } from '../lib/harness.mjs';
 import { launchBrowser, screenshot, recordProgress, readersEmpty, BROWSER } from '../lib/browser.mjs';
 import { startPortal, portalBrowserOptions, chromiumPolicy, managedPolicies } from '../lib/portal.mjs';
 import { panel, checkSeedPanel, login, openPin2, waitDownloadDone, expect, eventually } from './steps.mjs';
 
-let pc, bridge, portal, policies;
+let pc, bridge, portal, policies, ca;
+const PORTAL_MAC = 'portal-order:portal-standing-secret';
 const open = new Set();   // browsers and policy files of the running test, cleaned up after it
 
 before(async () => {
@@ -35,7 +36,8 @@ src="${portal.frameOrigin}/mina-sidor/"></iframe></body></html>` },
       .replace("from './i18n.js'", `from '${u.searchParams.get('bridge')}/i18n.js'`)
       .replace('content="https://127.0.0.1:29443"', `content="${u.searchParams.get('bridge')}"`) },
   } });
-  bridge = await startBridge({ pcscd: pc, args: ['--test-issuer', testPki(), '--allow-origin', portal.origin,
+  ca = await startTestCa({ args: ['--mac', PORTAL_MAC] });
+  bridge = await startBridge({ pcscd: pc, args: [...cmpIssuerArgs(ca, PORTAL_MAC), '--allow-origin', portal.origin,
     '--allow-origin', portal.frameOrigin] });
   portal.bridgeOrigin = bridge.origin;
   policies = managedPolicies([portal.origin, portal.frameOrigin]);
@@ -49,6 +51,7 @@ after(async () => {
   }
   if (portal) await portal.stop();
   if (pc) await pc.stop();
+  if (ca) await ca.stop();
 });
 afterEach(async () => {
   for (const x of open) await x.close();

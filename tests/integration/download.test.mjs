@@ -18,12 +18,11 @@ let t;
 before(async () => { t = await setup(); });
 after(async () => { if (t) await t.close(); });
 
-test('/health shows the test issuer', async () => {
+test('/health shows the test CA over CMP as a test issuer', async () => {
   const h = await curl(t.bridge.url('/health'));
   assert.equal(h.status, 200);
-  assert.equal(h.json.issuer.test, true);
-  assert.equal(h.json.issuer.name, 'test');
-  assert.match(t.bridge.output, /TEST issuer/);
+  assert.deepEqual(h.json.issuer, { configured: true, name: 'cmp', test: true, protection: 'mac' });
+  assert.match(t.ca.output, /TEST CA \(development certificates only\), MAC protection/);
 });
 
 test('login → download → progress → job-done → Finns; OpenSC signs with it; openssl verifies it', async () => {

@@ -293,10 +293,12 @@ test('another state comes back for an interrupted job (same card number, certifi
   } finally { await pull(t, back); }
 });
 
-for (const [fault, code] of [['fail', 'issuer_failed'], ['other-key', 'cert_invalid'], ['other-subject', 'cert_invalid'],
+// A CA that fails answers with a refusal (systemUnavail): issuer_refused; a wrong certificate is
+// the daemon's to refuse.
+for (const [fault, code] of [['fail', 'issuer_refused'], ['other-key', 'cert_invalid'], ['other-subject', 'cert_invalid'],
   ['other-chain', 'cert_invalid'], ['key-usage', 'cert_invalid'], ['expired', 'cert_invalid']]) {
   test(`issuer fault ${fault}: job-failed ${code}, nothing written`, async () => {
-    const u = await setup({ env: { SITHS_TEST_ISSUER_FAULT: fault } });
+    const u = await setup({ ca: ['--fault', fault] });
     try {
       const card = await insert(u);
       const writes = () => countKind(card.output, 'update-binary');

@@ -1,11 +1,12 @@
 // bridge-rig.mjs — the rig of the login, signature-certificate and PIN management tests:
-// a private pcscd + the daemon with the test issuer + an event client; cards inserted and found
+// a private pcscd + the daemon with the test CA over CMP (siths-test-ca, as in the demo and as a
+// production CA is reached) + an event client; cards inserted and found
 // by id; login / download / PIN change and unblock / job following through the real API over TLS;
 // every daemon and card log written to BUILD/tmp/logs so pin_logs.test.mjs can grep the whole
 // suite's output.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILD, curl, exportCerts, startBridge, startCard, startPcscd, testPki, tmp, until } from './harness.mjs';
+import { BUILD, cmpIssuerArgs, curl, exportCerts, startBridge, startCard, startPcscd, startTestCa, testPki, tmp, until } from './harness.mjs';
 import { eventClient } from './events.mjs';
 
 export const PIN1 = '123456';
@@ -29,23 +30,30 @@ export function keepLog(proc, name) {
   return proc;
 }
 
-// pcscd + daemon (test issuer unless issuer === false; env for SITHS_TEST_ISSUER_FAULT) + events.
-export async function setup({ issuer = true, env = {}, args: extra = [] } = {}) {
+// The standing MAC order between the rig's daemon and its test CA.
+const RIG_MAC = 'rig-order:rig-standing-secret';
+
+// pcscd + daemon + events. The issuer: siths-test-ca over CMP (issuer true; ca: its extra
+// arguments, e.g. ['--fault', 'other-key']), the embedded test CA (issuer 'embedded': the
+// benchmarks, whose figures are the daemon's and the card's, not a CA's), or none (false).
+export async function setup({ issuer = true, ca: caArgs = [], env = {}, args: extra = [] } = {}) {
   const pki = testPki();
   const pc = await startPcscd();
-  const args = [...(issuer ? ['--test-issuer', pki] : []), ...extra];
-  let bridge, events;
+  let bridge, events, ca;
   try {
-    bridge = keepLog(await startBridge({ pcscd: pc, args, env }), 'bridge');
+    if (issuer === true) ca = keepLog(await startTestCa({ args: ['--mac', RIG_MAC, ...caArgs] }), 'testca');
+    const issuerArgs = ca ? cmpIssuerArgs(ca, RIG_MAC) : issuer === 'embedded' ? ['--test-issuer', pki] : [];
+    bridge = keepLog(await startBridge({ pcscd: pc, args: [...issuerArgs, ...extra], env }), 'bridge');
     events = eventClient(bridge);
     await events.open;
   } catch (e) { // a failed start must not leave pcscd (or the daemon) holding the test file open
     if (events) events.close();
     if (bridge) await bridge.stop('SIGKILL');
+    if (ca) await ca.stop();
     await pc.stop();
     throw e;
   }
-  const t = { pc, bridge, events, pki };
+  const t = { pc, bridge, events, pki, ca };
   t.api = (path, opts = {}) => curl(bridge.url(path), {
     ...opts, headers: { Origin: bridge.origin, ...(opts.data !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(opts.headers || {}) },
   });
@@ -54,7 +62,9 @@ export async function setup({ issuer = true, env = {}, args: extra = [] } = {}) 
     events.close();
     const { code } = await bridge.stop();
     await pc.stop();
+    const caEnd = ca ? await ca.stop() : null;
     if (code !== 0 || /Sanitizer|runtime error/.test(bridge.output)) throw new Error(`daemon exit ${code}\n${bridge.output.slice(-4000)}`);
+    if (caEnd && (caEnd.code !== 0 || /Sanitizer|runtime error/.test(ca.output))) throw new Error(`siths-test-ca exit ${caEnd.code}\n${ca.output.slice(-4000)}`);
   };
   return t;
 }
