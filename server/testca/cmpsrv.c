@@ -60,45 +60,48 @@ static char *serial_hex(const ASN1_INTEGER *serial)
 
 /* ---- a protection the client must refuse (bad_protection) --------------------------------- */
 
-#define WRONG_SECRET "not-the-order's-secret"
-
-/* Called once a request's protection has been checked, before the answer is protected: MAC
- * answers get another secret. Signed answers got their wrong signer at set-up. */
-static void spoil_protection(struct cmpsrv *s)
+/* The DER TLV at p (n bytes left): its header length *hdr and whole length *tlv. False when it
+ * does not fit (the answer is OpenSSL's own DER: lengths of at most three bytes). */
+static bool tlv_at(const unsigned char *p, size_t n, size_t *hdr, size_t *tlv)
 {
-	if (s->o.bad_protection && s->o.mac_secret)
-		OSSL_CMP_CTX_set1_secretValue(OSSL_CMP_SRV_CTX_get0_cmp_ctx(s->srv),
-					      (const unsigned char *)WRONG_SECRET,
-					      (int)strlen(WRONG_SECRET));
+	if (n < 2)
+		return false;
+	size_t h = 2, len = p[1];
+	if (len & 0x80) {
+		size_t k = len & 0x7f;
+		if (k == 0 || k > 3 || n < 2 + k)
+			return false;
+		len = 0;
+		for (size_t i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		h += k;
+	}
+	if (len > n - h)
+		return false;
+	*hdr = h;
+	*tlv = h + len;
+	return true;
 }
 
-/* Before a request's protection is checked: the right secret again. */
-static int restore_protection(struct cmpsrv *s)
+/* Flips one bit of the protection of a PKIMessage, SEQUENCE { header, body, [0] protection,
+ * [1] extraCerts }: the answer still parses, its MAC or signature no longer verifies. */
+static bool spoil_protection(unsigned char *der, size_t n)
 {
-	return !s->o.bad_protection || !s->o.mac_secret ||
-		OSSL_CMP_CTX_set1_secretValue(OSSL_CMP_SRV_CTX_get0_cmp_ctx(s->srv),
-					      (const unsigned char *)s->o.mac_secret,
-					      (int)strlen(s->o.mac_secret));
-}
-
-/* A self-signed signer outside the test hierarchy, for signed answers no client here trusts. */
-static int set_untrusted_signer(OSSL_CMP_CTX *ctx)
-{
-	EVP_PKEY *key = EVP_RSA_gen(2048);
-	X509 *cert = key ? X509_new() : NULL;
-	X509_NAME *name = cert ? X509_get_subject_name(cert) : NULL;
-	int ok = name && X509_set_version(cert, 2) &&
-		ASN1_INTEGER_set(X509_get_serialNumber(cert), 1) &&
-		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-					   (const unsigned char *)"not the test CA's CMP server",
-					   -1, -1, 0) &&
-		X509_set_issuer_name(cert, name) && X509_gmtime_adj(X509_getm_notBefore(cert), 0) &&
-		X509_gmtime_adj(X509_getm_notAfter(cert), 86400) && X509_set_pubkey(cert, key) &&
-		X509_sign(cert, key, EVP_sha256()) && OSSL_CMP_CTX_set1_cert(ctx, cert) &&
-		OSSL_CMP_CTX_set1_pkey(ctx, key);
-	X509_free(cert);
-	EVP_PKEY_free(key);
-	return ok;
+	size_t h, t;
+	if (!tlv_at(der, n, &h, &t) || der[0] != 0x30)
+		return false;
+	unsigned char *p = der + h;
+	size_t left = t - h;
+	for (int skip = 0; skip < 2; skip++) { /* header, body */
+		if (!tlv_at(p, left, &h, &t))
+			return false;
+		p += t;
+		left -= t;
+	}
+	if (!tlv_at(p, left, &h, &t) || p[0] != 0xA0 || t <= h + 3)
+		return false;
+	p[t - 1] ^= 0x01; /* the last byte of the BIT STRING inside [0] */
+	return true;
 }
 
 /* ---- issuing -------------------------------------------------------------------------------- */
@@ -186,7 +189,6 @@ static OSSL_CMP_PKISI *on_cert_request(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG
 {
 	struct cmpsrv *s = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
 	(void)certReqId, (void)crm;
-	spoil_protection(s);
 	*certOut = NULL;
 	*chainOut = NULL;
 	*caPubs = NULL;
@@ -244,7 +246,6 @@ static OSSL_CMP_PKISI *on_revocation(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *
 	struct cmpsrv *s = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
 	char name[200] = "?";
 	(void)req;
-	spoil_protection(s);
 	if (issuer)
 		X509_NAME_oneline(issuer, name, sizeof name);
 	if (!serial || !record_revoked(s, serial, "revoked on request (rr)", name)) {
@@ -260,7 +261,6 @@ static int on_cert_conf(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, int cert
 	struct cmpsrv *s = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
 	char text[OSSL_CMP_PKISI_BUFLEN] = "";
 	(void)req, (void)certReqId;
-	spoil_protection(s);
 	if (!s->issued || !certHash) {
 		ERR_raise(ERR_LIB_CMP, CMP_R_ERROR_PROCESSING_MESSAGE);
 		return 0;
@@ -293,7 +293,6 @@ static int on_poll_req(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, int certR
 {
 	struct cmpsrv *s = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
 	(void)req, (void)certReqId;
-	spoil_protection(s);
 	*certReq = NULL;
 	if (!s->waiting) {
 		ERR_raise(ERR_LIB_CMP, CMP_R_UNEXPECTED_PKIBODY);
@@ -390,8 +389,6 @@ static cmpsrv_err set_protection(struct cmpsrv *s)
 		log_error("cmp", "cannot load the test hierarchy from %s", s->dir);
 		return CMPSRV_E_CONFIG;
 	}
-	if (!s->o.mac_ref && s->o.bad_protection)
-		return set_untrusted_signer(ctx) ? CMPSRV_OK : CMPSRV_E_NOMEM;
 	if (!s->o.mac_ref)
 		return set_signer(ctx, s->dir);
 	/* With a secret OpenSSL protects every response by MAC, and validates MAC requests. */
@@ -462,14 +459,14 @@ cmpsrv_err cmpsrv_handle(struct cmpsrv *s, const unsigned char *req, size_t len,
 	     body == OSSL_CMP_KUR) &&
 	    !OSSL_CMP_CTX_set1_untrusted(OSSL_CMP_SRV_CTX_get0_cmp_ctx(s->srv), s->base_untrusted))
 		body = -1;
-	if (!restore_protection(s))
-		body = -1;
 	OSSL_CMP_MSG *ans = msg && body >= 0 ? OSSL_CMP_SRV_process_request(s->srv, msg) : NULL;
 	unsigned char *der = NULL;
 	int n = ans ? i2d_OSSL_CMP_MSG(ans, &der) : -1;
 	cmpsrv_err e = msg ? CMPSRV_OK : CMPSRV_E_REQUEST;
 	if (msg && n <= 0)
 		e = CMPSRV_E_REQUEST;
+	if (e == CMPSRV_OK && s->o.bad_protection && !spoil_protection(der, (size_t)n))
+		log_info("cmp", "an answer without protection to spoil");
 	if (e == CMPSRV_OK) {
 		log_info("cmp", "%s (%zu bytes) answered with %s (%d bytes)",
 			 issuer_cmp_body_name(body), len,

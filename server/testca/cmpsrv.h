@@ -33,8 +33,8 @@ struct cmpsrv_opts {
 	unsigned check_after;             /* seconds the client is told to wait between polls */
 	const char *reject_text;          /* non-NULL: refuse every request with this text */
 	unsigned reject_bits;             /* PKIFailureInfo bits of that refusal */
-	/* Answers the client cannot verify: MAC-protected with another secret than mac_secret, or
-	 * signed by a certificate outside the test hierarchy. Requests are checked as usual. */
+	/* Answers the client cannot verify: one bit of each answer's protection (MAC or signature)
+	 * flipped after it was made. Requests are checked as usual. */
 	bool bad_protection;
 };
 

@@ -302,7 +302,7 @@ test('OpenSSL\'s mock server, its fixed certificate for the key the card makes n
   }
 });
 
-test('siths-test-ca protecting its answers with another secret (--bad-protection): issuer_failed, nothing written, certConf never sent', async () => {
+test('siths-test-ca spoiling its answers\' MAC (--bad-protection): issuer_failed, nothing written, certConf never sent', async () => {
   const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`, '--bad-protection'] });
   const t = await cmpSetup(ca.url);
   try {

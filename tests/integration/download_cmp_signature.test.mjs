@@ -129,14 +129,14 @@ test('signature protection without --issuer-cmp-trusted, or an unknown protectio
     (e) => /expected mac\|signature/.test(e.message));
 });
 
-test('siths-test-ca signing its answers outside the trusted hierarchy (--bad-protection): issuer_failed, nothing written', async () => {
+test('siths-test-ca spoiling its answers\' signature (--bad-protection): issuer_failed, nothing written', async () => {
   const ca = await startTestCa({ args: ['--bad-protection'] });
   const t = await signatureSetup(ca.url);
   try {
     const card = await insert(t);
     const end = await enroll(t, card);
     assert.equal(end.code, 'issuer_failed', JSON.stringify(end));
-    assert.match(end.message, /protection/);
+    assert.match(end.message, /error validating protection/);
     assert.equal(existsSync(join(exportCerts(card.state), 'sign-cert.pem')), false);
     // The CA took the card's signature: it issued, then heard nothing more.
     assert.match(ca.output, /issued serial \S+, awaiting certConf/);
