@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { Proc, freePort, testPki, startTestCa, tmp, cmpIssuerArgs, startBridge, localhostCerts, curl } from '../lib/harness.mjs';
 import { writeFileSync, chmodSync } from 'node:fs';
-import { setup, insert, pull, loginOk, jobEnd, exportCerts, countKind, PIN2 } from '../lib/bridge-rig.mjs';
+import { setup, closeAll, insert, pull, loginOk, jobEnd, exportCerts, countKind, PIN2 } from '../lib/bridge-rig.mjs';
 
 const REF = 'order-4711';
 const SECRET = 'Zr8-one-time-secret';
@@ -31,17 +31,6 @@ async function enroll(t, card, enrollment = { reference: REF, secret: SECRET }) 
 
 // The daemon with the CMP issuer at url.
 const cmpSetup = (url) => setup({ issuer: false, args: ['--issuer-cmp', url, '--issuer-cmp-ca', join(testPki(), 'root-ca.pem')] });
-
-// The daemon's clean stop (t.close checks it), then the servers', siths-test-ca's under ASan+UBSan
-// also without a report.
-async function closeAll(t, ...procs) {
-  if (t) await t.close();
-  for (const p of procs) {
-    if (!p) continue;
-    await p.stop();
-    assert.doesNotMatch(p.output, /Sanitizer|runtime error/);
-  }
-}
 
 test('siths-test-ca over CMP: p10cr, validate, write, certConf after the read-back → Finns', async () => {
   const ca = await startTestCa({ args: ['--mac', `${REF}:${SECRET}`] });

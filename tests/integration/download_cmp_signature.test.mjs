@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { Proc, freePort, testPki, startTestCa, tmp, startBridge } from '../lib/harness.mjs';
-import { setup, insert, loginOk, jobEnd, exportCerts, countKind, PIN1, PIN2, WRONG1 } from '../lib/bridge-rig.mjs';
+import { setup, closeAll, insert, loginOk, jobEnd, exportCerts, countKind, PIN1, PIN2, WRONG1 } from '../lib/bridge-rig.mjs';
 
 // The daemon with the CMP issuer at url, requests signed by the card, answers signed by a
 // certificate under the test root.
@@ -32,15 +32,6 @@ async function enroll(t, card, authPin = PIN1) {
   const r = await post(t, card, { pin: PIN2, auth_pin: authPin });
   assert.equal(r.status, 202, r.body);
   return (await jobEnd(t, r.json.job, from)).end;
-}
-
-async function closeAll(t, ...procs) {
-  if (t) await t.close();
-  for (const p of procs) {
-    if (!p) continue;
-    await p.stop();
-    assert.doesNotMatch(p.output, /Sanitizer|runtime error/);
-  }
 }
 
 const proofs = (card) => countKind(card.output, 'internal-auth');

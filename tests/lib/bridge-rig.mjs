@@ -69,6 +69,17 @@ export async function setup({ issuer = true, ca: caArgs = [], env = {}, args: ex
   return t;
 }
 
+// The rig's clean stop (t.close, when t), then other servers of the test (a CA, a mock), each
+// without a sanitizer report.
+export async function closeAll(t, ...procs) {
+  if (t) await t.close();
+  for (const p of procs) {
+    if (!p) continue;
+    await p.stop();
+    if (/Sanitizer|runtime error/.test(p.output)) throw new Error(`sanitizer report\n${p.output.slice(-4000)}`);
+  }
+}
+
 // Inserts a card into reader slot (0/1), with its own (or the given) state; resolves when the
 // daemon reports it, with .id (card id) and .model.
 export async function insert(t, { slot = 0, state, profile, args = [] } = {}) {
