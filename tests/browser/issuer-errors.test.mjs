@@ -34,11 +34,11 @@ afterEach(async () => {
   if (ca) await ca.stop();
 });
 
-// The test CA with caArgs, the daemon with its MAC order `mac`, the card; the page at the PIN2
-// dialog, PIN2 submitted. Returns {page, ca, bridge}.
-async function downloadWith(caArgs, mac = MAC) {
-  const ca = await startTestCa({ args: ['--mac', MAC, ...caArgs] });
-  const bridge = await startBridge({ pcscd: pc, args: cmpIssuerArgs(ca, mac) });
+// The test CA with caArgs, the daemon with bridgeArgs(ca), the card; the page at the PIN2 dialog,
+// PIN2 submitted. Returns {page, ca, bridge}.
+async function startDownload(caArgs, bridgeArgs) {
+  const ca = await startTestCa({ args: caArgs });
+  const bridge = await startBridge({ pcscd: pc, args: bridgeArgs(ca) });
   const card = await startCard({ port: pc.ports[0] });
   running.push(card, bridge, ca);
   const page = await br.context.newPage();
@@ -50,6 +50,9 @@ async function downloadWith(caArgs, mac = MAC) {
   await submitPin2(page, '654321');
   return { page, ca, bridge };
 }
+
+// The same with a MAC-protecting test CA, the daemon holding the MAC order `mac`.
+const downloadWith = (caArgs, mac = MAC) => startDownload(['--mac', MAC, ...caArgs], (ca) => cmpIssuerArgs(ca, mac));
 
 async function failedWith(page, text) {
   await expect(page.locator('#job-result')).toHaveAttribute('data-result', 'failed', { timeout: 30000 });
@@ -89,19 +92,9 @@ test('an answer the daemon cannot verify (another MAC secret): issuer_failed in 
 // PIN1 after PIN2, with its own text; a wrong PIN1 fails the job and the PIN1 question comes
 // back with the tries left; the right one → Finns.
 test('signature protection: PIN2, then PIN1 for the card\'s signature; a wrong PIN1 asked again → Finns', async () => {
-  const ca = await startTestCa();
   const root = join(testPki(), 'root-ca.pem');
-  const bridge = await startBridge({ pcscd: pc, args: ['--issuer-cmp', ca.url, '--issuer-cmp-ca', root,
-    '--issuer-cmp-protection', 'signature', '--issuer-cmp-trusted', root] });
-  const card = await startCard({ port: pc.ports[0] });
-  running.push(card, bridge, ca);
-  const page = await br.context.newPage();
-  await page.goto(bridge.url('/'));
-  const p = panel(page);
-  await expect(p).toBeVisible({ timeout: 20000 });
-  await login(page, p, '123456');
-  await openPin2(page, p);
-  await submitPin2(page, '654321');
+  const { page, ca } = await startDownload([], (c) => ['--issuer-cmp', c.url, '--issuer-cmp-ca', root,
+    '--issuer-cmp-protection', 'signature', '--issuer-cmp-trusted', root]);
   const askedPin1 = async () => {
     await expect(page.locator('#pin-label')).toHaveText('Ange legitimeringskod (PIN1)');
     await expect(page.locator('#pin-desc')).toHaveText('Certifikatsbegäran skickas till certifikatutfärdaren underskriven med ditt legitimeringscertifikat. Vänligen ange legitimeringskoden (PIN1)');
