@@ -1,6 +1,7 @@
 // testca_cmp.test.mjs — an independent client against our CMP server: OpenSSL's own `openssl cmp`
 // enrolls with a p10cr at siths-test-ca, MAC- and signature-protected, polls when told to wait,
-// confirms or rejects (a rejected certificate is recorded as revoked), and gets clear refusals;
+// confirms or rejects (a rejected certificate is recorded as revoked), gets clear refusals, and
+// refuses answers whose protection the CA spoilt on purpose (--bad-protection);
 // `openssl verify` accepts what it issued against the test SITHS hierarchy. The "card" here is a
 // software key with an authentication certificate of the test person CA. openssl runs with
 // spawnSync, which holds node's event loop: the CA's log is read afterwards with waitFor.
@@ -126,6 +127,18 @@ test('--reject: the CA\'s refusal reaches the client with its text and failInfo'
     assert.notEqual(r.status, 0);
     assert.match(r.out, /PKIStatus: rejection; PKIFailureInfo: badRequest; StatusString: "enrollment order expired"/);
   } finally { await ca.stop(); }
+});
+
+test('--bad-protection: OpenSSL\'s client refuses the spoilt answer, MAC or signature, and saves no certificate', async () => {
+  for (const [args, prot] of [[['--mac', 'order-4711:Xq7-one-time'], () => mac('order-4711', 'Xq7-one-time')], [[], sig]]) {
+    const ca = await startTestCa({ args: [...args, '--bad-protection'] });
+    try {
+      const r = p10cr(ca, prot(ca));
+      assert.notEqual(r.status, 0, r.out);
+      assert.equal(r.cert, null);
+      assert.match(r.out, /error validating protection/, r.out);
+    } finally { await ca.stop(); }
+  }
 });
 
 test('a request for a card of another CA is refused: no authentication certificate of the test CA', () => {
