@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { bin, openscConf, pulledOut, startCard, testPki, tmp } from '../lib/harness.mjs';
-import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, exportCerts, keepLog, reads, logins } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, exportCerts, keepLog } from '../lib/bridge-rig.mjs';
 import { openscCardView, triesOf } from '../lib/opensc-checks.mjs';
 
 const KINDS = ['download', 'login', 'pcscd'];
@@ -136,10 +136,10 @@ function cardFits(b, end, committed, where) {
 async function reference(t) {
   const card = await insert(t, { state: t.freshState() });
   try {
-    await reads(card, 1);
+    await card.settled();
     const loginFrom = apduKinds(card.output).length;
     const session = await loginOk(t, card.id);
-    await logins(card, 1);
+    await card.settled();
     const dlFrom = apduKinds(card.output).length;
     const r = await download(t, card.id, session);
     const end = await jobEvent(t, r.json.job, 0);
@@ -162,7 +162,7 @@ async function downloadPull(t, ref, n) {
   const state = t.freshState();
   const card = await insert(t, { state, args: ['--drop-at', `any:${k}`] });
   const session = await loginOk(t, card.id);
-  await logins(card, 1);
+  await card.settled();
   const from = t.events.mark();
   const r = await download(t, card.id, session);
   check(r.status === 202, `download: ${r.status} ${r.body}`);
@@ -190,7 +190,7 @@ async function loginPull(t, ref, n) {
   const k = ref.loginFrom + n;
   const state = t.freshState();
   const card = await insert(t, { state, args: ['--drop-at', `any:${k}`] });
-  await reads(card, 1);
+  await card.settled();
   const from = t.events.mark();
   const r = await login(t, card.id);
   const kind = await pulledAt(card, k);
@@ -231,7 +231,7 @@ async function pcscdKill(t, ref, where) {
   let card, job = null, at = 0;
   if (where === 'idle' || where.download) {
     card = await insert(t, { state });
-    await reads(card, 1);
+    await card.settled();
   }
   if (where === 'idle') {
     at = apduKinds(card.output).length;
@@ -241,7 +241,7 @@ async function pcscdKill(t, ref, where) {
     await answered(card, at);
   } else {
     const session = await loginOk(t, card.id);
-    await logins(card, 1);
+    await card.settled();
     const r = await download(t, card.id, session);
     check(r.status === 202, `download: ${r.status} ${r.body}`);
     job = r.json.job;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmp } from '../lib/harness.mjs';
-import { setup, insert, pull, loginOk, download, jobEnd, runJob, cardModel, modelUntil, exportCerts, countKind, logins, WRONG2 } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, loginOk, download, jobEnd, runJob, cardModel, modelUntil, exportCerts, countKind, WRONG2 } from '../lib/bridge-rig.mjs';
 
 // PIN2 VERIFYs the card answered (status reads included: only model reads send those).
 const pinVerifies = (card) => countKind(card.output, 'verify 00200002');
@@ -59,7 +59,7 @@ test('PIN2 with letters or of the wrong length: 400 bad_pin, no job, no try used
   const card = await insert(t);
   try {
     const session = await loginOk(t, card.id);
-    await logins(card, 1);
+    await card.settled();
     const sent = pinVerifies(card);
     for (const pin of ['65432a', '12345', '123456789', '', ' 654321', '６５４３２１']) {
       const r = await download(t, card.id, session, pin);
@@ -84,7 +84,7 @@ async function commandsBeforeDownload(kind) {
   const card = await insert(t);
   try {
     const session = await loginOk(t, card.id);
-    await logins(card, 1);
+    await card.settled();
     const upto = card.mark();
     const { end } = await runJob(t, card.id, session);
     assert.equal(end.type, 'job-done', JSON.stringify(end));
@@ -323,7 +323,7 @@ test('no issuer configured: 503 issuer_unavailable, no try used', async () => {
     const r = await download(u, card.id, await loginOk(u, card.id));
     assert.equal(r.status, 503);
     assert.equal(r.json.error.code, 'issuer_unavailable');
-    await logins(card, 1);
+    await card.settled();
     assert.equal(pinVerifies(card), 1, 'only the status read of the card read on insert');
     await pull(u, card);
   } finally { await u.close(); }

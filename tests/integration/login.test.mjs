@@ -6,7 +6,7 @@
 // and logout (204, the token dead at once; 401 / 403 like the download; no card I/O).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, insert, pull, login, loginOk, download, modelUntil, countKind, reads, logins, PIN1, WRONG1 } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, login, loginOk, download, modelUntil, countKind, PIN1, WRONG1 } from '../lib/bridge-rig.mjs';
 
 const OTHER = 'https://portal.example.test';
 let t;
@@ -22,7 +22,7 @@ test('login: PIN1 then proof of possession by the card → session for 900 s', a
     assert.ok(Buffer.from(r.json.session, 'base64url').length >= 32, '≥ 256 random bits');
     const r2 = await login(t, card.id);
     assert.notEqual(r2.json.session, r.json.session);
-    await logins(card, 2);
+    await card.settled();
     // The proof: the card signed with its authentication key after the VERIFY.
     assert.equal(countKind(card.output, 'internal-auth'), 2);
     assert.doesNotMatch(t.bridge.output, new RegExp(r.json.session), 'the token is never logged');
@@ -63,7 +63,7 @@ test('a right PIN1 after a wrong one resets the counter', async () => {
 test('malformed bodies and PINs: 400, no VERIFY sent, no try used; unknown card 404', async () => {
   const card = await insert(t);
   try {
-    await reads(card, 1);
+    await card.settled();
     const v0 = countKind(card.output, 'verify');
     for (const pin of ['12345a', '12345', '123456789', '', '12 3456', '１２３４５６']) {
       const r = await login(t, card.id, pin);
@@ -129,13 +129,13 @@ test('logout: 204, the session is gone at once (401 on download), twice 401, oth
   try {
     // What a login costs the card once its first one told how full PIN1's counter is, to see
     // below that logouts cost nothing.
-    await reads(a, 1);
+    await a.settled();
     const s1 = await loginOk(t, a.id);
-    await logins(a, 1);
+    await a.settled();
     const l1 = apdus(a);
     const sb = await loginOk(t, b.id);
     const s2 = await loginOk(t, a.id);
-    await logins(a, 2);
+    await a.settled();
     const perLogin = apdus(a) - l1;
     assert.ok(countKind(a.output, 'internal-auth') === 2 && perLogin > 0);
     const mark = apdus(a);
@@ -177,10 +177,9 @@ test('logout: 204, the session is gone at once (401 on download), twice 401, oth
     assert.match(t.bridge.output, /card \S+: logged out \(session [0-9a-f]{8}\)/);
     assert.doesNotMatch(t.bridge.output, new RegExp(`${s1}|${s2}|${sb}`), 'tokens are never logged');
 
-    // The card saw nothing of the logouts: a login after them (a fence in the card's own log)
-    // is all that is new.
+    // The card saw nothing of the logouts: a login after them is all that is new.
     await loginOk(t, a.id);
-    await logins(a, 3);
+    await a.settled();
     assert.equal(apdus(a) - mark, perLogin, 'logout sent nothing to the card');
   } finally { await pull(t, a); await pull(t, b); }
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tmp } from '../lib/harness.mjs';
-import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, countKind, reads, logins, verifyAnswered, WRONG1 } from '../lib/bridge-rig.mjs';
+import { setup, insert, pull, login, loginOk, download, cardModel, modelUntil, countKind, WRONG1 } from '../lib/bridge-rig.mjs';
 
 // The login's proof command (ops_sign with the authentication key: INS 88).
 const PROOF = 'internal-auth';
@@ -28,7 +28,7 @@ async function wrongOnce(card) {
   const r = await login(t, card.id, WRONG1);
   assert.equal(r.status, 401, r.body);
   assert.equal(r.json.error.tries_left, 2);
-  await verifyAnswered(card, '01', '63C2');   // the counter is in the answer: nothing is read after it
+  await card.settled();   // the counter is in the answer: nothing is read after it
 }
 
 // The card's status word for the garbage it sent, from its --verbose log (the line right after
@@ -42,13 +42,13 @@ function garbageSw(card) {
 test('proof of possession answered with garbage: refused without a session, PIN1 not spent, daemon serves on, next login works', async () => {
   const card = await insert(t, { args: ['--garbage-at', `${PROOF}:1`] });
   try {
-    await reads(card, 1);
+    await card.settled();
     await wrongOnce(card);
     const from = t.bridge.mark();
     const proofs = countKind(card.output, PROOF);
     const r = await login(t, card.id);
     await card.waitFor(new RegExp(`answered garbage \\(--garbage-at ${PROOF}:1\\)`));
-    await logins(card, 1);   // the proof, then PIN1's counter read back
+    await card.settled();   // the proof, then PIN1's counter read back, all in the log
     const sw = garbageSw(card);
     if (sw >> 8 === 0x6c) {
       // "Wrong Le, resend with Le = SW2" (ISO 7816-4): the daemon resends, the card then answers
@@ -85,7 +85,7 @@ test('proof of possession answered with garbage: refused without a session, PIN1
 async function verifiesBeforeLogin() {
   const card = await insert(t);
   try {
-    await reads(card, 1);
+    await card.settled();
     await wrongOnce(card);
     return countKind(card.output, 'verify');
   } finally { await pull(t, card); }
@@ -96,7 +96,7 @@ async function verifiesBeforeLogin() {
 async function pulledDuringLogin(kind, k, tries) {
   const state = join(tmp('card-'), 'state.json');
   const card = await insert(t, { state, args: ['--drop-at', `${kind}:${k}`] });
-  await reads(card, 1);
+  await card.settled();
   await wrongOnce(card);
   const from = t.events.mark();
   const logFrom = t.bridge.mark();

@@ -14,7 +14,7 @@ import { opensc, openscConf } from '../lib/harness.mjs';
 import { signs, pinStatus } from '../lib/opensc-checks.mjs';
 import {
   setup, insert, pull, login, loginOk, download, jobEnd, changePin, unblockPin, cardModel, exportCerts,
-  countKind, reads, logins, PIN1, PIN2, PUK, WRONG1, WRONG2, NEW1, NEW2, WRONG_PUK,
+  countKind, PIN1, PIN2, PUK, WRONG1, WRONG2, NEW1, NEW2, WRONG_PUK,
 } from '../lib/bridge-rig.mjs';
 
 let t;
@@ -68,7 +68,7 @@ test('a wrong old code: 401 wrong_pin, one try each (the model agrees); the thir
     assert.equal(m.pins.pin2.blocked, true);
     assert.equal(m.pins.pin2.tries_left, 0);
     assert.equal(m.pins.pin1.tries_left, 3, 'PIN1 untouched');
-    await reads(card, 4);
+    await card.settled();
     const sent = pinCommands(card);
     errorOf(await changePin(t, card.id, 'pin2', PIN2, NEW2), 423, 'pin_blocked');
     // Unblocking is the way out: a wrong PUK costs a PUK try, the right one sets the new PIN2.
@@ -81,7 +81,7 @@ test('a wrong old code: 401 wrong_pin, one try each (the model agrees); the thir
     assert.equal(u.json.tries_left, 3);
     assert.equal(u.json.card.pins.pin2.blocked, false);
     assert.equal(u.json.card.pins.puk.tries_left, 3, 'the right PUK resets its own counter');
-    await reads(card, 6);
+    await card.settled();
     assert.equal(pinCommands(card), sent + 2, 'the refused change sent nothing; each unblock one command');
   } finally { await pull(t, card); }
 });
@@ -107,14 +107,14 @@ test('unblock PIN1 with the PUK after blocking it: login with the new PIN1; the 
     const m = await cardModel(t, card.id);
     assert.equal(m.pins.puk.blocked, true);
     assert.equal(m.pins.pin1.blocked, false, 'a wrong PUK leaves the PIN as it was');
-    // A fence before counting: a login, whose proof and counter read close the card's log so far.
+    // The new PIN1 holds (a login with it); then the card's log so far, before counting.
     assert.equal((await login(t, card.id, NEW1)).status, 200);
-    await logins(card, 2);
+    await card.settled();
     const sent = pinCommands(card);
     errorOf(await unblockPin(t, card.id, 'pin1', PUK, PIN1), 423, 'puk_blocked');
-    // The PIN1 set before still holds; the same fence again.
+    // The PIN1 set before still holds.
     assert.equal((await login(t, card.id, NEW1)).status, 200);
-    await logins(card, 3);
+    await card.settled();
     assert.equal(pinCommands(card), sent, 'a blocked PUK is refused without an APDU');
   } finally { await pull(t, card); }
 });
@@ -138,9 +138,9 @@ test('bad formats: 400 bad_pin naming the field and the lengths, no APDU, no try
     }
     const m = await cardModel(t, card.id);
     assert.deepEqual([m.pins.pin1.tries_left, m.pins.pin2.tries_left, m.pins.puk.tries_left], [3, 3, 3]);
-    // A fence: one valid change, its model read, then the card's log holds exactly that command.
+    // One valid change and its model read; then the card's log holds exactly that command.
     assert.equal((await changePin(t, card.id, 'pin1', PIN1, NEW1)).status, 200);
-    await reads(card, 2);
+    await card.settled();
     assert.equal(pinCommands(card), 1);
     assert.equal(countKind(card.output, 'verify 00200001') + countKind(card.output, 'verify 00200002'), 4,
       'only the two model reads asked PIN1 and PIN2 for their counters');
@@ -174,7 +174,7 @@ test('strict bodies: other members, missing or non-string ones 400 bad_request (
     errorOf(await unblockPin(t, 'c0000000000000000', 'pin1', PUK, NEW1), 404, 'card_not_found');
     // No GET form: codes never travel in a URL.
     assert.equal((await t.api(`/v1/cards/${card.id}/pins/pin1/change?pin=${PIN1}`)).status, 405);
-    await logins(card, 1);   // the one login above: the card's log holds everything before the 405
+    await card.settled();   // the card's log holds everything before the 405
     assert.equal(pinCommands(card), 0);
     assert.deepEqual((await cardModel(t, card.id)).pins.pin1.tries_left, 3);
   } finally { await pull(t, card); }

@@ -156,21 +156,5 @@ export function countKind(output, kind, upto = output.length) {
   return (output.slice(0, upto).match(new RegExp(`^siths-cardsim: ${kind} `, 'gm')) || []).length;
 }
 
-// Waits until the card's log shows n model reads (each ends with the PUK's status VERIFY): the
-// card's stderr reaches us later than the daemon's HTTP answer, so marks are taken after this.
-export const reads = (card, n) => until(
-  () => countKind(card.output, 'verify 00200003', card.output.length) >= n, { what: `${n} model reads`, timeout: 15000 });
-
-// Waits until the card's log shows n logins of this insertion through their last APDU: n INTERNAL
-// AUTHENTICATEs, and after the first one the status read of PIN1's counter. A login changes
-// nothing on the card, so the daemon reads back only that counter, and only after the first
-// right PIN1: that read tells how full the counter is, later logins end at their proof.
-export const logins = (card, n) => until(() => {
-  const proofs = [...card.output.matchAll(/^siths-cardsim: internal-auth /gm)];
-  return proofs.length >= n && /^siths-cardsim: verify 00200001 len - /m.test(card.output.slice(proofs[0].index));
-}, { what: `${n} logins`, timeout: 15000 });
-
-// Waits until the card's log shows its answer sw to a VERIFY of PIN ref (e.g. '01', '63C2').
-export const verifyAnswered = (card, ref, sw) => until(
-  () => new RegExp(`^siths-cardsim: verify 002000${ref} len \\S+ -> ${sw}$`, 'm').test(card.output),
-  { what: `VERIFY ${ref} answered ${sw}`, timeout: 15000 });
+// The card's log (stderr) reaches us later than the daemon's HTTP answer or event: after either,
+// `await card.settled()` (harness.mjs: the card's SIGUSR1 mark) before counting its commands.
