@@ -265,24 +265,16 @@ static void finish(struct job *jb, bool ok)
 
 struct signer {
 	card_session *s;
+	enum card_key key; /* CARD_KEY_SIGN: the CSR; CARD_KEY_AUTH: CMP message protection */
 	card_err err;
 };
 
-/* csr_sign_fn: the card's PSO CDS with the new signing key. */
+/* csr_sign_fn: the card signs with its key (PSO CDS, or INTERNAL AUTHENTICATE). */
 static int card_signer(void *user, const unsigned char *di, size_t di_len, unsigned char *sig,
 		       size_t cap, size_t *sig_len)
 {
 	struct signer *s = user;
-	s->err = card_sign(s->s, CARD_KEY_SIGN, di, di_len, sig, cap, sig_len);
-	return s->err ? -1 : 0;
-}
-
-/* csr_sign_fn: the card's INTERNAL AUTHENTICATE with the authentication key (CMP protection). */
-static int auth_signer(void *user, const unsigned char *di, size_t di_len, unsigned char *sig,
-		       size_t cap, size_t *sig_len)
-{
-	struct signer *s = user;
-	s->err = card_sign(s->s, CARD_KEY_AUTH, di, di_len, sig, cap, sig_len);
+	s->err = card_sign(s->s, s->key, di, di_len, sig, cap, sig_len);
 	return s->err ? -1 : 0;
 }
 
@@ -386,7 +378,7 @@ static card_err stage_generate(struct work *w)
 
 static card_err stage_csr(struct work *w)
 {
-	struct signer s = { .s = w->s };
+	struct signer s = { .s = w->s, .key = CARD_KEY_SIGN };
 	const uint8_t *der = NULL;
 	size_t der_len = 0;
 	progress(w->jb, "build_csr", P_CSR, "building the certificate request, signed by the card");
@@ -424,7 +416,7 @@ static card_err stage_issue(struct work *w)
 				 .enroll_secret = jb->has_enroll ? jb->enroll.secret : NULL,
 				 .waiting = issuer_waiting,
 				 .waiting_user = jb,
-				 .auth_sign = jb->has_auth_pin ? auth_signer : NULL,
+				 .auth_sign = jb->has_auth_pin ? card_signer : NULL,
 				 .auth_sign_user = &w->auth_key,
 				 .session_ok = true,
 				 .auth_cert = w->auth,
@@ -494,7 +486,9 @@ static card_err stage_write(struct work *w)
 
 static card_err job_work(card_session *s, const struct card_model *m, void *user)
 {
-	struct work w = { .jb = user, .s = s, .m = m, .auth_key = { .s = s } };
+	struct work w = {
+		.jb = user, .s = s, .m = m, .auth_key = { .s = s, .key = CARD_KEY_AUTH }
+	};
 	card_err e;
 	if ((e = stage_verify(&w)) || (e = stage_generate(&w)) || (e = stage_csr(&w)) ||
 	    (e = stage_issue(&w)) || (e = stage_validate(&w)))
