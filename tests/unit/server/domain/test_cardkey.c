@@ -18,35 +18,6 @@
 #include "cardkey.h"
 #include "fx_pki.h"
 
-struct fx {
-	EVP_PKEY *ca_key, *auth_key, *other_key;
-	X509 *ca, *auth;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	f->ca_key = fx_key(0);
-	f->auth_key = fx_key(1);
-	f->other_key = fx_key(3);
-	f->ca = fx_ca_cert(FX_PERSON_CA_CN, f->ca_key, NULL, NULL);
-	f->auth = fx_auth_cert(f->auth_key, f->ca, f->ca_key);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	EVP_PKEY_free(f->ca_key);
-	EVP_PKEY_free(f->auth_key);
-	EVP_PKEY_free(f->other_key);
-	X509_free(f->ca);
-	X509_free(f->auth);
-	free(f);
-	return 0;
-}
-
 /* Signs msg with key through EVP_DigestSign (digest md, PSS when pss); the length or -1. */
 static int digest_sign(EVP_PKEY *key, const EVP_MD *md, bool pss, unsigned char *sig, size_t cap)
 {
@@ -75,7 +46,7 @@ static bool verifies(X509 *cert, const unsigned char *sig, size_t len)
 
 static void signs_as_the_certificate(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	EVP_PKEY *key = NULL;
 	unsigned char sig[512];
 	assert_int_equal(cardkey_new(f->auth, fx_soft_sign, f->auth_key, &key), CARDKEY_OK);
@@ -97,7 +68,7 @@ static int fail_sign(void *user, const unsigned char *di, size_t di_len, unsigne
 
 static void refuses_what_the_card_does_not_sign(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	EVP_PKEY *failing = NULL, *lying = NULL, *good = NULL;
 	unsigned char sig[512];
 	assert_int_equal(cardkey_new(f->auth, fail_sign, NULL, &failing), CARDKEY_OK);
@@ -117,7 +88,7 @@ static void refuses_what_the_card_does_not_sign(void **state)
 
 static void refuses_a_key_that_is_not_rsa(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	EVP_PKEY *ec = EVP_EC_gen("P-256"), *key = NULL;
 	assert_non_null(ec);
 	struct fx_cert o = fx_person();
@@ -143,7 +114,7 @@ static OSSL_CMP_MSG *capture(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 
 static void protects_a_cmp_message(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	EVP_PKEY *key = NULL;
 	OSSL_CMP_MSG *req = NULL;
 	assert_int_equal(cardkey_new(f->auth, fx_soft_sign, f->auth_key, &key), CARDKEY_OK);
@@ -179,11 +150,10 @@ static void protects_a_cmp_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(signs_as_the_certificate, setup, teardown),
-		cmocka_unit_test_setup_teardown(refuses_what_the_card_does_not_sign, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(refuses_a_key_that_is_not_rsa, setup, teardown),
-		cmocka_unit_test_setup_teardown(protects_a_cmp_message, setup, teardown),
+		FX_PERSON_PKI_TEST(signs_as_the_certificate),
+		FX_PERSON_PKI_TEST(refuses_what_the_card_does_not_sign),
+		FX_PERSON_PKI_TEST(refuses_a_key_that_is_not_rsa),
+		FX_PERSON_PKI_TEST(protects_a_cmp_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }

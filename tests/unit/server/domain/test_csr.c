@@ -20,37 +20,6 @@
 #define REQ_VERIFY "openssl req -inform DER -in '%s' -verify -noout 2>&1 | grep -q '%s'"
 #include "fx_pki.h"
 
-struct fx {
-	EVP_PKEY *ca_key, *auth_key, *card_key, *other_key;
-	X509 *ca, *auth;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	f->ca_key = fx_key(0);
-	f->auth_key = fx_key(1);
-	f->card_key = fx_key(2);
-	f->other_key = fx_key(3);
-	f->ca = fx_ca_cert(FX_PERSON_CA_CN, f->ca_key, NULL, NULL);
-	f->auth = fx_auth_cert(f->auth_key, f->ca, f->ca_key);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	EVP_PKEY_free(f->ca_key);
-	EVP_PKEY_free(f->auth_key);
-	EVP_PKEY_free(f->card_key);
-	EVP_PKEY_free(f->other_key);
-	X509_free(f->ca);
-	X509_free(f->auth);
-	free(f);
-	return 0;
-}
-
 static X509_REQ *parse(const unsigned char *der, size_t len)
 {
 	const unsigned char *p = der;
@@ -75,7 +44,7 @@ static void public_numbers(EVP_PKEY *k, unsigned char *n, size_t *n_len, unsigne
 
 static void builds_and_verifies(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	fx_sign_calls = 0;
@@ -137,7 +106,7 @@ static int capturing_sign(void *user, const unsigned char *di, size_t di_len, un
 
 static void signer_gets_digest_info(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char *der = NULL, *tbs = NULL, md[32];
 	size_t len = 0;
 	assert_int_equal(csr_build(f->auth, f->card_key, capturing_sign, f->card_key, &der, &len),
@@ -166,7 +135,7 @@ static void signer_gets_digest_info(void **state)
  * the signature flipped (so this check can fail). */
 static void openssl_req_verify(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	assert_int_equal(csr_build(f->auth, f->card_key, fx_soft_sign, f->card_key, &der, &len),
@@ -187,7 +156,7 @@ static void openssl_req_verify(void **state)
 
 static void other_key_signature_refused(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char *der = (unsigned char *)"sentinel";
 	size_t len = 99;
 	fx_sign_calls = 0;
@@ -234,7 +203,7 @@ static int short_sign(void *user, const unsigned char *di, size_t di_len, unsign
 
 static void signer_failures(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	assert_int_equal(csr_build(f->auth, f->card_key, failing_sign, NULL, &der, &len),
@@ -253,7 +222,7 @@ static void signer_failures(void **state)
 
 static void unusable_keys(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	EVP_PKEY *small = EVP_RSA_gen(1024);
@@ -271,7 +240,7 @@ static void unusable_keys(void **state)
 
 static void bad_auth_cert_and_args(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	X509 *empty = X509_new();
@@ -314,7 +283,7 @@ static void bad_auth_cert_and_args(void **state)
 
 static void pubkey_from_card_numbers(void **state)
 {
-	struct fx *f = *state;
+	struct fx_person_pki *f = *state;
 	unsigned char n[2100], e[16];
 	size_t n_len = 0, e_len = 0;
 	EVP_PKEY *k = NULL;
@@ -351,14 +320,14 @@ static void pubkey_from_card_numbers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(builds_and_verifies, setup, teardown),
-		cmocka_unit_test_setup_teardown(signer_gets_digest_info, setup, teardown),
-		cmocka_unit_test_setup_teardown(openssl_req_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(other_key_signature_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(signer_failures, setup, teardown),
-		cmocka_unit_test_setup_teardown(unusable_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_auth_cert_and_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(pubkey_from_card_numbers, setup, teardown),
+		FX_PERSON_PKI_TEST(builds_and_verifies),
+		FX_PERSON_PKI_TEST(signer_gets_digest_info),
+		FX_PERSON_PKI_TEST(openssl_req_verify),
+		FX_PERSON_PKI_TEST(other_key_signature_refused),
+		FX_PERSON_PKI_TEST(signer_failures),
+		FX_PERSON_PKI_TEST(unusable_keys),
+		FX_PERSON_PKI_TEST(bad_auth_cert_and_args),
+		FX_PERSON_PKI_TEST(pubkey_from_card_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, fx_pki_teardown);
 }

@@ -18,8 +18,7 @@
 #include "proof.h"
 
 struct fx {
-	EVP_PKEY *ca_key, *auth_key, *other_key;
-	X509 *ca, *auth;
+	struct fx_person_pki pki;
 	unsigned char challenge[PROOF_CHALLENGE_LEN];
 	unsigned char sig[512];
 	size_t sig_len;
@@ -34,11 +33,7 @@ static void soft_card_sign(EVP_PKEY *key, const unsigned char *di, size_t di_len
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	f->ca_key = fx_key(0);
-	f->auth_key = fx_key(1);
-	f->other_key = fx_key(2);
-	f->ca = fx_ca_cert(FX_PERSON_CA_CN, f->ca_key, NULL, NULL);
-	f->auth = fx_auth_cert(f->auth_key, f->ca, f->ca_key);
+	fx_person_pki_init(&f->pki);
 	assert_int_equal(proof_challenge(f->challenge), PROOF_OK);
 	*state = f;
 	return 0;
@@ -47,11 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	EVP_PKEY_free(f->ca_key);
-	EVP_PKEY_free(f->auth_key);
-	EVP_PKEY_free(f->other_key);
-	X509_free(f->ca);
-	X509_free(f->auth);
+	fx_person_pki_free(&f->pki);
 	free(f);
 	return 0;
 }
@@ -91,8 +82,8 @@ static void card_answer_verifies(void **state)
 	struct fx *f = *state;
 	unsigned char di[DIGESTINFO_SHA256_LEN];
 	assert_int_equal(proof_digest_info(f->challenge, di), PROOF_OK);
-	soft_card_sign(f->auth_key, di, sizeof di, f);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len), PROOF_OK);
+	soft_card_sign(f->pki.auth_key, di, sizeof di, f);
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, f->sig_len), PROOF_OK);
 }
 
 static void wrong_answers(void **state)
@@ -101,34 +92,34 @@ static void wrong_answers(void **state)
 	unsigned char di[DIGESTINFO_SHA256_LEN], other[PROOF_CHALLENGE_LEN];
 	assert_int_equal(proof_digest_info(f->challenge, di), PROOF_OK);
 
-	soft_card_sign(f->other_key, di, sizeof di, f); /* another card */
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+	soft_card_sign(f->pki.other_key, di, sizeof di, f); /* another card */
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, f->sig_len),
 			 PROOF_E_SIGNATURE);
 
 	assert_int_equal(proof_challenge(other),
 			 PROOF_OK); /* a replayed answer to an old challenge */
-	soft_card_sign(f->auth_key, di, sizeof di, f);
-	assert_int_equal(proof_verify(f->auth, other, f->sig, f->sig_len), PROOF_E_SIGNATURE);
+	soft_card_sign(f->pki.auth_key, di, sizeof di, f);
+	assert_int_equal(proof_verify(f->pki.auth, other, f->sig, f->sig_len), PROOF_E_SIGNATURE);
 
 	unsigned char bare[DIGESTINFO_SHA256_LEN]; /* the challenge signed without the label */
 	assert_true(digestinfo_sha256(f->challenge, PROOF_CHALLENGE_LEN, NULL, 0, bare));
-	soft_card_sign(f->auth_key, bare, sizeof bare, f);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+	soft_card_sign(f->pki.auth_key, bare, sizeof bare, f);
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, f->sig_len),
 			 PROOF_E_SIGNATURE);
 
-	soft_card_sign(f->auth_key, di, sizeof di, f);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len - 1),
+	soft_card_sign(f->pki.auth_key, di, sizeof di, f);
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, f->sig_len - 1),
 			 PROOF_E_SIGNATURE);
 	f->sig[100] ^= 0x04;
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, f->sig_len),
 			 PROOF_E_SIGNATURE);
 	memset(f->sig, 0, f->sig_len);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, f->sig_len),
 			 PROOF_E_SIGNATURE);
 	memset(f->sig, 0xff, f->sig_len);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, f->sig_len),
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, f->sig_len),
 			 PROOF_E_SIGNATURE);
-	assert_int_equal(proof_verify(f->auth, f->challenge, f->sig, 0), PROOF_E_SIGNATURE);
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, f->sig, 0), PROOF_E_SIGNATURE);
 }
 
 static void unusable_certificates(void **state)
@@ -144,8 +135,8 @@ static void unusable_certificates(void **state)
 	assert_int_equal(proof_verify(c_ec, f->challenge, f->sig, 64), PROOF_E_KEY);
 	assert_int_equal(proof_verify(bare, f->challenge, f->sig, 256), PROOF_E_KEY);
 	assert_int_equal(proof_verify(NULL, f->challenge, f->sig, 256), PROOF_E_ARG);
-	assert_int_equal(proof_verify(f->auth, NULL, f->sig, 256), PROOF_E_ARG);
-	assert_int_equal(proof_verify(f->auth, f->challenge, NULL, 256), PROOF_E_ARG);
+	assert_int_equal(proof_verify(f->pki.auth, NULL, f->sig, 256), PROOF_E_ARG);
+	assert_int_equal(proof_verify(f->pki.auth, f->challenge, NULL, 256), PROOF_E_ARG);
 	assert_string_equal(proof_strerror(PROOF_E_SIGNATURE),
 			    "the card's signature over the challenge does not verify");
 	X509_free(c_small);
