@@ -3,8 +3,9 @@
 # debootstraps a fresh Debian 12 root (tests/lib/debroot.sh) and there installs both with apt-get,
 # checks their files, man pages and configuration file; in a private network namespace it runs the
 # virtual card in pcscd through the vpcd reader that comes with them and the daemon as the packaged
-# unit starts it, and asks /health over TLS against the CA the packaged localhost-ca.sh made; then
-# purges both and compares the root's file list with the one taken before the install. Prints
+# unit starts it, with the packaged test CA (siths-test-ca) as its CMP issuer; asks /health over
+# TLS against the CA the packaged localhost-ca.sh made and downloads a signature certificate onto
+# the card through the REST API; then purges both and compares the root's file list with the one taken before the install. Prints
 # each step's time. Needs root. SITHS_PKG_KEEP=1 keeps the root (its path is printed) afterwards.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -90,7 +91,7 @@ installed_files() {
            /usr/share/siths-bridge/trust-localhost-ca.sh /lib/systemd/system/siths-bridge.service \
            /usr/libexec/siths-bridge/user-trust.sh /usr/lib/systemd/user-generators/siths-bridge-port-generator \
            /usr/share/doc/siths-bridge/README.Debian.gz /usr/bin/siths-cardsim /etc/reader.conf.d/vpcd \
-           /usr/share/siths-bridge-cardsim/test-siths-pki.sh; do
+           /usr/share/siths-bridge-cardsim/test-siths-pki.sh /usr/bin/siths-test-ca; do
     [ -e "$root$f" ] || { say "$f is not installed"; rc=1; }
   done
   return $rc
@@ -99,7 +100,7 @@ installed_files() {
 # The main package carries no test tool; its configuration is a conffile; its unit is not enabled.
 package_rules() {
   local rc=0
-  in_root 'dpkg -L siths-bridge' | grep -E 'cardsim|test-siths-pki' >&2 && { say "siths-bridge ships a test tool"; rc=1; }
+  in_root 'dpkg -L siths-bridge' | grep -E 'cardsim|test-siths-pki|test-ca' >&2 && { say "siths-bridge ships a test tool"; rc=1; }
   in_root "dpkg-query -W -f='\${Conffiles}' siths-bridge" | grep -q '/etc/siths-bridge/siths-bridge.conf ' ||
     { say "siths-bridge.conf is not a conffile"; rc=1; }
   if ls "$root"/etc/systemd/system/*.wants/siths-bridge.service >&2 2>/dev/null; then
@@ -116,6 +117,8 @@ files() { # every check runs, so that one run names every problem
   package_rules || rc=1
   man_covers_help siths-bridge siths-bridge.1 || rc=1
   man_covers_help siths-cardsim siths-cardsim.1 || rc=1
+  man_covers_help siths-test-ca siths-test-ca.1 || rc=1
+  in_root 'siths-test-ca --help >/dev/null' || { say "siths-test-ca --help failed"; rc=1; }
   conffile_covers_keys || rc=1
   return $rc
 }
@@ -207,6 +210,58 @@ sys.exit(0 if [x["name"] for x in r if x["card_present"]] == ["Virtual PCD 00 00
 EOF
 }
 
+# The packaged test CA (siths-bridge-cardsim) over CMP as the daemon's issuer, set up as
+# docs/issuer.md has an admin do it for a test CA: a standing MAC order in a file of mode 0600
+# and the issuer keys in the conffile.
+test_issuer() {
+  local order="$root/root/cmp-order" url
+  (umask 077; printf 'pkgtest-%s:%s\n' "$$" "$(openssl rand -hex 16)" > "$order")
+  start_logged testca "siths-test-ca --listen 127.0.0.1:0 --pki /root/pki --mac '$(cat "$order")'" \
+    '^siths-test-ca: listening on ' || return 1
+  url=$(sed -nE 's|^siths-test-ca: listening on ([^ ]+).*|http://\1/pkix/|p' "$root/pkgtest/testca.log")
+  printf 'issuer-cmp = %s\nissuer-cmp-ca = /root/pki/root-ca.pem\nissuer-cmp-mac-file = /root/cmp-order\n' "$url" \
+    >> "$root/etc/siths-bridge/siths-bridge.conf"
+}
+
+# The root's curl to the daemon on PORT over TLS with the packaged CA, as the daemon's own page
+# calls it (its Origin); the rest of the arguments are curl's. The answer's body is on stdout.
+api() {
+  local port=$1 path=$2; shift 2
+  in_root "curl -sS --noproxy '*' --max-time 30 --cacert /var/lib/siths-bridge/certs/ca.pem -H 'Origin: https://127.0.0.1:$port' $* https://127.0.0.1:$port$path"
+}
+# jq-like: the Python expression EXPR over the JSON j read from stdin.
+json() { python3 -c 'import json, sys; j = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+
+# A signature certificate from the packaged test CA onto the packaged virtual card through the
+# packaged daemon's REST API: login with PIN1, the download with PIN2 (each from a file, never on a
+# command line, removed after use), the job's state followed to its end, then the card's model
+# (Finns, key checked) and the CA's record that the certificate was confirmed.
+download() {
+  local port=${1##*:} id session job state='' end=$((SECONDS + 120)) post="-H 'Content-Type: application/json'"
+  id=$(api "$port" /v1/cards | json 'j["cards"][0]["id"]') || { fail "no card in /v1/cards"; return 1; }
+  echo '{"pin":"123456"}' > "$root/pkgtest/pin1.json"
+  session=$(api "$port" "/v1/cards/$id/login" "$post" --data-binary @/pkgtest/pin1.json | json 'j["session"]')
+  rm -f "$root/pkgtest/pin1.json"
+  [ -n "$session" ] || { fail "login with PIN1 failed"; return 1; }
+  echo '{"pin":"654321"}' > "$root/pkgtest/pin2.json"
+  job=$(api "$port" "/v1/cards/$id/signature-certificate" "$post" -H "'Authorization: Bearer $session'" \
+    --data-binary @/pkgtest/pin2.json | json 'j["job"]')
+  rm -f "$root/pkgtest/pin2.json"
+  [ -n "$job" ] || { fail "the download did not start"; return 1; }
+  while [ "$state" = running ] || [ -z "$state" ]; do
+    [ $SECONDS -lt $end ] || { fail "job $job still running after 120 s"; return 1; }
+    api "$port" "/v1/jobs/$job" > "$root/pkgtest/job.json"
+    state=$(json 'j["state"]' < "$root/pkgtest/job.json") || return 1
+    [ "$state" != running ] || sleep 0.2
+  done
+  say "job $job: $(cat "$root/pkgtest/job.json")"
+  [ "$state" = "done" ] || { fail "the download ended $state"; return 1; }
+  api "$port" "/v1/cards/$id" | json 'j["signature_certificate"]["present"] and j["signature_certificate"]["key_checked"]' |
+    grep -qx True || { fail "the card's model does not show the certificate (Finns, key checked)"; return 1; }
+  grep -E 'certificate serial [0-9A-F]+ confirmed' "$root/pkgtest/testca.log" >&2 ||
+    fail "siths-test-ca recorded no confirmed certificate"
+}
+
 run_checks() {
   local port pre exec https
   ip link set lo up
@@ -217,6 +272,7 @@ run_checks() {
   in_root '/usr/share/siths-bridge-cardsim/test-siths-pki.sh /root/pki >/dev/null' || return 1
   start_logged cardsim "siths-cardsim --port $port --pki /root/pki --state /root/card.state" \
     "connected to 127\\.0\\.0\\.1:$port\$" || return 1
+  test_issuer || return 1
   # The state directory as systemd makes it for the unit (DynamicUser=, StateDirectory=).
   mkdir -p -m 0700 "$root/var/lib/private/siths-bridge"
   ln -s private/siths-bridge "$root/var/lib/siths-bridge"
@@ -227,7 +283,7 @@ run_checks() {
   https=$(sed -nE 's/.* ready https=([^ ]+) .*/\1/p' "$root/pkgtest/bridge.log")
   # The system-store half of trust-localhost-ca.sh (root's NSS database is the home side).
   in_root '/usr/share/siths-bridge/trust-localhost-ca.sh install /var/lib/siths-bridge/certs/ca.pem' >&2 &&
-    check_health "$https"
+    check_health "$https" && download "$https"
 }
 
 run() {

@@ -363,11 +363,10 @@ static issuer_err chain_of(X509 *issuing, X509 *root, STACK_OF(X509) * *out)
 
 /* The request must carry the auth certificate's subject, and that certificate must come from
  * this CA: the test issuer serves only cards of its own hierarchy. */
-static issuer_err check_request(const X509_REQ *req, const struct issue_ctx *ctx,
+static issuer_err check_request(const X509_NAME *subject, const struct issue_ctx *ctx,
 				const struct ca *ca)
 {
-	if (X509_NAME_cmp(X509_REQ_get_subject_name(req), X509_get_subject_name(ctx->auth_cert)) !=
-	    0)
+	if (!subject || X509_NAME_cmp(subject, X509_get_subject_name(ctx->auth_cert)) != 0)
 		return ISSUER_E_SUBJECT;
 	if (X509_NAME_cmp(X509_get_issuer_name(ctx->auth_cert), X509_get_subject_name(ca->cert)) !=
 		    0 ||
@@ -403,20 +402,15 @@ static void log_issued(const X509 *x, const struct issue_ctx *ctx)
 	BN_free(bn);
 }
 
-static issuer_err ti_issue(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
-			   const struct issue_ctx *ctx, struct issue_result *out)
+/* What every request must meet before a key is looked at; *ca is the card's person CA. */
+static issuer_err precheck(const struct testca *ti, const struct issue_ctx *ctx,
+			   struct issue_result *out, const struct ca **ca)
 {
-	struct testca *ti = (struct testca *)is;
-	X509_REQ *req = NULL;
-	X509 *rogue = NULL, *cert = NULL;
-	EVP_PKEY *rogue_key = NULL, *other_key = NULL;
-	issuer_err rc;
-
 	if (ti->fault == ISSUER_TESTCA_FAULT_FAIL) {
 		snprintf(out->detail, sizeof out->detail, "test issuer fault injection: fail");
 		return ISSUER_E_UNAVAILABLE;
 	}
-	if (!ctx->auth_cert)
+	if (!ctx || !ctx->auth_cert)
 		return ISSUER_E_ARG;
 	if (!ctx->session_ok)
 		return ISSUER_E_NO_SESSION;
@@ -426,42 +420,84 @@ static issuer_err ti_issue(struct issuer *is, const unsigned char *csr_der, size
 			 ctx->trust_level);
 		return ISSUER_E_TRUST_LEVEL;
 	}
-	const struct ca *ca = &ti->level[ctx->trust_level];
-	if ((rc = parse_csr(csr_der, csr_len, &req)) != ISSUER_OK ||
-	    (rc = check_request(req, ctx, ca)) != ISSUER_OK)
-		goto out;
+	*ca = &ti->level[ctx->trust_level];
+	return ISSUER_OK;
+}
 
+/* The certificate for pub from ca (or what the fault makes of it) into out. */
+static issuer_err issue_for(struct testca *ti, const struct ca *ca, EVP_PKEY *pub,
+			    const struct issue_ctx *ctx, struct issue_result *out)
+{
+	X509 *rogue = NULL, *cert = NULL, *signer = ca->cert;
+	EVP_PKEY *rogue_key = NULL, *other_key = NULL, *signer_key = ca->key;
+	issuer_err rc = ISSUER_E_INTERNAL;
 	pthread_mutex_lock(&ti->lock);
-	X509 *signer = ca->cert;
-	EVP_PKEY *signer_key = ca->key, *pub = X509_REQ_get0_pubkey(req);
-	rc = ISSUER_E_INTERNAL;
 	if (ti->fault == ISSUER_TESTCA_FAULT_OTHER_KEY && !(pub = other_key = EVP_RSA_gen(2048)))
-		goto unlock;
+		goto out;
 	if (ti->fault == ISSUER_TESTCA_FAULT_OTHER_CHAIN) {
 		if ((rc = rogue_ca(ca->cert, &rogue, &rogue_key)) != ISSUER_OK)
-			goto unlock;
+			goto out;
 		signer = rogue;
 		signer_key = rogue_key;
 	}
 	if ((rc = make_cert(ti, ca, pub, ctx, signer, signer_key, &cert)) != ISSUER_OK ||
 	    (rc = chain_of(signer, ti->root, &out->chain)) != ISSUER_OK)
-		goto unlock;
+		goto out;
 	log_issued(cert, ctx);
 	out->cert = cert;
 	cert = NULL;
-unlock:
-	pthread_mutex_unlock(&ti->lock);
 out:
-	if (rc != ISSUER_OK && !out->detail[0])
-		snprintf(out->detail, sizeof out->detail, "test issuer: %s", issuer_strerror(rc));
-	if (rc != ISSUER_OK)
-		ERR_clear_error();
+	pthread_mutex_unlock(&ti->lock);
 	X509_free(cert);
 	X509_free(rogue);
 	EVP_PKEY_free(rogue_key);
 	EVP_PKEY_free(other_key);
-	X509_REQ_free(req);
 	return rc;
+}
+
+/* A failure's detail when nothing more precise was said; OpenSSL's queue emptied. */
+static issuer_err finish(issuer_err rc, struct issue_result *out)
+{
+	if (rc != ISSUER_OK && !out->detail[0])
+		snprintf(out->detail, sizeof out->detail, "test issuer: %s", issuer_strerror(rc));
+	if (rc != ISSUER_OK)
+		ERR_clear_error();
+	return rc;
+}
+
+static issuer_err ti_issue(struct issuer *is, const unsigned char *csr_der, size_t csr_len,
+			   const struct issue_ctx *ctx, struct issue_result *out)
+{
+	struct testca *ti = (struct testca *)is;
+	const struct ca *ca = NULL;
+	X509_REQ *req = NULL;
+	issuer_err rc;
+	if ((rc = precheck(ti, ctx, out, &ca)) == ISSUER_OK &&
+	    (rc = parse_csr(csr_der, csr_len, &req)) == ISSUER_OK &&
+	    (rc = check_request(X509_REQ_get_subject_name(req), ctx, ca)) == ISSUER_OK)
+		rc = issue_for(ti, ca, X509_REQ_get0_pubkey(req), ctx, out);
+	X509_REQ_free(req);
+	return finish(rc, out);
+}
+
+issuer_err issuer_testca_issue_key(struct issuer *is, const X509_NAME *subject, EVP_PKEY *pub,
+				   const struct issue_ctx *ctx, struct issue_result *out)
+{
+	struct testca *ti = (struct testca *)is;
+	const struct ca *ca = NULL;
+	issuer_err rc;
+	if (!ti || !pub || !out)
+		return ISSUER_E_ARG;
+	if ((rc = precheck(ti, ctx, out, &ca)) != ISSUER_OK ||
+	    (rc = check_request(subject, ctx, ca)) != ISSUER_OK)
+		return finish(rc, out);
+	/* What a card makes: RSA of 2048 bits or more. */
+	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pub) < 2048) {
+		snprintf(out->detail, sizeof out->detail,
+			 "the requested key is not RSA of 2048 bits or more");
+		return finish(ISSUER_E_CSR_MALFORMED, out);
+	}
+	return finish(issue_for(ti, ca, pub, ctx, out), out);
 }
 
 static bool ti_is_test(const struct issuer *is)

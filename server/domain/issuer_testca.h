@@ -29,6 +29,13 @@ int issuer_testca_fault_parse(const char *name);
  * must come from issuer_testca_open. */
 int issuer_testca_level(const struct issuer *is, const X509 *auth);
 
+/* Issues like issuer_issue() for a key and subject that come without a PKCS#10 (a CMP ir or cr,
+ * whose proof of possession the CMP server verified): the same checks of ctx and of the subject,
+ * and pub must be RSA of 2048 bits or more. pub is borrowed; out as for issuer_issue(). is must
+ * come from issuer_testca_open. */
+issuer_err issuer_testca_issue_key(struct issuer *is, const X509_NAME *subject, EVP_PKEY *pub,
+				   const struct issue_ctx *ctx, struct issue_result *out);
+
 /* *out is owned by the caller (issuer_destroy). Logs a warning that a test issuer is active. */
 issuer_err issuer_testca_open(const char *dir, enum issuer_testca_fault fault, struct issuer **out);
 

@@ -13,6 +13,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/cmp.h>
+#include <openssl/crmf.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -112,14 +113,38 @@ static OSSL_CMP_PKISI *refuse(int bit, const char *text)
 	return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_rejection, 1 << bit, text);
 }
 
-/* The authentication certificate in the request's extraCerts: the CSR's subject, issued by one
- * of the test CA's person CAs. *level is that CA's trust level. Borrowed from certs. */
-static X509 *auth_cert_of(const struct cmpsrv *s, STACK_OF(X509) * certs, const X509_REQ *req,
+/* The public key of a CRMF certificate template. OpenSSL 3.0 has no getter for it, so it is read
+ * from the template's DER (OpenSSL's own encoding of what it parsed): CertTemplate ::= SEQUENCE
+ * { …, publicKey [6] IMPLICIT SubjectPublicKeyInfo, … }, the [6] retagged as the SEQUENCE it is.
+ * NULL when there is none; the caller frees. */
+static EVP_PKEY *template_key(const OSSL_CRMF_CERTTEMPLATE *tmpl)
+{
+	unsigned char *der = NULL;
+	int n = i2d_OSSL_CRMF_CERTTEMPLATE((OSSL_CRMF_CERTTEMPLATE *)tmpl, &der);
+	EVP_PKEY *key = NULL;
+	size_t h, t;
+	if (n > 0 && tlv_at(der, (size_t)n, &h, &t) && der[0] == 0x30) {
+		unsigned char *p = der + h, *end = der + t;
+		while (p < end && tlv_at(p, (size_t)(end - p), &h, &t) && p[0] != 0xA6)
+			p += t;
+		if (p < end && p[0] == 0xA6) {
+			p[0] = 0x30;
+			const unsigned char *q = p;
+			key = d2i_PUBKEY(NULL, &q, (long)t);
+		}
+	}
+	OPENSSL_free(der);
+	return key;
+}
+
+/* The authentication certificate in the request's extraCerts: the request's subject, issued by
+ * one of the test CA's person CAs. *level is that CA's trust level. Borrowed from certs. */
+static X509 *auth_cert_of(const struct cmpsrv *s, STACK_OF(X509) * certs, const X509_NAME *subject,
 			  int *level)
 {
-	for (int i = 0; i < sk_X509_num(certs); i++) {
+	for (int i = 0; subject && i < sk_X509_num(certs); i++) {
 		X509 *c = sk_X509_value(certs, i);
-		if (X509_NAME_cmp(X509_get_subject_name(c), X509_REQ_get_subject_name(req)) != 0)
+		if (X509_NAME_cmp(X509_get_subject_name(c), subject) != 0)
 			continue;
 		if ((*level = issuer_testca_level(s->ca, c)) > 0)
 			return c;
@@ -141,20 +166,28 @@ static int fail_bit(issuer_err e)
 	}
 }
 
-/* The p10cr's request through the test CA. On success *cert and *chain are set. */
-static OSSL_CMP_PKISI *issue(struct cmpsrv *s, const X509_REQ *p10cr, X509 **cert,
-			     STACK_OF(X509) * *chain)
+/* A request through the test CA: a p10cr's PKCS#10 (the card's own), or the subject and key of an
+ * ir/cr template (a software key: OpenSSL's server verified its proof of possession before this
+ * runs). On success *cert and *chain are set. */
+static OSSL_CMP_PKISI *issue(struct cmpsrv *s, const X509_REQ *p10cr, const OSSL_CRMF_MSG *crm,
+			     X509 **cert, STACK_OF(X509) * *chain)
 {
 	OSSL_CMP_CTX *ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(s->srv);
 	/* OpenSSL 3.0's server puts a request's extraCerts into the context's untrusted certs. */
 	STACK_OF(X509) *extra = OSSL_CMP_CTX_get0_untrusted(ctx);
+	const OSSL_CRMF_CERTTEMPLATE *tmpl = crm ? OSSL_CRMF_MSG_get0_tmpl(crm) : NULL;
+	const X509_NAME *subject = p10cr ? X509_REQ_get_subject_name(p10cr)
+		: tmpl                   ? OSSL_CRMF_CERTTEMPLATE_get0_subject(tmpl)
+					 : NULL;
 	unsigned char *der = NULL;
-	int level = 0, len = i2d_X509_REQ(p10cr, &der);
-	X509 *auth = auth_cert_of(s, extra, p10cr, &level);
+	EVP_PKEY *key = NULL;
+	int level = 0, len = p10cr ? i2d_X509_REQ(p10cr, &der) : 0;
+	X509 *auth = auth_cert_of(s, extra, subject, &level);
 	OSSL_CMP_PKISI *si = NULL;
 	struct issue_result res = { 0 };
-	if (len <= 0) {
-		si = refuse(OSSL_CMP_PKIFAILUREINFO_badDataFormat, "unreadable PKCS#10 request");
+	if (p10cr ? len <= 0 : !tmpl || !(key = template_key(tmpl))) {
+		si = refuse(OSSL_CMP_PKIFAILUREINFO_badDataFormat,
+			    p10cr ? "unreadable PKCS#10 request" : "no public key in the template");
 		goto out;
 	}
 	if (!auth) {
@@ -166,7 +199,8 @@ static OSSL_CMP_PKISI *issue(struct cmpsrv *s, const X509_REQ *p10cr, X509 **cer
 	struct issue_ctx ic = {
 		.card_id = "cmp", .session_ok = true, .auth_cert = auth, .trust_level = level
 	};
-	issuer_err e = issuer_issue(s->ca, der, (size_t)len, &ic, &res);
+	issuer_err e = p10cr ? issuer_issue(s->ca, der, (size_t)len, &ic, &res)
+			     : issuer_testca_issue_key(s->ca, subject, key, &ic, &res);
 	if (e) {
 		si = refuse(fail_bit(e), res.detail[0] ? res.detail : issuer_strerror(e));
 		goto out;
@@ -179,6 +213,7 @@ static OSSL_CMP_PKISI *issue(struct cmpsrv *s, const X509_REQ *p10cr, X509 **cer
 out:
 	issue_result_free(&res);
 	OPENSSL_free(der);
+	EVP_PKEY_free(key);
 	return si;
 }
 
@@ -188,26 +223,23 @@ static OSSL_CMP_PKISI *on_cert_request(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG
 				       STACK_OF(X509) * *chainOut, STACK_OF(X509) * *caPubs)
 {
 	struct cmpsrv *s = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
-	(void)certReqId, (void)crm;
+	(void)certReqId;
 	*certOut = NULL;
 	*chainOut = NULL;
 	*caPubs = NULL;
 	if (s->o.reject_text)
 		return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_rejection, (int)s->o.reject_bits,
 					       s->o.reject_text);
-	if (!p10cr)
-		return refuse(OSSL_CMP_PKIFAILUREINFO_badRequest,
-			      "this test CA takes p10cr only (a card-signed PKCS#10)");
 	if (s->o.delay_polls && !s->released) {
 		OSSL_CMP_MSG_free(s->waiting);
 		s->polls = 0;
 		if (!(s->waiting = OSSL_CMP_MSG_dup(req)))
 			return NULL;
-		log_info("cmp", "p10cr: answering \"waiting\" (%u polls)", s->o.delay_polls);
+		log_info("cmp", "request: answering \"waiting\" (%u polls)", s->o.delay_polls);
 		return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_waiting, 0, NULL);
 	}
 	s->released = false;
-	OSSL_CMP_PKISI *si = issue(s, p10cr, certOut, chainOut);
+	OSSL_CMP_PKISI *si = issue(s, p10cr, crm, certOut, chainOut);
 	X509_free(s->issued);
 	s->issued = NULL;
 	if (*certOut && X509_up_ref(*certOut)) {

@@ -1,6 +1,7 @@
 /* cmpsrv.h — the CMP side of siths-test-ca (RFC 9483, the Lightweight CMP profile, on OpenSSL's
- * OSSL_CMP_SRV_CTX): a p10cr is issued by the embedded test CA (issuer_testca.h) for the card's
- * authentication certificate, which the client sends in extraCerts; certConf is honoured (a
+ * OSSL_CMP_SRV_CTX): a p10cr (the card's PKCS#10), or an ir/cr for a software key (its proof of
+ * possession checked by OpenSSL's server), is issued by the embedded test CA (issuer_testca.h) for
+ * the card's authentication certificate, which the client sends in extraCerts; certConf is honoured (a
  * rejected certificate is recorded as revoked in PKI_DIR/cmp-revoked.txt, as is one named in a
  * revocation request, rr); pollReq after "waiting".
  * Responses are MAC-protected with the configured reference and secret, else signed with

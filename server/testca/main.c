@@ -270,8 +270,10 @@ int main(int argc, char **argv)
 	char *cert = NULL, *key = NULL;
 	size_t cert_len = 0, key_len = 0;
 	int rc = parse(argc, argv, &o, &ro);
-	if (rc)
+	if (rc) {
+		rc = rc == 1 ? 0 : rc; /* --help is not an error */
 		goto out;
+	}
 	rc = 1;
 	if (ro.tls_cert &&
 	    (!(cert = read_pem(ro.tls_cert, &cert_len)) || !(key = read_pem(ro.tls_key, &key_len))))

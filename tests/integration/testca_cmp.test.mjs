@@ -1,5 +1,5 @@
 // testca_cmp.test.mjs — an independent client against our CMP server: OpenSSL's own `openssl cmp`
-// enrolls with a p10cr at siths-test-ca, MAC- and signature-protected, polls when told to wait,
+// enrolls with a p10cr and with an ir (a software key) at siths-test-ca, MAC- and signature-protected, polls when told to wait,
 // confirms or rejects (a rejected certificate is recorded as revoked), gets clear refusals, and
 // refuses answers whose protection the CA spoilt on purpose (--bad-protection);
 // `openssl verify` accepts what it issued against the test SITHS hierarchy. The "card" here is a
@@ -29,16 +29,21 @@ function softCard() {
   ossl(['x509', '-req', '-in', join(d, 'auth.csr'), '-CA', join(pki, 'person-3-ca.pem'), '-CAkey', join(pki, 'person-3-ca.key'),
     '-set_serial', '0x' + Date.now().toString(16), '-days', '300', '-extfile', join(d, 'ext.cnf'), '-extensions', 'auth', '-out', join(d, 'auth.pem')]);
   ossl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(d, 'sign.key'), '-subj', SUBJ, '-sha256', '-out', join(d, 'sign.csr')]);
-  return { dir: d, auth: join(d, 'auth.pem'), authKey: join(d, 'auth.key'), csr: join(d, 'sign.csr') };
+  return { dir: d, auth: join(d, 'auth.pem'), authKey: join(d, 'auth.key'), csr: join(d, 'sign.csr'), signKey: join(d, 'sign.key') };
 }
 
-// openssl cmp -cmd p10cr against ca; { status, out, cert } (cert: path if one was saved).
-function p10cr(ca, extra) {
+// openssl cmp against ca with the request's arguments req; { status, out, cert } (cert: path if
+// one was saved).
+function cmp(ca, req, extra) {
   const cert = join(tmp('cmpout-'), 'cert.pem');
-  const r = spawnSync('openssl', ['cmp', '-cmd', 'p10cr', '-server', `127.0.0.1:${ca.port}/pkix/`, '-csr', card.csr,
+  const r = spawnSync('openssl', ['cmp', ...req, '-server', `127.0.0.1:${ca.port}/pkix/`,
     '-certout', cert, '-msg_timeout', '20', '-total_timeout', '60', ...extra], { encoding: 'utf8' });
   return { status: r.status, out: r.stdout + r.stderr, cert: existsSync(cert) ? cert : null };
 }
+// p10cr: the "card's" PKCS#10. ir: a CRMF request for a software key (the client signs the proof
+// of possession with it), the subject in the template.
+const p10cr = (ca, extra) => cmp(ca, ['-cmd', 'p10cr', '-csr', card.csr], extra);
+const ir = (ca, extra, key = card.signKey) => cmp(ca, ['-cmd', 'ir', '-newkey', key, '-subject', SUBJ], extra);
 
 const mac = (ref, secret) => ['-ref', ref, '-secret', `pass:${secret}`, '-extracerts', card.auth];
 const sig = (ca) => ['-cert', card.auth, '-key', card.authKey, '-trusted', join(ca.pki, 'root-ca.pem')];
@@ -88,6 +93,31 @@ test('signature-protected p10cr (the auth key signs): issued and confirmed', asy
   assert.equal(r.status, 0, r.out);
   assertSithsSignatureCert(sigCa, r.cert);
   await sigCa.waitFor(new RegExp(`certificate serial ${serialOf(r.cert)} confirmed`), { from });
+});
+
+test('ir with a software key (CRMF, proof of possession signed with it), MAC and signature: issued, confirmed, verifies', async () => {
+  for (const [ca, prot] of [[macCa, mac('order-4711', 'Xq7-one-time')], [sigCa, sig(sigCa)]]) {
+    const from = ca.mark();
+    const r = ir(ca, prot);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /sending IR[\s\S]*received IP[\s\S]*sending CERTCONF[\s\S]*received PKICONF/);
+    assertSithsSignatureCert(ca, r.cert);
+    await ca.waitFor(new RegExp(`ir \\(\\d+ bytes\\) answered with ip[^]*certificate serial ${serialOf(r.cert)} confirmed`), { from });
+  }
+});
+
+test('ir refused: without a proof of possession (RA-verified), and for a key below 2048 bits', async () => {
+  const prot = mac('order-4711', 'Xq7-one-time');
+  let r = ir(macCa, [...prot, '-popo', '0']);
+  assert.notEqual(r.status, 0, r.out);
+  assert.equal(r.cert, null);
+  assert.match(r.out, /PKIStatus: rejection; PKIFailureInfo: badPOP/, r.out);
+  const weak = join(card.dir, 'weak.key');
+  ossl(['genrsa', '-out', weak, '1024']);
+  r = ir(macCa, prot, weak);
+  assert.notEqual(r.status, 0, r.out);
+  assert.equal(r.cert, null);
+  assert.match(r.out, /PKIFailureInfo: badDataFormat; StatusString: "the requested key is not RSA of 2048 bits or more"/, r.out);
 });
 
 test('a wrong secret is refused and nothing is issued', async () => {

@@ -342,6 +342,51 @@ static void corrupted_requests(void **state)
 	free(m);
 }
 
+/* A key without a PKCS#10 (a CMP ir): the same certificate as for a request with that key; the
+ * same subject rule; RSA of 2048 bits or more only. */
+static void issues_for_a_key(void **state)
+{
+	struct fx *f = *state;
+	const X509_NAME *subject = X509_get_subject_name(f->auth3);
+	assert_int_equal(issuer_testca_issue_key(f->is, subject, f->card_key, &f->ctx, &f->res),
+			 ISSUER_OK);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(f->res.cert), f->card_key), 1);
+	assert_int_equal(validate(f), CERTCHECK_OK);
+	issue_result_free(&f->res);
+
+	X509_NAME *other = X509_NAME_dup(subject);
+	assert_non_null(other);
+	assert_int_equal(X509_NAME_add_entry_by_txt(other, "CN", MBSTRING_UTF8,
+						    (const unsigned char *)"Someone Else", -1, -1,
+						    0),
+			 1);
+	assert_int_equal(issuer_testca_issue_key(f->is, other, f->card_key, &f->ctx, &f->res),
+			 ISSUER_E_SUBJECT);
+	X509_NAME_free(other);
+	assert_null(f->res.cert);
+	issue_result_free(&f->res);
+	assert_int_equal(issuer_testca_issue_key(f->is, NULL, f->card_key, &f->ctx, &f->res),
+			 ISSUER_E_SUBJECT);
+	issue_result_free(&f->res);
+
+	EVP_PKEY *small = EVP_RSA_gen(1024), *ec = EVP_EC_gen("P-256");
+	assert_non_null(small);
+	assert_non_null(ec);
+	for (EVP_PKEY **k = (EVP_PKEY *[]){ small, ec, NULL }; *k; k++) {
+		assert_int_equal(issuer_testca_issue_key(f->is, subject, *k, &f->ctx, &f->res),
+				 ISSUER_E_CSR_MALFORMED);
+		assert_null(f->res.cert);
+		assert_non_null(strstr(f->res.detail, "not RSA of 2048 bits or more"));
+		issue_result_free(&f->res);
+	}
+	EVP_PKEY_free(small);
+	EVP_PKEY_free(ec);
+
+	f->ctx.session_ok = false;
+	assert_int_equal(issuer_testca_issue_key(f->is, subject, f->card_key, &f->ctx, &f->res),
+			 ISSUER_E_NO_SESSION);
+}
+
 static void copy_pki(const char *dir, const char *files)
 {
 	assert_int_equal(fx_run("cd '%s' && cp %s '%s/'", pki, files, dir), 0);
@@ -507,6 +552,7 @@ int main(void)
 		T(capped_at_card_validity),
 		T(refusals),
 		T(corrupted_requests),
+		T(issues_for_a_key),
 		cmocka_unit_test(broken_directories),
 		T(only_level_three),
 		T(faults),
