@@ -4,6 +4,7 @@
  * for SIGINT/SIGTERM or the idle exit and tears everything down in reverse order. The only file
  * that knows every layer. Exit 0 on a clean stop or idle exit, 2 on bad usage, 1 on start
  * failure. `siths-bridge doctor` and `siths-bridge policies` are handed to server/tools/. */
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@
 #include "certcheck.h"
 #include "certjob.h"
 #include "issuer_cmp.h"
-#include "issuer_testca.h"
+#include "testca_proc.h"
 #include "session.h"
 
 #include "activation.h"
@@ -52,6 +53,7 @@ struct daemon {
 	card_core *core;
 	struct session_store *sessions;
 	struct issuer *issuer;
+	struct testca_proc *testca; /* the child siths-test-ca of --test-issuer, or NULL */
 	struct certcheck_trust *trust;
 	struct certjobs *jobs;
 	/* The job engine as the card core's events reach it: it starts after the core (it needs
@@ -122,33 +124,6 @@ static int parse_config(struct cfg *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* `--test-issuer DIR`: the test CA and its root as the trust anchor. The test-only environment
- * variable SITHS_TEST_ISSUER_FAULT picks an issuer_testca_fault. 0, or -1 after logging why. */
-static int open_test_issuer(struct daemon *d, const char *dir)
-{
-	const char *fname = getenv("SITHS_TEST_ISSUER_FAULT");
-	int fault = fname && *fname ? issuer_testca_fault_parse(fname) : ISSUER_TESTCA_FAULT_NONE;
-	char anchor[4096];
-	if (fault < 0) {
-		log_error("login", "SITHS_TEST_ISSUER_FAULT: unknown fault");
-		return -1;
-	}
-	issuer_err ie = issuer_testca_open(dir, (enum issuer_testca_fault)fault, &d->issuer);
-	if (ie) {
-		log_error("login", "test issuer %s: %s", dir, issuer_strerror(ie));
-		return -1;
-	}
-	snprintf(anchor, sizeof(anchor), "%s/root-ca.pem", dir);
-	certcheck_err ce = certcheck_trust_load(anchor, &d->trust);
-	if (ce) {
-		log_error("login", "trust anchor %s: %s", anchor, certcheck_strerror(ce));
-		return -1;
-	}
-	log_warn("login", "certificate issuer: %s (a TEST issuer: development certificates only)",
-		 issuer_name(d->issuer));
-	return 0;
-}
-
 /* The card core's events: the REST side (log, sessions, the event), then the job engine (an
  * interrupted job's card coming back). */
 static void card_event(const struct card_event *ev, void *user)
@@ -169,34 +144,60 @@ static void jobs_seen_set(struct daemon *d, struct certjobs *jobs)
 	pthread_mutex_unlock(&d->jobs_seen_lock);
 }
 
-/* `--issuer-cmp URL`: a CA over CMP, its issued certificates checked against --issuer-cmp-ca.
+/* A CA over CMP at ic->url, its issued certificates checked against the anchors in ca_file.
  * 0, or -1 after logging why. */
-static int open_cmp_issuer(struct daemon *d, const struct cfg *c)
+static int open_cmp_issuer(struct daemon *d, struct issuer_cmp_cfg *ic, const char *ca_file)
 {
-	struct issuer_cmp_cfg ic = { .url = c->issuer_cmp_url,
-				     .trusted = c->issuer_cmp_trusted,
-				     .tls_trusted = c->issuer_cmp_tls_trusted,
-				     .mac_file = c->issuer_cmp_mac_file,
-				     .signature = c->issuer_cmp_signature,
-				     .msg_timeout_s = c->issuer_cmp_msg_timeout_s,
-				     .total_timeout_s = c->issuer_cmp_timeout_s };
-	certcheck_err ce = certcheck_trust_load(c->issuer_cmp_ca, &d->trust);
+	certcheck_err ce = certcheck_trust_load(ca_file, &d->trust);
 	if (ce) {
-		log_error("main", "trust anchor %s: %s", c->issuer_cmp_ca, certcheck_strerror(ce));
+		log_error("main", "trust anchor %s: %s", ca_file, certcheck_strerror(ce));
 		return -1;
 	}
-	ic.test = certcheck_trust_is_test(d->trust);
-	issuer_err ie = issuer_cmp_open(&ic, &d->issuer);
+	ic->test = certcheck_trust_is_test(d->trust);
+	issuer_err ie = issuer_cmp_open(ic, &d->issuer);
 	if (ie) {
-		log_error("main", "CMP issuer %s: %s", c->issuer_cmp_url, issuer_strerror(ie));
+		log_error("main", "CMP issuer %s: %s", ic->url, issuer_strerror(ie));
 		return -1;
 	}
-	if (ic.test)
+	if (ic->test)
 		log_warn("main",
 			 "certificate issuer: CMP at %s issues into a TEST hierarchy "
 			 "(development certificates only)",
-			 c->issuer_cmp_url);
+			 ic->url);
 	return 0;
+}
+
+/* The CMP settings of the configuration: `--issuer-cmp URL` and the rest of its keys. */
+static struct issuer_cmp_cfg cmp_cfg_of(const struct cfg *c)
+{
+	return (struct issuer_cmp_cfg){ .url = c->issuer_cmp_url,
+					.trusted = c->issuer_cmp_trusted,
+					.tls_trusted = c->issuer_cmp_tls_trusted,
+					.mac_file = c->issuer_cmp_mac_file,
+					.signature = c->issuer_cmp_signature,
+					.msg_timeout_s = c->issuer_cmp_msg_timeout_s,
+					.total_timeout_s = c->issuer_cmp_timeout_s };
+}
+
+/* `--test-issuer DIR`: siths-test-ca on DIR started as this daemon's child, reached over CMP
+ * with an order made for this run (or, under `--issuer-cmp-protection signature`, with the
+ * card's signature, the CA's answers trusted from DIR's root). 0, or -1 after logging why. */
+static int open_test_issuer(struct daemon *d, const char *dir)
+{
+	char root[PATH_MAX];
+	snprintf(root, sizeof root, "%s/root-ca.pem", dir);
+	bool signature = d->cfg.issuer_cmp_signature;
+	testca_proc_err te = testca_proc_start(NULL, dir, signature, &d->testca);
+	if (te) {
+		log_error("main", "test issuer %s: %s", dir, testca_proc_strerror(te));
+		return -1;
+	}
+	struct issuer_cmp_cfg ic = cmp_cfg_of(&d->cfg);
+	ic.url = testca_proc_url(d->testca);
+	ic.mac_order = testca_proc_order(d->testca);
+	ic.mac_file = ic.tls_trusted = NULL; /* the child's own order, over http on loopback */
+	ic.trusted = signature ? root : NULL;
+	return open_cmp_issuer(d, &ic, root);
 }
 
 static uint64_t sessions_busy(void *sessions)
@@ -245,7 +246,8 @@ static int start_cards(struct daemon *d)
 	}
 	if (d->cfg.test_issuer_dir && open_test_issuer(d, d->cfg.test_issuer_dir))
 		return -1;
-	if (d->cfg.issuer_cmp_url && open_cmp_issuer(d, &d->cfg))
+	struct issuer_cmp_cfg ic = cmp_cfg_of(&d->cfg);
+	if (d->cfg.issuer_cmp_url && open_cmp_issuer(d, &ic, d->cfg.issuer_cmp_ca))
 		return -1;
 	if (!d->issuer)
 		log_info("login",
@@ -441,6 +443,7 @@ static void stop(struct daemon *d)
 	session_store_free(d->sessions);
 	events_free(d->events);
 	issuer_destroy(d->issuer);
+	testca_proc_stop(d->testca);
 	certcheck_trust_free(d->trust);
 	guard_origins_free(&d->origins);
 	idle_free(d->idle);

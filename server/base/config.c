@@ -64,7 +64,7 @@ static const struct opt opts[] = {
 	{ "log-level", "LEVEL", K_LEVEL, F(log_level), 0, 0,
 	  "error|warn|info|debug (default info)" },
 	{ "test-issuer", "DIR", K_STR, F(test_issuer_dir), 0, 0,
-	  "use the test certificate issuer in DIR" },
+	  "issue from the test PKI in DIR (siths-test-ca as a child, over CMP)" },
 	{ "issuer-cmp", "URL", K_STR, F(issuer_cmp_url), 0, 0,
 	  "get certificates from this CMP server, http[s]://HOST:PORT/PATH" },
 	{ "issuer-cmp-trusted", "FILE", K_STR, F(issuer_cmp_trusted), 0, 0,

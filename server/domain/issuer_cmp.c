@@ -578,11 +578,32 @@ static issuer_err parse_url(struct cmp_issuer *ci, const char *url, const char *
 	return tls ? tls_open(ci, tls_trusted) : ISSUER_OK;
 }
 
-/* Reads the standing MAC order "REFERENCE:SECRET" of path into ci->mac. A file others may read
- * is refused: the secret lets anyone enroll under the RA's name. */
+/* The standing MAC order: the n bytes at text, one line "REFERENCE:SECRET" (a newline at the end
+ * is fine), into ci->mac as "REFERENCE\0SECRET". what names its source in the error. */
+static issuer_err set_order(struct cmp_issuer *ci, const char *text, size_t n, const char *what)
+{
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	const char *colon = n > 0 ? memchr(text, ':', n) : NULL;
+	if (!colon || colon == text || colon == text + n - 1 || memchr(text, '\0', n) ||
+	    memchr(text, '\n', n)) {
+		log_error("issuer", "cmp: %s: expected one line REFERENCE:SECRET", what);
+		return ISSUER_E_CONFIG;
+	}
+	ci->mac_len = n + 1;
+	if (!(ci->mac = malloc(ci->mac_len)))
+		return ISSUER_E_NOMEM;
+	memcpy(ci->mac, text, n);
+	ci->mac[colon - text] = '\0';
+	ci->mac[n] = '\0';
+	return ISSUER_OK;
+}
+
+/* Reads the standing MAC order of path. A file others may read is refused: the secret lets
+ * anyone enroll under the RA's name. */
 static issuer_err read_mac_file(struct cmp_issuer *ci, const char *path)
 {
-	char buf[MAC_FILE_MAX + 1];
+	char buf[MAC_FILE_MAX + 1], what[80];
 	struct stat st;
 	ssize_t n = -1;
 	issuer_err rc = ISSUER_E_CONFIG;
@@ -592,23 +613,8 @@ static issuer_err read_mac_file(struct cmp_issuer *ci, const char *path)
 		goto out;
 	}
 	n = read(fd, buf, MAC_FILE_MAX);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	char *colon = n > 0 ? memchr(buf, ':', (size_t)n) : NULL;
-	if (!colon || colon == buf || colon == buf + n - 1 || memchr(buf, '\0', (size_t)n) ||
-	    memchr(buf, '\n', (size_t)n)) {
-		log_error("issuer", "cmp: MAC file %s: expected one line REFERENCE:SECRET", path);
-		goto out;
-	}
-	*colon = '\0';
-	ci->mac_len = (size_t)n + 1;
-	if (!(ci->mac = malloc(ci->mac_len))) {
-		rc = ISSUER_E_NOMEM;
-		goto out;
-	}
-	memcpy(ci->mac, buf, (size_t)n);
-	ci->mac[n] = '\0';
-	rc = ISSUER_OK;
+	snprintf(what, sizeof what, "MAC file %.60s", path);
+	rc = set_order(ci, buf, n > 0 ? (size_t)n : 0, what);
 out:
 	OPENSSL_cleanse(buf, sizeof buf);
 	if (fd >= 0)
@@ -632,6 +638,8 @@ issuer_err issuer_cmp_open(const struct issuer_cmp_cfg *c, struct issuer **out)
 	issuer_err rc = parse_url(ci, c->url, c->tls_trusted);
 	if (rc == ISSUER_OK && c->mac_file)
 		rc = read_mac_file(ci, c->mac_file);
+	else if (rc == ISSUER_OK && c->mac_order)
+		rc = set_order(ci, c->mac_order, strlen(c->mac_order), "standing MAC order");
 	if (rc == ISSUER_OK && c->trusted &&
 	    (!(ci->trusted = X509_STORE_new()) || !X509_STORE_load_file(ci->trusted, c->trusted))) {
 		log_error("issuer", "cmp: cannot read the trust anchors %s", c->trusted);

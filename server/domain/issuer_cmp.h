@@ -22,6 +22,9 @@ struct issuer_cmp_cfg {
 	 * brings no enrollment order of its own (a test CA, an alias with one shared secret). Read
 	 * once at open, wiped at destroy; NULL = every download must bring its order. */
 	const char *mac_file;
+	/* The same order in memory, "REFERENCE:SECRET" (copied; the caller wipes its own), when
+	 * mac_file is NULL: one the daemon made for a test CA it started itself. */
+	const char *mac_order;
 	/* Requests signed with the card's authentication key instead of a MAC (every download then
 	 * brings PIN1: issue_ctx.auth_sign); the CA's answers must then be signed too, so this
 	 * needs trusted. A MAC order, the standing one included, still protects an rr. */

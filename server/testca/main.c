@@ -3,6 +3,8 @@
  * enroll through the protocol a production CA speaks. Loopback only; one message at a time (libmicrohttpd's single
  * internal thread). Prints "siths-test-ca: listening on ADDR:PORT" once it serves. */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <openssl/cmp.h>
@@ -106,6 +109,9 @@ static void usage(FILE *f)
 		"  --pki DIR              the hierarchy made by certs/test-siths-pki.sh DIR\n"
 		"  --mac REFERENCE:SECRET MAC protection with this reference and secret\n"
 		"                         (default: signed with DIR/cmp-server.pem)\n"
+		"  --mac-fd N             the same, one line read from descriptor N\n"
+		"  --ready-fd N           write ADDR:PORT and a newline to descriptor N once\n"
+		"                         serving, then close it\n"
 		"  --fault NAME           the test CA misbehaves: fail, other-key, other-subject,\n"
 		"                         other-chain, expired, key-usage\n"
 		"  --reject TEXT          refuse every request (failInfo badRequest) with TEXT\n"
@@ -125,17 +131,64 @@ struct run_opts {
 	const char *tls_cert, *tls_key; /* both or neither: HTTPS */
 	char *mac;                      /* "REFERENCE\0SECRET", wiped at the end */
 	size_t mac_len;
+	int ready_fd; /* -1, or where "ADDR:PORT\n" goes once it serves (a parent's pipe) */
 };
+
+/* REFERENCE:SECRET into o and ro (a copy, wiped at the end); false when malformed. */
+static bool set_mac(const char *text, struct cmpsrv_opts *o, struct run_opts *ro)
+{
+	if (ro->mac)
+		OPENSSL_cleanse(ro->mac, ro->mac_len);
+	free(ro->mac);
+	ro->mac_len = strlen(text);
+	char *colon = (ro->mac = strdup(text)) ? strchr(ro->mac, ':') : NULL;
+	if (!colon || colon == ro->mac)
+		return false;
+	*colon = '\0';
+	o->mac_ref = ro->mac;
+	o->mac_secret = colon + 1;
+	return true;
+}
+
+/* An open file descriptor number, or -1. */
+static int parse_fd(const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	return *arg && !*end && v >= 0 && v <= INT_MAX && fcntl((int)v, F_GETFD) != -1 ? (int)v
+										       : -1;
+}
+
+/* The order as one line REFERENCE:SECRET read to the end of fd (a parent's pipe: a secret that
+ * is never on a command line), which is closed. */
+static bool read_mac_fd(const char *arg, struct cmpsrv_opts *o, struct run_opts *ro)
+{
+	char buf[1024];
+	size_t n = 0;
+	ssize_t r;
+	int fd = parse_fd(arg);
+	if (fd < 0)
+		return false;
+	while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	bool ok = n > 0 && !memchr(buf, '\n', n) && set_mac(buf, o, ro);
+	OPENSSL_cleanse(buf, sizeof buf);
+	return ok;
+}
 
 /* Parses the options into *o and *ro; 0, 1 (--help) or 2 (usage error). */
 static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct run_opts *ro)
 {
 	struct cfg_listen *listen = &ro->listen;
-	char **mac = &ro->mac;
-	size_t *mac_len = &ro->mac_len;
 	static const struct option lo[] = { { "listen", required_argument, NULL, 'l' },
 					    { "pki", required_argument, NULL, 'p' },
 					    { "mac", required_argument, NULL, 'm' },
+					    { "mac-fd", required_argument, NULL, 'M' },
+					    { "ready-fd", required_argument, NULL, 'R' },
 					    { "fault", required_argument, NULL, 'f' },
 					    { "reject", required_argument, NULL, 'r' },
 					    { "delay-polls", required_argument, NULL, 'd' },
@@ -159,17 +212,24 @@ static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct run_opts *
 			break;
 		case 'p': o->pki_dir = optarg; break;
 		case 'm':
-			if (*mac)
-				OPENSSL_cleanse(*mac, *mac_len);
-			free(*mac);
-			*mac_len = strlen(optarg);
-			if (!(*mac = strdup(optarg)) || !strchr(*mac, ':') || **mac == ':')
+			if (!set_mac(optarg, o, ro))
 				return fprintf(stderr, "siths-test-ca: --mac REFERENCE:SECRET\n"),
 				       2;
-			*strchr(*mac, ':') = '\0';
-			o->mac_ref = *mac;
-			o->mac_secret = *mac + strlen(*mac) + 1;
 			OPENSSL_cleanse(optarg, strlen(optarg)); /* not in ps */
+			break;
+		case 'M':
+			if (!read_mac_fd(optarg, o, ro))
+				return fprintf(stderr,
+					       "siths-test-ca: --mac-fd: no line "
+					       "REFERENCE:SECRET on that descriptor\n"),
+				       2;
+			break;
+		case 'R':
+			if ((ro->ready_fd = parse_fd(optarg)) < 0)
+				return fprintf(stderr,
+					       "siths-test-ca: --ready-fd: not an open "
+					       "descriptor\n"),
+				       2;
 			break;
 		case 'f':
 			if ((fault = issuer_testca_fault_parse(optarg)) < 0)
@@ -264,7 +324,7 @@ static unsigned short bound_port(struct MHD_Daemon *d)
 int main(int argc, char **argv)
 {
 	struct cmpsrv_opts o = { 0 };
-	struct run_opts ro = { 0 };
+	struct run_opts ro = { .ready_fd = -1 };
 	struct cmpsrv *srv = NULL;
 	struct MHD_Daemon *d = NULL;
 	char *cert = NULL, *key = NULL;
@@ -300,6 +360,10 @@ int main(int argc, char **argv)
 		 o.bad_protection ? " spoilt on purpose (--bad-protection)" : "",
 		 o.fault ? "on" : "none");
 	fprintf(stderr, "siths-test-ca: listening on %s (%s)\n", where, cert ? "https" : "http");
+	if (ro.ready_fd >= 0) {
+		dprintf(ro.ready_fd, "%s\n", where);
+		close(ro.ready_fd);
+	}
 	int sig;
 	sigwait(&sigs, &sig);
 	rc = 0;

@@ -330,7 +330,7 @@ async function benchMemory(t) {
 
 const started = Date.now();
 out(`siths-bridge benchmarks (${Q ? 'quick' : 'full'} mode), ${new Date().toISOString()}`);
-const t = await setup({ issuer: 'embedded', args: ['--ws-max-clients', '1000'] });
+const t = await setup({ issuer: 'test-issuer', args: ['--ws-max-clients', '1000'] });
 try {
   if (only.includes('apdus')) await benchApdus(t);
   if (only.includes('enrollment')) await benchEnrollment(t);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { setup } from '../lib/bridge-rig.mjs';
 import { localhostCerts } from '../lib/harness.mjs';
-const t = await setup({ issuer: 'embedded', args: ['--ws-max-clients', '1000'] });
+const t = await setup({ issuer: 'test-issuer', args: ['--ws-max-clients', '1000'] });
 const maps = () => { const r = {}; let cur; for (const l of readFileSync(`/proc/${t.bridge.pid}/smaps`, 'utf8').split('\n')) { const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(l); if (m) { cur = m[1] + ' ' + (m[3] || '[anon]'); r[cur] = 0; } const p = /^Pss:\s+(\d+)/.exec(l); if (p) r[cur] = Number(p[1]); } return r; };
 const a = maps();
 const cs = [];

@@ -33,16 +33,16 @@ export function keepLog(proc, name) {
 // The standing MAC order between the rig's daemon and its test CA.
 const RIG_MAC = 'rig-order:rig-standing-secret';
 
-// pcscd + daemon + events. The issuer: siths-test-ca over CMP (issuer true; ca: its extra
-// arguments, e.g. ['--fault', 'other-key']), the embedded test CA (issuer 'embedded': the
-// benchmarks, whose figures are the daemon's and the card's, not a CA's), or none (false).
+// pcscd + daemon + events. The issuer: siths-test-ca over CMP started by the test (issuer true;
+// ca: its extra arguments, e.g. ['--fault', 'other-key']), the daemon's own `--test-issuer`
+// (issuer 'test-issuer': the daemon starts siths-test-ca as its child), or none (false).
 export async function setup({ issuer = true, ca: caArgs = [], env = {}, args: extra = [] } = {}) {
   const pki = testPki();
   const pc = await startPcscd();
   let bridge, events, ca;
   try {
     if (issuer === true) ca = keepLog(await startTestCa({ args: ['--mac', RIG_MAC, ...caArgs] }), 'testca');
-    const issuerArgs = ca ? cmpIssuerArgs(ca, RIG_MAC) : issuer === 'embedded' ? ['--test-issuer', pki] : [];
+    const issuerArgs = ca ? cmpIssuerArgs(ca, RIG_MAC) : issuer === 'test-issuer' ? ['--test-issuer', pki] : [];
     bridge = keepLog(await startBridge({ pcscd: pc, args: [...issuerArgs, ...extra], env }), 'bridge');
     events = eventClient(bridge);
     await events.open;
