@@ -132,6 +132,7 @@ struct run_opts {
 	char *mac;                      /* "REFERENCE\0SECRET", wiped at the end */
 	size_t mac_len;
 	int ready_fd; /* -1, or where "ADDR:PORT\n" goes once it serves (a parent's pipe) */
+	bool listen_set;
 };
 
 /* REFERENCE:SECRET into o and ro (a copy, wiped at the end); false when malformed. */
@@ -181,9 +182,55 @@ static bool read_mac_fd(const char *arg, struct cmpsrv_opts *o, struct run_opts 
 }
 
 /* Parses the options into *o and *ro; 0, 1 (--help) or 2 (usage error). */
+/* One option (getopt's code, its argument) into o and ro: NULL, or what is wrong with it. */
+static const char *apply(int opt, char *arg, struct cmpsrv_opts *o, struct run_opts *ro)
+{
+	int fault;
+	char *end;
+	unsigned long v;
+	switch (opt) {
+	case 'l':
+		ro->listen_set = cfg_parse_listen(arg, &ro->listen) == CFG_OK;
+		return ro->listen_set ? NULL : "--listen: loopback ADDR:PORT";
+	case 'p': o->pki_dir = arg; return NULL;
+	case 'm':
+		if (!set_mac(arg, o, ro))
+			return "--mac REFERENCE:SECRET";
+		OPENSSL_cleanse(arg, strlen(arg)); /* not in ps */
+		return NULL;
+	case 'M':
+		return read_mac_fd(arg, o, ro)
+			? NULL
+			: "--mac-fd: no line REFERENCE:SECRET on that descriptor";
+	case 'R':
+		ro->ready_fd = parse_fd(arg);
+		return ro->ready_fd >= 0 ? NULL : "--ready-fd: not an open descriptor";
+	case 'f':
+		if ((fault = issuer_testca_fault_parse(arg)) < 0)
+			return "unknown --fault";
+		o->fault = (enum issuer_testca_fault)fault;
+		return NULL;
+	case 'r':
+		o->reject_text = arg;
+		o->reject_bits = 1u << OSSL_CMP_PKIFAILUREINFO_badRequest;
+		return NULL;
+	case 'd':
+	case 'c':
+		v = strtoul(arg, &end, 10);
+		if (!*arg || *end || v > 3600)
+			return "bad number";
+		*(opt == 'd' ? &o->delay_polls : &o->check_after) = (unsigned)v;
+		return NULL;
+	case 'B': o->bad_protection = true; return NULL;
+	case 'C': ro->tls_cert = arg; return NULL;
+	case 'K': ro->tls_key = arg; return NULL;
+	}
+	return "unknown option";
+}
+
+/* Parses the options into *o and *ro; 0, 1 (--help) or 2 (usage error). */
 static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct run_opts *ro)
 {
-	struct cfg_listen *listen = &ro->listen;
 	static const struct option lo[] = { { "listen", required_argument, NULL, 'l' },
 					    { "pki", required_argument, NULL, 'p' },
 					    { "mac", required_argument, NULL, 'm' },
@@ -198,64 +245,17 @@ static int parse(int argc, char **argv, struct cmpsrv_opts *o, struct run_opts *
 					    { "tls-key", required_argument, NULL, 'K' },
 					    { "help", no_argument, NULL, 'h' },
 					    { 0 } };
-	bool have_listen = false;
-	int r, fault;
-	char *end;
+	const char *why;
+	int r;
 	while ((r = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (r) {
-		case 'l':
-			if (cfg_parse_listen(optarg, listen) != CFG_OK)
-				return fprintf(stderr,
-					       "siths-test-ca: --listen: loopback ADDR:PORT\n"),
-				       2;
-			have_listen = true;
-			break;
-		case 'p': o->pki_dir = optarg; break;
-		case 'm':
-			if (!set_mac(optarg, o, ro))
-				return fprintf(stderr, "siths-test-ca: --mac REFERENCE:SECRET\n"),
-				       2;
-			OPENSSL_cleanse(optarg, strlen(optarg)); /* not in ps */
-			break;
-		case 'M':
-			if (!read_mac_fd(optarg, o, ro))
-				return fprintf(stderr,
-					       "siths-test-ca: --mac-fd: no line "
-					       "REFERENCE:SECRET on that descriptor\n"),
-				       2;
-			break;
-		case 'R':
-			if ((ro->ready_fd = parse_fd(optarg)) < 0)
-				return fprintf(stderr,
-					       "siths-test-ca: --ready-fd: not an open "
-					       "descriptor\n"),
-				       2;
-			break;
-		case 'f':
-			if ((fault = issuer_testca_fault_parse(optarg)) < 0)
-				return fprintf(stderr, "siths-test-ca: unknown --fault\n"), 2;
-			o->fault = (enum issuer_testca_fault)fault;
-			break;
-		case 'r':
-			o->reject_text = optarg;
-			o->reject_bits = 1u << OSSL_CMP_PKIFAILUREINFO_badRequest;
-			break;
-		case 'd':
-		case 'c': {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v > 3600)
-				return fprintf(stderr, "siths-test-ca: bad number\n"), 2;
-			*(r == 'd' ? &o->delay_polls : &o->check_after) = (unsigned)v;
-			break;
-		}
-		case 'B': o->bad_protection = true; break;
-		case 'C': ro->tls_cert = optarg; break;
-		case 'K': ro->tls_key = optarg; break;
-		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return 2;
-		}
+		if (r == 'h')
+			return usage(stdout), 1;
+		if (r == '?')
+			return usage(stderr), 2;
+		if ((why = apply(r, optarg, o, ro)))
+			return fprintf(stderr, "siths-test-ca: %s\n", why), 2;
 	}
-	if (!have_listen || !o->pki_dir || optind < argc || (o->mac_secret && !*o->mac_secret) ||
+	if (!ro->listen_set || !o->pki_dir || optind < argc || (o->mac_secret && !*o->mac_secret) ||
 	    !ro->tls_cert != !ro->tls_key) {
 		usage(stderr);
 		return 2;
