@@ -5,7 +5,8 @@
 # virtual card in pcscd through the vpcd reader that comes with them and the daemon as the packaged
 # unit starts it, with the packaged test CA (siths-test-ca) as its CMP issuer; asks /health over
 # TLS against the CA the packaged localhost-ca.sh made and downloads a signature certificate onto
-# the card through the REST API; then purges both and compares the root's file list with the one taken before the install. Prints
+# the card through the REST API, then again with the daemon's own `test-issuer` (siths-test-ca as
+# its child); then purges both and compares the root's file list with the one taken before the install. Prints
 # each step's time. Needs root. SITHS_PKG_KEEP=1 keeps the root (its path is printed) afterwards.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -235,9 +236,9 @@ json() { python3 -c 'import json, sys; j = json.load(sys.stdin); print(eval(sys.
 # A signature certificate from the packaged test CA onto the packaged virtual card through the
 # packaged daemon's REST API: login with PIN1, the download with PIN2 (each from a file, never on a
 # command line, removed after use), the job's state followed to its end, then the card's model
-# (Finns, key checked) and the CA's record that the certificate was confirmed.
+# (Finns, key checked) and the CA's record (in log LOG) that the certificate was confirmed.
 download() {
-  local port=${1##*:} id session job state='' end=$((SECONDS + 120)) post="-H 'Content-Type: application/json'"
+  local port=${1##*:} calog=$2 id session job state='' end=$((SECONDS + 120)) post="-H 'Content-Type: application/json'"
   id=$(api "$port" /v1/cards | json 'j["cards"][0]["id"]') || { fail "no card in /v1/cards"; return 1; }
   echo '{"pin":"123456"}' > "$root/pkgtest/pin1.json"
   session=$(api "$port" "/v1/cards/$id/login" "$post" --data-binary @/pkgtest/pin1.json | json 'j["session"]')
@@ -258,8 +259,23 @@ download() {
   [ "$state" = "done" ] || { fail "the download ended $state"; return 1; }
   api "$port" "/v1/cards/$id" | json 'j["signature_certificate"]["present"] and j["signature_certificate"]["key_checked"]' |
     grep -qx True || { fail "the card's model does not show the certificate (Finns, key checked)"; return 1; }
-  grep -E 'certificate serial [0-9A-F]+ confirmed' "$root/pkgtest/testca.log" >&2 ||
+  grep -E 'certificate serial [0-9A-F]+ confirmed' "$root/pkgtest/$calog" >&2 ||
     fail "siths-test-ca recorded no confirmed certificate"
+}
+
+# The daemon again, now with `test-issuer = /root/pki` in the conffile in place of the CMP keys
+# (a portal developer's one line): it starts the packaged siths-test-ca, the one beside
+# /usr/bin/siths-bridge, as its child; the same download through it.
+own_test_issuer() {
+  local https=$1 exec=$2 bridge=${pids[-1]} conf="$root/etc/siths-bridge/siths-bridge.conf"
+  kill -TERM "$bridge"
+  wait "$bridge" || { fail "the daemon exited with $? on SIGTERM"; return 1; }
+  unset 'pids[-1]'
+  sed -i '/^issuer-cmp/d' "$conf"
+  echo 'test-issuer = /root/pki' >> "$conf"
+  start_logged bridge-test-issuer "$exec" ' ready https=' \
+    'test issuer: /usr/bin/siths-test-ca \(pid [0-9]+\) serves CMP at ' ': card .* in "Virtual PCD 00 00"' || return 1
+  download "$https" bridge-test-issuer.log
 }
 
 run_checks() {
@@ -283,7 +299,7 @@ run_checks() {
   https=$(sed -nE 's/.* ready https=([^ ]+) .*/\1/p' "$root/pkgtest/bridge.log")
   # The system-store half of trust-localhost-ca.sh (root's NSS database is the home side).
   in_root '/usr/share/siths-bridge/trust-localhost-ca.sh install /var/lib/siths-bridge/certs/ca.pem' >&2 &&
-    check_health "$https" && download "$https"
+    check_health "$https" && download "$https" testca.log && own_test_issuer "$https" "$exec"
 }
 
 run() {
