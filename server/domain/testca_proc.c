@@ -172,6 +172,8 @@ static pid_t spawn(const char *prog, char *const argv[], int order[2], int ready
 	return pid;
 }
 
+/* Waits up to ms for pid to exit (on its pidfd; where pidfd_open is refused, by asking every
+ * 10 ms), then kills it; reaps it either way. */
 static void reap(pid_t pid, int ms)
 {
 	int st;
@@ -181,6 +183,10 @@ static void reap(pid_t pid, int ms)
 		while (poll(&pf, 1, ms) < 0 && errno == EINTR)
 			;
 		close(pidfd);
+	} else {
+		struct timespec tick = { 0, 10 * 1000000L };
+		for (int waited = 0; waited < ms && waitpid(pid, &st, WNOHANG) == 0; waited += 10)
+			nanosleep(&tick, NULL);
 	}
 	if (waitpid(pid, &st, WNOHANG) == 0) {
 		kill(pid, SIGKILL);
